@@ -1,0 +1,207 @@
+"""Krasser's experiment designs, and the tables of his article recomputed from them.
+
+Every experiment starts from a reference Perceiver AR model trained for a given number of steps:
+that fixes the latent training tokens ``D_ref = steps * n * B`` and the self-attention budget
+``C_ref = self_attn_flops(ref) * D_ref``. Each model of the experiment is then trained on
+``D_iso = C_ref / self_attn_flops(model)`` latent tokens, so that all spend the same self-attention
+compute (``C_self = C_ref``); the prefix cross-attention comes on top (``C_cross``).
+
+Model 1 is always the reference. The predicted compute-optimal model of Experiment 1 depends on the
+accounting: 624/11 in the article as published, 592/10 after Krasser's FLOP correction.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from replication.errors import ReplicationError
+from replication.flops import ACCOUNTINGS, ComputeEstimator, _check_accounting, _check_int
+
+#: Global batch size (sequences) and latent tokens per sequence, in every experiment of the article.
+BATCH_SIZE = 80
+NUM_LATENTS = 512
+#: Fraction of the prefix dropped in training.
+PREFIX_DROPOUT = 0.5
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One of the article's experiments: a tokenizer/sequence layout, a reference budget, some models.
+
+    ``models`` are ``(num_channels, num_layers)`` pairs; the first is the reference model, trained for
+    ``ref_steps`` steps.
+    """
+
+    name: str
+    vocab_size: int
+    max_seq_len: int
+    ref_steps: int
+    models: tuple[tuple[int, int], ...]
+    labels: tuple[str, ...] = ()
+    accounting: str = "corrected"
+    num_latents: int = NUM_LATENTS
+    batch_size: int = BATCH_SIZE
+    prefix_dropout: float = PREFIX_DROPOUT
+    num_heads: int = 8
+
+    def __post_init__(self):
+        _check_accounting(self.accounting)
+        _check_int("ref_steps", self.ref_steps)
+        _check_int("batch_size", self.batch_size)
+        if not self.models:
+            raise ReplicationError("models is empty; need at least the reference model")
+        if self.labels and len(self.labels) != len(self.models):
+            raise ReplicationError(f"labels has {len(self.labels)} entries; need one per model ({len(self.models)})")
+        for d, L in self.models:  # builds each model once so that bad shapes fail here, not mid-table
+            self.estimator.model(d, L)
+        self.estimator.cross_attn_flops(self.models[0][0], self.prefix_dropout)
+
+    @property
+    def estimator(self) -> ComputeEstimator:
+        return ComputeEstimator(self.vocab_size, self.max_seq_len, self.num_latents, self.num_heads, self.accounting)
+
+    @property
+    def num_prefix(self) -> int:
+        return self.max_seq_len - self.num_latents
+
+    @property
+    def d_ref(self) -> int:
+        """Latent training tokens of the reference model (prefix tokens do not count)."""
+        return self.ref_steps * self.num_latents * self.batch_size
+
+    @property
+    def c_ref(self) -> int:
+        """The self-attention compute budget every model of the experiment gets."""
+        return self.estimator.self_attn_flops(*self.models[0]) * self.d_ref
+
+    def n_opt(self, law) -> float:
+        """N_opt of a scaling law (anything with ``.n_opt(C)``) at this experiment's budget C_ref."""
+        return float(law.n_opt(self.c_ref))
+
+    def with_accounting(self, accounting: str) -> "Experiment":
+        return replace(self, accounting=accounting)
+
+    def setup(self) -> pd.DataFrame:
+        """The article's setup table (Tables 1, 3, 5): one row per model, numbered from 1."""
+        ce, c_ref = self.estimator, self.c_ref
+        rows = []
+        for d, L in self.models:
+            c_self_per_token = ce.self_attn_flops(d, L)
+            d_iso = c_ref / c_self_per_token
+            n_cross, n_self = ce.num_cross_attn_params(d), ce.num_self_attn_params(d, L)
+            c_self = c_self_per_token * d_iso
+            c_cross = ce.cross_attn_flops(d, self.prefix_dropout) * d_iso
+            rows.append({
+                "num_channels": d,
+                "num_layers": L,
+                "num_steps": math.ceil(d_iso / self.num_latents / self.batch_size),
+                "D_iso": d_iso,
+                "N": n_cross + n_self,
+                "N_cross": n_cross,
+                "N_self": n_self,
+                "C": c_cross + c_self,
+                "C_cross": c_cross,
+                "C_self": c_self,
+                "C_self_hat": 6 * n_self * d_iso,  # Kaplan's 6N approximation of C_self
+            })
+        df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="model"))
+        if self.labels:
+            df.insert(0, "label", list(self.labels))
+        return df
+
+    def ratios(self) -> pd.DataFrame:
+        """The article's ratio table (Tables 2, 4): cross-attention shares and C_self / 6 N_self D."""
+        s = self.setup()
+        return pd.DataFrame({
+            "N_cross/N": s["N_cross"] / s["N"],
+            "C_cross/C": s["C_cross"] / s["C"],
+            "C_self/C_self_hat": s["C_self"] / s["C_self_hat"],
+        }, index=s.index)
+
+
+#: The designs as in the article. Experiment 1's predicted model changed with the FLOP correction.
+_DESIGNS = {
+    "1": dict(vocab_size=32000, max_seq_len=2048, ref_steps=50000,
+              models={"article": ((512, 9), (624, 11), (728, 13)),
+                      "corrected": ((512, 9), (592, 10), (728, 13))},
+              labels=("Model 1 (ref)", "Model 2 (opt)", "Model 3")),
+    "2a": dict(vocab_size=262, max_seq_len=4096, ref_steps=26144,
+               models=((512, 9), (584, 10), (584, 9), (432, 7), (768, 13)),
+               labels=("Model 1 (ref)", "Model 2 (opt 2)", "Model 3 (opt 1)", "Model 4", "Model 5")),
+    "2b": dict(vocab_size=262, max_seq_len=2048, ref_steps=26144,
+               models=((512, 9), (584, 10)),
+               labels=("Model 1 (ref)", "Model 2 (opt)")),
+}
+EXPERIMENTS = tuple(_DESIGNS)
+
+
+def experiment(name: str, accounting: str = "corrected") -> Experiment:
+    """The article's Experiment ``name`` ("1", "2a", "2b") under an accounting."""
+    if name not in _DESIGNS:
+        raise ReplicationError(f"experiment={name!r} is not known; choose one of: {', '.join(EXPERIMENTS)}")
+    _check_accounting(accounting)
+    design = dict(_DESIGNS[name])
+    if isinstance(design["models"], dict):
+        design["models"] = design["models"][accounting]
+    return Experiment(name=name, accounting=accounting, **design)
+
+
+#: Article table number -> (experiment, which table).
+_TABLES = {1: ("1", "setup"), 2: ("1", "ratios"), 3: ("2a", "setup"), 4: ("2a", "ratios"), 5: ("2b", "setup")}
+
+
+def article_table(number: int, accounting: str = "article") -> pd.DataFrame:
+    """Table ``number`` (1-5) of Krasser's article, recomputed under ``accounting``."""
+    if number not in _TABLES:
+        raise ReplicationError(f"number={number!r} is out of range; allowed: 1..5")
+    name, kind = _TABLES[number]
+    return getattr(experiment(name, accounting), kind)()
+
+
+def formatted(df: pd.DataFrame) -> pd.DataFrame:
+    """Strings as the article prints them: counts of steps and shapes as integers, the rest as 3
+    significant figures (``5.78e+17``), ratios to 4 decimals."""
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        if col in ("label", "num_channels", "num_layers", "num_steps"):
+            out[col] = df[col].astype(str)
+        elif "/" in col:
+            out[col] = df[col].map(lambda x: f"{x:.4f}")
+        else:
+            out[col] = df[col].map(lambda x: f"{x:.2e}")
+    return out
+
+
+def closest_model(estimator: ComputeEstimator, n_opt: float, num_layers: int, multiple: int = 8) -> tuple[int, int]:
+    """The (num_channels, N_self) with ``num_layers`` layers whose N_self is nearest to ``n_opt``.
+
+    Channels are searched in steps of ``multiple`` (which must be a multiple of the number of heads).
+    Krasser chose models by hand, close to but not always nearest to N_opt; this shows the candidates.
+    """
+    _check_int("num_layers", num_layers)
+    _check_int("multiple", multiple)
+    if multiple % estimator.num_heads:
+        raise ReplicationError(f"multiple={multiple} must be a multiple of num_heads={estimator.num_heads}")
+    if not n_opt > 0:
+        raise ReplicationError(f"n_opt={n_opt!r} must be > 0")
+    # N_self grows like 12 L d^2, so the answer lies near this d; search a window around it
+    guess = max(multiple, int(math.sqrt(n_opt / (12 * num_layers))) // multiple * multiple)
+    candidates = range(max(multiple, guess - 64 * multiple), guess + 64 * multiple + 1, multiple)
+    best = min(candidates, key=lambda d: abs(estimator.num_self_attn_params(d, num_layers) - n_opt))
+    return best, estimator.num_self_attn_params(best, num_layers)
+
+
+def accounting_shift(approach: int = 2) -> pd.DataFrame:
+    """C_ref and N_opt of each experiment under both accountings (the laws come from the fitters)."""
+    from replication.laws import chinchilla_law
+
+    law = chinchilla_law(approach)
+    rows = []
+    for name in EXPERIMENTS:
+        for acc in ACCOUNTINGS:
+            exp = experiment(name, acc)
+            rows.append({"experiment": name, "accounting": acc, "C_ref": float(exp.c_ref),
+                         "N_opt": exp.n_opt(law)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,168 @@
+"""Krasser's experiment tables: every cell of the article's Tables 1-5 (v1 accounting), and the numbers
+of his FLOP correction."""
+import pytest
+
+from replication.errors import ReplicationError
+from replication.experiments import (
+    EXPERIMENTS,
+    Experiment,
+    accounting_shift,
+    article_table,
+    closest_model,
+    experiment,
+    formatted,
+)
+from replication.flops import ComputeEstimator
+from replication.laws import chinchilla_law
+
+# Typed from the article (seed 003), rows as printed: model, then the columns below.
+SETUP_COLUMNS = ["num_channels", "num_layers", "num_steps", "D_iso", "N", "N_cross", "N_self",
+                 "C", "C_cross", "C_self", "C_self_hat"]
+RATIO_COLUMNS = ["N_cross/N", "C_cross/C", "C_self/C_self_hat"]
+
+ARTICLE_TABLES = {
+    1: """
+1 512 9 50000 2.05e+09 4.58e+07 7.86e+05 4.50e+07 5.93e+17 1.45e+16 5.78e+17 5.53e+17
+2 624 11 31421 1.29e+09 7.27e+07 9.58e+05 7.17e+07 5.91e+17 1.27e+16 5.78e+17 5.54e+17
+3 728 13 21231 8.70e+08 1.08e+08 1.12e+06 1.06e+08 5.89e+17 1.12e+16 5.78e+17 5.55e+17
+""",
+    2: """
+1 0.0172 0.0245 1.0455
+2 0.0132 0.0216 1.0437
+3 0.0104 0.0191 1.0414
+""",
+    3: """
+1 512 9 26144 1.07e+09 3.06e+07 1.84e+06 2.87e+07 2.16e+17 1.77e+16 1.98e+17 1.85e+17
+2 584 10 18275 7.49e+08 4.35e+07 2.09e+06 4.14e+07 2.13e+17 1.55e+16 1.98e+17 1.86e+17
+3 584 9 20298 8.31e+08 3.94e+07 2.09e+06 3.73e+07 2.15e+17 1.72e+16 1.98e+17 1.86e+17
+4 432 7 46451 1.90e+09 1.76e+07 1.55e+06 1.60e+07 2.22e+17 2.38e+16 1.98e+17 1.83e+17
+5 768 13 8276 3.39e+08 9.54e+07 2.75e+06 9.26e+07 2.09e+17 1.12e+16 1.98e+17 1.88e+17
+""",
+    4: """
+1 0.0600 0.0822 1.0723
+2 0.0481 0.0724 1.0644
+3 0.0531 0.0798 1.0635
+4 0.0881 0.1074 1.0820
+5 0.0289 0.0536 1.0505
+""",
+    5: """
+1 512 9 26144 1.07e+09 2.95e+07 7.86e+05 2.87e+07 2.06e+17 7.60e+15 1.98e+17 1.85e+17
+2 584 10 18275 7.49e+08 4.23e+07 8.97e+05 4.14e+07 2.05e+17 6.63e+15 1.98e+17 1.86e+17
+""",
+}
+
+
+def _printed(number):
+    rows = [line.split() for line in ARTICLE_TABLES[number].strip().splitlines()]
+    columns = RATIO_COLUMNS if number in (2, 4) else SETUP_COLUMNS
+    return [dict(zip(columns, row[1:])) for row in rows]
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+def test_article_tables_every_cell(number):
+    got = formatted(article_table(number, accounting="article"))
+    expected = _printed(number)
+    assert len(got) == len(expected)
+    for i, row in enumerate(expected, start=1):
+        for column, printed in row.items():
+            assert got.loc[i, column] == printed, (number, i, column)
+
+
+def test_experiment_1_reference_and_prediction_v1():
+    exp = experiment("1", "article")
+    assert exp.d_ref == 50000 * 512 * 80
+    assert f"{exp.d_ref:.2e}" == "2.05e+09"
+    assert f"{exp.c_ref:.2e}" == "5.78e+17"
+    assert exp.c_ref == 282_335_232 * exp.d_ref  # C_ref = self_attn(ref) D_ref, exactly
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "7.32e+07"
+    setup = exp.setup()
+    assert setup.loc[2, "N_self"] == 71_746_448
+    assert setup.loc[2, "num_steps"] == 31421
+    assert f"{setup.loc[1, 'N']:.2e}" == "4.58e+07" and f"{setup.loc[1, 'N_self']:.2e}" == "4.50e+07"
+
+
+def test_experiment_2a_v1():
+    exp = experiment("2a", "article")
+    assert exp.setup().loc[4, "num_steps"] == 46451
+    assert f"{exp.n_opt(chinchilla_law(1)):.2e}" == "3.90e+07"
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "4.33e+07"
+
+
+def test_experiment_1_corrected():
+    exp = experiment("1", "corrected")
+    assert f"{exp.c_ref:.2e}" == "4.07e+17"
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "6.16e+07"
+    setup = exp.setup()
+    assert (setup.loc[2, "num_channels"], setup.loc[2, "num_layers"]) == (592, 10)
+    assert setup.loc[2, "N_self"] == 61_360_240
+    assert f"{setup.loc[2, 'N_self']:.2e}" == "6.14e+07"
+    assert list(setup["num_steps"]) == [50000, 34336, 17894]
+    ratios = formatted(exp.ratios())
+    assert ratios.values.tolist() == [["0.0172", "0.0456", "0.7351"],
+                                      ["0.0146", "0.0393", "0.7852"],
+                                      ["0.0104", "0.0286", "0.8687"]]
+
+
+def test_experiment_2a_corrected():
+    exp = experiment("2a", "corrected")
+    assert f"{exp.c_ref:.2e}" == "2.13e+17"
+    assert f"{exp.n_opt(chinchilla_law(1)):.2e}" == "4.04e+07"
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "4.48e+07"
+    assert list(exp.setup()["num_steps"]) == [26144, 18417, 20463, 45971, 8455]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("accounting", ["article", "corrected"])
+def test_iso_compute_invariants(name, accounting):
+    exp = experiment(name, accounting)
+    s = exp.setup()
+    assert s.loc[1, "num_steps"] == exp.ref_steps  # the reference trains for exactly its own steps
+    assert s.loc[1, "D_iso"] == exp.d_ref
+    assert s["C_self"].to_numpy() == pytest.approx(exp.c_ref, rel=1e-12)  # every model spends C_ref
+    assert (s["C"] == s["C_self"] + s["C_cross"]).all()
+    assert (s["N"] == s["N_self"] + s["N_cross"]).all()
+    # num_steps is the smallest whole number of steps covering D_iso
+    tokens_per_step = exp.num_latents * exp.batch_size
+    assert (s["num_steps"] * tokens_per_step >= s["D_iso"]).all()
+    assert ((s["num_steps"] - 1) * tokens_per_step < s["D_iso"]).all()
+
+
+def test_parameters_do_not_depend_on_accounting():
+    for number in (1, 3, 5):
+        a, c = article_table(number, "article"), article_table(number, "corrected")
+        same = (a["num_channels"] == c["num_channels"]) & (a["num_layers"] == c["num_layers"])
+        assert (a.loc[same, "N"] == c.loc[same, "N"]).all()
+
+
+def test_correction_moves_experiment_1_more_than_2a():
+    shift = accounting_shift(2).set_index(["experiment", "accounting"])["N_opt"]
+    move_1 = shift["1", "corrected"] / shift["1", "article"]
+    move_2a = shift["2a", "corrected"] / shift["2a", "article"]
+    assert move_1 < 0.9  # 7.32e7 -> 6.16e7
+    assert abs(move_2a - 1) < 0.05  # 4.33e7 -> 4.48e7
+
+
+def test_closest_model():
+    ce = ComputeEstimator(32000, 2048, 512, accounting="corrected")
+    assert closest_model(ce, 6.157e7, 10) == (592, 61_360_240)
+    with pytest.raises(ReplicationError, match="multiple"):
+        closest_model(ce, 6e7, 10, multiple=12)
+    with pytest.raises(ReplicationError, match="n_opt"):
+        closest_model(ce, -1.0, 10)
+
+
+def test_bad_inputs():
+    with pytest.raises(ReplicationError, match="number"):
+        article_table(6)
+    with pytest.raises(ReplicationError, match="experiment"):
+        experiment("3")
+    with pytest.raises(ReplicationError, match="accounting"):
+        experiment("1", "v3")
+    with pytest.raises(ReplicationError, match="num_channels"):
+        Experiment("x", 262, 2048, 100, models=((500, 9),))
+    with pytest.raises(ReplicationError, match="ref_steps"):
+        Experiment("x", 262, 2048, 0, models=((512, 9),))
+    with pytest.raises(ReplicationError, match="labels"):
+        Experiment("x", 262, 2048, 10, models=((512, 9),), labels=("a", "b"))
+    with pytest.raises(ReplicationError, match="prefix_dropout"):
+        Experiment("x", 262, 2048, 10, models=((512, 9),), prefix_dropout=1.0)
