@@ -1,0 +1,46 @@
+# Two entry points: `make book` builds the site into _build/html, `make test` runs the test suite.
+# Both create the virtual environment .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_vendor/mathjax
+
+.PHONY: book test test-fast venv vendor browser clean
+
+venv: $(BIN)/replication
+$(BIN)/replication: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" ; test -x $(BIN)/replication
+	touch $(BIN)/replication
+
+# MathJax 3 from the npm registry, so that the site renders math offline.
+vendor: $(MATHJAX)/es5/tex-mml-chtml.js
+$(MATHJAX)/es5/tex-mml-chtml.js:
+	rm -rf $(MATHJAX) .mathjax-tmp && mkdir -p $(MATHJAX) .mathjax-tmp
+	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar -xzf .mathjax-tmp/mathjax-$(MATHJAX_VERSION).tgz -C .mathjax-tmp
+	mkdir -p $(MATHJAX)/es5/output/chtml/fonts
+	cp .mathjax-tmp/package/es5/tex-mml-chtml.js $(MATHJAX)/es5/
+	cp -r .mathjax-tmp/package/es5/output/chtml/fonts/woff-v2 $(MATHJAX)/es5/output/chtml/fonts/
+	cp .mathjax-tmp/package/LICENSE $(MATHJAX)/
+	rm -rf .mathjax-tmp
+
+book: venv vendor
+	$(BIN)/replication book
+
+# Debian's chromium for the browser test of the built site (root with apt only; elsewhere the test skips).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not installed: the browser test will skip"
+
+test: venv vendor browser
+	$(BIN)/pytest -q -ra
+
+test-fast: venv
+	$(BIN)/pytest -q -m "not slow"
+
+clean:
+	rm -rf _build book/_build runs/chapters

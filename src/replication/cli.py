@@ -1,0 +1,59 @@
+"""The ``replication`` command line.
+
+Each subcommand lives beside the code it drives, as ``cli(argv) -> int`` in its module, and is
+imported only when used, so that ``replication flops`` does not pay for importing torch.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+from replication.errors import ReplicationError
+
+#: name -> (module, function, one-line description)
+COMMANDS = {
+    "run": ("replication.pipeline", "cli_run", "execute a chapter with new parameters into runs/chapters/"),
+    "book": ("replication.pipeline", "cli_book", "build the whole book (jupyter-book build book/)"),
+    "flops": ("replication.flops", "cli", "training FLOPs and parameter counts under each accounting"),
+}
+
+#: ``replication bench <name>``
+BENCHES: dict[str, tuple[str, str, str]] = {}
+
+
+def _usage() -> str:
+    lines = ["usage: replication <command> [options]", "", "commands:"]
+    lines += [f"  {name:<8} {desc}" for name, (_, _, desc) in COMMANDS.items()]
+    if BENCHES:
+        lines.append(f"  {'bench':<8} benchmarks: " + ", ".join(BENCHES))
+    lines.append("\n`replication <command> --help` describes each one.")
+    return "\n".join(lines)
+
+
+def _dispatch(table, name, argv, prog):
+    module, func, _ = table[name]
+    return getattr(importlib.import_module(module), func)(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    try:
+        if name == "bench":
+            if not rest or rest[0] not in BENCHES:
+                choices = ", ".join(BENCHES) or "none yet"
+                raise ReplicationError(f"bench: choose one of: {choices}")
+            return _dispatch(BENCHES, rest[0], rest[1:], f"replication bench {rest[0]}") or 0
+        if name not in COMMANDS:
+            raise ReplicationError(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)}, bench")
+        return _dispatch(COMMANDS, name, rest, f"replication {name}") or 0
+    except ReplicationError as err:
+        print(f"replication {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

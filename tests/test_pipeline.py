@@ -1,0 +1,128 @@
+import json
+
+import pytest
+
+from replication import cli, pipeline
+from replication.errors import ReplicationError
+
+CHAPTER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+  language: python
+---
+# A tiny chapter
+
+```{code-cell} ipython3
+:tags: [parameters]
+budget = 1e18
+layers = 4
+name = "kjv"
+sizes = [1, 2]
+use_bias = False
+```
+
+```{code-cell} ipython3
+print(budget * layers, name, sum(sizes), use_bias)
+```
+"""
+
+
+@pytest.fixture
+def book(tmp_path):
+    (tmp_path / "tiny.md").write_text(CHAPTER)
+    (tmp_path / "plain.md").write_text("# Not a notebook\n")
+    return tmp_path
+
+
+def test_chapters_are_notebooks_with_a_parameters_cell(book):
+    assert list(pipeline.chapters(book)) == ["tiny"]
+
+
+def test_read_parameters(book):
+    nb = pipeline._read_md((book / "tiny.md").read_text())
+    assert pipeline.read_parameters(nb) == {
+        "budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2], "use_bias": False}
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({"budget": "2e18"}, {"budget": 2e18}),
+    ({"budget": 3}, {"budget": 3.0}),          # an int where a float is expected is fine
+    ({"name": "wiki"}, {"name": "wiki"}),
+    ({"sizes": (3, 4)}, {"sizes": [3, 4]}),
+    ({"use_bias": True}, {"use_bias": True}),
+])
+def test_validate_accepts_and_coerces(given, expected):
+    defaults = {"budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2], "use_bias": False}
+    assert pipeline.validate_parameters("tiny", defaults, given) == expected
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"bogus": 1}, "unknown parameter 'bogus'"),
+    ({"layers": 2.5}, "parameter 'layers' expects int"),
+    ({"layers": True}, "parameter 'layers' expects int"),
+    ({"budget": "abc"}, "parameter 'budget' expects float"),
+    ({"sizes": 3}, "parameter 'sizes' expects list"),
+])
+def test_validate_rejects(given, message):
+    defaults = {"budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2]}
+    with pytest.raises(ReplicationError, match=message):
+        pipeline.validate_parameters("tiny", defaults, given)
+
+
+def test_parse_assignments():
+    assert pipeline.parse_assignments(["a=1e3", "b=[1, 2]", "c=text"]) == {"a": 1e3, "b": [1, 2], "c": "text"}
+    with pytest.raises(ReplicationError, match="name=value"):
+        pipeline.parse_assignments(["oops"])
+
+
+def test_cache_key_depends_on_text_params_and_library():
+    base = pipeline.cache_key("text", {"a": 1}, "lib")
+    assert base == pipeline.cache_key("text", {"a": 1}, "lib")
+    assert base != pipeline.cache_key("text2", {"a": 1}, "lib")
+    assert base != pipeline.cache_key("text", {"a": 2}, "lib")
+    assert base != pipeline.cache_key("text", {"a": 1}, "lib2")
+
+
+@pytest.mark.slow
+def test_run_chapter_executes_injects_and_caches(book, tmp_path):
+    out = pipeline.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
+                               out_root=tmp_path / "runs", progress=False)
+    nb = json.loads((out / "tiny.ipynb").read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "layers = 3" in "".join(injected[0]["source"])
+    printed = "".join(o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", []))
+                      for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert "3e+18 wiki 3 False" in printed
+    assert json.loads((out / "parameters.json").read_text()) == {"layers": 3, "name": "wiki"}
+    mtime = (out / "tiny.ipynb").stat().st_mtime_ns
+    assert pipeline.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
+                                out_root=tmp_path / "runs") == out
+    assert (out / "tiny.ipynb").stat().st_mtime_ns == mtime  # cached: not executed again
+
+
+@pytest.mark.slow
+def test_failing_cell_is_one_line_error_and_leaves_nothing(book, tmp_path):
+    (book / "bad.md").write_text(CHAPTER.replace("print(", "raise RuntimeError('boom'); print("))
+    with pytest.raises(ReplicationError, match="RuntimeError: boom"):
+        pipeline.run_chapter("bad", {}, book_dir=book, out_root=tmp_path / "runs", progress=False)
+    assert not (tmp_path / "runs" / "bad").exists() or not any((tmp_path / "runs" / "bad").iterdir())
+
+
+def test_cli_unknown_parameter_is_one_line_and_writes_nothing(capsys):
+    before = set(pipeline.CHAPTER_RUNS_DIR.rglob("*")) if pipeline.CHAPTER_RUNS_DIR.exists() else set()
+    assert cli.main(["run", "glance", "-p", "bogus=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown parameter 'bogus'" in err
+    after = set(pipeline.CHAPTER_RUNS_DIR.rglob("*")) if pipeline.CHAPTER_RUNS_DIR.exists() else set()
+    assert after == before
+
+
+def test_cli_unknown_chapter_and_command(capsys):
+    assert cli.main(["run", "nosuchchapter"]) == 2
+    assert "chapter='nosuchchapter' not found" in capsys.readouterr().err
+    assert cli.main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err

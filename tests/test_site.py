@@ -1,0 +1,108 @@
+"""The strict site build, checked in a real headless browser (Debian's chromium).
+
+The build is incremental: after `make book` nothing is executed again. `make test` installs chromium where it
+can (root with apt); elsewhere the browser checks skip with a message, except under CI where they must run.
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from replication.pipeline import REPO_DIR, build_command
+
+SITE = REPO_DIR / "_build" / "html"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=20000"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site():
+    result = subprocess.run(build_command(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "build succeeded" in result.stdout
+    return SITE
+
+
+def toc_pages():
+    toc = yaml.safe_load((REPO_DIR / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        pages.append(entry["file"])
+        pages += [sub["file"] for sub in entry.get("sections", [])]
+    return pages
+
+
+def test_every_toc_page_exists(site):
+    for page in toc_pages():
+        assert (site / f"{page}.html").is_file(), page
+
+
+def test_no_page_loads_from_the_network(site):
+    remote = re.compile(r'<(script|link)\b[^>]*\b(src|href)="(https?:)?//', re.I)
+    for html in site.rglob("*.html"):
+        for tag in remote.finditer(html.read_text()):
+            line = html.read_text()[tag.start():tag.start() + 200]
+            # a <link> that is not a stylesheet/preload (e.g. rel="canonical") loads nothing
+            if tag.group(1).lower() == "link" and not re.search(r'rel="(stylesheet|preload|modulepreload)"', line):
+                continue
+            pytest.fail(f"{html.relative_to(site)} loads {line}")
+
+
+def test_no_build_paths_on_pages(site):
+    for html in site.rglob("*.html"):
+        assert str(REPO_DIR) not in html.read_text(), html
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing under CI: `make test` installs it (root with apt)")
+        pytest.skip("chromium not installed: run `make browser` (root with apt) to enable the browser checks")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def rendered_dom(chromium, url, profile):
+    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_pages_render_math_offline(site, chromium, server, tmp_path):
+    checked = 0
+    for page in toc_pages():
+        static = (site / f"{page}.html").read_text()
+        dom = rendered_dom(chromium, f"{server}/{page}.html", tmp_path / "profile")
+        assert "</html>" in dom.lower(), page
+        body = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S | re.I)
+        if 'class="math' in static:
+            assert "<mjx-container" in dom, f"{page}: MathJax did not render"
+            assert "\\(" not in body and "\\[" not in body, f"{page}: raw TeX left on the page"
+            checked += 1
+        remote = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"', dom)
+        remote = [tag for tag in remote if tag.startswith("<script") or "stylesheet" in tag]
+        assert not remote, f"{page}: loads {remote}"
+    assert checked >= 2  # the intro and the glance chapter carry math
