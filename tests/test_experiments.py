@@ -166,3 +166,33 @@ def test_bad_inputs():
         Experiment("x", 262, 2048, 10, models=((512, 9),), labels=("a", "b"))
     with pytest.raises(ReplicationError, match="prefix_dropout"):
         Experiment("x", 262, 2048, 10, models=((512, 9),), prefix_dropout=1.0)
+
+
+def test_predictions_table():
+    from replication.experiments import predictions
+
+    df = predictions().set_index(["experiment", "accounting", "approach"])
+    assert df.loc[("1", "article", 2), "model"] == "624/11"
+    assert df.loc[("1", "corrected", 2), "model"] == "592/10"
+    assert f"{df.loc[('1', 'article', 2), 'N_opt']:.2e}" == "7.32e+07"
+    assert f"{df.loc[('1', 'corrected', 2), 'N_opt']:.2e}" == "6.16e+07"
+    assert df.loc[("2a", "corrected", 1), "model"] == "584/9"
+    assert df.loc[("2a", "corrected", 2), "model"] == "584/10"
+
+
+def test_chapter_helpers():
+    from replication.experiments import accounting_terms, both_accountings, cross_shares, self_flops_ratios
+    from replication.flops import PerceiverAR
+
+    m = PerceiverAR(32000, 2048, 512, 512, 9)
+    terms = accounting_terms(m)
+    assert terms.loc["self", "corrected"].sum() == m.self_attn_flops("corrected")
+    assert terms.loc[("self", "final_logits"), "corrected"] == 0
+    assert both_accountings(2).loc[("corrected", 2), "C_self/C_self_hat"] == pytest.approx(0.7852, abs=5e-5)
+    share = cross_shares(32000, 512, 9, [256, 1536, 8192])
+    corrected = share[share["accounting"] == "corrected"]["C_cross/C"]
+    assert corrected.is_monotonic_increasing
+    assert f"{corrected.iloc[1]:.4f}" == "0.0456"
+    ratios = self_flops_ratios([262, 32000], [(512, 9), (1024, 16)])
+    small = ratios[(ratios.vocab_size == 32000) & (ratios.num_channels == 512) & (ratios.accounting == "article")]
+    assert f"{small['C_self/6N_self'].iloc[0]:.2f}" == "1.05"

@@ -260,3 +260,21 @@ def test_cli_bad_input_is_one_line(argv, flag, capsys):
     assert main(["flops", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and flag in err
+
+
+@settings(max_examples=100, deadline=None)
+@given(shapes, st.sampled_from(ACCOUNTINGS), st.floats(0.0, 0.99))
+def test_terms_add_up_to_the_totals(s, acc, p):
+    m = _model(s)
+    assert 3 * sum(m.self_attn_terms(acc).values()) == m.self_attn_flops(acc)
+    # the cross total truncates the forward sum once; summing the terms in another order may land
+    # on the other side of an integer
+    assert abs(3 * sum(m.cross_attn_terms(p, acc).values()) - m.cross_attn_flops(p, acc)) <= 3 + 1e-6 * m.cross_attn_flops(p, acc)
+
+
+def test_correction_drops_embeddings_and_logits_adds_softmax():
+    article, corrected = REF.self_attn_terms("article"), REF.self_attn_terms("corrected")
+    assert {"embedding", "final_logits"} <= set(article) and not {"embedding", "final_logits"} & set(corrected)
+    assert {"attention_softmax", "attention_reduction"} <= set(corrected)
+    assert article["final_logits"] == 2 * 512 * 32000
+    assert corrected["attention_softmax"] == 9 * 3 * 8 * 512

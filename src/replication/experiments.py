@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from replication.errors import ReplicationError
-from replication.flops import ACCOUNTINGS, ComputeEstimator, _check_accounting, _check_int
+from replication.flops import ACCOUNTINGS, ComputeEstimator, PerceiverAR, _check_accounting, _check_int
 
 #: Global batch size (sequences) and latent tokens per sequence, in every experiment of the article.
 BATCH_SIZE = 80
@@ -40,6 +40,8 @@ class Experiment:
     ref_steps: int
     models: tuple[tuple[int, int], ...]
     labels: tuple[str, ...] = ()
+    #: scaling-law approach -> number of the model that approach predicts (1-based, as in the tables)
+    predicted: tuple[tuple[int, int], ...] = ()
     accounting: str = "corrected"
     num_latents: int = NUM_LATENTS
     batch_size: int = BATCH_SIZE
@@ -126,13 +128,14 @@ _DESIGNS = {
     "1": dict(vocab_size=32000, max_seq_len=2048, ref_steps=50000,
               models={"article": ((512, 9), (624, 11), (728, 13)),
                       "corrected": ((512, 9), (592, 10), (728, 13))},
-              labels=("Model 1 (ref)", "Model 2 (opt)", "Model 3")),
+              labels=("Model 1 (ref)", "Model 2 (opt)", "Model 3"), predicted=((2, 2),)),
     "2a": dict(vocab_size=262, max_seq_len=4096, ref_steps=26144,
                models=((512, 9), (584, 10), (584, 9), (432, 7), (768, 13)),
-               labels=("Model 1 (ref)", "Model 2 (opt 2)", "Model 3 (opt 1)", "Model 4", "Model 5")),
+               labels=("Model 1 (ref)", "Model 2 (opt 2)", "Model 3 (opt 1)", "Model 4", "Model 5"),
+               predicted=((1, 3), (2, 2))),
     "2b": dict(vocab_size=262, max_seq_len=2048, ref_steps=26144,
                models=((512, 9), (584, 10)),
-               labels=("Model 1 (ref)", "Model 2 (opt)")),
+               labels=("Model 1 (ref)", "Model 2 (opt)"), predicted=((2, 2),)),
 }
 EXPERIMENTS = tuple(_DESIGNS)
 
@@ -193,6 +196,28 @@ def closest_model(estimator: ComputeEstimator, n_opt: float, num_layers: int, mu
     return best, estimator.num_self_attn_params(best, num_layers)
 
 
+def predictions() -> pd.DataFrame:
+    """For each experiment, accounting and scaling-law approach: C_ref, N_opt and the model chosen.
+
+    The laws come from the fitters (:func:`replication.laws.chinchilla_law`).
+    """
+    from replication.laws import chinchilla_law
+
+    laws = {approach: chinchilla_law(approach) for approach in (1, 2)}
+    rows = []
+    for name in EXPERIMENTS:
+        for acc in ACCOUNTINGS:
+            exp = experiment(name, acc)
+            for approach, number in exp.predicted:
+                d, L = exp.models[number - 1]
+                n_opt = exp.n_opt(laws[approach])
+                n_self = exp.estimator.num_self_attn_params(d, L)
+                rows.append({"experiment": name, "accounting": acc, "approach": approach,
+                             "C_ref": float(exp.c_ref), "N_opt": n_opt, "model": f"{d}/{L}",
+                             "N_self": n_self, "N_self/N_opt": n_self / n_opt})
+    return pd.DataFrame(rows)
+
+
 def accounting_shift(approach: int = 2) -> pd.DataFrame:
     """C_ref and N_opt of each experiment under both accountings (the laws come from the fitters)."""
     from replication.laws import chinchilla_law
@@ -205,3 +230,89 @@ def accounting_shift(approach: int = 2) -> pd.DataFrame:
             rows.append({"experiment": name, "accounting": acc, "C_ref": float(exp.c_ref),
                          "N_opt": exp.n_opt(law)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers for the chapter "Counting FLOPs"
+
+
+def both_accountings(number: int) -> pd.DataFrame:
+    """Article table ``number`` under both accountings, stacked (index: accounting, model)."""
+    return pd.concat({acc: article_table(number, acc) for acc in ACCOUNTINGS}, names=["accounting", "model"])
+
+
+def accounting_terms(model: PerceiverAR, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
+    """Training FLOPs per latent token of one model, term by term, in both accountings (0 = not counted)."""
+    rows = {}
+    for acc in ACCOUNTINGS:
+        terms = {("self", k): 3 * v for k, v in model.self_attn_terms(acc).items()}
+        terms |= {("cross", k): 3 * v for k, v in model.cross_attn_terms(prefix_dropout, acc).items()}
+        rows[acc] = terms
+    df = pd.DataFrame(rows).fillna(0.0)
+    df.index.names = ["part", "term"]
+    order = ["embedding", "prefix_embedding", "weights", "prefix_kv", "attention_logits", "attention_softmax",
+             "attention_reduction", "final_logits"]
+    return df.sort_index(key=lambda idx: idx.map(lambda t: order.index(t) if t in order else -1)
+                         if idx.name == "term" else idx.map({"self": 0, "cross": 1}))
+
+
+def self_flops_ratios(vocab_sizes, shapes, max_seq_len: int = 2048, num_latents: int = NUM_LATENTS) -> pd.DataFrame:
+    """C_self / 6 N_self for models of the given (num_channels, num_layers) shapes, per vocabulary and
+    accounting (the ratio per token equals the ratio per run, C_self / Ĉ_self)."""
+    rows = []
+    for V in vocab_sizes:
+        for d, L in shapes:
+            m = PerceiverAR(V, max_seq_len, num_latents, d, L)
+            for acc in ACCOUNTINGS:
+                rows.append({"vocab_size": V, "num_channels": d, "num_layers": L, "N_self": m.num_self_attn_params,
+                             "accounting": acc, "C_self/6N_self": m.self_attn_flops(acc) / m.self_attn_flops_6n()})
+    return pd.DataFrame(rows)
+
+
+def cross_shares(vocab_size: int, num_channels: int, num_layers: int, prefix_lengths,
+                 num_latents: int = NUM_LATENTS, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
+    """C_cross / C for one model shape as the prefix grows, in both accountings."""
+    rows = []
+    for P in prefix_lengths:
+        m = PerceiverAR(vocab_size, num_latents + int(P), num_latents, num_channels, num_layers)
+        for acc in ACCOUNTINGS:
+            c_self, c_cross = m.self_attn_flops(acc), m.cross_attn_flops(prefix_dropout, acc)
+            rows.append({"prefix_length": int(P), "accounting": acc, "C_cross/C": c_cross / (c_self + c_cross)})
+    return pd.DataFrame(rows)
+
+
+def plot_self_flops_ratios(df: pd.DataFrame):
+    """One panel per vocabulary: C_self / 6 N_self against N_self, a line per accounting."""
+    import matplotlib.pyplot as plt
+
+    vocabs = sorted(df["vocab_size"].unique())
+    fig, axes = plt.subplots(1, len(vocabs), figsize=(5 * len(vocabs), 3.6), sharey=True, squeeze=False)
+    for ax, V in zip(axes[0], vocabs):
+        for acc, style in zip(ACCOUNTINGS, ("o--", "s-")):
+            part = df[(df["vocab_size"] == V) & (df["accounting"] == acc)]
+            ax.plot(part["N_self"], part["C_self/6N_self"], style, label=acc)
+        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_xlabel("$N_{self}$ (parameters)")
+        ax.set_title(f"V = {V:,}")
+    axes[0][0].set_ylabel(r"$C_{self} / 6 N_{self}$ per token")
+    axes[0][0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_cross_shares(frames: dict):
+    """C_cross / C against prefix length; ``frames`` maps a label to a :func:`cross_shares` frame."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, df in frames.items():
+        for acc, style in zip(ACCOUNTINGS, ("--", "-")):
+            part = df[df["accounting"] == acc]
+            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], style, label=f"{label}, {acc}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("prefix length P (tokens)")
+    ax.set_ylabel(r"$C_{cross} / C$ (%)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -143,6 +143,28 @@ class PerceiverAR:
         # K,V projections of the prefix (4d^2 P/n per latent), logits and softmax.V (4dP), softmax (3HP)
         return 3 * int((4 * d * d * P / n + 4 * d * P + 3 * H * P) * (1 - p))
 
+    def self_attn_terms(self, accounting: str = "corrected") -> dict[str, int]:
+        """Forward FLOPs per latent token of the self-attention part, term by term (layers summed).
+
+        ``3 * sum(terms)`` is :meth:`self_attn_flops`; a term an accounting leaves out is absent.
+        """
+        d, L, n, V, H = self.num_channels, self.num_layers, self.num_latents, self.vocab_size, self.num_heads
+        if _check_accounting(accounting) == "article":
+            return {"embedding": 4 * d, "weights": L * 24 * d * d, "attention_logits": L * 2 * d * n,
+                    "final_logits": 2 * d * V}
+        return {"weights": L * 24 * d * d, "attention_logits": L * 2 * d * n, "attention_softmax": L * 3 * H * n,
+                "attention_reduction": L * 2 * d * n}
+
+    def cross_attn_terms(self, prefix_dropout: float = 0.5, accounting: str = "corrected") -> dict[str, float]:
+        """Forward FLOPs per latent token of the prefix cross-attention, term by term (before int())."""
+        keep = 1 - _check_prefix_dropout(prefix_dropout)
+        d, n, P, H = self.num_channels, self.num_latents, self.num_prefix, self.num_heads
+        if _check_accounting(accounting) == "article":
+            return {"prefix_embedding": 4 * d * P / n, "prefix_kv": 4 * d * d * P / n * keep,
+                    "attention_logits": 2 * d * P * keep}
+        return {"prefix_kv": 4 * d * d * P / n * keep, "attention_logits": 2 * d * P * keep,
+                "attention_softmax": 3 * H * P * keep, "attention_reduction": 2 * d * P * keep}
+
     def self_attn_flops_6n(self) -> int:
         """Kaplan's approximation 6 N_self per latent token, with N_self including the embedding."""
         return 6 * self.num_self_attn_params
