@@ -196,3 +196,15 @@ def test_chapter_helpers():
     ratios = self_flops_ratios([262, 32000], [(512, 9), (1024, 16)])
     small = ratios[(ratios.vocab_size == 32000) & (ratios.num_channels == 512) & (ratios.accounting == "article")]
     assert f"{small['C_self/6N_self'].iloc[0]:.2f}" == "1.05"
+
+
+def test_appendix_f_terms():
+    from replication.experiments import appendix_f_terms
+    from replication.flops import Decoder
+
+    m = Decoder(10, 640, 2560, 10, 64)
+    df = appendix_f_terms(m)
+    per_token = df["training FLOPs per token"]
+    assert per_token.sum() * m.seq_len == m.flops("appendix_f")
+    assert per_token[df["table_a4"]].sum() * m.seq_len == m.flops("table_a4")
+    assert per_token["embeddings"] == 3 * 2 * 32000 * 640

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from replication.errors import ReplicationError
-from replication.flops import ACCOUNTINGS, ComputeEstimator, PerceiverAR, _check_accounting, _check_int
+from replication.flops import ACCOUNTINGS, ComputeEstimator, Decoder, PerceiverAR, _check_accounting, _check_int
 
 #: Global batch size (sequences) and latent tokens per sequence, in every experiment of the article.
 BATCH_SIZE = 80
@@ -256,6 +256,19 @@ def accounting_terms(model: PerceiverAR, prefix_dropout: float = PREFIX_DROPOUT)
                          if idx.name == "term" else idx.map({"self": 0, "cross": 1}))
 
 
+def appendix_f_terms(model: Decoder) -> pd.DataFrame:
+    """Training FLOPs per token of a decoder-only model, term by term, and whether Appendix F as
+    written and the Table-A4-matching variant count each term."""
+    s = model.seq_len
+    terms = {k: 3 * v // s for k, v in model.forward_terms().items()}  # every term carries a factor s
+    total = sum(terms.values())
+    df = pd.DataFrame({"training FLOPs per token": terms, "share": {k: v / total for k, v in terms.items()}})
+    df["appendix_f"] = True
+    df["table_a4"] = ~df.index.isin(["embeddings", "final_logits"])
+    df.index.name = "term"
+    return df
+
+
 def self_flops_ratios(vocab_sizes, shapes, max_seq_len: int = 2048, num_latents: int = NUM_LATENTS) -> pd.DataFrame:
     """C_self / 6 N_self for models of the given (num_channels, num_layers) shapes, per vocabulary and
     accounting (the ratio per token equals the ratio per run, C_self / Ĉ_self)."""
@@ -301,15 +314,23 @@ def plot_self_flops_ratios(df: pd.DataFrame):
     return fig
 
 
-def plot_cross_shares(frames: dict):
-    """C_cross / C against prefix length; ``frames`` maps a label to a :func:`cross_shares` frame."""
+def plot_cross_shares(frames: dict, marks=(1536, 3584)):
+    """C_cross / C against prefix length; ``frames`` maps a label to a :func:`cross_shares` frame.
+
+    A colour per frame, a line style per accounting; ``marks`` are prefix lengths to flag (the article's).
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for label, df in frames.items():
+    for i, (label, df) in enumerate(frames.items()):
         for acc, style in zip(ACCOUNTINGS, ("--", "-")):
             part = df[df["accounting"] == acc]
-            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], style, label=f"{label}, {acc}")
+            # corrected curves of different vocabularies coincide; markers of shrinking size keep both visible
+            marker = dict(marker="o", markersize=7 - 3 * i, fillstyle="none") if acc == "corrected" else {}
+            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], style, color=f"C{i}", label=f"{label}, {acc}",
+                    **marker)
+    for P in marks:
+        ax.axvline(P, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("prefix length P (tokens)")
     ax.set_ylabel(r"$C_{cross} / C$ (%)")
