@@ -15,10 +15,13 @@ COMMANDS = {
     "run": ("replication.pipeline", "cli_run", "execute a chapter with new parameters into runs/chapters/"),
     "book": ("replication.pipeline", "cli_book", "build the whole book (jupyter-book build book/)"),
     "flops": ("replication.flops", "cli", "training FLOPs and parameter counts under each accounting"),
+    "train": ("replication.train", "cli", "train a Perceiver AR / decoder model into the run store"),
 }
 
 #: ``replication bench <name>``
-BENCHES: dict[str, tuple[str, str, str]] = {}
+BENCHES: dict[str, tuple[str, str, str]] = {
+    "train": ("replication.bench_train", "cli", "training throughput vs peers (tiny, small)"),
+}
 
 
 def _usage() -> str:

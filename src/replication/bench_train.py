@@ -1,0 +1,212 @@
+"""``replication bench train``: training throughput of our Perceiver AR against the article's code.
+
+Two fixed configs (the issue's): "tiny" V=262, d=128, L=4, n=128, P=384, B=8 and "small" the same with
+d=256, L=6, n=256, P=768. One training step is forward, backward and an AdamW update on random tokens,
+prefix dropout 0.5, as in training.
+
+Reported per implementation: latent tokens/s (median step), achieved FLOP/s and its fraction of a
+fp32 matmul peak measured in the same process, and peak RSS (each implementation and config trained
+alone in a child process, so that the numbers do not mix). FLOPs per latent token are the corrected
+accounting of ``replication.flops`` (self-attention and prefix cross-attention parts) plus the output
+logits (6dV), which the accounting leaves out but the step does compute.
+
+If ``perceiver-io`` (Krasser's implementation) is importable, it runs the same configs in the same
+process, interleaved step by step with ours so that machine noise hits both alike, and the ratio is
+printed. It is never a dependency of ``replication``; install it in a separate environment
+(see the benchmark notes) and run this module from there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+from replication.errors import ReplicationError, check_range
+
+CONFIGS = {
+    "tiny": dict(vocab_size=262, num_channels=128, num_layers=4, num_latents=128, num_prefix=384, batch_size=8),
+    "small": dict(vocab_size=262, num_channels=256, num_layers=6, num_latents=256, num_prefix=768, batch_size=8),
+}
+NUM_HEADS = 8
+PREFIX_DROPOUT = 0.5
+IMPLEMENTATIONS = ("replication", "perceiver-io")
+
+
+def flops_per_latent_token(c: dict) -> int:
+    from replication.flops import PerceiverAR as Shape
+
+    shape = Shape(c["vocab_size"], c["num_latents"] + c["num_prefix"], c["num_latents"], c["num_channels"],
+                  c["num_layers"], NUM_HEADS)
+    logits = 6 * c["num_channels"] * c["vocab_size"]
+    return shape.self_attn_flops("corrected") + shape.cross_attn_flops(PREFIX_DROPOUT, "corrected") + logits
+
+
+def matmul_peak(size: int = 1024, repeats: int = 20) -> float:
+    """fp32 matmul FLOP/s on all threads torch uses (median of repeats)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * size**3 / statistics.median(times)
+
+
+def peer_available() -> bool:
+    try:
+        import perceiver.model.text.clm  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def make_step(impl: str, c: dict, seed: int = 0, compile: bool = False):
+    """A closure that runs one training step on a fixed random batch; returns the loss."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    n, p, b, V = c["num_latents"], c["num_prefix"], c["batch_size"], c["vocab_size"]
+    if impl == "replication":
+        from replication.model import ModelConfig, PerceiverAR
+
+        model = PerceiverAR(ModelConfig(vocab_size=V, num_latents=n, num_prefix=p, num_channels=c["num_channels"],
+                                        num_layers=c["num_layers"], num_heads=NUM_HEADS,
+                                        prefix_dropout=PREFIX_DROPOUT))
+
+        def loss_fn(x, y):
+            return model(x, y)[1]
+    elif impl == "perceiver-io":
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        from perceiver.model.text.clm import CausalLanguageModel, CausalLanguageModelConfig
+
+        model = CausalLanguageModel(CausalLanguageModelConfig(
+            vocab_size=V, max_seq_len=n + p, max_latents=n, num_channels=c["num_channels"],
+            num_self_attention_layers=c["num_layers"] - 1, num_heads=NUM_HEADS,
+            cross_attention_dropout=PREFIX_DROPOUT))
+
+        def loss_fn(x, y):
+            logits = model(x, prefix_len=p).logits
+            return F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+    else:
+        raise ReplicationError(f"impl={impl!r} is not known; choose one of: {', '.join(IMPLEMENTATIONS)}")
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=0.0, foreach=True)
+    fn = torch.compile(loss_fn) if compile else loss_fn
+    x = torch.randint(0, V, (b, n + p))
+    y = torch.randint(0, V, (b, n))
+
+    def step() -> float:
+        loss = fn(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
+def measure(impls: list[str], c: dict, warmup: int, steps: int, compile: bool) -> dict[str, list[float]]:
+    """Interleaved step timings (seconds) for each implementation on one config."""
+    fns = {impl: make_step(impl, c, compile=compile) for impl in impls}
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {impl: [] for impl in impls}
+    for _ in range(steps):
+        for impl, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[impl].append(time.perf_counter() - t0)
+    return times
+
+
+def _rss_child(impl: str, name: str, steps: int, compile: bool) -> float:
+    """Peak RSS (bytes) of a fresh process training ``impl`` on config ``name`` for a few steps."""
+    code = (
+        "import resource, sys; from replication.bench_train import CONFIGS, make_step; "
+        f"f = make_step({impl!r}, CONFIGS[{name!r}], compile={compile}); "
+        f"[f() for _ in range({steps})]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) * 1024  # Linux reports KiB
+
+
+def run(configs: list[str], steps: int = 20, warmup: int = 3, compile: bool = False, rss: bool = True,
+        peer: bool = True) -> list[dict]:
+    import torch
+
+    impls = ["replication"] + (["perceiver-io"] if peer and peer_available() else [])
+    peak = matmul_peak()
+    rows = []
+    for name in configs:
+        c = CONFIGS[name]
+        times = measure(impls, c, warmup, steps, compile)
+        tokens = c["batch_size"] * c["num_latents"]
+        fpt = flops_per_latent_token(c)
+        for impl in impls:
+            med = statistics.median(times[impl])
+            row = {
+                "config": name, "impl": impl, "threads": torch.get_num_threads(), "compile": compile,
+                "step_s": med, "latent_tokens_per_s": tokens / med, "flops_per_s": fpt * tokens / med,
+                "peak_flops_per_s": peak, "fraction_of_peak": fpt * tokens / med / peak,
+            }
+            if rss:
+                row["peak_rss_bytes"] = _rss_child(impl, name, 3, compile)
+            rows.append(row)
+        if len(impls) > 1:
+            ours, theirs = (statistics.median(times[i]) for i in impls)
+            rows[-2]["ratio_vs_perceiver_io"] = theirs / ours
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    head = f"{'config':<6} {'impl':<13} {'tokens/s':>9} {'GFLOP/s':>8} {'of peak':>8} {'peak RSS':>9} {'ratio':>6}"
+    lines = [head]
+    for r in rows:
+        rss = f"{r['peak_rss_bytes'] / 2**20:,.0f} MiB" if "peak_rss_bytes" in r else "-"
+        ratio = f"{r['ratio_vs_perceiver_io']:.2f}x" if "ratio_vs_perceiver_io" in r else ""
+        lines.append(f"{r['config']:<6} {r['impl']:<13} {r['latent_tokens_per_s']:>9,.0f} "
+                     f"{r['flops_per_s'] / 1e9:>8.1f} {r['fraction_of_peak']:>8.1%} {rss:>9} {ratio:>6}")
+    if rows:
+        lines.append(f"fp32 matmul peak (measured): {rows[0]['peak_flops_per_s'] / 1e9:.1f} GFLOP/s on "
+                     f"{rows[0]['threads']} threads")
+    if not any(r["impl"] == "perceiver-io" for r in rows):
+        lines.append("perceiver-io is not importable here: no ratio (install it in a separate environment)")
+    return "\n".join(lines)
+
+
+def cli(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="replication bench train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("configs", nargs="*", default=list(CONFIGS), help="tiny, small (default: both)")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the loss function of both")
+    ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child processes")
+    ap.add_argument("--no-peer", action="store_true", help="do not run perceiver-io even if importable")
+    ap.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    args = ap.parse_args(argv)
+    for name in args.configs:
+        if name not in CONFIGS:
+            raise ReplicationError(f"config={name!r} is not known; choose one of: {', '.join(CONFIGS)}")
+    check_range("steps", args.steps, 1, 10_000)
+    check_range("warmup", args.warmup, 0, 10_000)
+    rows = run(args.configs, args.steps, args.warmup, args.compile, not args.no_rss, not args.no_peer)
+    print(json.dumps(rows, indent=1) if args.json else format_rows(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

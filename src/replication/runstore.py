@@ -1,0 +1,186 @@
+"""The run store: every training run under ``runs/<id>/``, where id is a hash of its full config.
+
+``runs/<id>/`` holds ``config.json`` (what was asked), ``metrics.jsonl`` (training and validation loss
+against steps, tokens and FLOPs) and, once finished, ``summary.json``. Asking for a run that has a
+summary returns it without training; asking for one without a summary resumes it from its last
+checkpoint. Checkpoints, cached tokenizers/token streams and lock files live in ``runs/.checkpoints``,
+``runs/.cache`` and ``runs/.locks``, which ignore themselves in git.
+
+The root is ``$REPLICATION_RUNS_DIR`` if set, else ``runs/`` in the source checkout (next to
+``pyproject.toml``), else ``./runs``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from replication.errors import ReplicationError
+
+_REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+def default_root() -> Path:
+    env = os.environ.get("REPLICATION_RUNS_DIR")
+    if env:
+        return Path(env)
+    if (_REPO_DIR / "pyproject.toml").is_file():
+        return _REPO_DIR / "runs"
+    return Path.cwd() / "runs"
+
+
+def hidden_dir(root: Path, name: str) -> Path:
+    """``root/.<name>``, created with a ``.gitignore`` that ignores everything in it."""
+    path = Path(root) / f".{name}"
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    return path
+
+
+def run_id(identity: dict) -> str:
+    """12 hex digits of the SHA-256 of the canonical JSON of everything that defines the run."""
+    blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Records of a metrics.jsonl; a line cut short by a kill is skipped."""
+    records = []
+    if Path(path).is_file():
+        for line in Path(path).read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+@dataclass
+class Run:
+    """A recorded run: its id, directory, config, metrics and (when finished) summary."""
+
+    id: str
+    dir: Path
+
+    @property
+    def config(self) -> dict:
+        return json.loads((self.dir / "config.json").read_text())
+
+    @property
+    def summary(self) -> dict | None:
+        p = self.dir / "summary.json"
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    @property
+    def finished(self) -> bool:
+        return (self.dir / "summary.json").is_file()
+
+    def metrics(self):
+        """metrics.jsonl as a pandas DataFrame (one row per record; ``kind`` is train or val)."""
+        import pandas as pd
+
+        return pd.DataFrame(read_metrics(self.dir / "metrics.jsonl"))
+
+    @property
+    def final_loss(self) -> float | None:
+        s = self.summary
+        return None if s is None else s["final_val_loss"]
+
+    def __repr__(self) -> str:
+        s = self.summary
+        if s is None:
+            return f"Run({self.id}, unfinished, {self.dir})"
+        return (f"Run({self.id}, val_loss={s['final_val_loss']:.4f}, steps={s['steps']}, "
+                f"tokens={s['latent_tokens']:.3g}, C_self={s['C_self']:.3g}, device={s['device']})")
+
+
+class RunStore:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def run(self, rid: str) -> Run:
+        return Run(rid, self.root / rid)
+
+    def checkpoint_path(self, rid: str) -> Path:
+        return hidden_dir(self.root, "checkpoints") / rid / "ckpt.pt"
+
+    @property
+    def cache_dir(self) -> Path:
+        return hidden_dir(self.root, "cache")
+
+    def lock(self, rid: str):
+        from filelock import FileLock
+
+        return FileLock(str(hidden_dir(self.root, "locks") / f"{rid}.lock"))
+
+    def runs(self) -> list[Run]:
+        if not self.root.is_dir():
+            return []
+        return [Run(p.name, p) for p in sorted(self.root.iterdir())
+                if p.is_dir() and (p / "config.json").is_file()]
+
+    def find(self, **where) -> list[Run]:
+        """Finished runs whose config matches every ``key=value`` (dotted keys reach into ``model``)."""
+        out = []
+        for r in self.runs():
+            if not r.finished:
+                continue
+            cfg = r.config
+            ok = True
+            for key, want in where.items():
+                node = cfg
+                for part in key.split("."):
+                    node = node.get(part) if isinstance(node, dict) else None
+                ok &= node == want
+            if ok:
+                out.append(r)
+        return out
+
+    def get_or_train(self, cfg, progress: bool = True, log=print) -> Run:
+        """The run for ``cfg`` (a ``train.TrainConfig``): recorded, resumed, or trained now.
+
+        Nothing is created on disk until the config and the corpus have been checked. Two processes
+        asking for the same run take turns on a file lock; the second finds the first one's summary.
+        """
+        from replication import data as data_mod
+        from replication import train as train_mod
+
+        cfg.validate()
+        data_mod.check_corpus(cfg.corpus)
+        rid = cfg.run_id()
+        run = self.run(rid)
+        if run.finished:
+            return run
+        with self.lock(rid):
+            if run.finished:  # finished by another process while we waited
+                return run
+            token_data = train_mod.load_token_data(cfg, self.cache_dir)
+            run.dir.mkdir(parents=True, exist_ok=True)
+            if not (run.dir / "config.json").is_file():
+                write_json(run.dir / "config.json", cfg.identity())
+            summary = train_mod.train(cfg, token_data, run_dir=run.dir, ckpt_path=self.checkpoint_path(rid),
+                                      progress=progress, log=log)
+            if summary is not None:  # only rank 0 writes under DDP
+                summary["run_id"] = rid
+                write_json(run.dir / "summary.json", summary)
+        if not run.finished and int(os.environ.get("RANK", "0")) == 0:
+            raise ReplicationError(f"run {rid} did not finish")
+        return run
