@@ -11,7 +11,6 @@ MATHJAX := book/_vendor/mathjax
 venv: $(BIN)/replication
 $(BIN)/replication: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
 	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" ; test -x $(BIN)/replication
 	touch $(BIN)/replication
 
