@@ -278,3 +278,11 @@ def test_correction_drops_embeddings_and_logits_adds_softmax():
     assert {"attention_softmax", "attention_reduction"} <= set(corrected)
     assert article["final_logits"] == 2 * 512 * 32000
     assert corrected["attention_softmax"] == 9 * 3 * 8 * 512
+
+
+@pytest.mark.parametrize("V, n, P, d, L, H", [(262, 16, 48, 32, 3, 4), (300, 8, 8, 24, 1, 2), (1000, 32, 96, 64, 2, 8)])
+def test_trainer_model_has_exactly_num_params(V, n, P, d, L, H):
+    model = pytest.importorskip("replication.model")  # the trainer's issue; compared once both exist
+    net = model.PerceiverAR(model.ModelConfig(vocab_size=V, num_latents=n, num_prefix=P, num_channels=d,
+                                              num_layers=L, num_heads=H))
+    assert sum(p.numel() for p in net.parameters()) == num_params(V, n + P, n, d, L)
