@@ -152,7 +152,6 @@ def test_corrected_cross_flops_scale_with_keep_fraction(s, p):
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(num_channels=100), "num_channels"),  # not divisible by 8 heads
-    (dict(num_latents=2048), "num_latents"),  # no prefix left
     (dict(num_latents=4096), "num_latents"),
     (dict(vocab_size=0), "vocab_size"),
     (dict(num_layers=-1), "num_layers"),
@@ -286,3 +285,12 @@ def test_trainer_model_has_exactly_num_params(V, n, P, d, L, H):
     net = model.PerceiverAR(model.ModelConfig(vocab_size=V, num_latents=n, num_prefix=P, num_channels=d,
                                               num_layers=L, num_heads=H))
     assert sum(p.numel() for p in net.parameters()) == num_params(V, n + P, n, d, L)
+
+
+def test_no_prefix_is_a_plain_decoder():
+    from replication.flops import PerceiverAR
+
+    m = PerceiverAR(vocab_size=262, max_seq_len=64, num_latents=64, num_channels=32, num_layers=2, num_heads=4)
+    assert m.num_prefix == 0 and m.num_cross_attn_params == 0
+    assert m.cross_attn_flops(0.5) == 0 and m.cross_attn_flops(0.0, "article") == 0
+    assert m.num_params == 262 * 32 + 64 * 32 + 12 * 32**2 + 7 * 32 + (12 * 32**2 + 4 * 32) + 262

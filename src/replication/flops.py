@@ -78,10 +78,10 @@ class PerceiverAR:
     def __post_init__(self):
         for name in ("vocab_size", "max_seq_len", "num_latents", "num_channels", "num_layers", "num_heads"):
             object.__setattr__(self, name, _check_int(name, getattr(self, name)))
-        if self.num_latents >= self.max_seq_len:
+        if self.num_latents > self.max_seq_len:
+            # num_latents == max_seq_len is allowed: no prefix, a plain decoder-only model
             raise ReplicationError(
-                f"num_latents={self.num_latents} must be < max_seq_len={self.max_seq_len} "
-                "(the prefix would be empty)"
+                f"num_latents={self.num_latents} must be <= max_seq_len={self.max_seq_len}"
             )
         if self.num_channels % self.num_heads:
             raise ReplicationError(
@@ -435,6 +435,9 @@ def _cli(argv: list[str]) -> int:
             record[f"ratio_to_6n_{acc}"] = m.ratio_to_6nd(acc)
         _print(record, args.json)
         return 0
+    if args.num_latents >= args.max_seq_len:
+        raise ReplicationError(f"num_latents={args.num_latents} must be < max_seq_len={args.max_seq_len} "
+                               "(Perceiver AR needs a prefix; use --decoder-only for a plain decoder)")
     m = PerceiverAR(args.vocab_size, args.max_seq_len, args.num_latents, args.channels, args.layers, args.heads)
     _print(m.summary(args.prefix_dropout, args.accounting), args.json)
     return 0
