@@ -1,0 +1,179 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from replication.errors import ReplicationError
+from replication.model import ModelConfig, PerceiverAR, apply_rotary, expected_num_params, rotary_tables
+
+TINY = dict(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
+
+SHAPES = [  # (V, n, P, d, L)
+    (262, 16, 32, 32, 2),
+    (262, 128, 384, 128, 4),
+    (262, 512, 3584, 584, 10),  # Experiment 2a, model 2
+    (32000, 512, 1536, 512, 9),  # Experiment 1 reference model
+    (32000, 512, 1536, 624, 11),
+    (1000, 64, 0, 64, 3),  # plain decoder
+]
+
+
+def formula(V, n, P, d, L):
+    # the issue's closed form, written out once more here
+    return V * d + (n + P) * d + 12 * d**2 + 7 * d + (L - 1) * (12 * d**2 + 4 * d) + V
+
+
+@pytest.mark.parametrize("V,n,P,d,L", SHAPES)
+def test_parameter_count_matches_formula_and_estimator(V, n, P, d, L):
+    cfg = ModelConfig(vocab_size=V, num_latents=n, num_prefix=P, num_channels=d, num_layers=L)
+    with torch.device("meta"):  # shapes only, no memory
+        model = PerceiverAR(cfg)
+    count = sum(p.numel() for p in model.parameters())
+    assert count == formula(V, n, P, d, L) == expected_num_params(cfg)
+    if P > 0:
+        from replication.flops import num_params
+
+        assert count == num_params(V, n + P, n, d, L)
+
+
+def test_article_reference_model_size():
+    # Krasser's Experiment 1 reference model: N = 4.58e7
+    cfg = ModelConfig(vocab_size=32000, num_latents=512, num_prefix=1536, num_channels=512, num_layers=9)
+    assert round(expected_num_params(cfg) / 1e7, 2) == 4.58
+
+
+def test_tied_output_and_init():
+    torch.manual_seed(0)
+    model = PerceiverAR(ModelConfig(**TINY, num_heads=8))
+    names = dict(model.named_parameters())
+    assert not any("lm_head" in k or "output.weight" in k for k in names)
+    x = torch.randint(0, 262, (2, 48))
+    model.eval()
+    logits, _ = model(x)
+    assert logits.shape == (2, 16, 262)
+    assert torch.all(model.out_bias == 0) and torch.all(model.hybrid.out.bias == 0)
+    w = torch.cat([p.flatten() for n, p in names.items() if p.dim() == 2])
+    assert abs(w.std().item() - 0.02) < 0.002
+
+
+def _attention_reference(model, x):
+    """Hybrid layer written out with an explicit softmax: checks the SDPA path and the mask alignment."""
+    cfg = model.cfg
+    layer = model.hybrid
+    n, d, h = cfg.num_latents, cfg.num_channels, cfg.num_heads
+    t = x.shape[1]
+    pos = torch.arange(t)
+    e = model.tok_emb(x) + model.pos_emb(pos)
+    prefix, lat = e[:, : t - n], e[:, t - n:]
+    q = layer.q_norm(lat) @ layer.qkv.weight[:d].T
+    kv_in = torch.cat([layer.kv_norm(prefix), layer.q_norm(lat)], 1)
+    k, v = kv_in @ layer.qkv.weight[d:2 * d].T, kv_in @ layer.qkv.weight[2 * d:].T
+
+    def heads(z):
+        return z.view(z.shape[0], z.shape[1], h, d // h).transpose(1, 2)
+
+    q, k, v = heads(q), heads(k), heads(v)
+    cq, sq = rotary_tables(pos[t - n:], cfg.rotary_dim)
+    ck, sk = rotary_tables(pos, cfg.rotary_dim)
+    q, k = apply_rotary(q, cq, sq), apply_rotary(k, ck, sk)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
+    allowed = torch.zeros(n, t, dtype=torch.bool)
+    for i in range(n):
+        allowed[i, : t - n + i + 1] = True  # the whole prefix and latents up to i
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(lat.shape)
+    out = lat + layer.out(y)
+    return out + layer.mlp(out)
+
+
+def test_hybrid_layer_matches_explicit_attention():
+    torch.manual_seed(1)
+    model = PerceiverAR(ModelConfig(**TINY)).eval()
+    x = torch.randint(0, 262, (3, 48))
+    captured = {}
+    model.hybrid.register_forward_hook(lambda m, a, out: captured.setdefault("out", out))
+    with torch.no_grad():
+        model(x)
+        ref = _attention_reference(model, x)
+    torch.testing.assert_close(captured["out"], ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("prefix", [32, 0])
+def test_causality(prefix):
+    torch.manual_seed(2)
+    cfg = ModelConfig(**{**TINY, "num_prefix": prefix})
+    model = PerceiverAR(cfg).eval()
+    t = cfg.max_seq_len
+    x = torch.randint(0, 262, (1, t))
+    base, _ = model(x)
+    j = prefix + 5  # change latent 5
+    x2 = x.clone()
+    x2[0, j] = (x2[0, j] + 1) % 262
+    out, _ = model(x2)
+    assert torch.equal(out[0, :5], base[0, :5])  # earlier latents cannot see it
+    assert not torch.allclose(out[0, 5:], base[0, 5:])
+    if prefix:
+        x3 = x.clone()
+        x3[0, 3] = (x3[0, 3] + 1) % 262  # a prefix token is visible to every latent
+        out3, _ = model(x3)
+        assert (out3 - base).abs().amax(-1).min() > 0
+
+
+def test_prefix_dropout_keeps_the_issue_count_in_training_only():
+    torch.manual_seed(3)
+    cfg = ModelConfig(**{**TINY, "num_prefix": 33})
+    model = PerceiverAR(cfg)
+    seen = []
+    model.hybrid.register_forward_pre_hook(lambda m, args: seen.append(args[1].shape[1]))
+    x = torch.randint(0, 262, (2, cfg.max_seq_len))
+    model.train()
+    model(x)
+    model.eval()
+    model(x)
+    assert seen == [33 - int(33 * 0.5), 33]
+    assert cfg.num_kept_prefix == 17
+    model.train()
+    torch.manual_seed(5)
+    a, _ = model(x)
+    torch.manual_seed(6)
+    b, _ = model(x)
+    assert not torch.equal(a, b)  # different random prefixes
+
+
+def test_rotary_is_relative():
+    torch.manual_seed(4)
+    q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
+
+    def dot(i, j):
+        cq, sq = rotary_tables(torch.tensor([i]), 4)
+        ck, sk = rotary_tables(torch.tensor([j]), 4)
+        return (apply_rotary(q, cq, sq) * apply_rotary(k, ck, sk)).sum().item()
+
+    assert dot(7, 3) == pytest.approx(dot(14, 10), rel=1e-5)
+    assert dot(7, 3) != pytest.approx(dot(7, 4), rel=1e-3)
+    cq, sq = rotary_tables(torch.tensor([9]), 4)
+    r = apply_rotary(q, cq, sq)
+    assert torch.equal(r[..., 4:], q[..., 4:])  # only the first half is rotated
+
+
+def test_loss_on_latents():
+    torch.manual_seed(5)
+    model = PerceiverAR(ModelConfig(**TINY)).eval()
+    x = torch.randint(0, 262, (2, 48))
+    y = torch.randint(0, 262, (2, 16))
+    logits, loss = model(x, y)
+    assert loss.item() == pytest.approx(F.cross_entropy(logits.reshape(-1, 262), y.reshape(-1)).item())
+    assert loss.item() == pytest.approx(math.log(262), abs=0.1)  # near uniform at init
+
+
+@pytest.mark.parametrize("bad", [
+    dict(num_channels=30, num_heads=8),
+    dict(num_layers=0),
+    dict(num_prefix=-1),
+    dict(prefix_dropout=1.0),
+    dict(vocab_size=2.5),
+])
+def test_bad_config(bad):
+    with pytest.raises(ReplicationError):
+        ModelConfig(**{**TINY, **bad})

@@ -1,0 +1,131 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from replication import train as T
+from replication.errors import ReplicationError
+from replication.model import MODEL_VERSION, ModelConfig
+from replication.runstore import RunStore, read_metrics, run_id
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(**kw) -> T.TrainConfig:
+    model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
+    base = dict(model=model, batch_size=4, steps=8, warmup_steps=2, eval_interval=4, eval_windows=4,
+                checkpoint_interval=4)
+    base.update(kw)
+    return T.TrainConfig(**base)
+
+
+def test_run_id_covers_the_whole_config_but_not_execution_details():
+    a = tiny()
+    assert a.run_id() == tiny().run_id()
+    assert a.identity()["model_version"] == MODEL_VERSION
+    for change in (dict(seed=1), dict(lr=1e-3), dict(steps=9), dict(corpus="files:*.txt"),
+                   dict(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32,
+                                          num_layers=3))):
+        assert tiny(**change).run_id() != a.run_id()
+    assert tiny(micro_batch_size=2, compile=True, checkpoint_interval=1).run_id() == a.run_id()
+    assert run_id({"x": 1, "y": 2}) == run_id({"y": 2, "x": 1})
+    # the config round-trips through config.json
+    assert T.TrainConfig.from_dict(json.loads(json.dumps(a.identity()))).run_id() == a.run_id()
+
+
+def test_finished_run_is_returned_without_training(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    run = store.get_or_train(tiny(), progress=False, log=lambda *a: None)
+    assert run.finished and (run.dir / "config.json").is_file() and run.dir.parent == tmp_path
+    assert json.loads((run.dir / "config.json").read_text()) == tiny().identity()
+    s = run.summary
+    assert s["run_id"] == run.id and s["steps"] == 8 and s["final_val_loss"] == run.final_loss
+    assert [r["step"] for r in read_metrics(run.dir / "metrics.jsonl") if r["kind"] == "val"] == [4, 8]
+    assert len(run.metrics()) > 0 and "val_loss" in repr(run)
+
+    def boom(*a, **k):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(T, "train", boom)
+    again = store.get_or_train(tiny(), progress=False)
+    assert again.summary == s
+    assert store.find(seed=0, **{"model.num_layers": 2})[0].id == run.id
+    assert store.find(seed=5) == []
+
+
+def test_checkpoints_and_caches_ignore_themselves(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.get_or_train(tiny(), progress=False, log=lambda *a: None)
+    assert (tmp_path / ".checkpoints" / run.id / "ckpt.pt").is_file()
+    for name in (".checkpoints", ".cache", ".locks"):
+        assert (tmp_path / name / ".gitignore").read_text() == "*\n"
+    assert [r.id for r in store.runs()] == [run.id]
+
+
+def test_interrupted_run_resumes(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    ref = RunStore(tmp_path / "ref").get_or_train(tiny(), progress=False, log=lambda *a: None)
+    real = torch.optim.AdamW.step
+    n = {"calls": 0}
+
+    def step(self, *a, **k):
+        n["calls"] += 1
+        if n["calls"] == 6:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    with pytest.raises(KeyboardInterrupt):
+        store.get_or_train(tiny(), progress=False, log=lambda *a: None)
+    monkeypatch.setattr(torch.optim.AdamW, "step", real)
+    assert not store.run(tiny().run_id()).finished
+    logs = []
+    run = store.get_or_train(tiny(), progress=False, log=logs.append)
+    assert any("resuming from step 4" in m for m in logs)
+    assert run.final_loss == ref.final_loss
+
+
+def test_bad_config_creates_nothing(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(ReplicationError):
+        store.get_or_train(tiny(corpus="files:/no/such/*.txt"), progress=False)
+    with pytest.raises(ReplicationError):
+        store.get_or_train(tiny(steps=None), progress=False)
+    with pytest.raises(ReplicationError):  # the window does not fit the validation split
+        store.get_or_train(tiny(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=400_000,
+                                                  num_channels=32, num_layers=2)), progress=False)
+    made = [p for p in (tmp_path / "runs").rglob("*")] if (tmp_path / "runs").exists() else []
+    assert not [p for p in made if p.name in ("config.json", "metrics.jsonl")]
+
+
+@pytest.mark.slow
+def test_two_processes_asking_for_the_same_run(tmp_path):
+    code = (
+        "import json, sys; from replication.runstore import RunStore; from replication.train import TrainConfig; "
+        "from replication.model import ModelConfig; "
+        "m = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2); "
+        "c = TrainConfig(model=m, batch_size=4, steps=60, warmup_steps=2, eval_interval=20, eval_windows=4); "
+        "r = RunStore(sys.argv[1]).get_or_train(c, progress=False, log=lambda *a: print('TRAINED', *a)); "
+        "print(json.dumps(r.summary))"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    summaries = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
+    assert summaries[0] == summaries[1]
+    runs = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    assert len(runs) == 1
+    vals = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl") if r["kind"] == "val"]
+    assert vals == [20, 40, 60]  # trained once, nothing logged twice

@@ -1,0 +1,231 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from replication import cli, train as T
+from replication.errors import ReplicationError
+from replication.model import ModelConfig
+from replication.runstore import RunStore
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    # tiny models: one thread is faster, and immune to other jobs on a shared 2-core machine
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(**kw) -> T.TrainConfig:
+    model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
+    base = dict(model=model, batch_size=4, steps=24, warmup_steps=4, lr=3e-3, eval_interval=8,
+                eval_windows=8, checkpoint_interval=4, log_interval=4)
+    base.update(kw)
+    return T.TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def token_data(tmp_path_factory):
+    return T.load_token_data(tiny(), tmp_path_factory.mktemp("cache"))
+
+
+def state_of(path):
+    return torch.load(path, weights_only=False)["model"]
+
+
+def test_lr_schedule():
+    cfg = tiny(lr=1e-3, warmup_steps=10)
+    total = 111  # cosine over steps 10..110
+    lrs = [T.lr_at(s, cfg, total) for s in range(total)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert max(lrs) == pytest.approx(1e-3)
+    assert lrs[-1] == pytest.approx(1e-4)  # 10% of the peak at the last step
+    assert lrs[60] == pytest.approx(1e-4 + 0.5 * 0.9e-3)  # cosine midpoint
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+
+
+def test_steps_from_budget_use_the_estimator():
+    from replication.flops import PerceiverAR as Shape
+
+    cfg = tiny(steps=None, budget_flops=1e12, batch_size=8)
+    c_self = Shape(262, 48, 16, 32, 2, 8).self_attn_flops("corrected")
+    assert cfg.num_steps() == math.ceil(1e12 / c_self / (16 * 8))
+    art = tiny(steps=None, budget_flops=1e12, batch_size=8, accounting="article")
+    assert art.num_steps() == math.ceil(1e12 / Shape(262, 48, 16, 32, 2, 8).self_attn_flops("article") / 128)
+    # a plain decoder has the same self-attention FLOPs and no cross-attention part
+    dec = tiny(steps=None, budget_flops=1e12, batch_size=8, model=ModelConfig(
+        vocab_size=262, num_latents=16, num_prefix=0, num_channels=32, num_layers=2))
+    assert dec.flops_per_latent_token() == (c_self, 0)
+
+
+def test_training_lowers_the_loss_and_records_flops(token_data, tmp_path):
+    cfg = tiny(steps=40)
+    s = T.train(cfg, token_data, run_dir=tmp_path, progress=False, log=lambda *a: None)
+    assert s["final_val_loss"] < math.log(262) - 1.0
+    assert s["latent_tokens"] == 40 * 4 * 16
+    c_self, c_cross = cfg.flops_per_latent_token()
+    assert s["C_self"] == c_self * s["latent_tokens"] and s["C_cross"] == c_cross * s["latent_tokens"] > 0
+    assert s["epochs"] == pytest.approx(s["latent_tokens"] / len(token_data.train))
+    assert s["device"] == "cpu" and s["precision"] == "fp32"
+    recs = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in recs if r["kind"] == "val"]
+    assert [r["step"] for r in val] == [8, 16, 24, 32, 40]
+    assert val[-1]["loss"] == s["final_val_loss"]
+    assert all(r["C_self"] == c_self * r["latent_tokens"] for r in recs)
+
+
+def test_deterministic_on_cpu(token_data, tmp_path):
+    a = T.train(tiny(), token_data, ckpt_path=tmp_path / "a.pt", progress=False, log=lambda *a: None)
+    b = T.train(tiny(), token_data, ckpt_path=tmp_path / "b.pt", progress=False, log=lambda *a: None)
+    assert a["final_val_loss"] == b["final_val_loss"]
+    for k, v in state_of(tmp_path / "a.pt").items():
+        assert torch.equal(v, state_of(tmp_path / "b.pt")[k])
+    c = T.train(tiny(seed=1), token_data, progress=False, log=lambda *a: None)
+    assert c["final_val_loss"] != a["final_val_loss"]
+
+
+class Boom(Exception):
+    pass
+
+
+def test_resume_is_bit_exact(token_data, tmp_path, monkeypatch):
+    full = T.train(tiny(), token_data, ckpt_path=tmp_path / "full.pt", progress=False, log=lambda *a: None)
+    # interrupt after the checkpoint at step 12, mid-way to the next one
+    real_step = torch.optim.AdamW.step
+    calls = {"n": 0}
+
+    def step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 15:
+            raise Boom
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with pytest.raises(Boom):
+        T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=tmp_path / "r.pt", progress=False,
+                log=lambda *a: None)
+    monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
+    assert torch.load(tmp_path / "r.pt", weights_only=False)["state"]["step"] == 12
+    resumed = T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=tmp_path / "r.pt", progress=False,
+                      log=lambda *a: None)
+    assert resumed["final_val_loss"] == full["final_val_loss"]
+    for k, v in state_of(tmp_path / "full.pt").items():
+        assert torch.equal(v, state_of(tmp_path / "r.pt")[k])
+    val_steps = [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+                 if json.loads(x)["kind"] == "val"]
+    assert val_steps == [8, 16, 24]  # nothing logged twice
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(token_data, tmp_path, monkeypatch):
+    from replication.model import PerceiverAR
+
+    real = PerceiverAR.forward
+    calls = {"n": 0}
+
+    def forward(self, idx, targets=None):
+        logits, loss = real(self, idx, targets)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 7:
+                loss = loss * float("nan")
+        return logits, loss
+
+    monkeypatch.setattr(PerceiverAR, "forward", forward)
+    with pytest.raises(T.TrainingDiverged, match="step 6"):
+        T.train(tiny(), token_data, ckpt_path=tmp_path / "c.pt", progress=False, log=lambda *a: None)
+    ck = torch.load(tmp_path / "c.pt", weights_only=False)
+    assert ck["state"]["step"] == 4
+    assert all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def test_gradient_accumulation_matches_the_full_batch(token_data):
+    a = T.train(tiny(steps=6), token_data, progress=False, log=lambda *a: None)
+    b = T.train(tiny(steps=6, micro_batch_size=2), token_data, progress=False, log=lambda *a: None)
+    assert b["final_val_loss"] == pytest.approx(a["final_val_loss"], abs=1e-4)
+
+
+def test_plain_decoder_trains(token_data):
+    cfg = tiny(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=0, num_channels=32, num_layers=2))
+    s = T.train(cfg, token_data, progress=False, log=lambda *a: None)
+    assert s["C_cross"] == 0 and s["final_val_loss"] < math.log(262)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--channels", "30", "--layers", "2", "--steps", "2"], "divisible"),
+    (["--channels", "32", "--layers", "2", "--budget-flops", "0"], "budget_flops"),
+    (["--channels", "32", "--layers", "2", "--steps", "2", "--latents", "64", "--max-seq-len", "64"], "latents"),
+    (["--channels", "32", "--layers", "2", "--steps", "2", "--corpus", "nonsense"], "corpus"),
+    (["--channels", "32", "--layers", "2", "--steps", "2", "--tokenizer", "sentencepiece:8"], "vocab_size"),
+])
+def test_cli_bad_values(args, needle, tmp_path, capsys):
+    rc = cli.main(["train", *args, "--runs-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and needle in err
+    assert not (tmp_path / "runs").exists() or not [p for p in (tmp_path / "runs").iterdir()
+                                                    if not p.name.startswith(".")]
+
+
+def test_cli_trains_and_returns_the_recorded_run(tmp_path, capsys):
+    argv = ["train", "--channels", "32", "--layers", "2", "--latents", "16", "--prefix", "32", "--steps", "6",
+            "--batch-size", "4", "--warmup-steps", "2", "--eval-windows", "4", "--runs-dir", str(tmp_path),
+            "--json"]
+    assert cli.main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert Path(first["run_dir"]).parent == tmp_path and first["steps"] == 6
+    t0 = time.perf_counter()
+    assert cli.main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again == first and time.perf_counter() - t0 < 1.0
+
+
+def _cli_cmd(runs, steps):
+    return [sys.executable, "-m", "replication.train", "--channels", "32", "--layers", "2", "--latents", "16",
+            "--prefix", "32", "--steps", str(steps), "--batch-size", "8", "--warmup-steps", "5",
+            "--eval-interval", "50", "--eval-windows", "8", "--checkpoint-interval", "10", "--runs-dir", str(runs),
+            "--no-progress", "--json"]
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_is_bit_exact(tmp_path):
+    steps = 200
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ref = subprocess.run(_cli_cmd(tmp_path / "ref", steps), capture_output=True, text=True, env=env, timeout=120)
+    assert ref.returncode == 0, ref.stderr
+    ref = json.loads(ref.stdout)
+
+    runs = tmp_path / "killed"
+    proc = subprocess.Popen(_cli_cmd(runs, steps), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    ckpts = runs / ".checkpoints"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        found = list(ckpts.glob("*/ckpt.pt")) if ckpts.exists() else []
+        if found and torch.load(found[0], weights_only=False)["state"]["step"] >= 40:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = torch.load(found[0], weights_only=False)["state"]["step"]
+    assert 40 <= killed_at < steps
+    assert not list(runs.glob("*/summary.json"))
+
+    out = subprocess.run(_cli_cmd(runs, steps), capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "resuming from step" in out.stderr
+    resumed = json.loads(out.stdout)
+    assert resumed["final_val_loss"] == ref["final_val_loss"]
+    a = torch.load(next((tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")), weights_only=False)["model"]
+    b = torch.load(found[0], weights_only=False)["model"]
+    assert all(torch.equal(v, b[k]) for k, v in a.items())
