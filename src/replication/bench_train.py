@@ -134,14 +134,29 @@ def measure(impls: list[str], c: dict, warmup: int, steps: int, compile: bool) -
 
 def _rss_child(impl: str, name: str, steps: int, compile: bool) -> float:
     """Peak RSS (bytes) of a fresh process training ``impl`` on config ``name`` for a few steps."""
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across exec
     code = (
-        "import resource, sys; from replication.bench_train import CONFIGS, make_step; "
+        "from replication.bench_train import CONFIGS, make_step, _vm_hwm; "
         f"f = make_step({impl!r}, CONFIGS[{name!r}], compile={compile}); "
         f"[f() for _ in range({steps})]; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(_vm_hwm())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) * 1024  # Linux reports KiB
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                         check=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def _vm_hwm() -> int:
+    """This process's peak resident set size in bytes (Linux /proc; ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def run(configs: list[str], steps: int = 20, warmup: int = 3, compile: bool = False, rss: bool = True,
@@ -193,6 +208,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("configs", nargs="*", default=list(CONFIGS), help="tiny, small (default: both)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's, usually all cores)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the loss function of both")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child processes")
     ap.add_argument("--no-peer", action="store_true", help="do not run perceiver-io even if importable")
@@ -203,6 +219,10 @@ def cli(argv: list[str]) -> int:
             raise ReplicationError(f"config={name!r} is not known; choose one of: {', '.join(CONFIGS)}")
     check_range("steps", args.steps, 1, 10_000)
     check_range("warmup", args.warmup, 0, 10_000)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(check_range("threads", args.threads, 1, 1024))
     rows = run(args.configs, args.steps, args.warmup, args.compile, not args.no_rss, not args.no_peer)
     print(json.dumps(rows, indent=1) if args.json else format_rows(rows))
     return 0
