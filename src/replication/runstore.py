@@ -11,6 +11,7 @@ The root is ``$REPLICATION_RUNS_DIR`` if set, else ``runs/`` in the source check
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -169,12 +170,14 @@ class RunStore:
         run = self.run(rid)
         if run.finished:
             return run
-        with self.lock(rid):
+        # under torchrun only rank 0 locks (the others wait for it in the first collective anyway)
+        rank = int(os.environ.get("RANK", "0"))
+        with self.lock(rid) if rank == 0 else contextlib.nullcontext():
             if run.finished:  # finished by another process while we waited
                 return run
             token_data = train_mod.load_token_data(cfg, self.cache_dir)
             run.dir.mkdir(parents=True, exist_ok=True)
-            if not (run.dir / "config.json").is_file():
+            if rank == 0 and not (run.dir / "config.json").is_file():
                 write_json(run.dir / "config.json", cfg.identity())
             summary = train_mod.train(cfg, token_data, run_dir=run.dir, ckpt_path=self.checkpoint_path(rid),
                                       progress=progress, log=log)

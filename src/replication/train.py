@@ -278,7 +278,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
     m = cfg.model
     total_steps = cfg.num_steps()
     c_self, c_cross = cfg.flops_per_latent_token()
-    mb = cfg.micro_batch_size or cfg.batch_size
+    mb = cfg.micro_batch_size or max(1, cfg.batch_size // env.world)
     if cfg.batch_size % (mb * env.world):
         raise ReplicationError(f"batch_size={cfg.batch_size} must be a multiple of micro_batch_size={mb} "
                                f"x processes={env.world}")
