@@ -229,3 +229,19 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
     a = torch.load(next((tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")), weights_only=False)["model"]
     b = torch.load(found[0], weights_only=False)["model"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
+
+
+def test_bench_counts_the_estimator_plus_logits_and_rejects_unknown_configs(capsys):
+    from replication.bench_train import CONFIGS, flops_per_latent_token, make_step
+    from replication.flops import PerceiverAR as Shape
+
+    c = CONFIGS["small"]
+    shape = Shape(262, 1024, 256, 256, 6, 8)
+    assert flops_per_latent_token(c) == (shape.self_attn_flops() + shape.cross_attn_flops(0.5)
+                                         + 6 * 256 * 262)
+    step = make_step("replication", {**CONFIGS["tiny"], "num_channels": 32, "num_layers": 2, "num_latents": 16,
+                                     "num_prefix": 32, "batch_size": 2})
+    first = step()
+    assert all(step() < first for _ in range(3))  # the same batch: the loss must fall
+    assert cli.main(["bench", "train", "huge"]) == 2
+    assert "huge" in capsys.readouterr().err

@@ -12,8 +12,17 @@ logits (6dV), which the accounting leaves out but the step does compute.
 
 If ``perceiver-io`` (Krasser's implementation) is importable, it runs the same configs in the same
 process, interleaved step by step with ours so that machine noise hits both alike, and the ratio is
-printed. It is never a dependency of ``replication``; install it in a separate environment
-(see the benchmark notes) and run this module from there.
+printed. It is never a dependency of ``replication``; install it in a separate environment that
+shares this one's torch, and run this module from there::
+
+    python -m venv .venv-peers && echo '*' > .venv-peers/.gitignore
+    echo "$PWD/.venv/lib/python3.11/site-packages" > .venv-peers/lib/python3.11/site-packages/main.pth
+    echo "$PWD/src" >> .venv-peers/lib/python3.11/site-packages/main.pth
+    printf 'torch==2.13.0\nnumpy==2.4.6\n' > /tmp/c.txt
+    .venv-peers/bin/pip install --ignore-requires-python -c /tmp/c.txt perceiver-io transformers "setuptools<81"
+    .venv-peers/bin/python -W ignore -m replication.bench_train
+
+(perceiver-io 0.11.0 declares Python < 3.11; its activation checkpointing is left off, as it crashes.)
 """
 from __future__ import annotations
 

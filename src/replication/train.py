@@ -284,6 +284,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
                                f"x processes={env.world}")
     accum = cfg.batch_size // (mb * env.world)
     cuda = env.device.startswith("cuda")
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
     if not cuda:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -382,6 +383,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
     finally:
         if bar is not None:
             bar.close()
+        torch.use_deterministic_algorithms(was_deterministic)
         if env.ddp:
             import torch.distributed as dist
 
