@@ -16,6 +16,7 @@ COMMANDS = {
     "book": ("replication.pipeline", "cli_book", "build the whole book (jupyter-book build book/)"),
     "flops": ("replication.flops", "cli", "training FLOPs and parameter counts under each accounting"),
     "train": ("replication.train", "cli", "train a Perceiver AR / decoder model into the run store"),
+    "fit": ("replication.fitting", "cli", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
 }
 
 #: ``replication bench <name>``

@@ -1,0 +1,348 @@
+"""Fitters recover known constants from synthetic data; paper tables give the printed numbers."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import minimize
+
+from replication import fitting as F
+from replication.cli import main
+from replication.errors import ReplicationError
+from replication.paper import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
+                               TABLE_3, TABLE_A3)
+
+#: A known surface, close to but not equal to the paper's.
+TRUE = {"A": 400.0, "B": 600.0, "E": 1.8, "alpha": 0.33, "beta": 0.30}
+TRUE_A = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return F.synthetic_points(TRUE, n_points=80, seed=1)
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    return F.synthetic_points(TRUE, n_points=150, noise=0.01, seed=2)
+
+
+# -- objectives ---------------------------------------------------------------------------------
+
+
+def _fd_grad(fun, x, h=1e-6):
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("which", ["huber", "nll"])
+def test_analytic_gradients_match_finite_differences(noisy, which):
+    n, d, l = np.log(noisy.N.values), np.log(noisy.D.values), np.log(noisy.loss.values)
+    theta = np.array([5.5, 6.2, 0.6, 0.31, 0.32])
+    # a large delta keeps every residual in one Huber branch near x, so differences are smooth
+    if which == "huber":
+        x = theta
+        obj = lambda t: F.huber_lse_objective(t, n, d, l, delta=0.5)  # noqa: E731
+    else:
+        x = np.r_[theta, math.log(0.05)]
+        obj = lambda t: F.huber_nll_objective(t, n, d, l, delta=1.0)  # noqa: E731
+    f, g = obj(x)
+    fd = _fd_grad(lambda t: obj(t)[0][0], x)
+    np.testing.assert_allclose(g[0], fd, rtol=1e-5, atol=1e-8)
+
+
+def test_huber_is_quadratic_inside_and_linear_outside():
+    np.testing.assert_allclose(F.huber(np.array([0.5e-3, -2e-3]), 1e-3), [0.125e-6, 1e-3 * (2e-3 - 0.5e-3)])
+
+
+def test_chinchilla_grid_is_the_papers():
+    g = F.chinchilla_grid()
+    assert g.shape == (4500, 5)
+    assert sorted(set(g[:, 0])) == [0, 5, 10, 15, 20, 25]
+    assert sorted(set(g[:, 2])) == [-1, -0.5, 0, 0.5, 1]
+    assert sorted(set(g[:, 3])) == [0, 0.5, 1, 1.5, 2]
+    assert len({tuple(r) for r in g}) == 4500
+
+
+# -- Approach 3 ---------------------------------------------------------------------------------
+
+
+def test_approach3_huber_recovers_noiseless_surface(clean):
+    r = F.fit_approach3(clean, grid=300)
+    for k, v in TRUE.items():
+        assert r[k] == pytest.approx(v, rel=1e-4), k
+    assert r.fun < 1e-12
+    assert r["a"] == pytest.approx(TRUE_A, rel=1e-4)
+
+
+def test_approach3_full_grid_with_noise(noisy):
+    r = F.fit_approach3(noisy)  # all 4,500 starts
+    assert r.details["starts"] == 4500
+    assert r["alpha"] == pytest.approx(TRUE["alpha"], abs=0.02)
+    assert r["beta"] == pytest.approx(TRUE["beta"], abs=0.02)
+    assert r["E"] == pytest.approx(TRUE["E"], abs=0.05)
+    assert r["a"] == pytest.approx(TRUE_A, abs=0.02)
+    assert r.details["starts_at_best"] >= 1
+    text = str(r)
+    assert "alpha" in text and "objective" in text and "4500 starts" in text
+
+
+def test_batched_search_matches_a_plain_scipy_loop(noisy):
+    """The same starts through scipy one by one (analytic gradient) reach no better objective."""
+    n, d, l = np.log(noisy.N.values), np.log(noisy.D.values), np.log(noisy.loss.values)
+    starts = F.chinchilla_grid()[np.random.default_rng(3).choice(4500, 20, replace=False)]
+    ours = F.fit_approach3(noisy, grid=starts)
+    best = min(
+        minimize(lambda t: tuple(v[0] for v in F.huber_lse_objective(t, n, d, l)), s, jac=True,
+                 method="L-BFGS-B").fun
+        for s in starts
+    )
+    assert ours.fun <= best * (1 + 1e-6)
+
+
+def test_mean_objective_stalls_where_sum_converges(noisy):
+    """Why the sum: with the mean, f ≈ 1e-5 and scipy's ftol·max(|f|, 1) test stops L-BFGS early."""
+    n, d, l = np.log(noisy.N.values), np.log(noisy.D.values), np.log(noisy.loss.values)
+    x0 = np.array([5.0, 5.0, 0.5, 0.5, 0.5])
+    out = {}
+    for name, scale in (("sum", 1.0), ("mean", 1.0 / n.size)):
+        res = minimize(lambda t: tuple(v[0] * scale for v in F.huber_lse_objective(t, n, d, l)), x0, jac=True,
+                       method="L-BFGS-B")
+        out[name] = F.huber_lse_objective(res.x, n, d, l)[0][0]
+    assert out["mean"] > 1.2 * out["sum"]
+
+
+def test_approach3_likelihood_recovers_surface(noisy):
+    r = F.fit_approach3(noisy, method="likelihood", grid=300)
+    assert r["alpha"] == pytest.approx(TRUE["alpha"], abs=0.02)
+    assert r["beta"] == pytest.approx(TRUE["beta"], abs=0.02)
+    assert r["E"] == pytest.approx(TRUE["E"], abs=0.05)
+    assert r.details["sigma"] > 0
+    assert "likelihood" in r.method
+
+
+@pytest.mark.parametrize("method", ["huber", "likelihood"])
+def test_bootstrap_intervals_cover_truth(method):
+    data = F.synthetic_points(TRUE, n_points=150, noise=0.02, seed=5)
+    r = F.fit_approach3(data, method=method, grid=200, bootstrap=200, ci=(2.5, 97.5))
+    for k in ("alpha", "beta", "E", "a"):
+        lo, hi = r.ci[k]
+        assert lo < r[k] < hi, k
+        truth = TRUE_A if k == "a" else TRUE[k]
+        assert lo <= truth <= hi, (k, lo, truth, hi)
+    assert r.details["bootstrap_converged"].endswith("/200")
+
+
+def test_bootstrap_resamples_really_refit():
+    """Each resample must move off the warm start: intervals of the noiseless point estimate are wide."""
+    data = F.synthetic_points(TRUE, n_points=100, noise=0.02, seed=6)
+    r = F.fit_approach3(data, grid=100, bootstrap=100)
+    lo, hi = r.ci["alpha"]
+    assert hi - lo > 0.005
+
+
+# -- frontier and the paper's numbers ------------------------------------------------------------
+
+
+def test_frontier_matches_brute_force_minimum():
+    law = F.frontier(TRUE)
+    for C in (1e19, 1e22, 1e25):
+        N = np.logspace(5, 14, 200_001)
+        loss = F.predict_loss(TRUE, N, C / (6 * N))
+        assert float(law.n_opt(C)) == pytest.approx(N[loss.argmin()], rel=2e-4)
+        assert float(law.d_opt(C)) == pytest.approx(C / (6 * N[loss.argmin()]), rel=2e-4)
+
+
+def test_eq10_implied_exponents_and_losses():
+    law = F.frontier(EQ10_UNROUNDED)
+    assert round(law.a, 2) == 0.46 and round(law.b, 2) == 0.54
+    assert F.predict_loss(EQ10, GOPHER["N"], GOPHER["D"]) == pytest.approx(LOSS_GOPHER, abs=5e-4)
+    assert F.predict_loss(EQ10, CHINCHILLA["N"], CHINCHILLA["D"]) == pytest.approx(LOSS_CHINCHILLA, abs=1e-3)
+
+
+def test_table_a3_175b_misprint_is_found():
+    bad = F.inconsistent_rows(TABLE_A3["N"], TABLE_A3["approach3_C"], TABLE_A3["approach3_D"])
+    assert TABLE_A3["N"].iloc[bad].tolist() == [175e9]
+    assert F.inconsistent_rows(TABLE_A3["N"], TABLE_A3["approach2_C"], TABLE_A3["approach2_D"]).size == 0
+    assert F.inconsistent_rows(TABLE_3["N"], TABLE_3["C"], TABLE_3["D"]).size == 0
+
+
+def test_compute_for_size_inverts_the_frontier():
+    C, D = F.compute_for_size(TRUE, [1e9, 1e11])
+    law = F.frontier(TRUE)
+    np.testing.assert_allclose(law.n_opt(C), [1e9, 1e11], rtol=1e-12)
+    np.testing.assert_allclose(D, law.d_opt(C), rtol=1e-12)
+
+
+# -- power laws and prefactors -------------------------------------------------------------------
+
+
+def test_prefactors_from_the_papers_tables():
+    r1 = F.fit_prefactors(TABLE_3["C"], TABLE_3["N"], TABLE_3["D"], 0.5, 0.5)
+    assert float(f"{r1['k_N']:.4g}") == 0.08772 and float(f"{r1['k_D']:.4g}") == 1.896
+    r2 = F.fit_prefactors(TABLE_A3["approach2_C"], TABLE_A3["N"], TABLE_A3["approach2_D"], 0.49, 0.51, space="log")
+    assert float(f"{r2['k_N']:.4g}") == 0.1444 and float(f"{r2['k_D']:.4g}") == 1.154
+    assert "N_opt = 0.0877" in str(r1)
+
+
+def test_power_law_exact_and_bootstrap():
+    C = np.logspace(18, 24, 12)
+    r = F.fit_power_law(C, 0.3 * C**0.47)
+    assert r["a"] == pytest.approx(0.47, rel=1e-12) and r["k"] == pytest.approx(0.3, rel=1e-9)
+    rng = np.random.default_rng(0)
+    y = 0.3 * C**0.47 * np.exp(0.05 * rng.standard_normal(C.size))
+    rb = F.fit_power_law(C, y, bootstrap=2000, ci=(2.5, 97.5))
+    assert rb.ci["a"][0] < 0.47 < rb.ci["a"][1]
+    assert rb.ci["a"][0] < rb["a"] < rb.ci["a"][1]
+
+
+def test_compute_optimal_on_table3_gives_exponents_near_half():
+    r = F.fit_compute_optimal(TABLE_3["C"], TABLE_3["N"], TABLE_3["D"])
+    assert r["a"] == pytest.approx(0.50, abs=0.01) and r["b"] == pytest.approx(0.50, abs=0.01)
+
+
+# -- Approach 2 ----------------------------------------------------------------------------------
+
+
+def test_parabola_vertex():
+    x = np.linspace(-1, 3, 9)
+    coef, v, why = F.parabola_vertex(x, 2 + 0.5 * (x - 1.2) ** 2)
+    assert why is None and v == pytest.approx(1.2)
+    np.testing.assert_allclose(coef, [2 + 0.5 * 1.44, -1.2, 0.5], atol=1e-12)
+    assert F.parabola_vertex(x, -(x**2))[2] == "parabola opens downward"
+    assert F.parabola_vertex(x, (x - 5) ** 2)[2] == "vertex outside the sampled sizes"
+
+
+def test_approach2_recovers_exponents():
+    budgets = [1e18, 1e19, 1e20, 1e21]
+    r = F.fit_approach2(F.synthetic_isoflops(TRUE, budgets))
+    assert r["a"] == pytest.approx(TRUE_A, abs=1e-3)
+    assert r["b"] == pytest.approx(1 - TRUE_A, abs=1e-3)
+    np.testing.assert_allclose(r.table["N_star"], F.frontier(TRUE).n_opt(np.array(budgets)), rtol=0.01)
+    noisy = F.fit_approach2(F.synthetic_isoflops(TRUE, budgets, sizes=15, noise=0.003, seed=1), bootstrap=200)
+    assert noisy["a"] == pytest.approx(TRUE_A, abs=0.03)
+
+
+def test_approach2_off_centre_sampling_biases_the_vertex():
+    law = F.frontier(TRUE)
+    err = {}
+    for off in (0.0, 0.6):
+        t = F.synthetic_isoflops(TRUE, [1e19, 1e20], span=2.0, offset=off)
+        err[off] = F.fit_approach2(t).table["N_star"].iloc[1] / float(law.n_opt(1e20)) - 1
+    assert abs(err[0.6]) > 2 * abs(err[0.0]) and abs(err[0.6]) > 0.03
+
+
+def test_approach2_no_interior_minimum_is_typed_or_flagged():
+    budgets = [1e18, 1e19, 1e20]
+    t = pd.concat([F.synthetic_isoflops(TRUE, budgets[:2]),
+                   F.synthetic_isoflops(TRUE, budgets[2:], offset=1.5)], ignore_index=True)
+    with pytest.raises(F.NoInteriorMinimum) as info:
+        F.fit_approach2(t, on_edge="raise")
+    assert info.value.budget == 1e20 and isinstance(info.value, ReplicationError)
+    r = F.fit_approach2(t)
+    assert r.details["budgets_excluded"] == 1 and r.details["excluded"][0]["C"] == 1e20
+    assert "excluded" in r.message and len(r.table) == 2
+
+
+def test_approach2_snaps_to_budgets():
+    t = F.synthetic_isoflops(TRUE, [1e19, 1e20, 1e21])
+    t["C"] = t["C"] * np.random.default_rng(0).uniform(0.95, 1.05, len(t))
+    r = F.fit_approach2(t, budgets=[1e19, 1e20, 1e21], snap_tol=0.1)
+    assert r["a"] == pytest.approx(TRUE_A, abs=0.01)
+    assert sorted(r.table["C"]) == [1e19, 1e20, 1e21]
+
+
+# -- Approach 1 ----------------------------------------------------------------------------------
+
+
+def test_approach1_recovers_exponent_from_training_curves():
+    curves = F.synthetic_curves(TRUE, np.logspace(7, 9.5, 25), np.logspace(8.5, 11, 12))
+    r = F.fit_approach1(curves)
+    assert r["a"] == pytest.approx(TRUE_A, abs=0.02)
+    assert r["b"] == pytest.approx(1 - TRUE_A, abs=0.02)
+    assert r.details["runs"] == 300 and r.options["grid_points"] == 1500
+    assert r.table["N"].is_monotonic_increasing or r.table["N"].iloc[-1] > r.table["N"].iloc[0]
+
+
+def test_approach1_uses_only_the_tail_of_each_schedule():
+    curves = F.synthetic_curves(TRUE, np.logspace(7, 9, 9), [1e9, 1e10], schedule_penalty=0.0)
+    D0 = curves.groupby("run")["D"].transform("max")
+    # poison the first 85% of each run: if those points were used the envelope would pick them
+    early = curves["D"] < 0.85 * D0
+    curves.loc[early, "loss"] = 0.5
+    r = F.fit_approach1(curves)
+    assert np.isfinite(r["a"]) and r["a"] == pytest.approx(TRUE_A, abs=0.1)
+
+
+def test_approach1_needs_two_runs():
+    one = F.synthetic_curves(TRUE, [1e8], [1e9])
+    with pytest.raises(ReplicationError, match="at least 2 runs"):
+        F.fit_approach1(one)
+
+
+# -- input validation and the CLI ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("frame, match", [
+    (pd.DataFrame({"N": [1e8, 1e9], "loss": [3.0, 2.5]}), "missing column 'D'"),
+    (pd.DataFrame({"N": [1e8, -1e9], "D": [1e9, 1e9], "loss": [3.0, 2.5]}), r"N\[1\]=-1000000000.0 is out of range"),
+    (pd.DataFrame({"N": [1e8, 1e9], "D": [1e9, 1e9], "loss": [3.0, np.nan]}), "loss contains NaN"),
+    (pd.DataFrame({"N": [1e8, 1e9], "D": [1e9, 1e9], "loss": [3.0, 2.0]}), "at least 5 points"),
+    (pd.DataFrame({"N": ["a", "b"], "D": [1e9, 1e9], "loss": [3.0, 2.0]}), "N must be numeric"),
+])
+def test_bad_input_errors(frame, match):
+    with pytest.raises(ReplicationError, match=match):
+        F.fit_approach3(frame)
+
+
+def test_other_bad_arguments():
+    t = F.synthetic_points(TRUE, n_points=20)
+    with pytest.raises(ReplicationError, match="method"):
+        F.fit_approach3(t, method="mean")
+    with pytest.raises(ReplicationError, match="grid"):
+        F.fit_approach3(t, grid=0)
+    with pytest.raises(ReplicationError, match="bootstrap"):
+        F.fit_power_law([1e20, 1e21, 1e22], [1, 2, 3], bootstrap=1)
+    with pytest.raises(ReplicationError, match="at least 2 points"):
+        F.fit_power_law([1e20], [1])
+    with pytest.raises(ReplicationError, match="on_edge"):
+        F.fit_approach2(F.synthetic_isoflops(TRUE, [1e19, 1e20]), on_edge="ignore")
+
+
+@pytest.mark.parametrize("kind, frame, extra", [
+    ("prefactor", TABLE_3[["N", "D", "C"]], ["--a", "0.5", "--b", "0.5"]),
+    ("powerlaw", TABLE_3[["N", "D", "C"]], ["--bootstrap", "50"]),
+    ("approach2", F.synthetic_isoflops(TRUE, [1e18, 1e19, 1e20]), []),
+    ("approach3", F.synthetic_points(TRUE, n_points=40), ["--grid", "50", "--method", "likelihood"]),
+    ("approach1", F.synthetic_curves(TRUE, np.logspace(7, 9, 6), [1e9, 1e10]), ["--grid-points", "200"]),
+])
+def test_cli_kinds_json(tmp_path, capsys, kind, frame, extra):
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    assert main(["fit", kind, "--data", str(path), "--json", *extra]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["success"] and out["n_points"] == len(frame)
+    if kind == "prefactor":
+        assert out["params"]["k_N"] == pytest.approx(0.08772, rel=1e-3)
+
+
+@pytest.mark.parametrize("content, match", [
+    ("N,loss\n1e8,3\n", "missing column 'D'"),
+    ("N,D,loss\n1e8,1e9,3\n1e9,0,2\n", "out of range"),
+    ("N,D,loss\n1e8,1e9,3\n1e9,1e10,\n", "NaN"),
+    ("N,D,loss\n1e8,1e9,3\n", "at least 5 points"),
+    ("N,D,loss\n", "no rows"),
+])
+def test_cli_errors_are_one_line(tmp_path, capsys, content, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert main(["fit", "approach3", "--data", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and match in err
+    assert main(["fit", "approach3", "--data", str(tmp_path / "missing.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
