@@ -8,6 +8,7 @@ from replication import pipeline
 #: chapter -> the smallest parameters that still exercise every cell. Chapters not listed run with defaults.
 SMALLEST = {
     "glance": {"c_min": 1e20, "c_max": 1e22, "factor": 2.0},
+    "claims": {"perturb": 0.01},
 }
 
 
