@@ -22,6 +22,7 @@ COMMANDS = {
 #: ``replication bench <name>``
 BENCHES: dict[str, tuple[str, str, str]] = {
     "train": ("replication.bench_train", "cli", "training throughput vs peers (tiny, small)"),
+    "fit": ("replication.bench_fit", "cli", "Approach-3 grid fit: ours vs a plain scipy loop"),
 }
 
 
