@@ -245,3 +245,18 @@ def test_bench_counts_the_estimator_plus_logits_and_rejects_unknown_configs(caps
     assert all(step() < first for _ in range(3))  # the same batch: the loss must fall
     assert cli.main(["bench", "train", "huge"]) == 2
     assert "huge" in capsys.readouterr().err
+
+
+def test_activation_checkpointing_gives_the_same_training(token_data, tmp_path):
+    a = T.train(tiny(steps=6), token_data, ckpt_path=tmp_path / "a.pt", progress=False, log=lambda *a: None)
+    b = T.train(tiny(steps=6, activation_checkpointing=True), token_data, ckpt_path=tmp_path / "b.pt",
+                progress=False, log=lambda *a: None)
+    assert a["final_val_loss"] == pytest.approx(b["final_val_loss"], abs=1e-6)
+    assert tiny(activation_checkpointing=True).run_id() == tiny().run_id()
+
+
+def test_run_helper(tmp_path):
+    r = T.run(runs_dir=tmp_path, progress=False, model=dict(vocab_size=262, num_latents=16, num_prefix=0,
+                                                           num_channels=32, num_layers=2),
+              batch_size=2, steps=3, warmup_steps=1, eval_windows=2)
+    assert r.finished and r.summary["steps"] == 3 and r.summary["C_cross"] == 0

@@ -330,14 +330,14 @@ def load_data(corpus: str = DEFAULT_CORPUS, tokenizer: str = "bytes", val_fracti
     tok = BytesTokenizer() if kind == "bytes" else SentencePieceTokenizer.train(train_docs, vocab, cache_dir)
     tok_key = "bytes" if kind == "bytes" else hashlib.sha256(tok.model_bytes).hexdigest()[:16]
     key = hashlib.sha256(f"{corpus_hash(docs)}|{tok_key}|{val_fraction}|{split_seed}".encode()).hexdigest()[:16]
-    path = Path(cache_dir) / "tokens" / f"{key}.npz" if cache_dir else None
-    if path and path.is_file():
-        with np.load(path) as z:
-            train, val = z["train"], z["val"]
+    paths = [Path(cache_dir) / "tokens" / f"{key}-{s}.npy" for s in ("train", "val")] if cache_dir else None
+    if paths and all(p.is_file() for p in paths):
+        # memory-mapped: a large corpus is paged in as the sampler touches it
+        train, val = (np.load(p, mmap_mode="r") for p in paths)
     else:
         train, val = _stream(tok, train_docs), _stream(tok, val_docs)
-        if path:
+        for p, arr in zip(paths or [], (train, val)):
             buf = io.BytesIO()
-            np.savez(buf, train=train, val=val)
-            _atomic_write_bytes(path, buf.getvalue())
+            np.save(buf, arr)
+            _atomic_write_bytes(p, buf.getvalue())
     return TokenData(train, val, tok.vocab_size, tok, corpus, corpus_hash(docs), len(train_docs), len(val_docs))

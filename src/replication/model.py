@@ -207,6 +207,15 @@ class PerceiverAR(nn.Module):
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         self.apply(self._init)
         self._masks: dict[tuple, torch.Tensor] = {}
+        # how to execute, not what to compute, so not part of ModelConfig (nor of the run id)
+        self.activation_checkpointing = False
+
+    def _layer(self, layer, *args):
+        # activation checkpointing trades a second forward pass per layer for activation memory; the
+        # layers draw no random numbers, so recomputing them gives the same values
+        if self.activation_checkpointing and self.training and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(layer, *args, use_reentrant=False)
+        return layer(*args)
 
     def _init(self, module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
@@ -259,9 +268,9 @@ class PerceiverAR(nn.Module):
             sin_k = torch.cat([sin_p, sin_q.expand(b, n, -1)], dim=1)[:, None]
             rope_q, rope_k = (cos_q, sin_q), (cos_k, sin_k)
 
-        x = self.hybrid(x, prefix, rope_q, rope_k, self._mask(n, k, device) if k else None)
+        x = self._layer(self.hybrid, x, prefix, rope_q, rope_k, self._mask(n, k, device) if k else None)
         for i, layer in enumerate(self.layers, start=1):
-            x = layer(x, rope_q if i < cfg.rotary_layers else None)
+            x = self._layer(layer, x, rope_q if i < cfg.rotary_layers else None)
 
         logits = F.linear(x, self.tok_emb.weight, self.out_bias)
         loss = None

@@ -29,7 +29,8 @@ from replication.model import MODEL_VERSION, ModelConfig
 ACCOUNTINGS = ("article", "corrected")
 
 # Fields that say how a run is executed, not what it computes: left out of the run id.
-EXECUTION_FIELDS = ("micro_batch_size", "compile", "checkpoint_interval", "log_interval")
+EXECUTION_FIELDS = ("micro_batch_size", "compile", "activation_checkpointing", "checkpoint_interval",
+                    "log_interval")
 
 
 class TrainingDiverged(ReplicationError):
@@ -59,6 +60,7 @@ class TrainConfig:
     # execution only (not part of the run id)
     micro_batch_size: int | None = None  # sequences per forward pass per process; None = whole batch
     compile: bool = False
+    activation_checkpointing: bool = False  # recompute layer activations in backward (saves memory)
     checkpoint_interval: int = 100
     log_interval: int = 10
 
@@ -290,6 +292,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
 
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     model = PerceiverAR(m).to(env.device)
+    model.activation_checkpointing = cfg.activation_checkpointing
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                             weight_decay=cfg.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
     state = {"step": 0, "wall_s": 0.0}
@@ -412,7 +415,20 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
         "torch": torch.__version__,
         "micro_batch_size": mb,
         "compile": cfg.compile,
+        "activation_checkpointing": cfg.activation_checkpointing,
     }
+
+
+def run(cfg: TrainConfig | None = None, runs_dir=None, progress: bool = True, **kwargs):
+    """The recorded run for a config (trained now if it is not recorded): ``run(steps=100)`` or
+    ``run(TrainConfig(...))``. ``kwargs`` are TrainConfig fields; ``model`` may be a dict."""
+    from replication.runstore import RunStore
+
+    if cfg is None:
+        if isinstance(kwargs.get("model"), dict):
+            kwargs["model"] = ModelConfig(**kwargs["model"])
+        cfg = TrainConfig(**kwargs)
+    return RunStore(runs_dir).get_or_train(cfg, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -451,6 +467,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--checkpoint-interval", type=int, default=100, help="default 100 steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compile", action="store_true", help="torch.compile the model")
+    ap.add_argument("--activation-checkpointing", action="store_true", help="save memory, ~30%% more compute")
     ap.add_argument("--runs-dir", help="run store root (default: runs/ of the checkout, or $REPLICATION_RUNS_DIR)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -477,6 +494,7 @@ def config_from_args(args) -> TrainConfig:
         warmup_steps=args.warmup_steps, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
         eval_interval=args.eval_interval, eval_windows=args.eval_windows, seed=args.seed,
         micro_batch_size=args.micro_batch_size, compile=args.compile,
+        activation_checkpointing=args.activation_checkpointing,
         checkpoint_interval=args.checkpoint_interval,
     ).validate()
 
