@@ -108,6 +108,7 @@ def rotary_tables(positions: torch.Tensor, dim: int, base: float = 10000.0):
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate the first ``cos.shape[-1]`` channels of each head of x (B, H, T, hd); leave the rest."""
     r = cos.shape[-1]
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # under autocast x is bf16; keep q, k and v alike
     x_rot, x_pass = x[..., :r], x[..., r:]
     x1, x2 = x_rot.chunk(2, dim=-1)
     rotated = torch.cat([-x2, x1], dim=-1)

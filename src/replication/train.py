@@ -210,7 +210,8 @@ def setup_env() -> Env:
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-        precision = "bf16-autocast" if torch.cuda.is_bf16_supported() else "fp16-autocast"
+        # bf16 needs no loss scaling; GPUs without it (pre-Ampere) train in fp32
+        precision = "bf16-autocast" if torch.cuda.is_bf16_supported() else "fp32"
     else:
         # all cores, unless the user pinned a thread count (tiny models on a busy machine run
         # faster on one thread than on two that wait for each other)
@@ -313,7 +314,9 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
 
         net = DDP(model, device_ids=[torch.cuda.current_device()] if cuda else None)
     fwd = torch.compile(net) if cfg.compile else net
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else contextlib.nullcontext
+    autocast = contextlib.nullcontext
+    if env.precision == "bf16-autocast":
+        autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16)  # noqa: E731
 
     tokens_per_step = cfg.batch_size * m.num_latents
 
