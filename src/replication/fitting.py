@@ -533,7 +533,7 @@ def predict_loss(params: dict, N, D):
 
 def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber", delta: float = 1e-3,
                   grid="chinchilla", bootstrap: int = 0, ci=(10, 90), seed: int = 0,
-                  polish: int = 5) -> FitResult:
+                  polish: int = 5, start: FitResult | None = None) -> FitResult:
     """Fit L(N, D) = E + A/N^α + B/D^β to observed final losses.
 
     method="huber": Chinchilla's estimator. Minimise the *sum* Σ Huber_δ(LSE(θ) − log L) from every
@@ -545,6 +545,9 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
 
     bootstrap=K refits K resamples of the points (with replacement), each started from the point
     estimate, and reports ``ci`` percentile intervals.
+
+    start: a Huber-LSE result on the same data; method="likelihood" then starts from it instead of
+    repeating the grid search.
     """
     N, D, loss, _ = observations(data, N=N, D=D, loss=loss)
     if method not in ("huber", "likelihood"):
@@ -560,6 +563,10 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     def huber_fun(x, rows=None):
         return huber_lse_objective(x, n, d, l, delta)
 
+    if start is not None:
+        if method != "likelihood" or not start.method.startswith("Approach 3, Huber-LSE") or start.n_points != N.size:
+            raise ReplicationError("start must be a Huber-LSE Approach-3 result on the same data, for method='likelihood'")
+        starts = params_to_theta(start.params)[None, :]
     state = _lbfgs_batch(huber_fun, starts)
     order = np.argsort(np.where(np.isfinite(state.f), state.f, np.inf))
     # Polish the best few *distinct* end points: hundreds of starts end in the same basin, and
@@ -585,6 +592,8 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
         "batch_iterations_max": int(state.nit.max()),
         "polish_iterations": int(best.nit),
     }
+    if start is not None:
+        details = {"start": "the given Huber-LSE fit", "polish_iterations": int(best.nit)}
     success = bool(best.success) or "ABNORMAL" in str(best.message)
     message = str(best.message)
     objective = f"sum over points of Huber_δ(LSE − log L), δ={delta:g}"
@@ -594,8 +603,8 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
         def nll_fun(x, rows=None):
             return huber_nll_objective(x, n, d, l, delta)
 
-        r = _log_model(theta[None, :], n, d)[0][0] - l
-        phi0 = np.r_[theta, math.log(max(delta * np.abs(r).mean(), 1e-300))]
+        # IRLS gets close in a few dozen cheap steps (see _irls_likelihood); scipy then polishes.
+        phi0 = _irls_likelihood(theta[None, :5], n, d, l, delta, tol=1e-12, maxiter=500).x[0]
         best = _scipy_polish(nll_fun, phi0)
         theta, fun = best.x, float(best.fun)
         details["sigma"] = float(math.exp(theta[5]))
@@ -851,6 +860,7 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     if on_edge not in ("raise", "exclude"):
         raise ReplicationError(f"on_edge={on_edge!r}; allowed: 'raise', 'exclude'")
     label = _group_budgets(C, budgets, snap_tol)
+    label_of_point = label.copy()
     if budgets is not None:
         # Snapping puts each kept point exactly on its IsoFLOP line: C = budget, D = budget / 6N.
         keep = np.isfinite(label)
@@ -879,7 +889,8 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
                               method="Approach 2, IsoFLOP parabolas (Hoffmann et al. 2022)")
     fit.table = table
     fit.n_points = int(N.size)
-    fit.details = {"budgets_used": len(rows), "budgets_excluded": len(excluded), "excluded": excluded}
+    fit.details = {"budgets_used": len(rows), "budgets_excluded": len(excluded), "excluded": excluded,
+                   "budget_of_point": label_of_point}
     fit.message = ("all budgets have an interior minimum" if not excluded
                    else f"{len(excluded)} budget(s) excluded: " + "; ".join(f"C={e['C']:.3g} ({e['reason']})" for e in excluded))
     fit.options = {"snap_tol": snap_tol if budgets is not None else None, "on_edge": on_edge, **fit.options}
@@ -1016,6 +1027,118 @@ def synthetic_curves(params: dict, sizes, horizons, *, points: int = 40, schedul
             loss = loss * np.exp(noise * rng.standard_normal(points))
             frames.append(pd.DataFrame({"run": f"N{i}-H{j}", "N": N, "D": D, "loss": loss, "horizon": H}))
     return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# tables and figures for the approach chapters
+
+
+def off_centre_bias(params: dict, budget: float, offsets, *, span: float = 2.0, sizes: int = 9):
+    """How far the Approach-2 vertex lands from the true N_opt when the sampled sizes are centred
+    ``offset`` decades away from it (a noiseless surface, so all of the error is the method's)."""
+    import pandas as pd
+
+    truth = float(frontier(params).n_opt(budget))
+    rows = []
+    for off in offsets:
+        t = synthetic_isoflops(params, [budget], sizes=sizes, span=span, offset=off)
+        _, v, why = parabola_vertex(np.log(t["N"]), t["loss"])
+        rows.append({"offset (decades)": off, "N_opt": truth, "vertex N*": math.exp(v) if why is None else math.nan,
+                     "N*/N_opt - 1": math.exp(v) / truth - 1 if why is None else math.nan, "note": why or ""})
+    return pd.DataFrame(rows)
+
+
+def regenerate_table_a3(params: dict, table=None, *, tol: float = 0.25):
+    """Table A3's Approach-3 columns next to the values the frontier of ``params`` gives for the
+    same model sizes, and a flag on rows whose printed C is not 6·N·D (a misprint)."""
+    import pandas as pd
+
+    from replication.paper import TABLE_A3
+
+    t = TABLE_A3 if table is None else table
+    C, D = compute_for_size(params, t["N"])
+    bad = set(inconsistent_rows(t["N"], t["approach3_C"], t["approach3_D"], tol=tol).tolist())
+    return pd.DataFrame({
+        "N": t["N"], "C printed": t["approach3_C"], "C ours": C, "C ours / printed": C / t["approach3_C"],
+        "D printed": t["approach3_D"], "D ours": D, "D ours / printed": D / t["approach3_D"],
+        "printed C / 6ND": t["approach3_C"] / (6 * t["N"] * t["approach3_D"]),
+        "misprint": ["C is not 6ND" if i in bad else "" for i in range(len(t))],
+    })
+
+
+def sum_versus_mean(data, starts: int = 100, delta: float = 1e-3, seed: int = 0):
+    """scipy's L-BFGS-B from the same random grid starts, on the sum and on the mean of the Huber
+    objective: iterations, and how many runs end at the best objective either found.
+
+    Same minimiser, data and starts; only the objective's scale differs. scipy stops when an
+    iteration lowers f by less than 2.2e-9·max(|f|, 1). For the mean (f of order 1e-5) that is a
+    large relative step, so runs end near where they began.
+    """
+    import pandas as pd
+    from scipy.optimize import minimize
+
+    N, D, loss, _ = observations(data)
+    n, d, l = np.log(N), np.log(D), np.log(loss)
+    x0s = _starts(int(starts), seed)
+    out = {}
+    for name, scale in (("sum", 1.0), ("mean", 1.0 / N.size)):
+        fs, its = [], []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for x0 in x0s:
+                res = minimize(lambda t: tuple(v[0] * scale for v in huber_lse_objective(t, n, d, l, delta)),
+                               x0, jac=True, method="L-BFGS-B")
+                fs.append(float(huber_lse_objective(res.x, n, d, l, delta)[0][0]))
+                its.append(res.nit)
+        out[name] = (np.array(fs), np.array(its))
+    best = min(f.min() for f, _ in out.values())
+    return pd.DataFrame([{"objective": k, "starts": len(f), "median iterations": float(np.median(i)),
+                          "best sum of Huber": f.min(), "runs ending within 1e-4 of the best": int((f <= best * (1 + 1e-4)).sum())}
+                         for k, (f, i) in out.items()]).set_index("objective")
+
+
+def plot_isoflops(data, result: FitResult, ax=None):
+    """Loss against N per budget, each with its fitted parabola and vertex."""
+    import matplotlib.pyplot as plt
+
+    N, D, loss, C = observations(data)
+    ax = ax or plt.subplots(figsize=(7, 4.5))[1]
+    groups = result.details["budget_of_point"]
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(result.table)))
+    for color, row in zip(colors, result.table.itertuples()):
+        m = groups == row.C
+        x = np.log(N[m])
+        coef, v, _ = parabola_vertex(x, loss[m])
+        xs = np.linspace(x.min(), x.max(), 100)
+        ax.plot(N[m], loss[m], "o", ms=3, color=color)
+        ax.plot(np.exp(xs), coef[0] + coef[1] * xs + coef[2] * xs * xs, "-", lw=1, color=color, label=f"{row.C:.0e}")
+        ax.plot(row.N_star, coef[0] + coef[1] * v + coef[2] * v * v, "k*", ms=9)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel("loss")
+    ax.legend(title="C (FLOPs)", fontsize=7, ncol=2)
+    return ax
+
+
+def plot_envelope(data, result: FitResult, ax=None):
+    """Training curves against FLOPs (the used tail in colour) and the fitted N_opt(C) law."""
+    import matplotlib.pyplot as plt
+
+    N, D, loss, C = observations(data)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4)) if ax is None else (None, ax)
+    ax1.scatter(C, loss, s=1, c=np.log(N), cmap="viridis")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("training FLOPs C")
+    ax1.set_ylabel("loss")
+    ax1.set_title("training curves (colour: log N)")
+    seg = result.table
+    Cm = np.sqrt(seg["C_from"] * seg["C_to"])
+    ax2.loglog(Cm, seg["N"], "o", ms=3, label="envelope (run on the minimum)")
+    cs = np.logspace(np.log10(seg["C_from"].min()), np.log10(seg["C_to"].max()), 50)
+    ax2.loglog(cs, result.law.n_opt(cs), "k-", lw=1, label=f"fit: N_opt ∝ C^{result.law.a:.3f}")
+    ax2.set_xlabel("training FLOPs C")
+    ax2.set_ylabel("N_opt")
+    ax2.legend(fontsize=8)
+    return ax2
 
 
 # ----------------------------------------------------------------------------------------------
