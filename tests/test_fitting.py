@@ -346,3 +346,35 @@ def test_cli_errors_are_one_line(tmp_path, capsys, content, match):
     assert "\n" not in err and match in err
     assert main(["fit", "approach3", "--data", str(tmp_path / "missing.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+# -- chapter helpers -----------------------------------------------------------------------------
+
+
+def test_regenerate_table_a3_flags_only_the_175b_row():
+    t = F.regenerate_table_a3(EQ10_UNROUNDED)
+    assert t.loc[t["misprint"] != "", "N"].tolist() == [175e9]
+    ok = t[t["misprint"] == ""]
+    assert ok["C ours / printed"].between(1.0, 1.25).all()
+    assert t.loc[t["N"] == 67e9, "C ours"].item() == pytest.approx(1.748e24, rel=1e-3)
+
+
+def test_off_centre_bias_grows_off_centre_and_flags_edges():
+    t = F.off_centre_bias(EQ10_UNROUNDED, 1e20, [0.0, -0.8, 3.0], span=2.0)
+    err = t["N*/N_opt - 1"].tolist()
+    assert abs(err[1]) > 3 * abs(err[0])
+    assert math.isnan(err[2]) and t["note"].iloc[2] == "vertex outside the sampled sizes"
+
+
+def test_sum_versus_mean_table(noisy):
+    t = F.sum_versus_mean(noisy, starts=8)
+    assert t.loc["mean", "median iterations"] < t.loc["sum", "median iterations"]
+    assert t.loc["sum", "best sum of Huber"] <= t.loc["mean", "best sum of Huber"]
+
+
+def test_likelihood_start_must_be_a_huber_fit(noisy):
+    h = F.fit_approach3(noisy, grid=50)
+    lk = F.fit_approach3(noisy, method="likelihood", start=h)
+    assert lk.details["start"] == "the given Huber-LSE fit"
+    with pytest.raises(ReplicationError, match="start"):
+        F.fit_approach3(noisy, method="huber", start=h)
