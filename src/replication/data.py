@@ -37,6 +37,9 @@ from replication.errors import ReplicationError, check_range
 SPECIALS = ("<pad>", "</s>", "<s>", "<unk>", "<mask>", "<sep>")
 PAD_ID, EOS_ID, BOS_ID, UNK_ID = 0, 1, 2, 3
 DEFAULT_CORPUS = "kjv"
+#: Bump when a change here changes the token streams a given corpus, tokenizer and split produce
+#: (it is part of every run id, like the model's version).
+DATA_VERSION = 1
 
 Document = tuple[str, str]  # (id, text)
 

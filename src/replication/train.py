@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from replication.data import DATA_VERSION
 from replication.errors import ReplicationError, check_range
 from replication.model import MODEL_VERSION, ModelConfig
 
@@ -107,6 +108,7 @@ class TrainConfig:
         for name in EXECUTION_FIELDS:
             d.pop(name)
         d["model_version"] = MODEL_VERSION
+        d["data_version"] = DATA_VERSION
         return d
 
     def run_id(self) -> str:
@@ -118,6 +120,7 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
         d.pop("model_version", None)
+        d.pop("data_version", None)
         model = ModelConfig(**d.pop("model"))
         known = {f.name for f in fields(cls)}
         return cls(model=model, **{k: v for k, v in d.items() if k in known})
@@ -408,6 +411,9 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
         "flops_per_latent_token": {"self": c_self, "cross": c_cross, "accounting": cfg.accounting},
         "num_params": model.num_params(),
         "epochs": d / len(data.train),  # latent tokens over the training split's tokens
+        "corpus_hash": data.corpus_hash,
+        "tokenizer": data.tokenizer.name,
+        "train_documents": data.train_documents,
         "train_tokens": int(len(data.train)),
         "val_tokens": int(len(data.val)),
         "wall_s": wall,
