@@ -365,10 +365,10 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             train_loss = (loss_sum / accum).item()
             if not (math.isfinite(train_loss) and math.isfinite(grad_norm.item())):
-                last = f"step {state['step']} at {ckpt_path}" if ckpt_path and Path(ckpt_path).is_file() \
+                kept = f"step {state['step']} at {ckpt_path}" if ckpt_path and Path(ckpt_path).is_file() \
                     else "none written yet"
                 raise TrainingDiverged(f"loss={train_loss} grad_norm={grad_norm.item()} at step {step}; "
-                                       f"stopped; last good checkpoint: {last}")
+                                       f"stopped; last good checkpoint: {kept}")
             opt.step()
             opt.zero_grad(set_to_none=True)
             step += 1
