@@ -704,8 +704,9 @@ def _irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float =
     """
     R = theta0.shape[0]
     theta = theta0.astype(float).copy()
-    r = _log_model(theta, n, d)[0] - l
-    log_sigma = _sigma_hat(r, delta, np.log(np.maximum(delta * np.abs(r).mean(1), 1e-300)))
+    # the model at each row's current θ, kept so that an accepted trial step is never re-evaluated
+    model = list(_log_model(theta, n, d))  # log L̂, w1, w2, w3
+    log_sigma = _sigma_hat(model[0] - l, delta, np.log(np.maximum(delta * np.abs(model[0] - l).mean(1), 1e-300)))
     eps = np.full(R, float(eps0))
     status = np.zeros(R, dtype=int)
     nit = np.zeros(R, dtype=int)
@@ -720,7 +721,7 @@ def _irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float =
         if rows.size == 0:
             break
         nr, dr, lr = pick(n, rows), pick(d, rows), pick(l, rows)
-        lse, w1, w2, w3 = _log_model(theta[rows], nr, dr)
+        lse, w1, w2, w3 = (v[rows] for v in model)
         res = lse - lr
         exact = eps[rows] <= delta * np.exp(log_sigma[rows])
         kappa = np.where(exact, delta * np.exp(log_sigma[rows]), eps[rows])[:, None]
@@ -741,19 +742,20 @@ def _irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float =
             if i.size == 0:
                 break
             th_try = theta[rows[i]] + t[i, None] * step[i]
-            r_try = _log_model(th_try, pick(nr, i), pick(dr, i))[0] - pick(lr, i)
-            q_try = huber(r_try, kappa[i]).sum(1)
+            trial = _log_model(th_try, pick(nr, i), pick(dr, i))
+            q_try = huber(trial[0] - pick(lr, i), kappa[i]).sum(1)
             ok = q_try < q0[i]
             j = i[ok]
             theta[rows[j]] = th_try[ok]
+            for cache, new in zip(model, trial):
+                cache[rows[j]] = new[ok]
             q1[j] = q_try[ok]
             moved[j] = True
             t[i[~ok]] *= 0.25
         nit[rows] += 1
         m = rows[moved]
         if m.size:
-            r_new = _log_model(theta[m], pick(n, m), pick(d, m))[0] - pick(l, m)
-            log_sigma[m] = _sigma_hat(r_new, delta, log_sigma[m])
+            log_sigma[m] = _sigma_hat(model[0][m] - pick(l, m), delta, log_sigma[m])
         lam[rows] = np.where(moved, np.maximum(lam[rows] * 0.1, 1e-12), np.minimum(lam[rows] * 100, 1e6))
         small = (q0 - q1) <= tol * q0
         status[rows[exact & moved & small]] = 1
