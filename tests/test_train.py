@@ -199,7 +199,7 @@ def _cli_cmd(runs, steps):
 
 @pytest.mark.slow
 def test_kill_9_then_resume_is_bit_exact(tmp_path):
-    steps = 200
+    steps = 300
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ref = subprocess.run(_cli_cmd(tmp_path / "ref", steps), capture_output=True, text=True, env=env, timeout=120)
     assert ref.returncode == 0, ref.stderr
@@ -211,14 +211,14 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline:
         found = list(ckpts.glob("*/ckpt.pt")) if ckpts.exists() else []
-        if found and torch.load(found[0], weights_only=False)["state"]["step"] >= 40:
+        if found and torch.load(found[0], weights_only=False)["state"]["step"] >= 20:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     killed_at = torch.load(found[0], weights_only=False)["state"]["step"]
-    assert 40 <= killed_at < steps
+    assert 20 <= killed_at < steps
     assert not list(runs.glob("*/summary.json"))
 
     out = subprocess.run(_cli_cmd(runs, steps), capture_output=True, text=True, env=env, timeout=120)
