@@ -260,3 +260,15 @@ def test_run_helper(tmp_path):
                                                            num_channels=32, num_layers=2),
               batch_size=2, steps=3, warmup_steps=1, eval_windows=2)
     assert r.finished and r.summary["steps"] == 3 and r.summary["C_cross"] == 0
+
+
+def test_longer_cosine_cycle_stops_before_full_decay():
+    cfg = T.TrainConfig(model=ModelConfig(vocab_size=262, max_seq_len=16, num_latents=16, num_channels=32,
+                                          num_layers=1, num_heads=4), steps=100, warmup_steps=0,
+                        cosine_cycle_ratio=2.0).validate()
+    # at the last of 100 steps the 200-step cycle is half way: lr = lo + (lr - lo)/2
+    lo = cfg.lr * cfg.min_lr_ratio
+    assert T.lr_at(99, cfg, 100) == pytest.approx(lo + 0.5 * (1 + math.cos(math.pi * 99 / 199)) * (cfg.lr - lo))
+    assert T.lr_at(99, cfg, 100) > 0.5 * (cfg.lr + lo) - 1e-12
+    with pytest.raises(ReplicationError, match="cosine_cycle_ratio"):
+        T.TrainConfig(model=cfg.model, steps=10, cosine_cycle_ratio=0).validate()

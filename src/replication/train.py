@@ -50,6 +50,7 @@ class TrainConfig:
     accounting: str = "corrected"  # how budget_flops is turned into steps (replication.flops)
     lr: float = 2e-4
     min_lr_ratio: float = 0.1
+    cosine_cycle_ratio: float = 1.0  # cosine cycle length / run length (Chinchilla Figure A1: > 1 hurts)
     warmup_steps: int = 200
     weight_decay: float = 0.0  # 0 is Adam, as in the article
     beta1: float = 0.9
@@ -92,6 +93,7 @@ class TrainConfig:
             _int("micro_batch_size", self.micro_batch_size, 1, self.batch_size)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_range("cosine_cycle_ratio", self.cosine_cycle_ratio, 0.0, 100.0, lo_open=True)
         _int("warmup_steps", self.warmup_steps, 0)
         check_range("weight_decay", self.weight_decay, 0.0)
         check_range("beta1", self.beta1, 0.0, 1.0, hi_open=True)
@@ -155,10 +157,14 @@ def _int(name, value, lo, hi=None):
 
 
 def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
-    """Linear warmup over ``warmup_steps``, then cosine from lr to min_lr_ratio*lr at the last step."""
+    """Linear warmup over ``warmup_steps``, then cosine from lr to min_lr_ratio*lr.
+
+    The cosine cycle ends at the last step when ``cosine_cycle_ratio`` is 1; a longer cycle stops the run
+    before the rate has decayed fully, as in Chinchilla's Figure A1.
+    """
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = total - 1 - cfg.warmup_steps
+    span = round(total * cfg.cosine_cycle_ratio) - 1 - cfg.warmup_steps
     progress = 1.0 if span <= 0 else min(1.0, (step - cfg.warmup_steps) / span)
     lo = cfg.lr * cfg.min_lr_ratio
     return lo + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - lo)
