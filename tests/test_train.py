@@ -263,7 +263,7 @@ def test_run_helper(tmp_path):
 
 
 def test_longer_cosine_cycle_stops_before_full_decay():
-    cfg = T.TrainConfig(model=ModelConfig(vocab_size=262, max_seq_len=16, num_latents=16, num_channels=32,
+    cfg = T.TrainConfig(model=ModelConfig(vocab_size=262, num_prefix=0, num_latents=16, num_channels=32,
                                           num_layers=1, num_heads=4), steps=100, warmup_steps=0,
                         cosine_cycle_ratio=2.0).validate()
     # at the last of 100 steps the 200-step cycle is half way: lr = lo + (lr - lo)/2
