@@ -378,3 +378,10 @@ def test_likelihood_start_must_be_a_huber_fit(noisy):
     assert lk.details["start"] == "the given Huber-LSE fit"
     with pytest.raises(ReplicationError, match="start"):
         F.fit_approach3(noisy, method="huber", start=h)
+
+
+def test_threads_change_only_rounding(noisy):
+    one = F.fit_approach3(noisy, grid=200, bootstrap=50, workers=1)
+    two = F.fit_approach3(noisy, grid=200, bootstrap=50, workers=2)
+    assert two.fun == pytest.approx(one.fun, rel=1e-9)
+    assert two.ci["alpha"] == pytest.approx(one.ci["alpha"], rel=1e-4)

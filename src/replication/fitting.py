@@ -533,7 +533,7 @@ def predict_loss(params: dict, N, D):
 
 def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber", delta: float = 1e-3,
                   grid="chinchilla", bootstrap: int = 0, ci=(10, 90), seed: int = 0,
-                  polish: int = 5, start: FitResult | None = None) -> FitResult:
+                  polish: int = 5, start: FitResult | None = None, workers: int | None = None) -> FitResult:
     """Fit L(N, D) = E + A/N^α + B/D^β to observed final losses.
 
     method="huber": Chinchilla's estimator. Minimise the *sum* Σ Huber_δ(LSE(θ) − log L) from every
@@ -548,6 +548,10 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
 
     start: a Huber-LSE result on the same data; method="likelihood" then starts from it instead of
     repeating the grid search.
+
+    workers: threads over which the independent starts (and resamples) are split; default
+    :func:`default_workers`. Only rounding depends on it (a matrix product over fewer rows may
+    sum in another order), so the best objective agrees to about 1e-10, relative.
     """
     N, D, loss, _ = observations(data, N=N, D=D, loss=loss)
     if method not in ("huber", "likelihood"):
@@ -567,7 +571,8 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
         if method != "likelihood" or not start.method.startswith("Approach 3, Huber-LSE") or start.n_points != N.size:
             raise ReplicationError("start must be a Huber-LSE Approach-3 result on the same data, for method='likelihood'")
         starts = params_to_theta(start.params)[None, :]
-    state = _lbfgs_batch(huber_fun, starts)
+    workers = default_workers() if workers is None else workers
+    state = _in_threads(lambda part: _lbfgs_batch(huber_fun, starts[part]), len(starts), workers)
     order = np.argsort(np.where(np.isfinite(state.f), state.f, np.inf))
     # Polish the best few *distinct* end points: hundreds of starts end in the same basin, and
     # refining copies of one point would only cost time.
@@ -620,7 +625,8 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     if bootstrap:
         check_range("bootstrap", bootstrap, 2, 100_000)
         tb = time.perf_counter()
-        samples, n_ok = bootstrap_approach3(theta, n, d, l, method=method, delta=delta, resamples=bootstrap, seed=seed)
+        samples, n_ok = bootstrap_approach3(theta, n, d, l, method=method, delta=delta, resamples=bootstrap,
+                                            seed=seed, workers=workers)
         lo, hi = _percentiles(samples, ci)
         interval = {k: (float(lo[j]), float(hi[j])) for j, k in enumerate(("A", "B", "E", "alpha", "beta", "a", "b"))}
         details["bootstrap_converged"] = f"{n_ok}/{bootstrap}"
@@ -631,31 +637,69 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
         method=name, params=params, ci=interval, fun=fun, objective=objective, success=success,
         message=message, n_points=int(N.size), law=law, details=details,
         options={"method": method, "delta": delta, "grid": "chinchilla" if len(starts) == 4500 else len(starts),
-                 "polish": polish, "bootstrap": bootstrap, "ci_percentiles": ci, "seed": seed},
+                 "polish": polish, "bootstrap": bootstrap, "ci_percentiles": ci, "seed": seed, "threads": workers},
     )
 
 
-def bootstrap_approach3(theta, n, d, l, *, method="huber", delta=1e-3, resamples=4000, seed=0):
+def _in_threads(solve, rows: int, workers: int):
+    """solve(slice) -> _BatchState over independent row ranges, run in ``workers`` threads.
+
+    The problems in a batch are independent, and numpy releases the GIL inside its array
+    kernels, so splitting the rows gives close to ``workers``-fold speed on idle cores.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(workers, rows // 64 or 1))
+    if workers == 1:
+        return solve(slice(0, rows))
+    edges = np.linspace(0, rows, workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(solve, [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]))
+    return _BatchState(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "f", "g", "nit", "status")))
+
+
+def default_workers() -> int:
+    """Threads for the batched fits: the cores this process may use, at most 2 (the project's
+    reference machine), overridable with the REPLICATION_FIT_THREADS environment variable."""
+    import os
+
+    env = os.environ.get("REPLICATION_FIT_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(2, cores)
+
+
+def bootstrap_approach3(theta, n, d, l, *, method="huber", delta=1e-3, resamples=4000, seed=0, workers=None):
     """Refit ``resamples`` bootstrap resamples as one batch, each started from ``theta``.
 
-    Returns (samples, n_ok): rows of (A, B, E, α, β, a, b) for the resamples whose L-BFGS ended
+    Returns (samples, n_ok): rows of (A, B, E, α, β, a, b) for the resamples whose optimiser ended
     without hitting its iteration limit, and how many those were.
     """
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n.size, size=(resamples, n.size))
-    nb, db, lb = n[idx], d[idx], l[idx]
+    theta0 = np.asarray(theta[:5], dtype=float)
 
-    def huber_fun(x, rows):
-        return huber_lse_objective(x, nb[rows], db[rows], lb[rows], delta)
+    def solve(part: slice) -> _BatchState:
+        nb, db, lb = n[idx[part]], d[idx[part]], l[idx[part]]
 
-    # A relative stopping test: with f ≈ 1e-3, scipy's (2.2e-9·max(|f|, 1)) stops a warm start
-    # after a few steps, still near the point estimate, which makes the intervals spuriously narrow.
-    tight = {"ftol": 1e-10, "gtol": 0.0, "fscale": 0.0, "maxiter": 2000}
-    state = _lbfgs_batch(huber_fun, np.tile(np.asarray(theta[:5], dtype=float), (resamples, 1)), **tight)
-    if method == "likelihood":
-        # Each resample starts from its own Huber-LSE fit, which lies close to its likelihood
-        # optimum; see _irls_likelihood for why the likelihood itself is not left to L-BFGS.
-        state = _irls_likelihood(state.x, nb, db, lb, delta)
+        def huber_fun(x, rows):
+            return huber_lse_objective(x, nb[rows], db[rows], lb[rows], delta)
+
+        # A relative stopping test: with f ≈ 1e-3, scipy's (2.2e-9·max(|f|, 1)) stops a warm
+        # start after a few steps, near the point estimate, making the intervals spuriously narrow.
+        tight = {"ftol": 1e-10, "gtol": 0.0, "fscale": 0.0, "maxiter": 2000}
+        state = _lbfgs_batch(huber_fun, np.tile(theta0, (len(nb), 1)), **tight)
+        if method == "likelihood":
+            # Each resample starts from its own Huber-LSE fit, which lies close to its likelihood
+            # optimum; see _irls_likelihood for why the likelihood itself is not left to L-BFGS.
+            state = _irls_likelihood(state.x, nb, db, lb, delta)
+        return state
+
+    state = _in_threads(solve, resamples, default_workers() if workers is None else workers)
     ok = state.status != 3
     th = state.x[ok, :5]
     A, B, E = np.exp(th[:, 0]), np.exp(th[:, 1]), np.exp(th[:, 2])
