@@ -129,3 +129,23 @@ def test_two_processes_asking_for_the_same_run(tmp_path):
     assert len(runs) == 1
     vals = [r["step"] for r in read_metrics(runs[0] / "metrics.jsonl") if r["kind"] == "val"]
     assert vals == [20, 40, 60]  # trained once, nothing logged twice
+
+
+@pytest.mark.slow
+def test_get_or_train_many_trains_missing_runs_in_workers_deterministically(tmp_path):
+    from replication.model import ModelConfig
+    from replication.train import TrainConfig
+
+    def cfg(seed):
+        return TrainConfig(model=ModelConfig(vocab_size=262, num_prefix=0, num_latents=16, num_channels=32,
+                                             num_layers=1, num_heads=4),
+                           steps=6, batch_size=4, warmup_steps=2, eval_interval=3, eval_windows=4, seed=seed)
+
+    store = RunStore(tmp_path)
+    one = store.get_or_train(cfg(0), progress=False, log=lambda *a, **k: None)
+    runs = store.get_or_train_many([cfg(0), cfg(1), cfg(2)], workers=2, progress=False)
+    assert [r.id for r in runs] == [cfg(s).run_id() for s in range(3)] and all(r.finished for r in runs)
+    assert runs[0].final_loss == one.final_loss
+    # a run trained in a worker process is the same run as one trained in this process
+    again = RunStore(tmp_path / "other").get_or_train(cfg(2), progress=False, log=lambda *a, **k: None)
+    assert again.final_loss == runs[2].final_loss

@@ -187,3 +187,60 @@ class RunStore:
         if not run.finished and int(os.environ.get("RANK", "0")) == 0:
             raise ReplicationError(f"run {rid} did not finish")
         return run
+
+    def get_or_train_many(self, cfgs, workers: int | None = None, progress: bool = True) -> list[Run]:
+        """The runs for many configs, training the missing ones in ``workers`` child processes.
+
+        Small models use two cores poorly from one process, so by default each missing run gets a
+        process with an equal share of the cores. The file lock of :meth:`get_or_train` keeps two
+        studies (or two chapters) that ask for the same run from training it twice.
+        """
+        import subprocess
+        import sys
+        import time
+        from dataclasses import asdict
+
+        from tqdm.auto import tqdm
+
+        cfgs = [cfg.validate() for cfg in cfgs]
+        runs = [self.run(cfg.run_id()) for cfg in cfgs]
+        todo = list({r.id: cfg for r, cfg in zip(runs, cfgs) if not r.finished}.values())
+        if not todo:
+            return runs
+        cores = os.cpu_count() or 1
+        workers = min(len(todo), workers or cores)
+        env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cores // workers)))
+        code = "import sys; from replication.runstore import _train_in_worker; _train_in_worker(*sys.argv[1:])"
+        running: list[tuple[subprocess.Popen, str]] = []
+        with tqdm(total=len(todo), desc=f"training {len(todo)} runs, {workers} at a time",
+                  disable=not progress) as bar:
+            while todo or running:
+                while todo and len(running) < workers:
+                    cfg = todo.pop(0)
+                    log_path = hidden_dir(self.root, "logs") / f"{cfg.run_id()}.log"
+                    with open(log_path, "w") as log_file:  # the child keeps its own handle
+                        proc = subprocess.Popen([sys.executable, "-c", code, str(self.root),
+                                                 json.dumps(asdict(cfg))], env=env,
+                                                stdout=subprocess.DEVNULL, stderr=log_file)
+                    running.append((proc, log_path))
+                for proc, log_path in list(running):
+                    if proc.poll() is None:
+                        continue
+                    running.remove((proc, log_path))
+                    if proc.returncode:
+                        for other, _ in running:
+                            other.terminate()
+                        err = log_path.read_text().strip().splitlines()
+                        raise ReplicationError(f"training failed ({log_path}): {err[-1] if err else proc.returncode}")
+                    bar.update()
+                time.sleep(0.2)
+        return runs
+
+
+def _train_in_worker(root: str, cfg_json: str) -> None:
+    from replication.model import ModelConfig
+    from replication.train import TrainConfig
+
+    cfg = json.loads(cfg_json)
+    cfg = TrainConfig(model=ModelConfig(**cfg.pop("model")), **cfg)
+    RunStore(root).get_or_train(cfg, progress=False, log=lambda *a, **k: None)
