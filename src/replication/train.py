@@ -134,13 +134,8 @@ class TrainConfig:
         from replication.flops import PerceiverAR as Shape
 
         m = self.model
-        # the self-attention part does not depend on P; the estimator wants P >= 1, so a plain
-        # decoder (P = 0) is counted as a model with a one-token prefix and no cross-attention part
-        shape = Shape(m.vocab_size, m.num_latents + max(m.num_prefix, 1), m.num_latents, m.num_channels,
-                      m.num_layers, m.num_heads)
-        c_self = shape.self_attn_flops(self.accounting)
-        c_cross = shape.cross_attn_flops(m.prefix_dropout, self.accounting) if m.num_prefix else 0
-        return c_self, c_cross
+        shape = Shape(m.vocab_size, m.max_seq_len, m.num_latents, m.num_channels, m.num_layers, m.num_heads)
+        return shape.self_attn_flops(self.accounting), shape.cross_attn_flops(m.prefix_dropout, self.accounting)
 
     def num_steps(self) -> int:
         if self.steps is not None:
