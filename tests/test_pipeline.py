@@ -126,3 +126,16 @@ def test_cli_unknown_chapter_and_command(capsys):
     assert "chapter='nosuchchapter' not found" in capsys.readouterr().err
     assert cli.main(["frobnicate"]) == 2
     assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_injected_parameters_get_a_visible_note():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(a)"),
+    ])
+    pipeline._label_injected(nb, {"a": 2})
+    assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code", "code"]
+    assert "`a = 2`" in nb.cells[1].source and "{note}" in nb.cells[1].source
