@@ -229,3 +229,19 @@ def test_article_shapes_take_two_optimizer_steps(shape):
     """
     name, vocab_size, max_seq_len, d, L = shape
     _two_steps(vocab_size, max_seq_len, d, L)
+
+
+def test_recorded_total_trains_nothing(tmp_path):
+    from replication.runstore import RunStore
+
+    total = ps.recorded_total(store=RunStore(tmp_path))
+    assert list(total.index) == ["1", "2a", "2b", "total"]
+    assert total.loc["total", "runs"] == 12 + 15 + 12
+    assert total.loc["total", "recorded"] == 0 and total.loc["total", "wall_s"] == 0
+    assert not any(tmp_path.iterdir())
+
+
+def test_check_scale():
+    assert ps.check_scale("cpu") == "cpu" and ps.check_scale("article") == "article"
+    with pytest.raises(ReplicationError, match="scale"):
+        ps.check_scale("gpu")
