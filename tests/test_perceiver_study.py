@@ -245,3 +245,11 @@ def test_check_scale():
     assert ps.check_scale("cpu") == "cpu" and ps.check_scale("article") == "article"
     with pytest.raises(ReplicationError, match="scale"):
         ps.check_scale("gpu")
+
+
+def test_train_study_without_training_refuses_missing_runs(tmp_path):
+    from replication.runstore import RunStore
+
+    with pytest.raises(ReplicationError, match="not recorded"):
+        ps.train_study(ps.cpu_study("2b"), store=RunStore(tmp_path), train=False)
+    assert not (tmp_path / ".locks").exists()

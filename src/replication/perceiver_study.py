@@ -217,13 +217,23 @@ def model_choice(exp: Experiment) -> pd.DataFrame:
 # Training and results (CPU scale)
 
 
-def train_study(study: Study, store=None, workers: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Every model and seed of the study, trained now if not recorded: one row per run."""
+def train_study(study: Study, store=None, workers: int = 1, progress: bool = True, train: bool = True) -> pd.DataFrame:
+    """Every model and seed of the study, trained now if not recorded: one row per run.
+
+    With ``train=False`` nothing is trained and a missing run is an error.
+    """
     from replication.runstore import RunStore
 
     store = store if store is not None else RunStore()
     jobs = study.configs()
-    runs = store.get_or_train_many([cfg for _, _, cfg in jobs], workers=workers, progress=progress)
+    if train:
+        runs = store.get_or_train_many([cfg for _, _, cfg in jobs], workers=workers, progress=progress)
+    else:
+        runs = [store.run(cfg.run_id()) for _, _, cfg in jobs]
+        missing = [r.id for r in runs if not r.finished]
+        if missing:
+            raise ReplicationError(f"experiment {study.name}: {len(missing)} of {len(runs)} runs are not recorded "
+                                   f"(e.g. {missing[0]}); train them with train_study(study)")
     setup = study.experiment.setup()
     rows = []
     for (number, seed, cfg), run in zip(jobs, runs):
