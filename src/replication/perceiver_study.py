@@ -336,17 +336,18 @@ def conclusion(study: Study, summary: pd.DataFrame, z: float = 2.0) -> pd.DataFr
     n_hat = empirical_optimum(summary)
     expect = _ARTICLE_WINNER.get(study.name)
     rows = []
-    for r in v.itertuples():
+    for r in v.to_dict("records"):
         if expect == "predicted":
-            agrees = {"better": "agrees", "worse": "disagrees"}.get(r.verdict, "cannot tell (within noise)")
+            agrees = {"better": "agrees", "worse": "disagrees"}.get(r["verdict"], "cannot tell (within noise)")
         elif expect == "reference":
-            agrees = {"worse": "agrees", "better": "disagrees"}.get(r.verdict, "cannot tell (within noise)")
+            agrees = {"worse": "agrees", "better": "disagrees"}.get(r["verdict"], "cannot tell (within noise)")
         else:
             agrees = "n/a"
-        rows.append({"experiment": study.name, "approach": r.approach, "article": ARTICLE_CONCLUSIONS.get(study.name, ""),
-                     "ours: predicted vs reference": f"{r.verdict} ({r.difference:+.4f} ± {r.pooled_se:.4f})",
-                     "agreement": agrees, "best model": r._9, "N_opt (law)": r.N_opt,
-                     "empirical N_opt (parabola)": n_hat, "law / empirical": r.N_opt / n_hat})
+        rows.append({"experiment": study.name, "approach": r["approach"],
+                     "article": ARTICLE_CONCLUSIONS.get(study.name, ""),
+                     "ours: predicted vs reference": f"{r['verdict']} ({r['difference']:+.4f} ± {r['pooled_se']:.4f})",
+                     "agreement": agrees, "best model": r["best model"], "N_opt (law)": r["N_opt"],
+                     "empirical N_opt (parabola)": n_hat, "law / empirical": r["N_opt"] / n_hat})
     return pd.DataFrame(rows)
 
 
