@@ -1,0 +1,189 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from replication import study as S
+from replication.errors import ReplicationError
+from replication.fitting import predict_loss, read_csv, run_fit
+from replication.runstore import RunStore
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+# -- the default design ----------------------------------------------------------------------------
+
+
+def test_default_design_meets_the_issue():
+    s = S.DEFAULT
+    b = np.array(s.budgets)
+    assert len(b) >= 4 and b[-1] / b[0] >= 30
+    assert np.allclose(b[1:] / b[:-1], 16 ** (1 / 3), rtol=0.01)
+    grid = s.isoflop_grid()
+    for k in range(len(b)):
+        rungs = [j for kk, j in grid if kk == k]
+        assert len(rungs) >= 5 and rungs == sorted(set(rungs))
+    plan = s.approach1_plan()
+    sizes = sorted({j for _, j in plan})
+    assert len(sizes) >= 4
+    for j in sizes:
+        ks = sorted(k for k, jj in plan if jj == j)
+        assert len(ks) == 4 and b[ks[-1]] / b[ks[0]] == pytest.approx(16, rel=0.02)
+    # every approach-1 run but one is an IsoFLOP run already
+    assert len(set(plan) - set(grid)) == 1
+    assert set(s.recipes) >= {"baseline", "cycle 1.25×", "cycle 1.5×", "cycle 2×", "cycle 5×", "decay to 0",
+                              "decay 5× (to 20%)", "AdamW (wd 0.1)"}
+    assert len(s.recipe_seeds) >= 3
+
+
+def test_configs_are_unique_and_follow_the_design():
+    s = S.DEFAULT
+    cfgs = s.configs()
+    ids = [c.run_id() for c in cfgs]
+    assert len(ids) == len(set(ids))
+    assert {c.run_id() for c in s.training_order()} == set(ids)
+    n_scaling = len(set(s.isoflop_grid()) | set(s.approach1_plan()))
+    # the recipe baseline with the first seed is an IsoFLOP run
+    assert len(ids) == n_scaling + len(s.recipes) * len(s.recipe_seeds) - 1
+    for c in cfgs:
+        assert c.model.num_prefix == 0 and c.corpus == "kjv" and c.tokenizer == "bytes"
+        steps = c.num_steps()
+        assert c.warmup_steps == max(1, round(0.05 * steps))
+        # at least two validation points in the last 15% of every schedule (Approach 1)
+        assert sum(1 for k in range(1, steps + 1) if (k % c.eval_interval == 0 or k == steps)
+                   and k >= 0.85 * steps) >= 2
+        # <= 4 epochs of the training split (~4.1M byte tokens)
+        assert steps * c.batch_size * c.model.num_latents <= 4 * 4.08e6
+    assert 1e13 < s.planned_flops() < 4e13
+
+
+def test_recipe_configs_differ_only_in_their_override():
+    s = S.DEFAULT
+    base = s.recipe_config("baseline", 0)
+    assert base.run_id() == s.config(s.recipe_size, s.budgets[s.recipe_budget]).run_id()
+    c = s.recipe_config("cycle 5×", 1)
+    assert (c.cosine_cycle_ratio, c.seed, c.min_lr_ratio, c.weight_decay) == (5.0, 1, 0.1, 0.0)
+    assert s.recipe_config("decay to 0", 0).min_lr_ratio == 0.0
+    assert s.recipe_config("decay 5× (to 20%)", 0).min_lr_ratio == 0.2
+    assert s.recipe_config("AdamW (wd 0.1)", 0).weight_decay == 0.1
+    with pytest.raises(ReplicationError, match="recipe="):
+        s.recipe_config("cycle 3×", 0)
+
+
+def test_bad_designs_are_refused():
+    with pytest.raises(ReplicationError, match="ladder has"):
+        S.Study(ladder=S.LADDER[:5])
+    with pytest.raises(ReplicationError, match="sizes_per_budget"):
+        S.Study(sizes_per_budget=2)
+    with pytest.raises(ReplicationError, match="base_budget"):
+        S.Study(base_budget=0)
+    with pytest.raises(ReplicationError, match="recipe_budget"):
+        S.Study(recipe_budget=9)
+
+
+def test_parameter_counts_match_the_model():
+    from replication.model import PerceiverAR
+
+    for j in range(len(S.LADDER)):
+        m = S.DEFAULT.model(j)
+        net = PerceiverAR(m)
+        total = sum(p.numel() for p in net.parameters())
+        assert S.num_params(m) == total
+        emb = m.vocab_size * m.num_channels + m.max_seq_len * m.num_channels + m.vocab_size
+        assert S.num_nonembedding_params(m) == total - emb
+        assert S.num_nonembedding_params(m) < S.num_params(m)
+
+
+def test_verdict():
+    assert S.verdict(0.03, 0.01) == "reference better"
+    assert S.verdict(-0.03, 0.01) == "reference worse"
+    assert S.verdict(0.015, 0.01) == "not distinguishable"
+    assert S.verdict(0.01, math.nan) == "not distinguishable"
+
+
+def test_optimum_on_budget_matches_brute_force():
+    params = {"A": 30.0, "B": 200.0, "E": 1.0, "alpha": 0.3, "beta": 0.3}
+    nc = S.compute_per_token()
+    C = 3e11
+    got = S.optimum_on_budget(params, [C])[0]
+    # brute force along the ladder's own shapes, interpolating between them finely
+    logn = np.linspace(np.log(nc[0, 0]), np.log(nc[-1, 0]), 200_000)
+    c = np.exp(np.interp(logn, np.log(nc[:, 0]), np.log(nc[:, 1])))
+    L = predict_loss(params, np.exp(logn), C / c)
+    i = L.argmin()
+    assert 0 < i < logn.size - 1
+    assert got[0] == pytest.approx(math.exp(logn[i]), rel=0.01)
+    assert got[1] == pytest.approx(C / c[i], rel=0.01)
+    # an optimum beyond the ladder is not reported as if it were inside
+    assert np.isnan(S.optimum_on_budget(params, [1e18])[0, 0])
+
+
+def test_runs_table_never_trains(tmp_path):
+    with pytest.raises(ReplicationError, match="not recorded"):
+        S.runs_table(S.DEFAULT, root=tmp_path)
+    assert not any(p for p in tmp_path.iterdir() if not p.name.startswith("."))
+
+
+# -- a tiny study, trained for real ---------------------------------------------------------------
+
+
+TINY = S.Study(base_budget=2e7, num_budgets=2, ladder=((8, 1), (12, 1), (16, 1), (16, 2)), sizes_per_budget=3,
+               num_latents=16, batch_size=4, evals_per_run=4, eval_windows=4, approach1_sizes=(1, 2),
+               approach1_horizons=2, recipe_budget=0, recipe_size=1, recipe_seeds=(0, 1),
+               recipes={"baseline": {}, "decay to 0": {"min_lr_ratio": 0.0}})
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    # module scope runs before the one_thread fixture: pin the threads here too (two threads on a
+    # busy 2-core machine make these tiny steps ten times slower)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OMP_NUM_THREADS", "1")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("runs")
+    store = RunStore(root)
+    try:
+        for cfg in TINY.training_order():
+            store.get_or_train(cfg, progress=False, log=lambda *a, **k: None)
+    finally:
+        torch.set_num_threads(n)
+        mp.undo()
+    return root
+
+
+@pytest.mark.slow
+def test_tiny_study_tables(tiny_root, tmp_path):
+    t = S.runs_table(TINY, tiny_root)
+    assert list(t.columns[:5]) == ["N", "D", "C", "loss", "seed"]
+    assert len(t) == len(TINY.configs())
+    assert (t["C_spent"] >= t["C"]).all() and (t["C_spent"] < t["C"] * 1.5).all()
+    assert t.loc[t["recipe"] == "baseline", "seed"].tolist().count(1) == 1
+    # the CSV is what `replication fit` reads
+    path = tmp_path / "runs.csv"
+    S.write_csv(path, TINY, tiny_root)
+    back = read_csv(str(path))
+    assert np.allclose(back["loss"], t["loss"]) and np.allclose(back["D"], t["D"])
+    fit = run_fit("powerlaw", back)
+    assert np.isfinite(fit["a"])
+    curves = S.curves_table(TINY, tiny_root)
+    assert set(curves["run"]) == set(t.loc[t["approach1"], "run_id"])
+    assert (curves.groupby("run")["D"].max() == curves.groupby("run")["horizon"].first()).all()
+    rec = S.recipe_table(TINY, tiny_root)
+    assert rec.set_index("recipe").loc["baseline", "Δ vs baseline"] == 0
+    v = S.recipe_verdicts(TINY, tiny_root)
+    assert v["other"].tolist() == ["decay to 0"]  # the only claim TINY can speak to
+    runs = t[t["recipe_study"]].pivot(index="seed", columns="recipe", values="loss")
+    diff = runs["decay to 0"] - runs["baseline"]
+    assert v["other − reference"].iloc[0] == pytest.approx(diff.mean())
+    assert v["se"].iloc[0] == pytest.approx(diff.std(ddof=1) / math.sqrt(2))
+    time = S.training_time(TINY, tiny_root)
+    assert time["runs"] == len(t) and time["wall_s"] > 0
