@@ -335,6 +335,7 @@ def conclusion(study: Study, summary: pd.DataFrame, z: float = 2.0) -> pd.DataFr
     v = verdicts(study, summary, z)
     n_hat = empirical_optimum(summary)
     expect = _ARTICLE_WINNER.get(study.name)
+    lo, hi = summary["N_self"].min(), summary["N_self"].max()
     rows = []
     for r in v.to_dict("records"):
         if expect == "predicted":
@@ -347,7 +348,8 @@ def conclusion(study: Study, summary: pd.DataFrame, z: float = 2.0) -> pd.DataFr
                      "article": ARTICLE_CONCLUSIONS.get(study.name, ""),
                      "ours: predicted vs reference": f"{r['verdict']} ({r['difference']:+.4f} ± {r['pooled_se']:.4f})",
                      "agreement": agrees, "best model": r["best model"], "N_opt (law)": r["N_opt"],
-                     "empirical N_opt (parabola)": n_hat, "law / empirical": r["N_opt"] / n_hat})
+                     "empirical N_opt (parabola)": n_hat, "law / empirical": r["N_opt"] / n_hat,
+                     "empirical inside trained range": bool(lo <= n_hat <= hi)})
     return pd.DataFrame(rows)
 
 
