@@ -355,31 +355,40 @@ def approach2(study: Study = DEFAULT, root=None, count: str = "total", bootstrap
 
 
 def compute_per_token(study: Study = DEFAULT, count: str = "total"):
-    """(N, C_self per token) over the ladder, in ladder order: our models' own compute axis."""
-    from replication.flops import PerceiverAR
-
+    """(N, C_self per token) for every ladder shape: our models' own compute axis."""
     rows = []
     for j in range(len(study.ladder)):
         cfg = study.config(j, study.base_budget)
         c_self, _ = cfg.flops_per_latent_token()
         n = num_params(cfg.model) if count == "total" else num_nonembedding_params(cfg.model)
         rows.append((n, c_self))
-    del PerceiverAR
     return np.array(rows, dtype=float)
 
 
+def compute_law(study: Study = DEFAULT, count: str = "total") -> tuple[float, float]:
+    """(κ, γ) of C_self per token ≈ κ·N^γ, least squares in log-log over the ladder.
+
+    Chinchilla's C = 6ND is κ = 6, γ = 1. Our small models are far from it. With embeddings counted,
+    γ > 1: the smallest models are mostly embedding, which costs parameters but hardly any compute.
+    Without them, γ < 1: attention (4dn per layer and token) does not grow with d²."""
+    nc = compute_per_token(study, count)
+    gamma, log_kappa = np.polyfit(np.log(nc[:, 0]), np.log(nc[:, 1]), 1)
+    return float(math.exp(log_kappa)), float(gamma)
+
+
 def optimum_on_budget(params: dict, budgets, study: Study = DEFAULT, count: str = "total", points: int = 2000):
-    """N_opt and D_opt of a fitted L(N, D) on *our* IsoFLOP lines, D = C / c(N), with c(N) the
-    C_self per token of our shapes (log-log interpolation over the ladder). Inside the ladder only;
-    an optimum at its edge is returned as NaN."""
+    """N_opt and D_opt of a fitted L(N, D) along *our* IsoFLOP lines, D = C / (κ·N^γ) (see
+    :func:`compute_law`), searched over the ladder's range of N. An optimum at the edge of that range
+    is returned as NaN: it would be an extrapolation."""
     from replication.fitting import predict_loss
 
+    kappa, gamma = compute_law(study, count)
     nc = compute_per_token(study, count)
     logn = np.linspace(np.log(nc[:, 0].min()), np.log(nc[:, 0].max()), points)
-    logc = np.interp(logn, np.log(nc[:, 0]), np.log(nc[:, 1]))
+    per_token = kappa * np.exp(gamma * logn)
     out = []
     for C in np.atleast_1d(np.asarray(budgets, dtype=float)):
-        D = C / np.exp(logc)
+        D = C / per_token
         L = predict_loss(params, np.exp(logn), D)
         i = int(np.argmin(L))
         edge = i in (0, points - 1)
@@ -481,26 +490,24 @@ def tokens_per_param_table(fits: dict, study: Study = DEFAULT):
     return pd.DataFrame(out)
 
 
-def embedding_comparison(study: Study = DEFAULT, root=None, bootstrap: int = 1000, seed: int = 0):
-    """The exponent a with N counted with and without embeddings (Pearce & Song 2024), per approach."""
+def embedding_comparison(fits_by_count: dict):
+    """The exponent a (with its interval) per approach, N counted with and without embeddings
+    (Pearce & Song 2024). ``fits_by_count`` maps "total"/"non-embedding" to :func:`fit_all` results."""
     import pandas as pd
 
     rows = []
-    for count in PARAM_COUNTS:
-        fits = fit_all(study, root, count, bootstrap=bootstrap, seed=seed)
-        for k, fit in fits.items():
+    for k in (1, 2, 3):
+        row = {"approach": k}
+        for count, fits in fits_by_count.items():
+            fit = fits[k]
             if k == 3:
                 ours = fit.details["ours"]
                 a, ci = ours.get("a", math.nan), ours.get("ci", {}).get("a")
             else:
                 a, ci = fit["a"], (fit.ci or {}).get("a")
-            rows.append({"N counts": count, "approach": k, "a": a, "a_lo": ci[0] if ci else math.nan,
-                         "a_hi": ci[1] if ci else math.nan})
-    t = pd.DataFrame(rows)
-    return t.pivot(index="approach", columns="N counts", values="a").join(
-        t.pivot(index="approach", columns="N counts", values=["a_lo", "a_hi"]).set_axis(
-            [f"{v} ({c})" for v, c in t.pivot(index="approach", columns="N counts", values=["a_lo", "a_hi"]).columns],
-            axis=1))
+            row[f"a, N {count}"] = _fmt_ci(a, ci)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("approach")
 
 
 # -- recipe claims --------------------------------------------------------------------------------
@@ -514,14 +521,19 @@ RECIPE_CLAIMS = {
 }
 
 
-def verdict(diff: float, se: float, k: float = 2.0) -> str:
-    """'better' / 'worse' when |diff| exceeds k standard errors, else 'not distinguishable'.
-    diff is the other recipe's loss minus the reference's: positive means the reference is better."""
-    if not (np.isfinite(diff) and np.isfinite(se)):
+def verdict(diff: float, se: float, df: int, level: float = 0.95) -> str:
+    """'reference better' / 'reference worse' when the paired difference (other − reference, so
+    positive means the reference is better) is significant in a two-sided t-test at ``level`` with
+    ``df`` degrees of freedom; else 'not distinguishable'. With 3 seeds (df = 2) that takes
+    |diff| > 4.3 standard errors."""
+    from scipy.stats import t as student_t
+
+    if df < 1 or not (np.isfinite(diff) and np.isfinite(se)) or diff == 0:
         return "not distinguishable"
-    if diff > k * se:
+    crit = float(student_t.ppf(0.5 + level / 2, df))
+    if diff > crit * se:
         return "reference better"
-    if diff < -k * se:
+    if diff < -crit * se:
         return "reference worse"
     return "not distinguishable"
 
@@ -545,7 +557,7 @@ def recipe_table(study: Study = DEFAULT, root=None):
     return pd.DataFrame(rows)
 
 
-def recipe_verdicts(study: Study = DEFAULT, root=None, k: float = 2.0):
+def recipe_verdicts(study: Study = DEFAULT, root=None, level: float = 0.95):
     """One row per claim: the paper's claim, our paired difference (other − reference) ± se, verdict."""
     import pandas as pd
 
@@ -562,7 +574,7 @@ def recipe_verdicts(study: Study = DEFAULT, root=None, k: float = 2.0):
             o = runs[runs["recipe"] == other].set_index("seed")["loss"]
             d = (o - ref_loss.reindex(o.index)).dropna()
             se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
-            v = verdict(d.mean(), se, k)
+            v = verdict(d.mean(), se, len(d) - 1, level)
             agrees = {"reference better": "agrees", "reference worse": "contradicts"}.get(v, "not distinguishable")
             rows.append({"claim": claim, "reference": ref, "other": other,
                          "other − reference": d.mean(), "se": se, "seeds": len(d),
