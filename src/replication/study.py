@@ -77,7 +77,13 @@ class Study:
     recipe_budget: int = 2  # index into budgets
     recipe_size: int = 4  # ladder rung
     recipe_seeds: tuple = (0, 1, 2)
+    #: every Approach-1/2 run is trained with each of these seeds; the fits use the mean loss
+    scaling_seeds: tuple = (0, 1)
     recipes: dict = field(default_factory=lambda: dict(RECIPES))
+    #: (budget index, (d, L)) runs added to an IsoFLOP profile off the ladder. At 8e11 FLOPs the
+    #: smallest ladder size of the window (20×2) came out best, so a smaller shape was added to
+    #: bracket the minimum (the next smaller rung, 16×1, would need 4.4 epochs there).
+    extra_isoflop: tuple = ((3, (16, 2)),)
 
     def __post_init__(self):
         check_range("base_budget", self.base_budget, 0, None, lo_open=True)
@@ -97,6 +103,10 @@ class Study:
         if not 0 <= self.recipe_budget < self.num_budgets:
             raise ReplicationError(f"recipe_budget={self.recipe_budget} out of range [0, {self.num_budgets - 1}]")
         check_range("warmup_fraction", self.warmup_fraction, 0, 0.5)
+        for k, shape in self.extra_isoflop:
+            if not 0 <= k < self.num_budgets or len(shape) != 2:
+                raise ReplicationError(f"extra_isoflop entry {(k, shape)!r}: need (budget index in "
+                                       f"[0, {self.num_budgets - 1}], (width, layers))")
 
     # -- the design --------------------------------------------------------------------------------
 
@@ -105,13 +115,15 @@ class Study:
         """C_self of each IsoFLOP budget, rounded to 3 significant digits."""
         return tuple(float(f"{self.base_budget * BUDGET_RATIO ** k:.3g}") for k in range(self.num_budgets))
 
-    def model(self, rung: int) -> ModelConfig:
-        d, L = self.ladder[rung]
+    def model(self, rung) -> ModelConfig:
+        """The model of a ladder rung (an index) or of an off-ladder shape (a (d, L) pair)."""
+        d, L = self.ladder[rung] if isinstance(rung, int) else rung
         return ModelConfig(vocab_size=self.vocab_size, num_latents=self.num_latents, num_prefix=0,
                            num_channels=d, num_layers=L, num_heads=heads_for(d))
 
-    def config(self, rung: int, budget: float, seed: int = 0, **overrides) -> TrainConfig:
-        """The TrainConfig of one run: ladder rung ``rung`` trained on C_self = ``budget``."""
+    def config(self, rung, budget: float, seed: int = 0, **overrides) -> TrainConfig:
+        """The TrainConfig of one run: ladder rung ``rung`` (or a (d, L) shape) trained on
+        C_self = ``budget``."""
         cfg = TrainConfig(model=self.model(rung), corpus=self.corpus, tokenizer=self.tokenizer,
                           batch_size=self.batch_size, budget_flops=float(budget), lr=self.lr, seed=seed,
                           eval_windows=self.eval_windows, warmup_steps=0, **overrides)
@@ -120,9 +132,10 @@ class Study:
         cfg.eval_interval = max(1, math.ceil(steps / self.evals_per_run))
         return cfg.validate()
 
-    def isoflop_grid(self) -> list[tuple[int, int]]:
-        """(budget index, ladder rung) of every Approach-2 run."""
-        return [(k, k + i) for k in range(self.num_budgets) for i in range(self.sizes_per_budget)]
+    def isoflop_grid(self) -> list[tuple]:
+        """(budget index, ladder rung or extra (d, L) shape) of every Approach-2 run."""
+        grid = [(k, k + i) for k in range(self.num_budgets) for i in range(self.sizes_per_budget)]
+        return grid + [(k, tuple(shape)) for k, shape in self.extra_isoflop]
 
     def approach1_plan(self) -> list[tuple[int, int]]:
         """(budget index, ladder rung) of every Approach-1 run: each size's horizons are the
@@ -142,9 +155,9 @@ class Study:
         return self.config(self.recipe_size, self.budgets[self.recipe_budget], seed, **self.recipes[name])
 
     def scaling_configs(self) -> list[TrainConfig]:
-        """Approach 1 and 2 runs (seed 0, the baseline recipe), each once."""
+        """Approach 1 and 2 runs (the baseline recipe, every scaling seed), each once."""
         pairs = list(dict.fromkeys(self.isoflop_grid() + self.approach1_plan()))
-        return [self.config(j, self.budgets[k]) for k, j in pairs]
+        return [self.config(j, self.budgets[k], seed) for seed in self.scaling_seeds for k, j in pairs]
 
     def configs(self, order: str = "design") -> list[TrainConfig]:
         """Every run of the study, each once (recipe baseline seed 0 is an IsoFLOP run too)."""
@@ -158,9 +171,11 @@ class Study:
         mid, last = self.num_budgets // 2, self.num_budgets - 1
         first = list(dict.fromkeys([mid, 0, last, *range(self.num_budgets)]))
         pairs = sorted(dict.fromkeys(self.isoflop_grid() + self.approach1_plan()),
-                       key=lambda kj: (first.index(kj[0]), kj[1]))
-        cfgs = [self.config(j, self.budgets[k]) for k, j in pairs]
+                       key=lambda kj: (first.index(kj[0]), num_params(self.model(kj[1]))))
+        first_seed, *more = self.scaling_seeds
+        cfgs = [self.config(j, self.budgets[k], first_seed) for k, j in pairs]
         cfgs += [self.recipe_config(n, s) for n, s in self.recipe_plan()]
+        cfgs += [self.config(j, self.budgets[k], seed) for seed in more for k, j in pairs]
         return list({c.run_id(): c for c in cfgs}.values())
 
     def planned_flops(self) -> float:
@@ -204,16 +219,19 @@ def plan_table(study: Study = DEFAULT):
     def add(cfg: TrainConfig, rung: int, k: int, recipe: str):
         rid = cfg.run_id()
         row = rows.setdefault(rid, {
-            "run_id": rid, "width": cfg.model.num_channels, "layers": cfg.model.num_layers, "rung": rung,
+            "run_id": rid, "width": cfg.model.num_channels, "layers": cfg.model.num_layers,
+            "rung": rung if isinstance(rung, int) else -1,
             "N": num_params(cfg.model), "N_nonembedding": num_nonembedding_params(cfg.model),
             "budget": cfg.budget_flops, "budget_index": k, "seed": cfg.seed, "recipe": recipe,
             "isoflop": False, "approach1": False, "recipe_study": False})
         return row
 
-    for k, j in dict.fromkeys(study.isoflop_grid() + study.approach1_plan()):
-        row = add(study.config(j, study.budgets[k]), j, k, "baseline")
-        row["isoflop"] |= (k, j) in isoflop
-        row["approach1"] |= (k, j) in approach1
+    pairs = dict.fromkeys(study.isoflop_grid() + study.approach1_plan())
+    for seed in study.scaling_seeds:
+        for k, j in pairs:
+            row = add(study.config(j, study.budgets[k], seed), j, k, "baseline")
+            row["isoflop"] |= (k, j) in isoflop
+            row["approach1"] |= (k, j) in approach1
     for name, seed in study.recipe_plan():
         add(study.recipe_config(name, seed), study.recipe_size, study.recipe_budget, name)["recipe_study"] = True
     return pd.DataFrame(list(rows.values()))
@@ -258,15 +276,27 @@ def runs_table(study: Study = DEFAULT, root=None):
     return t[first + [c for c in t.columns if c not in first]]
 
 
-def scaling_runs(study: Study = DEFAULT, root=None, seeds: str = "first"):
-    """The runs with the baseline recipe (Approaches 1-3): seed 0 only, or every seed ("all")."""
-    if seeds not in ("first", "all"):
-        raise ReplicationError(f"seeds={seeds!r}; allowed: 'first', 'all'")
+def scaling_runs(study: Study = DEFAULT, root=None, seeds: str = "scaling"):
+    """The runs with the baseline recipe: those of the scaling seeds (Approaches 1 and 2), or every
+    seed ("all", which adds the recipe study's extra baseline seeds; Approach 3)."""
+    if seeds not in ("scaling", "all"):
+        raise ReplicationError(f"seeds={seeds!r}; allowed: 'scaling', 'all'")
     t = runs_table(study, root)
     t = t[t["recipe"] == "baseline"]
-    if seeds == "first":
-        t = t[t["seed"] == study.recipe_seeds[0]]
+    if seeds == "scaling":
+        t = t[t["seed"].isin(study.scaling_seeds)]
     return t.reset_index(drop=True)
+
+
+def isoflop_points(study: Study = DEFAULT, root=None):
+    """One row per (budget, shape) of the scaling runs: the loss is the mean over the scaling seeds
+    (``loss_sd`` their standard deviation), the input of Approach 2."""
+    t = scaling_runs(study, root)
+    keys = ["C", "width", "layers"]
+    g = t.groupby(keys, sort=True)
+    out = g.agg(N=("N", "first"), N_nonembedding=("N_nonembedding", "first"), D=("D", "first"),
+                loss=("loss", "mean"), loss_sd=("loss", "std"), seeds=("seed", "count")).reset_index()
+    return out[["N", "D", "C", "loss", "loss_sd", "seeds", "width", "layers", "N_nonembedding"]]
 
 
 def training_time(study: Study = DEFAULT, root=None) -> dict:
@@ -286,8 +316,9 @@ def write_csv(path, study: Study = DEFAULT, root=None):
 
 
 def curves_table(study: Study = DEFAULT, root=None):
-    """Validation-loss curves of the Approach-1 runs: N, D (tokens so far), C (C_self so far), loss,
-    run, horizon (the run's total tokens): the input of :func:`replication.fitting.fit_approach1`."""
+    """Validation-loss curves of the Approach-1 runs, averaged over the scaling seeds at each
+    validation step: N, D (tokens so far), C (C_self so far), loss, run (shape and budget), horizon
+    (the run's total tokens): the input of :func:`replication.fitting.fit_approach1`."""
     import pandas as pd
 
     from replication.runstore import RunStore
@@ -300,9 +331,17 @@ def curves_table(study: Study = DEFAULT, root=None):
         v = m[m["kind"] == "val"]
         frames.append(pd.DataFrame({"N": float(row.N), "N_nonembedding": float(row.N_nonembedding),
                                     "D": v["latent_tokens"].to_numpy(float), "C": v["C_self"].to_numpy(float),
-                                    "loss": v["loss"].to_numpy(float), "run": row.run_id,
-                                    "horizon": float(row.D), "width": row.width, "layers": row.layers}))
-    return pd.concat(frames, ignore_index=True)
+                                    "loss": v["loss"].to_numpy(float),
+                                    "run": f"{row.width}x{row.layers}@{row.C:.3g}",
+                                    "horizon": float(row.D), "width": row.width, "layers": row.layers,
+                                    "seed": row.seed}))
+    every = pd.concat(frames, ignore_index=True)
+    keys = ["run", "D"]
+    mean = every.groupby(keys, sort=False).agg(
+        N=("N", "first"), N_nonembedding=("N_nonembedding", "first"), C=("C", "first"), loss=("loss", "mean"),
+        seeds=("seed", "count"), horizon=("horizon", "first"), width=("width", "first"),
+        layers=("layers", "first")).reset_index()
+    return mean[["N", "D", "C", "loss", "run", "horizon", "seeds", "width", "layers", "N_nonembedding"]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,10 +386,10 @@ def approach1(study: Study = DEFAULT, root=None, count: str = "total", bootstrap
 
 def approach2(study: Study = DEFAULT, root=None, count: str = "total", bootstrap: int = 1000, seed: int = 0,
               on_edge: str = "exclude"):
-    """Approach 2 on the final losses of the seed-0 runs at our IsoFLOP budgets."""
+    """Approach 2 on the final losses at our IsoFLOP budgets, averaged over the scaling seeds."""
     from replication.fitting import fit_approach2
 
-    t = _with_count(scaling_runs(study, root), count)
+    t = _with_count(isoflop_points(study, root), count)
     return fit_approach2(t, on_edge=on_edge, bootstrap=bootstrap, seed=seed)
 
 
