@@ -9,6 +9,7 @@ from replication import pipeline
 SMALLEST = {
     "glance": {"c_min": 1e20, "c_max": 1e22, "factor": 2.0},
     "claims": {"perturb": 0.01},
+    "study": {"bootstrap": 20},  # reads the recorded runs; never trains
 }
 
 
