@@ -10,6 +10,9 @@ SMALLEST = {
     "glance": {"c_min": 1e20, "c_max": 1e22, "factor": 2.0},
     "claims": {"perturb": 0.01},
     "study": {"bootstrap": 20},  # reads the recorded runs; never trains
+    "experiment1": {"scale": "cpu"},  # reuses the recorded runs
+    "experiment2a": {"scale": "cpu"},  # reuses the recorded runs
+    "experiment2b": {"scale": "cpu"},  # reuses the recorded runs
 }
 
 

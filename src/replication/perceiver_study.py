@@ -226,14 +226,13 @@ def train_study(study: Study, store=None, workers: int = 1, progress: bool = Tru
 
     store = store if store is not None else RunStore()
     jobs = study.configs()
-    if train:
+    runs = [store.run(cfg.run_id()) for _, _, cfg in jobs]
+    missing = [r.id for r in runs if not r.finished]
+    if missing and train:
         runs = store.get_or_train_many([cfg for _, _, cfg in jobs], workers=workers, progress=progress)
-    else:
-        runs = [store.run(cfg.run_id()) for _, _, cfg in jobs]
-        missing = [r.id for r in runs if not r.finished]
-        if missing:
-            raise ReplicationError(f"experiment {study.name}: {len(missing)} of {len(runs)} runs are not recorded "
-                                   f"(e.g. {missing[0]}); train them with train_study(study)")
+    elif missing:
+        raise ReplicationError(f"experiment {study.name}: {len(missing)} of {len(runs)} runs are not recorded "
+                               f"(e.g. {missing[0]}); train them with train_study(study)")
     setup = study.experiment.setup()
     rows = []
     for (number, seed, cfg), run in zip(jobs, runs):
