@@ -159,11 +159,10 @@ class Study:
         pairs = list(dict.fromkeys(self.isoflop_grid() + self.approach1_plan()))
         return [self.config(j, self.budgets[k], seed) for seed in self.scaling_seeds for k, j in pairs]
 
-    def configs(self, order: str = "design") -> list[TrainConfig]:
+    def configs(self) -> list[TrainConfig]:
         """Every run of the study, each once (recipe baseline seed 0 is an IsoFLOP run too)."""
         cfgs = self.scaling_configs() + [self.recipe_config(n, s) for n, s in self.recipe_plan()]
-        unique = list({c.run_id(): c for c in cfgs}.values())
-        return unique
+        return list({c.run_id(): c for c in cfgs}.values())
 
     def training_order(self) -> list[TrainConfig]:
         """Every run, the middle budget first, then the extremes (they decide whether each profile
@@ -600,7 +599,6 @@ def recipe_verdicts(study: Study = DEFAULT, root=None, level: float = 0.95):
     """One row per claim: the paper's claim, our paired difference (other − reference) ± se, verdict."""
     import pandas as pd
 
-    t = recipe_table(study, root).set_index("recipe")
     runs = runs_table(study, root)
     runs = runs[runs["recipe_study"]]
     rows = []
@@ -618,7 +616,6 @@ def recipe_verdicts(study: Study = DEFAULT, root=None, level: float = 0.95):
             rows.append({"claim": claim, "reference": ref, "other": other,
                          "other − reference": d.mean(), "se": se, "seeds": len(d),
                          "verdict": v, "paper": agrees})
-    del t
     return pd.DataFrame(rows, columns=["claim", "reference", "other", "other − reference", "se", "seeds",
                                        "verdict", "paper"])
 
