@@ -1204,12 +1204,71 @@ def _seed_004() -> list[Claim]:
     ]
 
 
+# ----------------------------------------------------------------------------------------------
+# the article's loss claims, checked on our CPU-scale counterparts (experiment chapters)
+
+_CPU_SCALE = ("checked on the CPU-scale counterpart of the experiment (models of 10^4-10^5 parameters, "
+              "3 seeds each, recorded runs), not at the article's scale")
+
+
+def _cpu_means(name: str) -> dict:
+    """Mean final loss per model of the recorded CPU-scale study, and two pooled standard errors of
+    model 2 against the reference (nothing is trained)."""
+    from replication import perceiver_study as ps
+
+    s = ps.loss_summary(ps.train_study(ps.cpu_study(name), train=False, progress=False))
+    out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
+    out["2 SE (2 vs 1)"] = 2 * ps.compare(s, 2, 1)["pooled_se"]
+    return out
+
+
+def _cpu_best_vs_n_opt() -> dict:
+    """N_self / N_opt (approach 2) of the model with the lowest mean final loss, per CPU-scale experiment."""
+    from replication import perceiver_study as ps
+
+    out = {}
+    for name in ("1", "2a", "2b"):
+        study = ps.cpu_study(name)
+        s = ps.loss_summary(ps.train_study(study, train=False, progress=False))
+        out[f"Exp. {name}"] = float(s.loc[s["mean"].idxmin(), "N_self"]) / study.experiment.n_opt(_law(2))
+    return out
+
+
+def _krasser_cpu_scale() -> list[Claim]:
+    def gap(v, a, b):  # mean of model a minus mean of model b, in units of two pooled standard errors
+        return (v[f"model {a}"] - v[f"model {b}"]) / v["2 SE (2 vs 1)"]
+
+    return [
+        Claim("003.exp1.loss.cpu", "003", "the final validation loss of the compute-optimal model is actually less "
+              "than that of the two other models", "model 2 lowest",
+              Predicate(fmt=".4f", reading="model 2 has the lowest mean of models 1-3 and is below model 1 by more "
+                        "than two pooled standard errors",
+                        test=lambda v: v["model 2"] < min(v["model 1"], v["model 3"]) and gap(v, 2, 1) < -1),
+              "experiment1", lambda: _cpu_means("1"), note=_CPU_SCALE),
+        Claim("003.exp2a.loss.cpu", "003", "the reference model is the one with the lowest loss", "model 1 lowest",
+              Predicate(fmt=".4f", reading="model 1 has the lowest mean of models 1-5",
+                        test=lambda v: v["model 1"] == min(v[f"model {i}"] for i in range(1, 6))),
+              "experiment2a", lambda: _cpu_means("2a"), note=_CPU_SCALE),
+        Claim("003.exp2b.loss.cpu", "003", "a higher loss for the predicted compute-optimal model",
+              "model 2 above model 1",
+              Predicate(fmt=".4f", reading="model 2's mean is above model 1's by more than two pooled standard errors",
+                        test=lambda v: gap(v, 2, 1) > 1),
+              "experiment2b", lambda: _cpu_means("2b"), note=_CPU_SCALE),
+        Claim("003.conclusion.cpu", "003", "predictions match ... with a SentencePiece tokenizer but ... overestimate "
+              "N_opt with a UTF-8 bytes tokenizer", "as stated",
+              Predicate(fmt=".2f", reading="N_self / N_opt (approach 2) of the model with the lowest mean: within 10% "
+                        "of 1 in Exp. 1, below 0.9 in Exps. 2a and 2b",
+                        test=lambda v: abs(v["Exp. 1"] - 1) <= 0.1 and v["Exp. 2a"] < 0.9 and v["Exp. 2b"] < 0.9),
+              "experiment2b", _cpu_best_vs_n_opt, note=_CPU_SCALE),
+    ]
+
+
 @lru_cache(maxsize=1)
 def registry() -> tuple[Claim, ...]:
     """Every claim, in page order."""
     claims = (_krasser_tables() + _krasser_text() + _krasser_update() + _chinchilla_table2()
               + _chinchilla_table3() + _chinchilla_table_a3() + _chinchilla_table_a4() + _chinchilla_eq10()
-              + _seed_001() + _seed_002() + _seed_004())
+              + _seed_001() + _seed_002() + _seed_004() + _krasser_cpu_scale())
     ids = [c.id for c in claims]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
