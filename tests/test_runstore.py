@@ -12,13 +12,7 @@ from replication.model import MODEL_VERSION, ModelConfig
 from replication.runstore import RunStore, read_metrics, run_id
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kw) -> T.TrainConfig:

@@ -10,13 +10,7 @@ from replication.fitting import predict_loss, read_csv, run_fit
 from replication.runstore import RunStore
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- the default design ----------------------------------------------------------------------------

@@ -16,14 +16,7 @@ from replication.model import ModelConfig
 from replication.runstore import RunStore
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    # tiny models: one thread is faster, and immune to other jobs on a shared 2-core machine
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kw) -> T.TrainConfig:

@@ -1,0 +1,13 @@
+import pytest
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Tiny models train faster on one thread, and are immune to other jobs on a shared 2-core machine."""
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
