@@ -116,7 +116,10 @@ def test_hf_loader_with_a_stand_in(tmp_path):
         data.hf_documents("x?colour=red", load_dataset=fake_load)
 
 
-def test_hf_loader_with_datasets_on_local_files(tmp_path):
+def test_hf_loader_with_datasets_on_local_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # local files only: nothing may come from the network
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     pytest.importorskip("datasets")
     path = tmp_path / "books.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in PROSE))
