@@ -139,3 +139,12 @@ def test_injected_parameters_get_a_visible_note():
     pipeline._label_injected(nb, {"a": 2})
     assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code", "code"]
     assert "`a = 2`" in nb.cells[1].source and "{note}" in nb.cells[1].source
+
+
+def test_library_hash_sees_newly_finished_runs(tmp_path):
+    before = pipeline.library_hash(tmp_path)
+    (tmp_path / "abc123").mkdir()
+    (tmp_path / "abc123" / "config.json").write_text("{}")
+    assert pipeline.library_hash(tmp_path) == before  # an unfinished run changes nothing
+    (tmp_path / "abc123" / "summary.json").write_text("{}")
+    assert pipeline.library_hash(tmp_path) != before

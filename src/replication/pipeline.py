@@ -5,8 +5,9 @@ One source of truth per chapter: ``book/<name>.md``. Two ways to execute it:
 * ``jupyter-book build book/`` loads :func:`setup` as a Sphinx extension. Before Sphinx parses a chapter
   (``source-read``), the chapter is executed with papermill and its source is swapped for the executed
   notebook, which myst-nb renders as is (its own execution is off). Executed notebooks are cached under
-  ``_build/executed/``, keyed on the chapter text, its parameters and a hash of ``src/replication``, so a
-  library edit re-executes every chapter while an unchanged rebuild executes nothing.
+  ``_build/executed/``, keyed on the chapter text, its parameters, a hash of ``src/replication`` and the set
+  of finished runs, so a library edit or a new run re-executes the chapters while an unchanged rebuild
+  executes nothing.
 * ``replication run <chapter> -p name=value`` executes one chapter with new parameters into
   ``runs/chapters/<chapter>/<key>/`` (the executed notebook, ``parameters.json`` and ``figures/``).
 
@@ -155,11 +156,17 @@ def load_params_file(path: str | os.PathLike) -> dict[str, dict]:
 # --- the execution cache -------------------------------------------------------------------------
 
 
-def library_hash() -> str:
+def library_hash(runs_dir: Path = REPO_DIR / "runs") -> str:
+    """What a chapter reads besides its own text: the library's code and the set of finished runs.
+
+    A finished run never changes, so its id is enough; a newly recorded run re-executes the chapters.
+    """
     h = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         h.update(str(path.relative_to(PACKAGE_DIR)).encode())
         h.update(path.read_bytes())
+    for summary in sorted(runs_dir.glob("*/summary.json")):
+        h.update(summary.parent.name.encode())
     return h.hexdigest()
 
 
