@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
-from replication.model import ModelConfig, PerceiverAR, apply_rotary, expected_num_params, rotary_tables
+from replication.model import ModelConfig, PerceiverAR, apply_rotary, rotary_tables
 
 TINY = dict(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
 
@@ -30,17 +30,13 @@ def test_parameter_count_matches_formula_and_estimator(V, n, P, d, L):
     with torch.device("meta"):  # shapes only, no memory
         model = PerceiverAR(cfg)
     count = sum(p.numel() for p in model.parameters())
-    assert count == formula(V, n, P, d, L) == expected_num_params(cfg)
-    if P > 0:
-        from replication.flops import num_params
-
-        assert count == num_params(V, n + P, n, d, L)
+    assert count == formula(V, n, P, d, L) == cfg.shape().num_params
 
 
 def test_article_reference_model_size():
     # Krasser's Experiment 1 reference model: N = 4.58e7
     cfg = ModelConfig(vocab_size=32000, num_latents=512, num_prefix=1536, num_channels=512, num_layers=9)
-    assert round(expected_num_params(cfg) / 1e7, 2) == 4.58
+    assert round(cfg.shape().num_params / 1e7, 2) == 4.58
 
 
 def test_tied_output_and_init():

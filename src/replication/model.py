@@ -63,6 +63,13 @@ class ModelConfig:
     def max_seq_len(self) -> int:
         return self.num_prefix + self.num_latents
 
+    def shape(self):
+        """This model as the estimator sees it: parameter counts and FLOPs (``replication.flops``)."""
+        from replication.flops import PerceiverAR
+
+        return PerceiverAR(self.vocab_size, self.max_seq_len, self.num_latents, self.num_channels,
+                           self.num_layers, self.num_heads)
+
     @property
     def head_dim(self) -> int:
         return self.num_channels // self.num_heads
@@ -85,12 +92,6 @@ def _check_int(name, value, lo):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ReplicationError(f"{name}={value!r} must be an integer >= {lo}")
     return check_range(name, value, lo)
-
-
-def expected_num_params(cfg: ModelConfig) -> int:
-    """The issue's closed form, transcribed independently of ``flops.py`` (tests compare both)."""
-    V, d, n, P, L = cfg.vocab_size, cfg.num_channels, cfg.num_latents, cfg.num_prefix, cfg.num_layers
-    return V * d + (n + P) * d + 12 * d * d + 7 * d + (L - 1) * (12 * d * d + 4 * d) + V
 
 
 # --------------------------------------------------------------------------------------------------

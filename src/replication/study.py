@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from replication.errors import ReplicationError, check_range
-from replication.model import ModelConfig, expected_num_params
+from replication.model import ModelConfig
 from replication.train import TrainConfig
 
 #: (width d, layers L) from about 4k to 170k parameters, ~1.6× apart (n = 128, V = 262).
@@ -184,13 +184,13 @@ class Study:
 
 def num_params(model: ModelConfig) -> int:
     """N, every parameter (Chinchilla's convention)."""
-    return expected_num_params(model)
+    return model.shape().num_params
 
 
 def num_nonembedding_params(model: ModelConfig) -> int:
     """N without the token and position embeddings and the output bias (Kaplan's convention)."""
     m = model
-    return expected_num_params(m) - m.vocab_size * m.num_channels - m.max_seq_len * m.num_channels - m.vocab_size
+    return m.shape().num_params - m.vocab_size * m.num_channels - m.max_seq_len * m.num_channels - m.vocab_size
 
 
 DEFAULT = Study()

@@ -131,11 +131,9 @@ class TrainConfig:
 
     def flops_per_latent_token(self) -> tuple[int, int]:
         """(C_self, C_cross) training FLOPs per latent token, from ``replication.flops``."""
-        from replication.flops import PerceiverAR as Shape
-
-        m = self.model
-        shape = Shape(m.vocab_size, m.max_seq_len, m.num_latents, m.num_channels, m.num_layers, m.num_heads)
-        return shape.self_attn_flops(self.accounting), shape.cross_attn_flops(m.prefix_dropout, self.accounting)
+        shape = self.model.shape()
+        return shape.self_attn_flops(self.accounting), shape.cross_attn_flops(self.model.prefix_dropout,
+                                                                              self.accounting)
 
     def num_steps(self) -> int:
         if self.steps is not None:
