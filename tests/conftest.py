@@ -11,3 +11,10 @@ def one_thread(monkeypatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+# The chapters' presentation helpers live beside the chapters, in book/_lib (imported as ``_lib``).
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from replication import claims
-from replication.claims import Interval, Predicate, Printed, Within, claim, evaluate, perturb_claim
+from replication.claims import ledger as claims
+from replication.claims.ledger import Interval, Predicate, Printed, Within, claim, evaluate, perturb_claim
 from replication.errors import ReplicationError
 
 

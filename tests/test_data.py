@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replication import data
+from replication.corpus import data as data
 from replication.errors import ReplicationError
 
 PROSE = [

@@ -3,7 +3,7 @@ of his FLOP correction."""
 import pytest
 
 from replication.errors import ReplicationError
-from replication.experiments import (
+from replication.studies.krasser_design import (
     EXPERIMENTS,
     Experiment,
     accounting_shift,
@@ -12,8 +12,8 @@ from replication.experiments import (
     experiment,
     formatted,
 )
-from replication.flops import ComputeEstimator
-from replication.laws import chinchilla_law
+from replication.estimate.flops import ComputeEstimator
+from replication.fit.laws import chinchilla_law
 
 # Typed from the article (seed 003), rows as printed: model, then the columns below.
 SETUP_COLUMNS = ["num_channels", "num_layers", "num_steps", "D_iso", "N", "N_cross", "N_self",
@@ -169,7 +169,7 @@ def test_bad_inputs():
 
 
 def test_predictions_table():
-    from replication.experiments import predictions
+    from replication.studies.krasser_design import predictions
 
     df = predictions().set_index(["experiment", "accounting", "approach"])
     assert df.loc[("1", "article", 2), "model"] == "624/11"
@@ -181,8 +181,8 @@ def test_predictions_table():
 
 
 def test_chapter_helpers():
-    from replication.experiments import accounting_terms, both_accountings, cross_shares, self_flops_ratios
-    from replication.flops import PerceiverAR
+    from replication.studies.krasser_design import accounting_terms, both_accountings, cross_shares, self_flops_ratios
+    from replication.estimate.flops import PerceiverAR
 
     m = PerceiverAR(32000, 2048, 512, 512, 9)
     terms = accounting_terms(m)
@@ -199,8 +199,8 @@ def test_chapter_helpers():
 
 
 def test_appendix_f_terms():
-    from replication.experiments import appendix_f_terms
-    from replication.flops import Decoder
+    from replication.studies.krasser_design import appendix_f_terms
+    from replication.estimate.flops import Decoder
 
     m = Decoder(10, 640, 2560, 10, 64)
     df = appendix_f_terms(m)

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from replication import fitting as F
+from replication.fit import fitting as F
 from replication.cli import main
 from replication.errors import ReplicationError
-from replication.paper import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
+from replication.sources.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
                                TABLE_3, TABLE_A3)
 
 #: A known surface, close to but not equal to the paper's.

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from replication.cli import main
 from replication.errors import ReplicationError
-from replication.flops import (
+from replication.estimate.flops import (
     ACCOUNTINGS,
     DECODER_ACCOUNTINGS,
     ComputeEstimator,
@@ -20,7 +20,7 @@ from replication.flops import (
     num_self_attn_params,
     table_a4,
 )
-from replication.paper import TABLE_A4
+from replication.sources.chinchilla import TABLE_A4
 
 # Experiment 1's reference model: V=32000, max_seq_len=2048, n=512, d=512, L=9
 REF = PerceiverAR(vocab_size=32000, max_seq_len=2048, num_latents=512, num_channels=512, num_layers=9)
@@ -281,14 +281,14 @@ def test_correction_drops_embeddings_and_logits_adds_softmax():
 
 @pytest.mark.parametrize("V, n, P, d, L, H", [(262, 16, 48, 32, 3, 4), (300, 8, 8, 24, 1, 2), (1000, 32, 96, 64, 2, 8)])
 def test_trainer_model_has_exactly_num_params(V, n, P, d, L, H):
-    model = pytest.importorskip("replication.model")  # the trainer's issue; compared once both exist
+    model = pytest.importorskip("replication.training.model")  # the trainer's issue; compared once both exist
     net = model.PerceiverAR(model.ModelConfig(vocab_size=V, num_latents=n, num_prefix=P, num_channels=d,
                                               num_layers=L, num_heads=H))
     assert sum(p.numel() for p in net.parameters()) == num_params(V, n + P, n, d, L)
 
 
 def test_no_prefix_is_a_plain_decoder():
-    from replication.flops import PerceiverAR
+    from replication.estimate.flops import PerceiverAR
 
     m = PerceiverAR(vocab_size=262, max_seq_len=64, num_latents=64, num_channels=32, num_layers=2, num_heads=4)
     assert m.num_prefix == 0 and m.num_cross_attn_params == 0

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from replication import glance
+from _lib import glance
 from replication.errors import ReplicationError
 
 

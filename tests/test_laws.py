@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from replication.errors import ReplicationError
-from replication.laws import ScalingLaw, chinchilla_law, fit_prefactor, fit_scaling_law
+from replication.fit.laws import ScalingLaw, chinchilla_law, fit_prefactor, fit_scaling_law
 
 
 def sig4(x):

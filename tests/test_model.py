@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
-from replication.model import ModelConfig, PerceiverAR, apply_rotary, rotary_tables
+from replication.training.model import ModelConfig, PerceiverAR, apply_rotary, rotary_tables
 
 TINY = dict(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
 

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import perceiver_study as ps
+from replication.studies import krasser as ps
 from replication.errors import ReplicationError
-from replication.experiments import experiment
-from replication.laws import chinchilla_law
+from replication.studies.krasser_design import experiment
+from replication.fit.laws import chinchilla_law
 
 
 @pytest.mark.parametrize("name", ["1", "2a", "2b"])
@@ -133,7 +133,7 @@ def test_article_results_and_gpu_hours():
 
 @pytest.mark.parametrize("name", ["1", "2a", "2b"])
 def test_article_commands_reproduce_the_article_setup(name):
-    from replication.train import _parser, config_from_args
+    from replication.training.loop import _parser, config_from_args
 
     exp = experiment(name, "corrected")
     setup = exp.setup()
@@ -144,7 +144,7 @@ def test_article_commands_reproduce_the_article_setup(name):
         assert (cfg.model.num_channels, cfg.model.num_layers, cfg.model.max_seq_len) == (d, L, exp.max_seq_len)
         assert cfg.num_steps() == setup.loc[number, "num_steps"]
         assert (cfg.batch_size, cfg.lr, cfg.warmup_steps, cfg.grad_clip, cfg.min_lr_ratio) == (80, 2e-4, 200, 0.5, 0.1)
-    assert ps.train_command(name, 1, gpus=8).startswith("torchrun --nproc_per_node=8 -m replication.train ")
+    assert ps.train_command(name, 1, gpus=8).startswith("torchrun --nproc_per_node=8 -m replication train ")
     with pytest.raises(ReplicationError, match="number"):
         ps.train_command(name, 0)
 
@@ -157,7 +157,7 @@ def test_article_shapes_cover_both_accountings():
 
 @pytest.mark.slow
 def test_tiny_study_trains_summarises_and_plots(tmp_path):
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     # a small corpus of its own keeps each training process's start short
     rng = np.random.default_rng(0)
@@ -185,8 +185,8 @@ def test_tiny_study_trains_summarises_and_plots(tmp_path):
 def _two_steps(vocab_size, max_seq_len, d, L):
     import torch
 
-    from replication.flops import num_params
-    from replication.model import ModelConfig, PerceiverAR
+    from replication.estimate.flops import num_params
+    from replication.training.model import ModelConfig, PerceiverAR
 
     cfg = ModelConfig(vocab_size=vocab_size, num_latents=512, num_prefix=max_seq_len - 512, num_channels=d,
                       num_layers=L, num_heads=8, prefix_dropout=0.5)
@@ -233,7 +233,7 @@ def test_article_shapes_take_two_optimizer_steps(shape):
 
 
 def test_recorded_total_trains_nothing(tmp_path):
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     total = ps.recorded_total(store=RunStore(tmp_path))
     assert list(total.index) == ["1", "2a", "2b", "total"]
@@ -249,7 +249,7 @@ def test_check_scale():
 
 
 def test_train_study_without_training_refuses_missing_runs(tmp_path):
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     with pytest.raises(ReplicationError, match="not recorded"):
         ps.train_study(ps.cpu_study("2b"), store=RunStore(tmp_path), train=False)
@@ -258,7 +258,7 @@ def test_train_study_without_training_refuses_missing_runs(tmp_path):
 
 def test_cpu_scale_claims_read_the_recorded_runs():
     """The article's loss claims, checked on the recorded CPU-scale runs (see the experiment chapters)."""
-    from replication import claims
+    from replication.claims import ledger as claims
 
     status = {cid: claims.evaluate(claims.claim(cid))["status"]
               for cid in ("003.exp1.loss.cpu", "003.exp2a.loss.cpu", "003.exp2b.loss.cpu", "003.conclusion.cpu")}

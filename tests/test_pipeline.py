@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from replication import cli, pipeline
+from replication import cli
+from replication import pipeline
 from replication.errors import ReplicationError
 
 CHAPTER = """---

@@ -6,10 +6,10 @@ import sys
 import pytest
 import torch
 
-from replication import train as T
+from replication.training import loop as T
 from replication.errors import ReplicationError
-from replication.model import MODEL_VERSION, ModelConfig
-from replication.runstore import RunStore, read_metrics, run_id
+from replication.training.model import MODEL_VERSION, ModelConfig
+from replication.store.runs import RunStore, read_metrics, run_id
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -105,8 +105,8 @@ def test_bad_config_creates_nothing(tmp_path):
 @pytest.mark.slow
 def test_two_processes_asking_for_the_same_run(tmp_path):
     code = (
-        "import json, sys; from replication.runstore import RunStore; from replication.train import TrainConfig; "
-        "from replication.model import ModelConfig; "
+        "import json, sys; from replication.store.runs import RunStore; from replication.training.loop import TrainConfig; "
+        "from replication.training.model import ModelConfig; "
         "m = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2); "
         "c = TrainConfig(model=m, batch_size=4, steps=60, warmup_steps=2, eval_interval=20, eval_windows=4); "
         "r = RunStore(sys.argv[1]).get_or_train(c, progress=False, log=lambda *a: print('TRAINED', *a)); "
@@ -127,8 +127,8 @@ def test_two_processes_asking_for_the_same_run(tmp_path):
 
 @pytest.mark.slow
 def test_get_or_train_many_trains_missing_runs_in_workers_deterministically(tmp_path):
-    from replication.model import ModelConfig
-    from replication.train import TrainConfig
+    from replication.training.model import ModelConfig
+    from replication.training.loop import TrainConfig
 
     def cfg(seed):
         return TrainConfig(model=ModelConfig(vocab_size=262, num_prefix=0, num_latents=16, num_channels=32,

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from replication import study as S
+from replication.studies import chinchilla as S
 from replication.errors import ReplicationError
-from replication.fitting import predict_loss, read_csv, run_fit
-from replication.runstore import RunStore
+from replication.fit.fitting import predict_loss, read_csv, run_fit
+from replication.store.runs import RunStore
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -88,7 +88,7 @@ def test_bad_designs_are_refused():
 
 
 def test_parameter_counts_match_the_model():
-    from replication.model import PerceiverAR
+    from replication.training.model import PerceiverAR
 
     for j in range(len(S.LADDER)):
         m = S.DEFAULT.model(j)
@@ -207,7 +207,7 @@ RECIPE_SHIFT = {"cycle 5×": 0.05, "decay 5× (to 20%)": 0.02, "AdamW (wd 0.1)":
 def fake_store(root, study=S.DEFAULT, noise=0.0):
     """Write summary.json and metrics.jsonl for every run of ``study`` as if L(N, D) = LAW had been
     measured; recipe variants are shifted by RECIPE_SHIFT (+ seed noise)."""
-    from replication.runstore import write_json
+    from replication.store.runs import write_json
 
     rng = np.random.default_rng(0)
     plan = S.plan_table(study)

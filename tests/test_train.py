@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from replication import cli, train as T
+from replication import cli
+from replication.training import loop as T
 from replication.errors import ReplicationError
-from replication.model import ModelConfig
-from replication.runstore import RunStore
+from replication.training.model import ModelConfig
+from replication.store.runs import RunStore
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -48,7 +49,7 @@ def test_lr_schedule():
 
 
 def test_steps_from_budget_use_the_estimator():
-    from replication.flops import PerceiverAR as Shape
+    from replication.estimate.flops import PerceiverAR as Shape
 
     cfg = tiny(steps=None, budget_flops=1e12, batch_size=8)
     c_self = Shape(262, 48, 16, 32, 2, 8).self_attn_flops("corrected")
@@ -122,7 +123,7 @@ def test_resume_is_bit_exact(token_data, tmp_path, monkeypatch):
 
 
 def test_nan_stops_and_keeps_the_last_good_checkpoint(token_data, tmp_path, monkeypatch):
-    from replication.model import PerceiverAR
+    from replication.training.model import PerceiverAR
 
     real = PerceiverAR.forward
     calls = {"n": 0}
@@ -184,7 +185,7 @@ def test_cli_trains_and_returns_the_recorded_run(tmp_path, capsys):
 
 
 def _cli_cmd(runs, steps):
-    return [sys.executable, "-m", "replication.train", "--channels", "32", "--layers", "2", "--latents", "16",
+    return [sys.executable, "-m", "replication", "train", "--channels", "32", "--layers", "2", "--latents", "16",
             "--prefix", "32", "--steps", str(steps), "--batch-size", "8", "--warmup-steps", "5",
             "--eval-interval", "50", "--eval-windows", "8", "--checkpoint-interval", "10", "--runs-dir", str(runs),
             "--no-progress", "--json"]
@@ -225,8 +226,8 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
 
 
 def test_bench_counts_the_estimator_plus_logits_and_rejects_unknown_configs(capsys):
-    from replication.bench_train import CONFIGS, flops_per_latent_token, make_step
-    from replication.flops import PerceiverAR as Shape
+    from replication.bench.train import CONFIGS, flops_per_latent_token, make_step
+    from replication.estimate.flops import PerceiverAR as Shape
 
     c = CONFIGS["small"]
     shape = Shape(262, 1024, 256, 256, 6, 8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication import paper
+from replication.sources import chinchilla as paper
 from replication.errors import ReplicationError
 
 LABELS = {

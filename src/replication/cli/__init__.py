@@ -1,7 +1,7 @@
-"""The ``replication`` command line.
+"""The ``replication`` command line: one table of subcommands, each a ``main(argv) -> int``.
 
-Each subcommand lives beside the code it drives, as ``cli(argv) -> int`` in its module, and is
-imported only when used, so that ``replication flops`` does not pay for importing torch.
+A subcommand's parser lives in ``replication/cli/<command>.py`` (the benchmarks in ``replication/bench/``)
+and is imported only when used, so that ``replication flops`` does not pay for importing torch.
 """
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from replication.errors import ReplicationError
 COMMANDS = {
     "run": ("replication.pipeline", "cli_run", "execute a chapter with new parameters into runs/chapters/"),
     "book": ("replication.pipeline", "cli_book", "build the whole book (jupyter-book build book/)"),
-    "flops": ("replication.flops", "cli", "training FLOPs and parameter counts under each accounting"),
-    "train": ("replication.train", "cli", "train a Perceiver AR / decoder model into the run store"),
-    "fit": ("replication.fitting", "cli", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
+    "flops": ("replication.estimate.flops", "cli", "training FLOPs and parameter counts under each accounting"),
+    "train": ("replication.training.loop", "cli", "train a Perceiver AR / decoder model into the run store"),
+    "fit": ("replication.fit.fitting", "cli", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
 }
 
 #: ``replication bench <name>``
 BENCHES: dict[str, tuple[str, str, str]] = {
-    "train": ("replication.bench_train", "cli", "training throughput vs peers (tiny, small)"),
-    "fit": ("replication.bench_fit", "cli", "Approach-3 grid fit: ours vs a plain scipy loop"),
+    "train": ("replication.bench.train", "cli", "training throughput vs peers (tiny, small)"),
+    "fit": ("replication.bench.fit", "cli", "Approach-3 grid fit: ours vs a plain scipy loop"),
 }
 
 
@@ -35,7 +35,7 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def _dispatch(table, name, argv, prog):
+def _dispatch(table, name, argv):
     module, func, _ = table[name]
     return getattr(importlib.import_module(module), func)(argv)
 
@@ -51,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             if not rest or rest[0] not in BENCHES:
                 choices = ", ".join(BENCHES) or "none yet"
                 raise ReplicationError(f"bench: choose one of: {choices}")
-            return _dispatch(BENCHES, rest[0], rest[1:], f"replication bench {rest[0]}") or 0
+            return _dispatch(BENCHES, rest[0], rest[1:]) or 0
         if name not in COMMANDS:
             raise ReplicationError(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)}, bench")
-        return _dispatch(COMMANDS, name, rest, f"replication {name}") or 0
+        return _dispatch(COMMANDS, name, rest) or 0
     except ReplicationError as err:
         print(f"replication {name}: error: {err}", file=sys.stderr)
         return 2

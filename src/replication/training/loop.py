@@ -4,11 +4,11 @@ nanoGPT-style: one loop, AdamW, linear warmup then cosine decay to 10% of the pe
 the last step, gradient clipping, gradient accumulation when the global batch does not fit.
 
 The step count comes from a compute budget C the way the article does it: D_iso = C / C_self per latent
-token (``replication.flops``, corrected accounting by default) and steps = ceil(D_iso / (n B)). The
+token (``replication.estimate.flops``, corrected accounting by default) and steps = ceil(D_iso / (n B)). The
 FLOPs actually spent in the self- and cross-attention parts are recorded separately.
 
 Devices: CUDA gets bf16 autocast, TF32, a fused AdamW and optional ``torch.compile``; several GPUs
-through ``torchrun --nproc_per_node=G -m replication.train ...`` (DDP, the same script). The CPU trains
+through ``torchrun --nproc_per_node=G -m replication train ...`` (DDP, the same script). The CPU trains
 in fp32 on all cores, deterministically: every step reseeds from (seed, step), so a run killed at any
 point and resumed from its last checkpoint ends with bit-identical weights and loss.
 """
@@ -23,9 +23,9 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from replication.data import DATA_VERSION
+from replication.corpus.data import DATA_VERSION
 from replication.errors import ReplicationError, check_range
-from replication.model import MODEL_VERSION, ModelConfig
+from replication.training.model import MODEL_VERSION, ModelConfig
 
 ACCOUNTINGS = ("article", "corrected")
 
@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 80  # global batch, in sequences
     steps: int | None = None  # exactly one of steps and budget_flops
     budget_flops: float | None = None  # C_self of the whole run
-    accounting: str = "corrected"  # how budget_flops is turned into steps (replication.flops)
+    accounting: str = "corrected"  # how budget_flops is turned into steps (replication.estimate.flops)
     lr: float = 2e-4
     min_lr_ratio: float = 0.1
     cosine_cycle_ratio: float = 1.0  # cosine cycle length / run length (Chinchilla Figure A1: > 1 hurts)
@@ -70,7 +70,7 @@ class TrainConfig:
         if not isinstance(self.model, ModelConfig):
             raise ReplicationError("model must be a ModelConfig")
         self.model.__post_init__()
-        from replication.data import parse_tokenizer
+        from replication.corpus.data import parse_tokenizer
 
         kind, vocab = parse_tokenizer(self.tokenizer)
         if self.model.vocab_size != vocab:
@@ -114,7 +114,7 @@ class TrainConfig:
         return d
 
     def run_id(self) -> str:
-        from replication.runstore import run_id
+        from replication.store.runs import run_id
 
         return run_id(self.identity())
 
@@ -130,7 +130,7 @@ class TrainConfig:
     # --- compute accounting ----------------------------------------------------------------------
 
     def flops_per_latent_token(self) -> tuple[int, int]:
-        """(C_self, C_cross) training FLOPs per latent token, from ``replication.flops``."""
+        """(C_self, C_cross) training FLOPs per latent token, from ``replication.estimate.flops``."""
         shape = self.model.shape()
         return shape.self_attn_flops(self.accounting), shape.cross_attn_flops(self.model.prefix_dropout,
                                                                               self.accounting)
@@ -164,7 +164,7 @@ def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
 
 
 def load_token_data(cfg: TrainConfig, cache_dir: Path | None):
-    from replication.data import load_data
+    from replication.corpus.data import load_data
 
     data = load_data(cfg.corpus, cfg.tokenizer, cfg.val_fraction, split_seed=0, cache_dir=cache_dir)
     need = cfg.model.max_seq_len + 1
@@ -242,7 +242,7 @@ def save_checkpoint(path: Path, model, opt, state: dict) -> None:
 
 def _truncate_metrics(path: Path, step: int) -> None:
     """Drop records past the checkpoint (they will be logged again) and any half-written line."""
-    from replication.runstore import atomic_write_text, read_metrics
+    from replication.store.runs import atomic_write_text, read_metrics
 
     if path.is_file():
         keep = [r for r in read_metrics(path) if r["step"] <= step]
@@ -276,7 +276,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
 
     import torch
 
-    from replication.model import PerceiverAR
+    from replication.training.model import PerceiverAR
 
     cfg.validate()
     env = setup_env()
@@ -430,7 +430,7 @@ def train(cfg: TrainConfig, data, run_dir: Path | None = None, ckpt_path: Path |
 def run(cfg: TrainConfig | None = None, runs_dir=None, progress: bool = True, **kwargs):
     """The recorded run for a config (trained now if it is not recorded): ``run(steps=100)`` or
     ``run(TrainConfig(...))``. ``kwargs`` are TrainConfig fields; ``model`` may be a dict."""
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     if cfg is None:
         if isinstance(kwargs.get("model"), dict):
@@ -448,7 +448,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="replication train",
         description="Train a Perceiver AR model (or, with --prefix 0, a decoder-only transformer) into the "
                     "run store, or return the recorded run if it exists. Prints the run directory and the "
-                    "final validation loss. Several GPUs: torchrun --nproc_per_node=G -m replication.train ...",
+                    "final validation loss. Several GPUs: torchrun --nproc_per_node=G -m replication train ...",
     )
     ap.add_argument("--channels", type=int, required=True, help="d, model width (divisible by --heads)")
     ap.add_argument("--layers", type=int, required=True, help="L, attention layers incl. the hybrid layer")
@@ -483,7 +483,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args) -> TrainConfig:
-    from replication.data import parse_tokenizer
+    from replication.corpus.data import parse_tokenizer
 
     _, vocab = parse_tokenizer(args.tokenizer)
     if args.max_seq_len is not None:
@@ -508,7 +508,7 @@ def config_from_args(args) -> TrainConfig:
 
 
 def cli(argv: list[str]) -> int:
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     args = _parser().parse_args(argv)
     cfg = config_from_args(args)
@@ -526,9 +526,3 @@ def cli(argv: list[str]) -> int:
               f"{s['latent_tokens']:.3g} latent tokens, C_self={s['C_self']:.3g} FLOPs, "
               f"{s['epochs']:.2f} epochs, {s['wall_s']:.1f} s on {s['device']}")
     return 0
-
-
-if __name__ == "__main__":
-    from replication.cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))

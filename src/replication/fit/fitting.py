@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from replication.errors import ReplicationError, check_range
-from replication.laws import ScalingLaw, fit_prefactor
+from replication.fit.laws import ScalingLaw, fit_prefactor
 
 # ----------------------------------------------------------------------------------------------
 # results
@@ -40,7 +40,7 @@ class FitResult:
     ``params`` are the estimates; ``ci`` maps a parameter to its (lo, hi) bootstrap percentile
     interval (10th/90th by default, as in the paper's Table 2) when a bootstrap was run. ``fun`` is
     the objective at the estimate, described by ``objective``. ``law`` is the implied
-    compute-optimal :class:`~replication.laws.ScalingLaw`, where there is one.
+    compute-optimal :class:`~replication.fit.laws.ScalingLaw`, where there is one.
     """
 
     method: str
@@ -266,7 +266,7 @@ def fit_compute_optimal(C, N, D, *, bootstrap: int = 0, ci=(10, 90), seed: int =
 
 
 def fit_prefactors(C, N, D, a: float, b: float, *, space: str = "linear") -> FitResult:
-    """k_N and k_D with the exponents fixed (Krasser 2023); see :mod:`replication.laws`."""
+    """k_N and k_D with the exponents fixed (Krasser 2023); see :mod:`replication.fit.laws`."""
     C = _positive("C", C)
     N, D = _positive("N", N, C.size), _positive("D", D, C.size)
     _need_points("a prefactor fit", C.size, 1)
@@ -1099,7 +1099,7 @@ def regenerate_table_a3(params: dict, table=None, *, tol: float = 0.25):
     same model sizes, and a flag on rows whose printed C is not 6·N·D (a misprint)."""
     import pandas as pd
 
-    from replication.paper import TABLE_A3
+    from replication.sources.chinchilla import TABLE_A3
 
     t = TABLE_A3 if table is None else table
     C, D = compute_for_size(params, t["N"])

@@ -337,7 +337,7 @@ def table_a4(vocab_size: int = 32000, seq_len: int = 2048):
     """Chinchilla's Table A4 recomputed: N and the FLOPs/6ND ratio under each decoder accounting."""
     import pandas as pd
 
-    from replication.paper import TABLE_A4
+    from replication.sources.chinchilla import TABLE_A4
 
     rows = []
     for r in TABLE_A4.itertuples(index=False):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from replication.errors import ReplicationError
 
-_REPO_DIR = Path(__file__).resolve().parents[2]
+_REPO_DIR = Path(__file__).resolve().parents[3]
 
 
 def default_root() -> Path:
@@ -161,8 +161,8 @@ class RunStore:
         Nothing is created on disk until the config and the corpus have been checked. Two processes
         asking for the same run take turns on a file lock; the second finds the first one's summary.
         """
-        from replication import data as data_mod
-        from replication import train as train_mod
+        from replication.corpus import data as data_mod
+        from replication.training import loop as train_mod
 
         cfg.validate()
         data_mod.check_corpus(cfg.corpus)
@@ -210,7 +210,7 @@ class RunStore:
         cores = os.cpu_count() or 1
         workers = min(len(todo), workers or cores)
         env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cores // workers)))
-        code = "import sys; from replication.runstore import _train_in_worker; _train_in_worker(*sys.argv[1:])"
+        code = "import sys; from replication.store.runs import _train_in_worker; _train_in_worker(*sys.argv[1:])"
         running: list[tuple[subprocess.Popen, str]] = []
         with tqdm(total=len(todo), desc=f"training {len(todo)} runs, {workers} at a time",
                   disable=not progress) as bar:
@@ -238,8 +238,8 @@ class RunStore:
 
 
 def _train_in_worker(root: str, cfg_json: str) -> None:
-    from replication.model import ModelConfig
-    from replication.train import TrainConfig
+    from replication.training.model import ModelConfig
+    from replication.training.loop import TrainConfig
 
     cfg = json.loads(cfg_json)
     cfg = TrainConfig(model=ModelConfig(**cfg.pop("model")), **cfg)

@@ -1,7 +1,7 @@
 """Our own Chinchilla study at CPU scale: the design, the recorded runs, and every table and figure.
 
 All models are decoder-only (``ModelConfig(num_prefix=0)``) on the default corpus (the King James
-Bible, byte tokens), trained by :mod:`replication.train` into the run store. The design is a plain
+Bible, byte tokens), trained by :mod:`replication.training.loop` into the run store. The design is a plain
 dataclass, :class:`Study`; the default one is what ``runs/`` holds and what the book shows.
 
 - **Approach 2.** Five IsoFLOP budgets, a factor 16^(1/3) ≈ 2.52 apart (40× from first to last), each
@@ -14,7 +14,7 @@ dataclass, :class:`Study`; the default one is what ``runs/`` holds and what the 
   cycle 1, 1.25, 1.5, 2 and 5 times the run, the rate decayed to 10% / 0 / 20%, and AdamW vs Adam,
   each over several seeds.
 
-Every run's C is its self-attention training compute C_self (``replication.flops``, corrected
+Every run's C is its self-attention training compute C_self (``replication.estimate.flops``, corrected
 accounting), as the trainer spends it; D is latent (=all) training tokens; N counts every parameter,
 embeddings included, as Chinchilla did. :func:`runs_table` exports N, D, C, loss, seed in the schema
 ``replication fit`` reads.
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from replication.errors import ReplicationError, check_range
-from replication.model import ModelConfig
-from replication.train import TrainConfig
+from replication.training.model import ModelConfig
+from replication.training.loop import TrainConfig
 
 #: (width d, layers L) from about 4k to 170k parameters, ~1.6× apart (n = 128, V = 262).
 LADDER = ((8, 1), (12, 1), (16, 1), (20, 2), (24, 3), (32, 3), (40, 3), (48, 3), (64, 3))
@@ -202,7 +202,7 @@ DEFAULT = Study()
 
 def train(study: Study = DEFAULT, root=None, workers: int = 1, progress: bool = True):
     """Train every missing run of ``study`` into the run store (recorded runs return at once)."""
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     return RunStore(root).get_or_train_many(study.training_order(), workers=workers, progress=progress)
 
@@ -238,7 +238,7 @@ def plan_table(study: Study = DEFAULT):
 
 def _missing_error(missing: list[str], root) -> ReplicationError:
     return ReplicationError(f"{len(missing)} run(s) of the study are not recorded in {root} "
-                            f"(first: {missing[0]}); train them with replication.study.train()")
+                            f"(first: {missing[0]}); train them with replication.studies.chinchilla.train()")
 
 
 def runs_table(study: Study = DEFAULT, root=None):
@@ -247,7 +247,7 @@ def runs_table(study: Study = DEFAULT, root=None):
 
     Raises ReplicationError if a run is not recorded (this never trains).
     """
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     store = RunStore(root)
     plan = plan_table(study)
@@ -317,10 +317,10 @@ def write_csv(path, study: Study = DEFAULT, root=None):
 def curves_table(study: Study = DEFAULT, root=None):
     """Validation-loss curves of the Approach-1 runs, averaged over the scaling seeds at each
     validation step: N, D (tokens so far), C (C_self so far), loss, run (shape and budget), horizon
-    (the run's total tokens): the input of :func:`replication.fitting.fit_approach1`."""
+    (the run's total tokens): the input of :func:`replication.fit.fitting.fit_approach1`."""
     import pandas as pd
 
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     store = RunStore(root)
     t = runs_table(study, root)
@@ -358,7 +358,7 @@ def _with_count(t, count: str):
 def approach1(study: Study = DEFAULT, root=None, count: str = "total", bootstrap: int = 200, seed: int = 0):
     """Approach 1 on our training curves. The interval resamples whole runs (the grid points of one
     envelope are far from independent, so a bootstrap over them would be much too narrow)."""
-    from replication.fitting import fit_approach1
+    from replication.fit.fitting import fit_approach1
 
     curves = _with_count(curves_table(study, root), count)
     fit = fit_approach1(curves)
@@ -386,7 +386,7 @@ def approach1(study: Study = DEFAULT, root=None, count: str = "total", bootstrap
 def approach2(study: Study = DEFAULT, root=None, count: str = "total", bootstrap: int = 1000, seed: int = 0,
               on_edge: str = "exclude"):
     """Approach 2 on the final losses at our IsoFLOP budgets, averaged over the scaling seeds."""
-    from replication.fitting import fit_approach2
+    from replication.fit.fitting import fit_approach2
 
     t = _with_count(isoflop_points(study, root), count)
     return fit_approach2(t, on_edge=on_edge, bootstrap=bootstrap, seed=seed)
@@ -418,7 +418,7 @@ def optimum_on_budget(params: dict, budgets, study: Study = DEFAULT, count: str 
     """N_opt and D_opt of a fitted L(N, D) along *our* IsoFLOP lines, D = C / (κ·N^γ) (see
     :func:`compute_law`), searched over the ladder's range of N. An optimum at the edge of that range
     is returned as NaN: it would be an extrapolation."""
-    from replication.fitting import predict_loss
+    from replication.fit.fitting import predict_loss
 
     kappa, gamma = compute_law(study, count)
     nc = compute_per_token(study, count)
@@ -439,7 +439,7 @@ def approach3(study: Study = DEFAULT, root=None, count: str = "total", method: s
     """Approach 3 on every final loss of the baseline recipe (all seeds). Besides the paper's
     closed-form exponents (which assume C = 6ND), ``details['ours']`` has a and b on our own
     compute axis (the optimum along our IsoFLOP lines), with bootstrap intervals."""
-    from replication.fitting import bootstrap_approach3, fit_approach3, fit_compute_optimal, params_to_theta
+    from replication.fit.fitting import bootstrap_approach3, fit_approach3, fit_compute_optimal, params_to_theta
 
     t = _with_count(scaling_runs(study, root, seeds="all"), count)
     fit = fit_approach3(t, method=method, bootstrap=bootstrap, seed=seed)
@@ -491,7 +491,7 @@ def exponents_table(fits: dict):
     """Our a and b (10th-90th percentile intervals) beside the paper's Table 2."""
     import pandas as pd
 
-    from replication.paper import TABLE_2
+    from replication.sources.chinchilla import TABLE_2
 
     rows = []
     for k, fit in fits.items():
@@ -642,7 +642,7 @@ def plot_lr_schedules(study: Study = DEFAULT, ax=None):
     """The learning-rate schedules of the recipe variants (what the recipe claims are about)."""
     import matplotlib.pyplot as plt
 
-    from replication.train import lr_at
+    from replication.training.loop import lr_at
 
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     for name in study.recipes:

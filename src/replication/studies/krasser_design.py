@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from replication.errors import ReplicationError
-from replication.flops import ACCOUNTINGS, ComputeEstimator, Decoder, PerceiverAR, _check_accounting, _check_int
+from replication.estimate.flops import ACCOUNTINGS, ComputeEstimator, Decoder, PerceiverAR, _check_accounting, _check_int
 
 #: Global batch size (sequences) and latent tokens per sequence, in every experiment of the article.
 BATCH_SIZE = 80
@@ -199,9 +199,9 @@ def closest_model(estimator: ComputeEstimator, n_opt: float, num_layers: int, mu
 def predictions() -> pd.DataFrame:
     """For each experiment, accounting and scaling-law approach: C_ref, N_opt and the model chosen.
 
-    The laws come from the fitters (:func:`replication.laws.chinchilla_law`).
+    The laws come from the fitters (:func:`replication.fit.laws.chinchilla_law`).
     """
-    from replication.laws import chinchilla_law
+    from replication.fit.laws import chinchilla_law
 
     laws = {approach: chinchilla_law(approach) for approach in (1, 2)}
     rows = []
@@ -220,7 +220,7 @@ def predictions() -> pd.DataFrame:
 
 def accounting_shift(approach: int = 2) -> pd.DataFrame:
     """C_ref and N_opt of each experiment under both accountings (the laws come from the fitters)."""
-    from replication.laws import chinchilla_law
+    from replication.fit.laws import chinchilla_law
 
     law = chinchilla_law(approach)
     rows = []

@@ -79,7 +79,7 @@ def chinchilla_law(approach: int, space: str = "linear") -> ScalingLaw:
 
     With the default linear fit these are Krasser's 0.0877/1.8960 and 0.1448/1.1519.
     """
-    from replication.paper import TABLE_2, TABLE_3, TABLE_A3
+    from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
 
     if approach == 1:
         t = TABLE_3

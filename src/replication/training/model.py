@@ -12,7 +12,7 @@ The input is ``max_seq_len = P + n`` tokens: a prefix of P tokens and n latent t
 With ``num_prefix = 0`` there is nothing to cross-attend to and the model is a plain decoder-only
 transformer over n tokens (the CPU-scale Chinchilla study uses that).
 
-The parameter count equals ``replication.flops.num_params`` exactly:
+The parameter count equals ``replication.estimate.flops.num_params`` exactly:
 N = V d + (n+P) d + 12 d^2 + 7 d + (L-1)(12 d^2 + 4 d) + V.
 """
 from __future__ import annotations
@@ -64,8 +64,8 @@ class ModelConfig:
         return self.num_prefix + self.num_latents
 
     def shape(self):
-        """This model as the estimator sees it: parameter counts and FLOPs (``replication.flops``)."""
-        from replication.flops import PerceiverAR
+        """This model as the estimator sees it: parameter counts and FLOPs (``replication.estimate.flops``)."""
+        from replication.estimate.flops import PerceiverAR
 
         return PerceiverAR(self.vocab_size, self.max_seq_len, self.num_latents, self.num_channels,
                            self.num_layers, self.num_heads)

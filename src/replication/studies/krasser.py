@@ -1,7 +1,7 @@
 """Krasser's Experiments 1, 2a and 2b: at the article's scale (tables, commands, costs) and scaled
 down to a CPU, where they are trained for real with several seeds.
 
-The design is the article's (see :mod:`replication.experiments`): a reference model trained for
+The design is the article's (see :mod:`replication.studies.krasser_design`): a reference model trained for
 ``ref_steps`` steps fixes the self-attention budget ``C_ref``; a Chinchilla law turns ``C_ref`` into
 ``N_opt``; every model of the experiment is trained on ``D_iso = C_ref / C_self`` latent tokens, so all
 spend the same self-attention compute. At CPU scale the same design is an :class:`Experiment` with 128
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from replication.errors import ReplicationError, check_range
-from replication.experiments import Experiment, closest_model, experiment
-from replication.flops import ACCOUNTINGS, _check_accounting
+from replication.studies.krasser_design import Experiment, closest_model, experiment
+from replication.estimate.flops import ACCOUNTINGS, _check_accounting
 
 SCALES = ("cpu", "article")
 
@@ -73,7 +73,7 @@ ARTICLE_CORPORA = {"1": "hf:bookcorpusopen", "2a": "hf:bookcorpus", "2b": "hf:bo
 
 
 def _vocab(tokenizer: str) -> int:
-    from replication.data import parse_tokenizer
+    from replication.corpus.data import parse_tokenizer
 
     return parse_tokenizer(tokenizer)[1]
 
@@ -121,8 +121,8 @@ class Study:
 
     def configs(self) -> list[tuple[int, int, "object"]]:
         """``(model number, seed, TrainConfig)`` for every model and seed, all at ``C_self = C_ref``."""
-        from replication.model import ModelConfig
-        from replication.train import TrainConfig
+        from replication.training.model import ModelConfig
+        from replication.training.loop import TrainConfig
 
         exp = self.experiment
         steps = exp.setup()["num_steps"]
@@ -178,7 +178,7 @@ def cpu_study(name: str, accounting: str = "corrected", models=None, ref_steps: 
 
 
 def _laws():
-    from replication.laws import chinchilla_law
+    from replication.fit.laws import chinchilla_law
 
     return {approach: chinchilla_law(approach) for approach in (1, 2)}
 
@@ -222,7 +222,7 @@ def train_study(study: Study, store=None, workers: int = 1, progress: bool = Tru
 
     With ``train=False`` nothing is trained and a missing run is an error.
     """
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     store = store if store is not None else RunStore()
     jobs = study.configs()
@@ -246,7 +246,7 @@ def train_study(study: Study, store=None, workers: int = 1, progress: bool = Tru
 
 def loss_curves(study: Study, results: pd.DataFrame, store=None) -> pd.DataFrame:
     """Validation loss of every run against its self-attention FLOPs as a fraction of C_ref."""
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     store = store if store is not None else RunStore()
     c_ref = float(study.experiment.c_ref)
@@ -481,7 +481,7 @@ def train_command(name: str, number: int, accounting: str = "corrected", gpus: i
             f"--lr 2e-4 --warmup-steps 200 --grad-clip 0.5 --eval-interval 500 --seed {seed}")
     if gpus == 1:
         return f"replication train {args}"
-    return f"torchrun --nproc_per_node={gpus} -m replication.train {args}"
+    return f"torchrun --nproc_per_node={gpus} -m replication train {args}"
 
 
 def article_commands(name: str, accounting: str = "corrected", gpus: int = 1) -> list[str]:
@@ -506,7 +506,7 @@ def article_shapes() -> list[tuple[str, int, int, int, int]]:
 def recorded_total(names=("1", "2a", "2b"), store=None) -> pd.DataFrame:
     """Training time of the default CPU-scale studies as recorded (nothing is trained): one row per
     experiment and a total. ``recorded`` counts the runs found; a cold build trains the rest."""
-    from replication.runstore import RunStore
+    from replication.store.runs import RunStore
 
     store = store if store is not None else RunStore()
     rows = []

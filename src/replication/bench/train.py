@@ -7,7 +7,7 @@ prefix dropout 0.5, as in training.
 Reported per implementation: latent tokens/s (median step), achieved FLOP/s and its fraction of a
 fp32 matmul peak measured in the same process, and peak RSS (each implementation and config trained
 alone in a child process, so that the numbers do not mix). FLOPs per latent token are the corrected
-accounting of ``replication.flops`` (self-attention and prefix cross-attention parts) plus the output
+accounting of ``replication.estimate.flops`` (self-attention and prefix cross-attention parts) plus the output
 logits (6dV), which the accounting leaves out but the step does compute.
 
 If ``perceiver-io`` (Krasser's implementation) is importable, it runs the same configs in the same
@@ -20,7 +20,7 @@ shares this one's torch, and run this module from there::
     echo "$PWD/src" >> .venv-peers/lib/python3.11/site-packages/main.pth
     printf 'torch==2.13.0\nnumpy==2.4.6\n' > /tmp/c.txt
     .venv-peers/bin/pip install --ignore-requires-python -c /tmp/c.txt perceiver-io transformers "setuptools<81"
-    .venv-peers/bin/python -W ignore -m replication.bench_train
+    .venv-peers/bin/python -W ignore -m replication.bench.train
 
 (perceiver-io 0.11.0 declares Python < 3.11; its activation checkpointing is left off, as it crashes.)
 """
@@ -48,7 +48,7 @@ IMPLEMENTATIONS = ("replication", "perceiver-io")
 
 
 def flops_per_latent_token(c: dict) -> int:
-    from replication.flops import PerceiverAR as Shape
+    from replication.estimate.flops import PerceiverAR as Shape
 
     shape = Shape(c["vocab_size"], c["num_latents"] + c["num_prefix"], c["num_latents"], c["num_channels"],
                   c["num_layers"], NUM_HEADS)
@@ -91,7 +91,7 @@ def make_step(impl: str, c: dict, seed: int = 0, compile: bool = False):
     torch.manual_seed(seed)
     n, p, b, V = c["num_latents"], c["num_prefix"], c["batch_size"], c["vocab_size"]
     if impl == "replication":
-        from replication.model import ModelConfig, PerceiverAR
+        from replication.training.model import ModelConfig, PerceiverAR
 
         model = PerceiverAR(ModelConfig(vocab_size=V, num_latents=n, num_prefix=p, num_channels=c["num_channels"],
                                         num_layers=c["num_layers"], num_heads=NUM_HEADS,
@@ -150,7 +150,7 @@ def _rss_child(impl: str, name: str, steps: int, compile: bool) -> float:
     """Peak RSS (bytes) of a fresh process training ``impl`` on config ``name`` for a few steps."""
     # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across exec
     code = (
-        "from replication.bench_train import CONFIGS, make_step, _vm_hwm; "
+        "from replication.bench.train import CONFIGS, make_step, _vm_hwm; "
         f"f = make_step({impl!r}, CONFIGS[{name!r}], compile={compile}); "
         f"[f() for _ in range({steps})]; "
         "print(_vm_hwm())"

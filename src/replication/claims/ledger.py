@@ -18,7 +18,7 @@ value in it prints as the claim. A source that cuts digits off instead of roundi
 "1.8") is accepted only where the rule says ``truncate=True``, and the table then says so.
 
 Krasser's claims also carry ``corrected``: the same quantity under his February 2023 FLOP correction
-(:mod:`replication.flops`, accounting ``"corrected"``), shown beside the article's accounting.
+(:mod:`replication.estimate.flops`, accounting ``"corrected"``), shown beside the article's accounting.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from replication import paper
+from replication.sources import chinchilla as paper
 from replication.errors import ReplicationError
 
 STATUSES = ("reproduced", "differs", "not reproducible here")
@@ -382,28 +382,28 @@ def show(df: pd.DataFrame, source: str | None = None, status: str | None = None)
 
 @lru_cache(maxsize=None)
 def _article_table(number: int, accounting: str) -> pd.DataFrame:
-    from replication.experiments import article_table
+    from replication.studies.krasser_design import article_table
 
     return article_table(number, accounting)
 
 
 @lru_cache(maxsize=None)
 def _experiment(name: str, accounting: str):
-    from replication.experiments import experiment
+    from replication.studies.krasser_design import experiment
 
     return experiment(name, accounting)
 
 
 @lru_cache(maxsize=None)
 def _law(approach: int):
-    from replication.laws import chinchilla_law
+    from replication.fit.laws import chinchilla_law
 
     return chinchilla_law(approach)
 
 
 @lru_cache(maxsize=None)
 def _frontier(which: str = "unrounded"):
-    from replication.fitting import frontier
+    from replication.fit.fitting import frontier
 
     return frontier(paper.EQ10_UNROUNDED if which == "unrounded" else paper.EQ10)
 
@@ -414,7 +414,7 @@ def _cell(number: int, accounting: str, row: int, column: str) -> float:
 
 def _ref_model():
     """Experiment 1's reference model (512 channels, 9 layers, V = 32,000), the article's example."""
-    from replication.flops import PerceiverAR
+    from replication.estimate.flops import PerceiverAR
 
     return PerceiverAR(32000, 2048, 512, 512, 9)
 
@@ -427,7 +427,7 @@ def table_exponents() -> dict[str, tuple[float, float]]:
     Approach 3: the frontier of eq. 10 (unrounded constants); ``"approach3 (printed eq. 10)"``: the
     same with the constants as printed.
     """
-    from replication.fitting import fit_compute_optimal
+    from replication.fit.fitting import fit_compute_optimal
 
     t3, a3 = paper.TABLE_3, paper.TABLE_A3
     out = {}
@@ -457,7 +457,7 @@ def _d_opt_at(C: float) -> dict[str, float]:
 
 
 def _eq10_loss(params: dict, N: float, D: float) -> float:
-    from replication.fitting import predict_loss
+    from replication.fit.fitting import predict_loss
 
     return float(predict_loss(params, N, D))
 
@@ -470,7 +470,7 @@ _CHINCHILLA_SHAPE = dict(num_layers=80, d_model=8192, ffw_size=4 * 8192, num_hea
 
 def _training_flops(shape: dict, tokens: float) -> dict[str, float]:
     """Training FLOPs of a Table 4 model on ``tokens`` tokens: 6ND, and Appendix F as written."""
-    from replication.flops import Decoder
+    from replication.estimate.flops import Decoder
 
     m = Decoder(**shape)
     return {"6ND": 6 * m.num_params * tokens, "Appendix F": m.flops("appendix_f") * tokens / m.seq_len}
@@ -610,7 +610,7 @@ def _krasser_tables() -> list[Claim]:
 
 
 def _krasser_text() -> list[Claim]:
-    from replication.flops import PerceiverAR
+    from replication.estimate.flops import PerceiverAR
 
     ref = _ref_model()
     e1, e2a = "1", "2a"
@@ -774,7 +774,7 @@ def _krasser_text() -> list[Claim]:
 
 
 def _krasser_update() -> list[Claim]:
-    from replication.flops import Decoder, PerceiverAR
+    from replication.estimate.flops import Decoder, PerceiverAR
 
     def v1_decoder_ratios():
         # Krasser's v1 accounting (Kaplan's terms + embedding 4d + logits 2dV) on Table A4's models
@@ -972,7 +972,7 @@ def _chinchilla_table_a3() -> list[Claim]:
 
 
 def _chinchilla_table_a4() -> list[Claim]:
-    from replication.flops import table_a4
+    from replication.estimate.flops import table_a4
 
     claims = []
     for i, (r, params) in enumerate(zip(paper.TABLE_A4.itertuples(index=False), _TABLE_A4_PARAMS)):
@@ -1214,7 +1214,7 @@ _CPU_SCALE = ("checked on the CPU-scale counterpart of the experiment (models of
 def _cpu_means(name: str) -> dict:
     """Mean final loss per model of the recorded CPU-scale study, and two pooled standard errors of
     model 2 against the reference (nothing is trained)."""
-    from replication import perceiver_study as ps
+    from replication.studies import krasser as ps
 
     s = ps.loss_summary(ps.train_study(ps.cpu_study(name), train=False, progress=False))
     out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
@@ -1224,7 +1224,7 @@ def _cpu_means(name: str) -> dict:
 
 def _cpu_best_vs_n_opt() -> dict:
     """N_self / N_opt (approach 2) of the model with the lowest mean final loss, per CPU-scale experiment."""
-    from replication import perceiver_study as ps
+    from replication.studies import krasser as ps
 
     out = {}
     for name in ("1", "2a", "2b"):

@@ -6,7 +6,7 @@ with ``scipy.special.logsumexp``, gradient by finite differences (scipy's defaul
 best. On 240 points that takes about a quarter of an hour on two cores, so ``--starts K`` runs
 the baseline on a random K of the starts and extrapolates its time; the report says so.
 
-Ours (:func:`replication.fitting.fit_approach3`) runs every start as one batch with analytic
+Ours (:func:`replication.fit.fitting.fit_approach3`) runs every start as one batch with analytic
 gradients, then polishes the best few with scipy.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from replication import fitting as F
+from replication.fit import fitting as F
 from replication.errors import ReplicationError, check_range
 
 
@@ -57,7 +57,7 @@ def plain_loop(n, d, l, starts, *, delta=1e-3, gradient="numeric"):
 def default_data(seed: int = 0):
     """240 synthetic points shaped like Chinchilla's Figure 4: 8 IsoFLOP budgets of 30 sizes each,
     on the surface Besiroglu et al. estimated, with 1% noise in log loss."""
-    from replication.paper import EPOCH_FIT
+    from replication.sources.chinchilla import EPOCH_FIT
 
     budgets = [6e18, 1e19, 3e19, 6e19, 3e20, 6e20, 1e21, 3e21]
     return F.synthetic_isoflops(EPOCH_FIT, budgets, sizes=30, span=1.6, noise=0.01, seed=seed)
