@@ -6,86 +6,47 @@ from replication.errors import ReplicationError
 from replication.studies.krasser_design import (
     EXPERIMENTS,
     Experiment,
-    accounting_shift,
     article_table,
+    both_accountings,
     closest_model,
     experiment,
     formatted,
+    predictions,
 )
-from replication.estimate.flops import ComputeEstimator
+from replication.estimate import ComputeEstimator
 from replication.fit.laws import chinchilla_law
-
-# Typed from the article (seed 003), rows as printed: model, then the columns below.
-SETUP_COLUMNS = ["num_channels", "num_layers", "num_steps", "D_iso", "N", "N_cross", "N_self",
-                 "C", "C_cross", "C_self", "C_self_hat"]
-RATIO_COLUMNS = ["N_cross/N", "C_cross/C", "C_self/C_self_hat"]
-
-ARTICLE_TABLES = {
-    1: """
-1 512 9 50000 2.05e+09 4.58e+07 7.86e+05 4.50e+07 5.93e+17 1.45e+16 5.78e+17 5.53e+17
-2 624 11 31421 1.29e+09 7.27e+07 9.58e+05 7.17e+07 5.91e+17 1.27e+16 5.78e+17 5.54e+17
-3 728 13 21231 8.70e+08 1.08e+08 1.12e+06 1.06e+08 5.89e+17 1.12e+16 5.78e+17 5.55e+17
-""",
-    2: """
-1 0.0172 0.0245 1.0455
-2 0.0132 0.0216 1.0437
-3 0.0104 0.0191 1.0414
-""",
-    3: """
-1 512 9 26144 1.07e+09 3.06e+07 1.84e+06 2.87e+07 2.16e+17 1.77e+16 1.98e+17 1.85e+17
-2 584 10 18275 7.49e+08 4.35e+07 2.09e+06 4.14e+07 2.13e+17 1.55e+16 1.98e+17 1.86e+17
-3 584 9 20298 8.31e+08 3.94e+07 2.09e+06 3.73e+07 2.15e+17 1.72e+16 1.98e+17 1.86e+17
-4 432 7 46451 1.90e+09 1.76e+07 1.55e+06 1.60e+07 2.22e+17 2.38e+16 1.98e+17 1.83e+17
-5 768 13 8276 3.39e+08 9.54e+07 2.75e+06 9.26e+07 2.09e+17 1.12e+16 1.98e+17 1.88e+17
-""",
-    4: """
-1 0.0600 0.0822 1.0723
-2 0.0481 0.0724 1.0644
-3 0.0531 0.0798 1.0635
-4 0.0881 0.1074 1.0820
-5 0.0289 0.0536 1.0505
-""",
-    5: """
-1 512 9 26144 1.07e+09 2.95e+07 7.86e+05 2.87e+07 2.06e+17 7.60e+15 1.98e+17 1.85e+17
-2 584 10 18275 7.49e+08 4.23e+07 8.97e+05 4.14e+07 2.05e+17 6.63e+15 1.98e+17 1.86e+17
-""",
-}
-
-
-def _printed(number):
-    rows = [line.split() for line in ARTICLE_TABLES[number].strip().splitlines()]
-    columns = RATIO_COLUMNS if number in (2, 4) else SETUP_COLUMNS
-    return [dict(zip(columns, row[1:])) for row in rows]
+from replication.sources import krasser
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
 def test_article_tables_every_cell(number):
     got = formatted(article_table(number, accounting="article"))
-    expected = _printed(number)
-    assert len(got) == len(expected)
-    for i, row in enumerate(expected, start=1):
-        for column, printed in row.items():
-            assert got.loc[i, column] == printed, (number, i, column)
+    printed = krasser.TABLES[number]
+    assert list(got.index) == list(printed.index)
+    for i, row in printed.iterrows():
+        for column, cell in row.items():
+            assert got.loc[i, column] == cell, (number, i, column)
 
 
 def test_experiment_1_reference_and_prediction_v1():
     exp = experiment("1", "article")
     assert exp.d_ref == 50000 * 512 * 80
-    assert f"{exp.d_ref:.2e}" == "2.05e+09"
-    assert f"{exp.c_ref:.2e}" == "5.78e+17"
+    assert f"{exp.d_ref:.2e}" == f"{krasser.REFERENCE_MODEL['d_ref']:.2e}"
+    assert f"{exp.c_ref:.2e}" == f"{krasser.REFERENCE_MODEL['c_ref']:.2e}"
     assert exp.c_ref == 282_335_232 * exp.d_ref  # C_ref = self_attn(ref) D_ref, exactly
-    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "7.32e+07"
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == f"{krasser.N_OPT['1'][2]:.2e}"
     setup = exp.setup()
     assert setup.loc[2, "N_self"] == 71_746_448
     assert setup.loc[2, "num_steps"] == 31421
-    assert f"{setup.loc[1, 'N']:.2e}" == "4.58e+07" and f"{setup.loc[1, 'N_self']:.2e}" == "4.50e+07"
+    assert f"{setup.loc[1, 'N']:.2e}" == f"{krasser.REFERENCE_MODEL['num_params']:.2e}"
+    assert f"{setup.loc[1, 'N_self']:.2e}" == f"{krasser.REFERENCE_MODEL['num_self_attn_params']:.2e}"
 
 
 def test_experiment_2a_v1():
     exp = experiment("2a", "article")
     assert exp.setup().loc[4, "num_steps"] == 46451
-    assert f"{exp.n_opt(chinchilla_law(1)):.2e}" == "3.90e+07"
-    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == "4.33e+07"
+    assert f"{exp.n_opt(chinchilla_law(1)):.2e}" == f"{krasser.N_OPT['2a'][1]:.2e}"
+    assert f"{exp.n_opt(chinchilla_law(2)):.2e}" == f"{krasser.N_OPT['2a'][2]:.2e}"
 
 
 def test_experiment_1_corrected():
@@ -135,9 +96,9 @@ def test_parameters_do_not_depend_on_accounting():
 
 
 def test_correction_moves_experiment_1_more_than_2a():
-    shift = accounting_shift(2).set_index(["experiment", "accounting"])["N_opt"]
-    move_1 = shift["1", "corrected"] / shift["1", "article"]
-    move_2a = shift["2a", "corrected"] / shift["2a", "article"]
+    law = chinchilla_law(2)
+    move_1 = experiment("1", "corrected").n_opt(law) / experiment("1", "article").n_opt(law)
+    move_2a = experiment("2a", "corrected").n_opt(law) / experiment("2a", "article").n_opt(law)
     assert move_1 < 0.9  # 7.32e7 -> 6.16e7
     assert abs(move_2a - 1) < 0.05  # 4.33e7 -> 4.48e7
 
@@ -169,8 +130,6 @@ def test_bad_inputs():
 
 
 def test_predictions_table():
-    from replication.studies.krasser_design import predictions
-
     df = predictions().set_index(["experiment", "accounting", "approach"])
     assert df.loc[("1", "article", 2), "model"] == "624/11"
     assert df.loc[("1", "corrected", 2), "model"] == "592/10"
@@ -180,15 +139,21 @@ def test_predictions_table():
     assert df.loc[("2a", "corrected", 2), "model"] == "584/10"
 
 
-def test_chapter_helpers():
-    from replication.studies.krasser_design import accounting_terms, both_accountings, cross_shares, self_flops_ratios
-    from replication.estimate.flops import PerceiverAR
+def test_both_accountings_stack_the_article_table():
+    both = both_accountings(2)
+    assert list(both.index.names) == ["accounting", "model"]
+    assert both.loc["article"].equals(article_table(2, "article"))
+    assert both.loc[("corrected", 2), "C_self/C_self_hat"] == pytest.approx(0.7852, abs=5e-5)
 
-    m = PerceiverAR(32000, 2048, 512, 512, 9)
+
+def test_flops_chapter_tables():
+    from _lib.flops import accounting_terms, cross_shares, self_flops_ratios
+    from replication.estimate import PerceiverARShape
+
+    m = PerceiverARShape(32000, 2048, 512, 512, 9)
     terms = accounting_terms(m)
     assert terms.loc["self", "corrected"].sum() == m.self_attn_flops("corrected")
     assert terms.loc[("self", "final_logits"), "corrected"] == 0
-    assert both_accountings(2).loc[("corrected", 2), "C_self/C_self_hat"] == pytest.approx(0.7852, abs=5e-5)
     share = cross_shares(32000, 512, 9, [256, 1536, 8192])
     corrected = share[share["accounting"] == "corrected"]["C_cross/C"]
     assert corrected.is_monotonic_increasing
@@ -199,8 +164,8 @@ def test_chapter_helpers():
 
 
 def test_appendix_f_terms():
-    from replication.studies.krasser_design import appendix_f_terms
-    from replication.estimate.flops import Decoder
+    from _lib.flops import appendix_f_terms
+    from replication.estimate import Decoder
 
     m = Decoder(10, 640, 2560, 10, 64)
     df = appendix_f_terms(m)

@@ -1,13 +1,16 @@
 """Fitters recover known constants from synthetic data; paper tables give the printed numbers."""
+import dataclasses
 import json
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from replication.fit import fitting as F
+import replication.fit as F
+from _lib import approach2 as chapter2, approach3 as chapter3
 from replication.cli import main
 from replication.errors import ReplicationError
 from replication.sources.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
@@ -15,7 +18,8 @@ from replication.sources.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GO
 
 #: A known surface, close to but not equal to the paper's.
 TRUE = {"A": 400.0, "B": 600.0, "E": 1.8, "alpha": 0.33, "beta": 0.30}
-TRUE_A = TRUE["beta"] / (TRUE["alpha"] + TRUE["beta"])
+#: Its compute-optimal exponent a = β/(α+β) (the paper's eq. 4): 0.30/0.63.
+TRUE_A = 10 / 21
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +127,8 @@ def test_approach3_likelihood_recovers_surface(noisy):
     assert r["beta"] == pytest.approx(TRUE["beta"], abs=0.02)
     assert r["E"] == pytest.approx(TRUE["E"], abs=0.05)
     assert r.details["sigma"] > 0
-    assert "likelihood" in r.method
+    assert r.method == "approach3-likelihood" and "Besiroglu" in r.title
+    assert r.x.size == 6 and math.exp(r.x[5]) == pytest.approx(r.details["sigma"], rel=1e-12)
 
 
 @pytest.mark.parametrize("method", ["huber", "likelihood"])
@@ -172,11 +177,17 @@ def test_table_a3_175b_misprint_is_found():
     assert F.inconsistent_rows(TABLE_3["N"], TABLE_3["C"], TABLE_3["D"]).size == 0
 
 
-def test_compute_for_size_inverts_the_frontier():
-    C, D = F.compute_for_size(TRUE, [1e9, 1e11])
-    law = F.frontier(TRUE)
-    np.testing.assert_allclose(law.n_opt(C), [1e9, 1e11], rtol=1e-12)
-    np.testing.assert_allclose(D, law.d_opt(C), rtol=1e-12)
+def test_frontier_and_compute_for_size_by_hand():
+    """L = E + 4/N + 1/D: along N·D = C/6, 4/N + 6N/C is least at N = 2·(C/6)^½, so a = b = ½,
+    k_N = 2/√6, k_D = 1/(2√6); a model of N parameters is optimal at C = 1.5·N², with D = N/4."""
+    surface = {"A": 4.0, "B": 1.0, "E": 1.7, "alpha": 1.0, "beta": 1.0}
+    law = F.frontier(surface)
+    assert (law.a, law.b) == (0.5, 0.5)
+    assert law.k_N == pytest.approx(2 / math.sqrt(6), rel=1e-12)
+    assert law.k_D == pytest.approx(1 / (2 * math.sqrt(6)), rel=1e-12)
+    C, D = F.compute_for_size(surface, [1e9, 1e11])
+    np.testing.assert_allclose(C, [1.5e18, 1.5e22], rtol=1e-12)
+    np.testing.assert_allclose(D, [2.5e8, 2.5e10], rtol=1e-12)
 
 
 # -- power laws and prefactors -------------------------------------------------------------------
@@ -211,11 +222,14 @@ def test_compute_optimal_on_table3_gives_exponents_near_half():
 
 def test_parabola_vertex():
     x = np.linspace(-1, 3, 9)
-    coef, v, why = F.parabola_vertex(x, 2 + 0.5 * (x - 1.2) ** 2)
-    assert why is None and v == pytest.approx(1.2)
+    coef, v, at_v, why = F.parabola_vertex(x, 2 + 0.5 * (x - 1.2) ** 2)
+    assert why is None and v == pytest.approx(1.2) and at_v == pytest.approx(2.0)
     np.testing.assert_allclose(coef, [2 + 0.5 * 1.44, -1.2, 0.5], atol=1e-12)
-    assert F.parabola_vertex(x, -(x**2))[2] == "parabola opens downward"
-    assert F.parabola_vertex(x, (x - 5) ** 2)[2] == "vertex outside the sampled sizes"
+    down = F.parabola_vertex(x, 1 - x**2)
+    assert down.reason == "parabola opens downward" and math.isnan(down.x)
+    np.testing.assert_allclose(down.coef, [1, 0, -1], atol=1e-12)  # in x, not in x - mean(x)
+    assert F.parabola_vertex(x, (x - 5) ** 2).reason == "vertex outside the sampled sizes"
+    assert F.parabola_vertex([1, 1, 2], [1, 2, 3]).reason == "2 distinct sizes, need 3"
 
 
 def test_approach2_recovers_exponents():
@@ -246,7 +260,7 @@ def test_approach2_no_interior_minimum_is_typed_or_flagged():
     assert info.value.budget == 1e20 and isinstance(info.value, ReplicationError)
     r = F.fit_approach2(t)
     assert r.details["budgets_excluded"] == 1 and r.details["excluded"][0]["C"] == 1e20
-    assert "excluded" in r.message and len(r.table) == 2
+    assert "excluded" in r.message and len(r.table) == 2 and r.details["parabola_N"].shape == (2, 3)
 
 
 def test_approach2_snaps_to_budgets():
@@ -263,6 +277,7 @@ def test_approach2_snaps_to_budgets():
 def test_approach1_recovers_exponent_from_training_curves():
     curves = F.synthetic_curves(TRUE, np.logspace(7, 9.5, 25), np.logspace(8.5, 11, 12))
     r = F.fit_approach1(curves)
+    assert r.method == "approach1" and r.status == "converged"
     assert r["a"] == pytest.approx(TRUE_A, abs=0.02)
     assert r["b"] == pytest.approx(1 - TRUE_A, abs=0.02)
     assert r.details["runs"] == 300 and r.options["grid_points"] == 1500
@@ -348,26 +363,27 @@ def test_cli_errors_are_one_line(tmp_path, capsys, content, match):
     assert "no such file" in capsys.readouterr().err
 
 
-# -- chapter helpers -----------------------------------------------------------------------------
+# -- chapter helpers (book/_lib) -----------------------------------------------------------------
 
 
 def test_regenerate_table_a3_flags_only_the_175b_row():
-    t = F.regenerate_table_a3(EQ10_UNROUNDED)
+    t = chapter3.regenerate_table_a3(EQ10_UNROUNDED)
     assert t.loc[t["misprint"] != "", "N"].tolist() == [175e9]
     ok = t[t["misprint"] == ""]
     assert ok["C ours / printed"].between(1.0, 1.25).all()
-    assert t.loc[t["N"] == 67e9, "C ours"].item() == pytest.approx(1.748e24, rel=1e-3)
+    # Table A3 prints 1.71e24 FLOPs for 67B; the unrounded constants give about 2% more
+    assert t.loc[t["N"] == 67e9, "C ours"].item() == pytest.approx(1.71e24, rel=0.03)
 
 
 def test_off_centre_bias_grows_off_centre_and_flags_edges():
-    t = F.off_centre_bias(EQ10_UNROUNDED, 1e20, [0.0, -0.8, 3.0], span=2.0)
+    t = chapter2.off_centre_bias(EQ10_UNROUNDED, 1e20, [0.0, -0.8, 3.0], span=2.0)
     err = t["N*/N_opt - 1"].tolist()
     assert abs(err[1]) > 3 * abs(err[0])
     assert math.isnan(err[2]) and t["note"].iloc[2] == "vertex outside the sampled sizes"
 
 
 def test_sum_versus_mean_table(noisy):
-    t = F.sum_versus_mean(noisy, starts=8)
+    t = chapter3.sum_versus_mean(noisy, starts=8)
     assert t.loc["mean", "median iterations"] < t.loc["sum", "median iterations"]
     assert t.loc["sum", "best sum of Huber"] <= t.loc["mean", "best sum of Huber"]
 
@@ -385,3 +401,101 @@ def test_threads_change_only_rounding(noisy):
     two = F.fit_approach3(noisy, grid=200, bootstrap=50, workers=2)
     assert two.fun == pytest.approx(one.fun, rel=1e-9)
     assert two.ci["alpha"] == pytest.approx(one.ci["alpha"], rel=1e-4)
+
+
+# -- the result type -----------------------------------------------------------------------------
+
+
+def test_a_converged_fit_says_converged(clean):
+    r = F.fit_approach3(clean, grid=50)
+    assert r.status == "converged" and r.success
+    assert r.method == "approach3-huber" and "50 starts" in r.title
+    assert r.nit > 0
+    closed = F.fit_compute_optimal(TABLE_3["C"], TABLE_3["N"], TABLE_3["D"])
+    assert closed.status == "converged" and closed.message == "closed form"
+
+
+def test_a_fit_stopped_by_maxiter_says_max_iterations(noisy):
+    r = F.fit_approach3(noisy, grid=20, maxiter=1)
+    assert r.status == "max-iterations" and not r.success
+    assert r.nit == 1
+    assert F.fit_approach3(noisy, grid=20, method="likelihood", maxiter=1).status == "max-iterations"
+
+
+def test_fit_result_is_frozen(clean):
+    r = F.fit_approach3(clean, grid=20, bootstrap=10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.fun = 0.0
+    with pytest.raises(TypeError):
+        r.params["A"] = 1.0
+    with pytest.raises(TypeError):
+        r.details["extra"] = 1
+    with pytest.raises(TypeError):
+        r.ci["alpha"] = (0, 1)
+    with pytest.raises(ValueError):
+        r.x[0] = 0.0
+    changed = dataclasses.replace(r, details={**r.details, "extra": 1})  # a new result, the old one untouched
+    assert changed.details["extra"] == 1 and "extra" not in r.details
+    back = pickle.loads(pickle.dumps(r))
+    assert back.params == r.params and np.array_equal(back.x, r.x) and back.status == r.status
+
+
+def test_x_is_the_optimisers_vector_and_exponents_are_derived(clean):
+    r = F.fit_approach3(clean, grid=20)
+    np.testing.assert_allclose(np.exp(r.x[:3]), [r["A"], r["B"], r["E"]], rtol=1e-12)
+    assert tuple(r.x[3:]) == (r["alpha"], r["beta"])
+    assert set(r.params) == {"A", "B", "E", "alpha", "beta"}
+    assert (r["a"], r["b"]) == (r.a, r.b) == (r.law.a, r.law.b)
+    with pytest.raises(KeyError):
+        r["k"]
+
+
+def test_fit_result_prints_short_and_without_arrays(clean):
+    r = F.fit_approach2(F.synthetic_isoflops(TRUE, [1e18, 1e19, 1e20]), bootstrap=20)
+    text = str(r)
+    assert "array(" not in text and "budget_of_point" not in text and "parabola_N" not in text
+    assert "status: converged" in text and "method: approach2" in text
+    assert len(text.splitlines()) < 30
+    assert set(r.to_dict()["law"]) == {"k_N", "a", "k_D", "b"}
+    nested = dataclasses.replace(r, details={**r.details, "ours": {"N_opt": np.array([1.5, 2.5])}})
+    assert "ours: {'N_opt': [1.5, 2.5]}" in str(nested)
+
+
+def test_fit_result_refuses_an_unknown_status():
+    with pytest.raises(ValueError, match="status"):
+        F.FitResult(method="m", title="t", params={}, x=[], fun=0.0, objective="", status="ok", message="",
+                    n_points=0)
+
+
+# -- the bootstrap -------------------------------------------------------------------------------
+
+
+def test_bootstrap_resamples_rows_in_one_batch():
+    seen = []
+
+    def refit(idx):
+        seen.append(idx)
+        return idx.mean(axis=1, keepdims=True)[idx[:, 0] != 0]  # leave out the resamples starting at row 0
+
+    b = F.run_bootstrap(refit, rows=5, resamples=200, names=("mean",), seed=1, ci=(5, 95))
+    assert seen[0].shape == (200, 5) and seen[0].min() >= 0 and seen[0].max() <= 4
+    assert b.kept == int((seen[0][:, 0] != 0).sum()) and b.summary == f"{b.kept}/200"
+    lo, hi = b.interval()["mean"]
+    assert 0 <= lo < 2 < hi <= 4
+    again = F.run_bootstrap(refit, rows=5, resamples=200, names=("mean",), seed=1, ci=(5, 95))
+    assert np.array_equal(again.samples, b.samples)
+
+
+def test_bootstrap_by_clusters_takes_whole_clusters_once():
+    clusters = np.array(["a", "a", "b", "b", "b", "c"])
+
+    def refit(picks):
+        for rows in picks:  # whole clusters, each at most once, in row order
+            labels = set(clusters[rows])
+            assert list(rows) == [i for i, c in enumerate(clusters) if c in labels]
+        return [[len(rows)] for rows in picks]
+
+    b = F.run_bootstrap(refit, len(clusters), 50, names=("rows",), clusters=clusters)
+    assert b.kept == 50 and set(b.samples[:, 0]) <= {1, 2, 3, 4, 5, 6}
+    doubled = b.map(lambda s: None if s[0] < 3 else (2 * s[0],), names=("twice",))
+    assert doubled.resamples == 50 and doubled.kept == int((b.samples[:, 0] >= 3).sum())

@@ -5,7 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
-from replication.training.model import ModelConfig, PerceiverAR, apply_rotary, rotary_tables
+from replication.training.config import ModelConfig
+from replication.training.model import AttentionLayer, DecoderLayer, HybridLayer, PerceiverAR, apply_rotary, \
+    rotary_tables
 
 TINY = dict(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
 
@@ -173,3 +175,33 @@ def test_loss_on_latents():
 def test_bad_config(bad):
     with pytest.raises(ReplicationError):
         ModelConfig(**{**TINY, **bad})
+
+
+def test_config_is_frozen_and_numpy_integers_become_ints():
+    import dataclasses
+
+    import numpy as np
+
+    cfg = ModelConfig(**{**TINY, "num_channels": np.int64(32)})
+    assert type(cfg.num_channels) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.num_layers = 3
+    assert dataclasses.replace(cfg, num_layers=3).num_layers == 3
+    with pytest.raises(ReplicationError, match="num_layers"):
+        dataclasses.replace(cfg, num_layers=0)
+
+
+def test_both_layer_types_share_one_attention_and_keep_the_recorded_parameter_names():
+    """Checkpoints (and the gradient-norm sum, which follows parameter order) depend on these names in
+    this order."""
+    model = PerceiverAR(ModelConfig(**{**TINY, "num_layers": 2}))
+    assert isinstance(model.hybrid, AttentionLayer) and isinstance(model.layers[0], AttentionLayer)
+    assert HybridLayer.attend is DecoderLayer.attend
+    mlp = ["mlp.norm.weight", "mlp.norm.bias", "mlp.fc.weight", "mlp.proj.weight"]
+    assert [n for n, _ in model.named_parameters()] == [
+        "out_bias", "tok_emb.weight", "pos_emb.weight",
+        "hybrid.q_norm.weight", "hybrid.q_norm.bias", "hybrid.kv_norm.weight", "hybrid.kv_norm.bias",
+        "hybrid.qkv.weight", "hybrid.out.weight", "hybrid.out.bias", *(f"hybrid.{n}" for n in mlp),
+        "layers.0.norm.weight", "layers.0.norm.bias", "layers.0.qkv.weight", "layers.0.out.weight",
+        *(f"layers.0.{n}" for n in mlp),
+    ]

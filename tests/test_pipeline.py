@@ -149,3 +149,66 @@ def test_library_hash_sees_newly_finished_runs(tmp_path):
     assert pipeline.library_hash(tmp_path) == before  # an unfinished run changes nothing
     (tmp_path / "abc123" / "summary.json").write_text("{}")
     assert pipeline.library_hash(tmp_path) != before
+
+
+HELPED = CHAPTER.replace("print(budget * layers, name, sum(sizes), use_bias)",
+                         "from _lib import {helper}\nprint({helper}.describe(budget))")
+
+
+@pytest.fixture
+def helped_book(tmp_path):
+    """Two chapters, each with its own presentation helper in _lib; the helper of ``b`` imports a shared one."""
+    book = tmp_path / "book"
+    (book / "_lib").mkdir(parents=True)
+    (book / "_lib" / "__init__.py").write_text("")
+    (book / "_lib" / "style.py").write_text("UNIT = 'FLOPs'\n")
+    (book / "_lib" / "a_helper.py").write_text("def describe(x):\n    return f'{x:.3g} FLOPs'\n")
+    (book / "_lib" / "b_helper.py").write_text("from .style import UNIT\n\n\ndef describe(x):\n"
+                                               "    return f'{x:.2e} {UNIT}'\n")
+    (book / "a.md").write_text(HELPED.replace("{helper}", "a_helper"))
+    (book / "b.md").write_text(HELPED.replace("{helper}", "b_helper"))
+    return book
+
+
+def _keys(book):
+    return {name: pipeline.cache_key(path.read_text(), {}, "lib", pipeline.chapter_helpers(path.read_text(), book))
+            for name, path in pipeline.chapters(book).items()}
+
+
+def test_chapter_helpers_are_the_lib_modules_it_imports(helped_book):
+    lib = helped_book / "_lib"
+    assert pipeline.chapter_helpers((helped_book / "a.md").read_text(), helped_book) == [
+        lib / "__init__.py", lib / "a_helper.py"]
+    assert pipeline.chapter_helpers((helped_book / "b.md").read_text(), helped_book) == [
+        lib / "__init__.py", lib / "b_helper.py", lib / "style.py"]  # and what the helper imports
+
+
+def test_editing_one_helper_changes_only_its_chapters_key(helped_book):
+    before = _keys(helped_book)
+    with open(helped_book / "_lib" / "a_helper.py", "a") as f:
+        f.write("# restyled\n")
+    after = _keys(helped_book)
+    assert after["a"] != before["a"] and after["b"] == before["b"]
+    (helped_book / "_lib" / "style.py").write_text("UNIT = 'FLOP'\n")
+    assert _keys(helped_book)["b"] != after["b"]
+
+
+@pytest.mark.slow
+def test_editing_one_helper_re_executes_only_its_chapter(helped_book, tmp_path):
+    out = tmp_path / "runs"
+    first = {name: pipeline.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
+             for name in ("a", "b")}
+    stamps = {name: (d / f"{name}.ipynb").stat().st_mtime_ns for name, d in first.items()}
+    (helped_book / "_lib" / "a_helper.py").write_text("def describe(x):\n    return f'{x:.4g} FLOPs'\n")
+    second = {name: pipeline.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
+              for name in ("a", "b")}
+    assert second["b"] == first["b"] and (second["b"] / "b.ipynb").stat().st_mtime_ns == stamps["b"]
+    assert second["a"] != first["a"]
+    executed = json.loads((second["a"] / "a.ipynb").read_text())
+    assert "1e+18 FLOPs" in json.dumps(executed["cells"][-1]["outputs"])
+
+
+def test_toc_chapters_reads_the_toc_in_order():
+    pages = pipeline.toc_chapters()
+    assert pages[0] == "intro" and pages[-1] == "references"
+    assert set(pipeline.chapters()) <= set(pages)

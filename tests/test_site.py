@@ -10,12 +10,10 @@ import re
 import shutil
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
-import yaml
 
-from replication.pipeline import REPO_DIR, build_command
+from replication.pipeline import REPO_DIR, build_command, toc_chapters
 
 SITE = REPO_DIR / "_build" / "html"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,17 +31,8 @@ def site():
     return SITE
 
 
-def toc_pages():
-    toc = yaml.safe_load((REPO_DIR / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for entry in toc.get("chapters", []):
-        pages.append(entry["file"])
-        pages += [sub["file"] for sub in entry.get("sections", [])]
-    return pages
-
-
 def test_every_toc_page_exists(site):
-    for page in toc_pages():
+    for page in toc_chapters():
         assert (site / f"{page}.html").is_file(), page
 
 
@@ -93,7 +82,7 @@ def rendered_dom(chromium, url, profile):
 
 def test_pages_render_math_offline(site, chromium, server, tmp_path):
     checked = 0
-    for page in toc_pages():
+    for page in toc_chapters():
         static = (site / f"{page}.html").read_text()
         dom = rendered_dom(chromium, f"{server}/{page}.html", tmp_path / "profile")
         assert "</html>" in dom.lower(), page

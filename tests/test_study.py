@@ -4,10 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from _lib import study as study_page
 from replication.studies import chinchilla as S
+from replication.studies import chinchilla_design as design
 from replication.errors import ReplicationError
-from replication.fit.fitting import predict_loss, read_csv, run_fit
+from replication.cli.fit import run_fit
+from replication.fit import predict_loss, read_csv
 from replication.store.runs import RunStore
+from replication.training.runner import get_or_train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -17,13 +21,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_default_design_meets_the_issue():
-    s = S.DEFAULT
+    s = design.DEFAULT
     b = np.array(s.budgets)
     assert len(b) >= 4 and b[-1] / b[0] >= 30
     assert np.allclose(b[1:] / b[:-1], 16 ** (1 / 3), rtol=0.01)
     grid = s.isoflop_grid()
     for k in range(len(b)):
-        sizes = [S.num_params(s.model(j)) for kk, j in grid if kk == k]
+        sizes = [design.num_params(s.model(j)) for kk, j in grid if kk == k]
         assert len(sizes) >= 5 and len(set(sizes)) == len(sizes)
     # off-ladder additions are named by shape, and there are few
     assert all(isinstance(j, tuple) for _, j in s.extra_isoflop) and len(s.extra_isoflop) <= 2
@@ -41,7 +45,7 @@ def test_default_design_meets_the_issue():
 
 
 def test_configs_are_unique_and_follow_the_design():
-    s = S.DEFAULT
+    s = design.DEFAULT
     cfgs = s.configs()
     ids = [c.run_id() for c in cfgs]
     assert len(ids) == len(set(ids))
@@ -64,7 +68,7 @@ def test_configs_are_unique_and_follow_the_design():
 
 
 def test_recipe_configs_differ_only_in_their_override():
-    s = S.DEFAULT
+    s = design.DEFAULT
     base = s.recipe_config("baseline", 0)
     assert base.run_id() == s.config(s.recipe_size, s.budgets[s.recipe_budget]).run_id()
     c = s.recipe_config("cycle 5×", 1)
@@ -78,36 +82,26 @@ def test_recipe_configs_differ_only_in_their_override():
 
 def test_bad_designs_are_refused():
     with pytest.raises(ReplicationError, match="ladder has"):
-        S.Study(ladder=S.LADDER[:5])
+        design.ChinchillaStudy(ladder=design.LADDER[:5])
     with pytest.raises(ReplicationError, match="sizes_per_budget"):
-        S.Study(sizes_per_budget=2)
+        design.ChinchillaStudy(sizes_per_budget=2)
     with pytest.raises(ReplicationError, match="base_budget"):
-        S.Study(base_budget=0)
+        design.ChinchillaStudy(base_budget=0)
     with pytest.raises(ReplicationError, match="recipe_budget"):
-        S.Study(recipe_budget=9)
+        design.ChinchillaStudy(recipe_budget=9)
 
 
 def test_parameter_counts_match_the_model():
     from replication.training.model import PerceiverAR
 
-    for j in range(len(S.LADDER)):
-        m = S.DEFAULT.model(j)
+    for j in range(len(design.LADDER)):
+        m = design.DEFAULT.model(j)
         net = PerceiverAR(m)
         total = sum(p.numel() for p in net.parameters())
-        assert S.num_params(m) == total
+        assert design.num_params(m) == total
         emb = m.vocab_size * m.num_channels + m.max_seq_len * m.num_channels + m.vocab_size
-        assert S.num_nonembedding_params(m) == total - emb
-        assert S.num_nonembedding_params(m) < S.num_params(m)
-
-
-def test_verdict():
-    # two-sided t test at 95%: t(2) needs 4.30 standard errors, t(9) 2.26
-    assert S.verdict(0.045, 0.01, df=2) == "reference better"
-    assert S.verdict(-0.045, 0.01, df=2) == "reference worse"
-    assert S.verdict(0.04, 0.01, df=2) == "not distinguishable"
-    assert S.verdict(0.025, 0.01, df=9) == "reference better"
-    assert S.verdict(0.01, math.nan, df=2) == "not distinguishable"
-    assert S.verdict(0.01, 0.001, df=0) == "not distinguishable"
+        assert design.num_nonembedding_params(m) == total - emb
+        assert design.num_nonembedding_params(m) < design.num_params(m)
 
 
 def test_compute_law_fits_the_ladder():
@@ -137,17 +131,18 @@ def test_optimum_on_budget_matches_brute_force():
 
 def test_runs_table_never_trains(tmp_path):
     with pytest.raises(ReplicationError, match="not recorded"):
-        S.runs_table(S.DEFAULT, root=tmp_path)
+        S.runs_table(design.DEFAULT, root=tmp_path)
     assert not any(p for p in tmp_path.iterdir() if not p.name.startswith("."))
 
 
 # -- a tiny study, trained for real ---------------------------------------------------------------
 
 
-TINY = S.Study(base_budget=2e7, num_budgets=2, extra_isoflop=(), scaling_seeds=(0,), ladder=((8, 1), (12, 1), (16, 1), (16, 2)), sizes_per_budget=3,
-               num_latents=16, batch_size=4, evals_per_run=4, eval_windows=4, approach1_sizes=(1, 2),
-               approach1_horizons=2, recipe_budget=0, recipe_size=1, recipe_seeds=(0, 1),
-               recipes={"baseline": {}, "decay to 0": {"min_lr_ratio": 0.0}})
+TINY = design.ChinchillaStudy(base_budget=2e7, num_budgets=2, extra_isoflop=(), scaling_seeds=(0,),
+                              ladder=((8, 1), (12, 1), (16, 1), (16, 2)), sizes_per_budget=3, num_latents=16,
+                              batch_size=4, evals_per_run=4, eval_windows=4, approach1_sizes=(1, 2),
+                              approach1_horizons=2, recipe_budget=0, recipe_size=1, recipe_seeds=(0, 1),
+                              recipes={"baseline": {}, "decay to 0": {"min_lr_ratio": 0.0}})
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +157,7 @@ def tiny_root(tmp_path_factory):
     store = RunStore(root)
     try:
         for cfg in TINY.training_order():
-            store.get_or_train(cfg, progress=False, log=lambda *a, **k: None)
+            get_or_train(cfg, store, progress=False, log=lambda *a, **k: None)
     finally:
         torch.set_num_threads(n)
         mp.undo()
@@ -178,7 +173,7 @@ def test_tiny_study_tables(tiny_root, tmp_path):
     assert t.loc[t["recipe"] == "baseline", "seed"].tolist().count(1) == 1
     # the CSV is what `replication fit` reads
     path = tmp_path / "runs.csv"
-    S.write_csv(path, TINY, tiny_root)
+    t.to_csv(path, index=False)  # as the study chapter writes it
     back = read_csv(str(path))
     assert np.allclose(back["loss"], t["loss"]) and np.allclose(back["D"], t["D"])
     fit = run_fit("powerlaw", back)
@@ -204,10 +199,10 @@ LAW = {"A": 200.0, "B": 1000.0, "E": 1.0, "alpha": 0.4, "beta": 0.4}
 RECIPE_SHIFT = {"cycle 5×": 0.05, "decay 5× (to 20%)": 0.02, "AdamW (wd 0.1)": -0.03}
 
 
-def fake_store(root, study=S.DEFAULT, noise=0.0):
+def fake_store(root, study=design.DEFAULT, noise=0.0):
     """Write summary.json and metrics.jsonl for every run of ``study`` as if L(N, D) = LAW had been
     measured; recipe variants are shifted by RECIPE_SHIFT (+ seed noise)."""
-    from replication.store.runs import write_json
+    from replication.files import write_json
 
     rng = np.random.default_rng(0)
     plan = S.plan_table(study)
@@ -241,7 +236,7 @@ def fake_root(tmp_path_factory):
 
 
 def test_approaches_on_a_known_surface(fake_root):
-    fits = S.fit_all(S.DEFAULT, fake_root, bootstrap=50)
+    fits = S.fit_all(design.DEFAULT, fake_root, bootstrap=50)
     # Approach 3 on noise-free losses recovers the surface
     assert fits[3]["alpha"] == pytest.approx(LAW["alpha"], rel=1e-3)
     assert fits[3]["beta"] == pytest.approx(LAW["beta"], rel=1e-3)
@@ -256,7 +251,7 @@ def test_approaches_on_a_known_surface(fake_root):
     assert 0.2 < fits[1]["a"] < 0.9
     ours = fits[3].details["ours"]["ci"]["a"]
     assert ours[0] - 1e-3 <= fits[3].details["ours"]["a"] <= ours[1] + 1e-3  # noise-free: a narrow interval
-    ex = S.exponents_table(fits)
+    ex = study_page.exponents_table(fits)
     assert list(ex["approach"]) == [1, 2, 3] and ex["paper a"].iloc[1].startswith("0.49")
     tpp = S.tokens_per_param_table(fits)
     assert np.all(np.isfinite(tpp.filter(like="D/N").to_numpy()))
@@ -264,27 +259,27 @@ def test_approaches_on_a_known_surface(fake_root):
 
 def test_seeds_are_averaged(tmp_path):
     fake_store(tmp_path, noise=0.01)
-    runs = S.scaling_runs(S.DEFAULT, tmp_path)
-    pts = S.isoflop_points(S.DEFAULT, tmp_path)
-    assert (pts["seeds"] == len(S.DEFAULT.scaling_seeds)).all()
-    assert len(pts) == len(runs) / len(S.DEFAULT.scaling_seeds)
+    runs = S.scaling_runs(design.DEFAULT, tmp_path)
+    pts = S.isoflop_points(design.DEFAULT, tmp_path)
+    assert (pts["seeds"] == len(design.DEFAULT.scaling_seeds)).all()
+    assert len(pts) == len(runs) / len(design.DEFAULT.scaling_seeds)
     one = pts.iloc[7]
     same = runs[(runs["C"] == one["C"]) & (runs["width"] == one["width"]) & (runs["layers"] == one["layers"])]
     assert one["loss"] == pytest.approx(same["loss"].mean()) and len(same) == 2
-    curves = S.curves_table(S.DEFAULT, tmp_path)
+    curves = S.curves_table(design.DEFAULT, tmp_path)
     assert (curves["seeds"] == 2).all()
-    assert curves["run"].nunique() == len(S.DEFAULT.approach1_plan())
+    assert curves["run"].nunique() == len(design.DEFAULT.approach1_plan())
     # approach 3 uses every baseline final loss, the recipe study's extra seed included
-    assert len(S.scaling_runs(S.DEFAULT, tmp_path, seeds="all")) == len(runs) + 1
+    assert len(S.scaling_runs(design.DEFAULT, tmp_path, seeds="all")) == len(runs) + 1
 
 
 def test_recipe_verdicts_see_shifts_larger_than_the_noise(tmp_path):
     fake_store(tmp_path, noise=0.002)
-    v = S.recipe_verdicts(S.DEFAULT, tmp_path).set_index("other")
+    v = S.recipe_verdicts(design.DEFAULT, tmp_path).set_index("other")
     assert v.loc["cycle 5×", "verdict"] == "reference better" and v.loc["cycle 5×", "paper"] == "agrees"
     assert v.loc["decay 5× (to 20%)", "verdict"] == "reference better"
     assert abs(v.loc["decay to 0", "other − reference"]) < 0.01  # no shift: only the noise
     assert v.loc["baseline", "reference"] == "AdamW (wd 0.1)" and v.loc["baseline", "paper"] == "agrees"
     assert v.loc["cycle 5×", "other − reference"] == pytest.approx(0.05, abs=0.01)
-    t = S.recipe_table(S.DEFAULT, tmp_path).set_index("recipe")
+    t = S.recipe_table(design.DEFAULT, tmp_path).set_index("recipe")
     assert t.loc["baseline", "seeds"] == 3 and t.loc["cycle 5×", "loss sd"] > 0

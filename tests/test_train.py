@@ -11,21 +11,21 @@ import pytest
 import torch
 
 from replication import cli
-from replication.training import loop as T
+from replication.training import options as train_cli
 from replication.errors import ReplicationError
-from replication.training.model import ModelConfig
-from replication.store.runs import RunStore
+from replication.training import loop as T
+from replication.training.config import ModelConfig, TrainConfig
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def tiny(**kw) -> T.TrainConfig:
+def tiny(**kw) -> TrainConfig:
     model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
     base = dict(model=model, batch_size=4, steps=24, warmup_steps=4, lr=3e-3, eval_interval=8,
                 eval_windows=8, checkpoint_interval=4, log_interval=4)
     base.update(kw)
-    return T.TrainConfig(**base)
+    return TrainConfig(**base)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_lr_schedule():
 
 
 def test_steps_from_budget_use_the_estimator():
-    from replication.estimate.flops import PerceiverAR as Shape
+    from replication.estimate import PerceiverARShape as Shape
 
     cfg = tiny(steps=None, budget_flops=1e12, batch_size=8)
     c_self = Shape(262, 48, 16, 32, 2, 8).self_attn_flops("corrected")
@@ -227,7 +227,7 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
 
 def test_bench_counts_the_estimator_plus_logits_and_rejects_unknown_configs(capsys):
     from replication.bench.train import CONFIGS, flops_per_latent_token, make_step
-    from replication.estimate.flops import PerceiverAR as Shape
+    from replication.estimate import PerceiverARShape as Shape
 
     c = CONFIGS["small"]
     shape = Shape(262, 1024, 256, 256, 6, 8)
@@ -249,20 +249,92 @@ def test_activation_checkpointing_gives_the_same_training(token_data, tmp_path):
     assert tiny(activation_checkpointing=True).run_id() == tiny().run_id()
 
 
-def test_run_helper(tmp_path):
-    r = T.run(runs_dir=tmp_path, progress=False, model=dict(vocab_size=262, num_latents=16, num_prefix=0,
-                                                           num_channels=32, num_layers=2),
-              batch_size=2, steps=3, warmup_steps=1, eval_windows=2)
-    assert r.finished and r.summary["steps"] == 3 and r.summary["C_cross"] == 0
-
-
 def test_longer_cosine_cycle_stops_before_full_decay():
-    cfg = T.TrainConfig(model=ModelConfig(vocab_size=262, num_prefix=0, num_latents=16, num_channels=32,
-                                          num_layers=1, num_heads=4), steps=100, warmup_steps=0,
-                        cosine_cycle_ratio=2.0).validate()
+    cfg = TrainConfig(model=ModelConfig(vocab_size=262, num_prefix=0, num_latents=16, num_channels=32,
+                                        num_layers=1, num_heads=4), steps=100, warmup_steps=0,
+                      cosine_cycle_ratio=2.0)
     # at the last of 100 steps the 200-step cycle is half way: lr = lo + (lr - lo)/2
     lo = cfg.lr * cfg.min_lr_ratio
     assert T.lr_at(99, cfg, 100) == pytest.approx(lo + 0.5 * (1 + math.cos(math.pi * 99 / 199)) * (cfg.lr - lo))
     assert T.lr_at(99, cfg, 100) > 0.5 * (cfg.lr + lo) - 1e-12
     with pytest.raises(ReplicationError, match="cosine_cycle_ratio"):
-        T.TrainConfig(model=cfg.model, steps=10, cosine_cycle_ratio=0).validate()
+        TrainConfig(model=cfg.model, steps=10, cosine_cycle_ratio=0)
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+
+def _options():
+    return [a for a in train_cli.parser()._actions if a.option_strings and a.dest != "help"]
+
+
+def test_every_config_field_is_an_option_and_every_option_says_its_default():
+    import dataclasses
+
+    dests = {a.dest for a in _options()}
+    derived = {"vocab_size"}  # from --tokenizer
+    for cls in (ModelConfig, TrainConfig):
+        assert {f.name for f in dataclasses.fields(cls)} - {"model"} - derived <= dests
+    for a in _options():
+        assert a.help and ("(default: " in a.help or "required)" in a.help), a.option_strings
+    shown = {a.option_strings[0]: a.help for a in _options()}
+    assert "(default: 2e-4)" in shown["--lr"] and "(default: 0.999)" in shown["--beta2"]
+    assert "(default: 0.1)" in shown["--min-lr-ratio"] and "(default: 1)" in shown["--cosine-cycle-ratio"]
+    assert "(default: 1536)" in shown["--prefix"] and "(default: off)" in shown["--compile"]
+    assert shown["--channels"].endswith("(required)")
+    # the defaults are the dataclasses': an option left out leaves the field at its default
+    cfg = train_cli.config_from_args(train_cli.parser().parse_args(["--channels", "32", "--layers", "2",
+                                                                    "--steps", "5"]))
+    assert cfg == TrainConfig(model=ModelConfig(num_channels=32, num_layers=2), steps=5)
+
+
+def test_the_current_option_names_still_work():
+    argv = ["--channels", "64", "--layers", "3", "--heads", "4", "--latents", "32", "--max-seq-len", "96",
+            "--prefix-dropout", "0.25", "--budget-flops", "1e12", "--accounting", "article",
+            "--tokenizer", "sentencepiece:500", "--batch-size", "8", "--micro-batch-size", "4", "--lr", "1e-3",
+            "--warmup-steps", "5", "--weight-decay", "0.1", "--grad-clip", "1.0", "--eval-interval", "7",
+            "--eval-windows", "9", "--checkpoint-interval", "11", "--seed", "3", "--compile",
+            "--activation-checkpointing", "--beta1", "0.8", "--beta2", "0.95", "--min-lr-ratio", "0",
+            "--cosine-cycle-ratio", "1.5", "--log-interval", "2", "--val-fraction", "0.1",
+            "--runs-dir", "/tmp/x", "--no-progress", "--json"]
+    cfg = train_cli.config_from_args(train_cli.parser().parse_args(argv))
+    m = cfg.model
+    assert (m.vocab_size, m.num_channels, m.num_layers, m.num_heads, m.num_latents, m.num_prefix,
+            m.prefix_dropout) == (500, 64, 3, 4, 32, 64, 0.25)
+    assert (cfg.budget_flops, cfg.accounting, cfg.batch_size, cfg.micro_batch_size, cfg.lr, cfg.beta1, cfg.beta2,
+            cfg.min_lr_ratio, cfg.cosine_cycle_ratio, cfg.compile, cfg.activation_checkpointing) == \
+        (1e12, "article", 8, 4, 1e-3, 0.8, 0.95, 0.0, 1.5, True, True)
+
+
+@pytest.mark.parametrize("cfg", [
+    tiny(),
+    tiny(steps=None, budget_flops=3.5e12, lr=2e-4, beta2=0.95, min_lr_ratio=0.0, compile=True, corpus="files:a b/*.txt",
+         model=ModelConfig(vocab_size=8000, num_latents=16, num_prefix=0, num_channels=32, num_layers=2,
+                           rotary_layers=0, init_std=0.01), tokenizer="sentencepiece:8000"),
+])
+def test_arguments_reproduce_the_config(cfg):
+    import shlex
+
+    words = shlex.split(train_cli.arguments(cfg))
+    assert train_cli.config_from_args(train_cli.parser().parse_args(words)) == cfg
+    # options asked for come first, in that order, even at their defaults
+    first = shlex.split(train_cli.arguments(cfg, always=("seed", "max-seq-len", "heads")))
+    length = ["--max-seq-len", str(cfg.model.max_seq_len)] if cfg.model.num_prefix else ["--prefix", "0"]
+    assert first[:6] == ["--seed", str(cfg.seed), *length, "--heads", "8"]
+    assert ("--prefix" in first) == (cfg.model.num_prefix == 0)
+    assert train_cli.config_from_args(train_cli.parser().parse_args(first)) == cfg
+    with pytest.raises(ReplicationError, match="colour"):
+        train_cli.arguments(cfg, always=("colour",))
+
+
+def test_format_value_is_short_and_exact():
+    for value, text in [(2e-4, "2e-4"), (0.5, "0.5"), (3e-3, "3e-3"), (578222555136000000.0, "578222555136000000"),
+                        (0.999, "0.999"), (1.0, "1"), (1 / 3, repr(1 / 3)), (80, "80"), ("kjv", "kjv")]:
+        assert train_cli.format_value(value) == text
+        assert type(value)(text) == value if not isinstance(value, str) else True
+
+
+def test_python_dash_m_replication_train_is_the_cli():
+    out = subprocess.run([sys.executable, "-m", "replication", "train", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "--cosine-cycle-ratio" in out.stdout

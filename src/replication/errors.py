@@ -1,4 +1,5 @@
 """The one exception type the CLI turns into a one-line error."""
+import math
 
 
 class ReplicationError(ValueError):
@@ -18,3 +19,28 @@ def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=Fa
         rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
         raise ReplicationError(f"{name}={value!r} is out of range; allowed: {rng}")
     return value
+
+
+def check_int(name: str, value, lo=None, hi=None) -> int:
+    """Raise ReplicationError unless value is an integer in [lo, hi]. Returns it as an int.
+
+    numpy integers pass; bools and whole floats do not (a silent 512.0 -> 512 hides bugs)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        bound = f" >= {lo}" if lo is not None else ""
+        raise ReplicationError(f"{name}={value!r} must be an integer{bound}")
+    return check_range(name, int(value.__index__()), lo, hi)
+
+
+def check_choice(name: str, value, choices):
+    """Raise ReplicationError unless value is one of ``choices``. Returns value."""
+    if value not in choices:
+        raise ReplicationError(f"{name}={value!r} is not known; choose one of: {', '.join(map(str, choices))}")
+    return value
+
+
+def check_number(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False):
+    """Raise ReplicationError unless value is a finite real number (not a bool) within the bounds of
+    :func:`check_range`. Returns value."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ReplicationError(f"{name}={value!r} must be a finite number")
+    return check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)

@@ -5,9 +5,10 @@ One source of truth per chapter: ``book/<name>.md``. Two ways to execute it:
 * ``jupyter-book build book/`` loads :func:`setup` as a Sphinx extension. Before Sphinx parses a chapter
   (``source-read``), the chapter is executed with papermill and its source is swapped for the executed
   notebook, which myst-nb renders as is (its own execution is off). Executed notebooks are cached under
-  ``_build/executed/``, keyed on the chapter text, its parameters, a hash of ``src/replication`` and the set
-  of finished runs, so a library edit or a new run re-executes the chapters while an unchanged rebuild
-  executes nothing.
+  ``_build/executed/``, keyed on the chapter text, its parameters, a hash of ``src/replication``, the set
+  of finished runs and the chapter's own presentation helpers (the ``book/_lib`` modules it imports), so a
+  library edit or a new run re-executes the chapters, a helper edit re-executes the chapters that import it,
+  and an unchanged rebuild executes nothing.
 * ``replication run <chapter> -p name=value`` executes one chapter with new parameters into
   ``runs/chapters/<chapter>/<key>/`` (the executed notebook, ``parameters.json`` and ``figures/``).
 
@@ -17,18 +18,18 @@ A site built from a parameter file: ``REPLICATION_PARAMS=params.yaml jupyter-boo
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import base64
 import hashlib
 import json
+import math
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from replication.errors import ReplicationError
+from replication.files import atomic_write, atomic_write_bytes, atomic_write_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parents[1]
@@ -41,11 +42,12 @@ PARAMS_ENV = "REPLICATION_PARAMS"
 
 
 def chapter_path(name: str, book_dir: Path = BOOK_DIR) -> Path:
-    path = book_dir / f"{name}.md"
-    if not path.is_file():
-        known = ", ".join(sorted(chapters(book_dir))) or "none"
+    """The file of chapter ``name``: one of the book's executable chapters, never any other path."""
+    found = chapters(book_dir)
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
         raise ReplicationError(f"chapter={name!r} not found in {book_dir.name}/; chapters: {known}")
-    return path
+    return found[name]
 
 
 def chapters(book_dir: Path = BOOK_DIR) -> dict[str, Path]:
@@ -107,6 +109,9 @@ def validate_parameters(chapter: str, defaults: dict, given: dict) -> dict:
         default = defaults[name]
         if isinstance(value, str) and not isinstance(default, str) and default is not None:
             value = _parse_value(value)
+        if _has_non_finite(value) or (isinstance(value, str) and not isinstance(default, str)
+                                      and value.strip().lstrip("+-").lower() in ("inf", "infinity", "nan")):
+            raise ReplicationError(f"{chapter}: parameter {name!r} must be finite, got {value!r}")
         if default is None or value is None:
             checked[name] = value
         elif isinstance(default, bool) or isinstance(value, bool):
@@ -122,6 +127,14 @@ def validate_parameters(chapter: str, defaults: dict, given: dict) -> dict:
         else:
             raise ReplicationError(f"{chapter}: parameter {name!r} expects {_type_name(default)}, got {value!r}")
     return checked
+
+
+def _has_non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def _parse_value(text: str):
@@ -147,17 +160,77 @@ def load_params_file(path: str | os.PathLike) -> dict[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise ReplicationError(f"params file {str(path)!r} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        raise ReplicationError(f"params file {path.name}: not valid YAML text{at}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ReplicationError(f"params file {path.name}: expected a mapping chapter -> {{name: value}}")
+    unknown = sorted(set(map(str, data)) - set(chapters()))
+    if unknown:
+        raise ReplicationError(f"params file {path.name}: unknown chapter {unknown[0]!r}; "
+                               f"chapters: {', '.join(sorted(chapters()))}")
     return data
 
 
 # --- the execution cache -------------------------------------------------------------------------
 
+HELPERS_PACKAGE = "_lib"  # book/_lib: presentation helpers of single chapters
+
+
+def toc_chapters(repo_dir: Path = REPO_DIR) -> list[str]:
+    """The book's pages in reading order, from ``_toc.yml`` (the root first)."""
+    import yaml
+
+    toc = yaml.safe_load((repo_dir / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        pages += [entry["file"], *(section["file"] for section in entry.get("sections", []))]
+    return pages
+
+
+def _helpers_imported(source: str) -> set[str]:
+    """Names of the ``book/_lib`` modules that ``source`` imports (``from _lib import x``, or, inside
+    ``_lib``, ``from . import x`` / ``from .x import y``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell with IPython magics imports no helper
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            parts = (node.module or "").split(".")
+            if node.level == 0 and parts[0] == HELPERS_PACKAGE:
+                found |= {parts[1]} if len(parts) > 1 else {alias.name for alias in node.names}
+            elif node.level == 1:
+                found |= {parts[0]} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith(HELPERS_PACKAGE + ".")}
+    return found
+
+
+def chapter_helpers(text: str, book_dir: Path = BOOK_DIR) -> list[Path]:
+    """The helper files a chapter depends on: the ``_lib`` modules its code imports, and theirs."""
+    helpers_dir = book_dir / HELPERS_PACKAGE
+    todo, seen = set(), set()
+    for cell in _read_md(text).cells:
+        if cell.cell_type == "code":
+            todo |= _helpers_imported(cell.source)
+    while todo:
+        name = todo.pop()
+        path = helpers_dir / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        todo |= _helpers_imported(path.read_text())
+    init = helpers_dir / "__init__.py"
+    return sorted({helpers_dir / f"{name}.py" for name in seen} | ({init} if seen and init.is_file() else set()))
+
 
 def library_hash(runs_dir: Path = REPO_DIR / "runs") -> str:
-    """What a chapter reads besides its own text: the library's code and the set of finished runs.
+    """What every chapter reads besides its own text: the library's code and the set of finished runs.
 
     A finished run never changes, so its id is enough; a newly recorded run re-executes the chapters.
     """
@@ -170,37 +243,37 @@ def library_hash(runs_dir: Path = REPO_DIR / "runs") -> str:
     return h.hexdigest()
 
 
-def cache_key(text: str, params: dict, lib_hash: str | None = None) -> str:
+def cache_key(text: str, params: dict, lib_hash: str | None = None, helpers: list[Path] = ()) -> str:
+    """The chapter's text and parameters, the library, and the chapter's own helpers (only those)."""
     h = hashlib.sha256()
     h.update(text.encode())
     h.update(json.dumps(params, sort_keys=True, default=repr).encode())
     h.update((lib_hash or library_hash()).encode())
+    for path in helpers:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
-def execute(path: Path, params: dict, output: Path, progress: bool = False):
-    """Execute one chapter with papermill (cwd = the chapter's folder); write ``output`` atomically."""
+def execute(path: Path, params: dict, output: Path | None, progress: bool = False):
+    """Execute one chapter with papermill (cwd = the chapter's folder); write ``output`` atomically if given."""
     import nbformat
     import papermill
 
     nb = _read_md(path.read_text())
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        executed = papermill.execute_notebook(
-            nb,
-            None,
-            parameters=params,
-            kernel_name="python3",
-            language="python",
-            cwd=str(path.parent),
-            progress_bar=progress,
-            log_output=False,
-        )
-        nbformat.write(executed, tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    executed = papermill.execute_notebook(
+        nb,
+        None,
+        parameters=params,
+        kernel_name="python3",
+        language="python",
+        cwd=str(path.parent),
+        progress_bar=progress,
+        log_output=False,
+    )
+    if output is not None:
+        with atomic_write(output, "w", encoding="utf-8") as f:
+            nbformat.write(executed, f)
     return executed
 
 
@@ -225,26 +298,62 @@ def _label_injected(nb, params: dict) -> None:
 
 def run_chapter(name: str, given: dict, book_dir: Path = BOOK_DIR, out_root: Path = CHAPTER_RUNS_DIR,
                 progress: bool = True) -> Path:
-    """Execute ``name`` with ``given`` parameters; return the folder with the executed notebook."""
+    """Execute ``name`` with ``given`` parameters; return the folder with the executed notebook.
+
+    The notebook is written last, so a folder holds a notebook only when its figures and
+    ``parameters.json`` are complete; folders left without one by a failed or killed run are removed at
+    the next start.
+    """
     path = chapter_path(name, book_dir)
     text = path.read_text()
     params = validate_parameters(name, read_parameters(_read_md(text)), given)
-    out_dir = out_root / name / cache_key(text, params)
+    out_dir = out_root / name / cache_key(text, params, helpers=chapter_helpers(text, book_dir))
     notebook = out_dir / f"{name}.ipynb"
     if notebook.exists():
         return out_dir
+    _remove_unfinished(out_root / name, name)
     from papermill.exceptions import PapermillExecutionError
 
-    existed = out_dir.exists()
     try:
-        nb = execute(path, params, notebook, progress=progress)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / ".running").write_text(str(os.getpid()))  # also proves the folder is writable
+    except OSError as err:
+        raise ReplicationError(f"{name}: cannot write the chapter's output to {out_dir}: {err.strerror}") from None
+    try:
+        nb = execute(path, params, None, progress=progress)
+        _write_figures(nb, out_dir / "figures")
+        atomic_write_text(out_dir / "parameters.json", json.dumps(params, indent=2, default=repr) + "\n")
+        with atomic_write(notebook, "w", encoding="utf-8") as f:
+            import nbformat
+
+            nbformat.write(nb, f)
+        (out_dir / ".running").unlink()
     except PapermillExecutionError as err:
-        if not existed:
-            shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.rmtree(out_dir, ignore_errors=True)
         raise ReplicationError(f"{name}: cell {err.exec_count} failed: {err.ename}: {err.evalue}") from None
-    (out_dir / "parameters.json").write_text(json.dumps(params, indent=2, default=repr) + "\n")
-    _write_figures(nb, out_dir / "figures")
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     return out_dir
+
+
+def _remove_unfinished(chapter_dir: Path, name: str) -> None:
+    """Output folders of ``name`` without a notebook, and not being written by a live process, are what a
+    failed or killed run left behind."""
+    if not chapter_dir.is_dir():
+        return
+    for folder in chapter_dir.iterdir():
+        if folder.is_dir() and not (folder / f"{name}.ipynb").exists() and not _running_elsewhere(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running_elsewhere(folder: Path) -> bool:
+    try:
+        pid = int((folder / ".running").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid != os.getpid()
 
 
 def _write_figures(nb, folder: Path) -> None:
@@ -253,47 +362,8 @@ def _write_figures(nb, folder: Path) -> None:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" in data:
-                folder.mkdir(parents=True, exist_ok=True)
                 count += 1
-                (folder / f"figure-{count:02d}.png").write_bytes(base64.b64decode(data["image/png"]))
-
-
-def cli_run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="replication run",
-        description="Execute a chapter with new parameters. Output: runs/chapters/<chapter>/<key>/ "
-        "(<chapter>.ipynb, parameters.json, figures/).",
-    )
-    parser.add_argument("chapter", help="chapter name, e.g. glance (the file book/<chapter>.md)")
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="override one parameter (a Python literal); repeatable")
-    parser.add_argument("--params", metavar="FILE", help="YAML file: {chapter: {name: value}}")
-    parser.add_argument("--list", action="store_true", help="print the chapter's parameters and exit")
-    args = parser.parse_args(argv)
-    path = chapter_path(args.chapter)
-    if args.list:
-        for name, value in read_parameters(_read_md(path.read_text())).items():
-            print(f"{name} = {value!r}")
-        return 0
-    given = load_params_file(args.params).get(args.chapter, {}) if args.params else {}
-    given.update(parse_assignments(args.param))
-    out_dir = run_chapter(args.chapter, given)
-    print(out_dir)
-    return 0
-
-
-def cli_book(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="replication book", description="Build the whole book (strict).")
-    parser.add_argument("--params", metavar="FILE", help="YAML file {chapter: {name: value}} to build with")
-    args = parser.parse_args(argv)
-    env = dict(os.environ)
-    if args.params:
-        params = load_params_file(args.params)
-        for chapter, given in params.items():
-            path = chapter_path(chapter)
-            validate_parameters(chapter, read_parameters(_read_md(path.read_text())), given)
-        env[PARAMS_ENV] = str(Path(args.params).resolve())
-    return subprocess.call(build_command(), env=env)
+                atomic_write_bytes(folder / f"figure-{count:02d}.png", base64.b64decode(data["image/png"]))
 
 
 def build_command() -> list[str]:
@@ -331,7 +401,8 @@ def _chapter_key(app, docname: str) -> tuple[str, dict] | None:
         return None
     params = validate_parameters(docname, read_parameters(_read_md(text)),
                                  app.env.replication_params.get(docname, {}))
-    return cache_key(text, params, app.env.replication_lib_hash), params
+    helpers = chapter_helpers(text, path.parent)
+    return cache_key(text, params, app.env.replication_lib_hash, helpers), params
 
 
 def _on_env_get_outdated(app, env, added, changed, removed):

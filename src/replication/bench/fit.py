@@ -6,7 +6,7 @@ with ``scipy.special.logsumexp``, gradient by finite differences (scipy's defaul
 best. On 240 points that takes about a quarter of an hour on two cores, so ``--starts K`` runs
 the baseline on a random K of the starts and extrapolates its time; the report says so.
 
-Ours (:func:`replication.fit.fitting.fit_approach3`) runs every start as one batch with analytic
+Ours (:func:`replication.fit.approach3.fit_approach3`) runs every start as one batch with analytic
 gradients, then polishes the best few with scipy.
 """
 from __future__ import annotations
@@ -16,8 +16,12 @@ import time
 
 import numpy as np
 
-from replication.fit import fitting as F
 from replication.errors import ReplicationError, check_range
+from replication.fit.approach3 import fit_approach3
+from replication.fit.objectives import PARAM_NAMES, chinchilla_grid, huber, huber_lse_objective, theta_to_params
+from replication.fit.observations import observations, read_csv
+from replication.fit.synthetic import synthetic_isoflops
+from replication.sources.chinchilla import EPOCH_FIT
 
 
 def plain_objective(n, d, l, delta=1e-3):
@@ -27,7 +31,7 @@ def plain_objective(n, d, l, delta=1e-3):
     def f(theta):
         a, b, e, alpha, beta = theta
         lse = logsumexp([a - alpha * n, b - beta * d, np.full_like(n, e)], axis=0)
-        return float(F.huber(lse - l, delta).sum())
+        return float(huber(lse - l, delta).sum())
 
     return f
 
@@ -41,7 +45,7 @@ def plain_loop(n, d, l, starts, *, delta=1e-3, gradient="numeric"):
         kwargs = {}
     else:
         def f(theta):
-            fv, g = F.huber_lse_objective(theta, n, d, l, delta)
+            fv, g = huber_lse_objective(theta, n, d, l, delta)
             return float(fv[0]), g[0]
         kwargs = {"jac": True}
     t0 = time.perf_counter()
@@ -57,13 +61,11 @@ def plain_loop(n, d, l, starts, *, delta=1e-3, gradient="numeric"):
 def default_data(seed: int = 0):
     """240 synthetic points shaped like Chinchilla's Figure 4: 8 IsoFLOP budgets of 30 sizes each,
     on the surface Besiroglu et al. estimated, with 1% noise in log loss."""
-    from replication.sources.chinchilla import EPOCH_FIT
-
     budgets = [6e18, 1e19, 3e19, 6e19, 3e20, 6e20, 1e21, 3e21]
-    return F.synthetic_isoflops(EPOCH_FIT, budgets, sizes=30, span=1.6, noise=0.01, seed=seed)
+    return synthetic_isoflops(EPOCH_FIT, budgets, sizes=30, span=1.6, noise=0.01, seed=seed)
 
 
-def cli(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="replication bench fit", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="CSV with N, D (or C), loss; default: 240 synthetic points")
     p.add_argument("--starts", type=int, default=4500,
@@ -75,15 +77,15 @@ def cli(argv: list[str]) -> int:
     args = p.parse_args(argv)
     check_range("--starts", args.starts, 1, 4500)
     check_range("--bootstrap", args.bootstrap, 0, 100_000)
-    data = F.read_csv(args.data) if args.data else default_data(args.seed)
-    N, D, loss, _ = F.observations(data)
+    data = read_csv(args.data) if args.data else default_data(args.seed)
+    N, D, loss, _ = observations(data)
     n, d, l = np.log(N), np.log(D), np.log(loss)
-    grid = F.chinchilla_grid()
+    grid = chinchilla_grid()
     src = args.data or "240 synthetic points (Epoch's surface, 1% noise)"
     print(f"data: {src}; {N.size} points; objective: sum of Huber(delta=1e-3) of log residuals")
 
     t0 = time.perf_counter()
-    ours = F.fit_approach3(N=N, D=D, loss=loss, grid="chinchilla")
+    ours = fit_approach3(N=N, D=D, loss=loss, grid="chinchilla")
     t_ours = time.perf_counter() - t0
 
     if args.starts < 4500:
@@ -107,15 +109,15 @@ def cli(argv: list[str]) -> int:
     print(f"\nspeed-up: {t_base_full / t_ours:.0f}x{' (extrapolated baseline)' if scale > 1 else ''}")
     verdict = "ours is as good or better" if rel <= 1e-6 else "ours is WORSE than the baseline"
     print(f"relative objective difference (ours - scipy) / scipy: {rel:+.2e}  ({verdict}; target <= 1e-6)")
-    p_ours = {k: ours[k] for k in F.PARAM_NAMES}
-    p_base = F._theta_to_params(base_x)
-    print("estimates   " + "  ".join(f"{k}={p_ours[k]:.5g}" for k in F.PARAM_NAMES) + "   (ours)")
-    print("            " + "  ".join(f"{k}={p_base[k]:.5g}" for k in F.PARAM_NAMES) + "   (scipy loop)")
+    p_ours = {k: ours[k] for k in PARAM_NAMES}
+    p_base = theta_to_params(base_x)
+    print("estimates   " + "  ".join(f"{k}={p_ours[k]:.5g}" for k in PARAM_NAMES) + "   (ours)")
+    print("            " + "  ".join(f"{k}={p_base[k]:.5g}" for k in PARAM_NAMES) + "   (scipy loop)")
 
     if args.bootstrap:
         print(f"\nbootstrap, {args.bootstrap} resamples, each started from the point estimate:")
         for method in ("huber", "likelihood"):
-            r = F.fit_approach3(N=N, D=D, loss=loss, method=method, bootstrap=args.bootstrap, seed=args.seed)
+            r = fit_approach3(N=N, D=D, loss=loss, method=method, bootstrap=args.bootstrap, seed=args.seed)
             print(f"  {method:<10} {r.details['bootstrap_seconds']:>7.2f} s   converged {r.details['bootstrap_converged']}"
                   f"   alpha p10-p90 {r.ci['alpha'][0]:.4f}-{r.ci['alpha'][1]:.4f}   a {r.ci['a'][0]:.4f}-{r.ci['a'][1]:.4f}")
     if rel > 1e-6:

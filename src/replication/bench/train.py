@@ -7,7 +7,7 @@ prefix dropout 0.5, as in training.
 Reported per implementation: latent tokens/s (median step), achieved FLOP/s and its fraction of a
 fp32 matmul peak measured in the same process, and peak RSS (each implementation and config trained
 alone in a child process, so that the numbers do not mix). FLOPs per latent token are the corrected
-accounting of ``replication.estimate.flops`` (self-attention and prefix cross-attention parts) plus the output
+accounting of ``replication.estimate`` (self-attention and prefix cross-attention parts) plus the output
 logits (6dV), which the accounting leaves out but the step does compute.
 
 If ``perceiver-io`` (Krasser's implementation) is importable, it runs the same configs in the same
@@ -29,14 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 
-from replication.errors import ReplicationError, check_range
+from replication.errors import ReplicationError, check_int
+from replication.training.config import ModelConfig
 
 CONFIGS = {
     "tiny": dict(vocab_size=262, num_channels=128, num_layers=4, num_latents=128, num_prefix=384, batch_size=8),
@@ -47,11 +47,15 @@ PREFIX_DROPOUT = 0.5
 IMPLEMENTATIONS = ("replication", "perceiver-io")
 
 
-def flops_per_latent_token(c: dict) -> int:
-    from replication.estimate.flops import PerceiverAR as Shape
+def model_config(c: dict):
+    """The ModelConfig of a benchmark config."""
+    return ModelConfig(vocab_size=c["vocab_size"], num_latents=c["num_latents"], num_prefix=c["num_prefix"],
+                       num_channels=c["num_channels"], num_layers=c["num_layers"], num_heads=NUM_HEADS,
+                       prefix_dropout=PREFIX_DROPOUT)
 
-    shape = Shape(c["vocab_size"], c["num_latents"] + c["num_prefix"], c["num_latents"], c["num_channels"],
-                  c["num_layers"], NUM_HEADS)
+
+def flops_per_latent_token(c: dict) -> int:
+    shape = model_config(c).shape()
     logits = 6 * c["num_channels"] * c["vocab_size"]
     return shape.self_attn_flops("corrected") + shape.cross_attn_flops(PREFIX_DROPOUT, "corrected") + logits
 
@@ -91,11 +95,9 @@ def make_step(impl: str, c: dict, seed: int = 0, compile: bool = False):
     torch.manual_seed(seed)
     n, p, b, V = c["num_latents"], c["num_prefix"], c["batch_size"], c["vocab_size"]
     if impl == "replication":
-        from replication.training.model import ModelConfig, PerceiverAR
+        from replication.training.model import PerceiverAR
 
-        model = PerceiverAR(ModelConfig(vocab_size=V, num_latents=n, num_prefix=p, num_channels=c["num_channels"],
-                                        num_layers=c["num_layers"], num_heads=NUM_HEADS,
-                                        prefix_dropout=PREFIX_DROPOUT))
+        model = PerceiverAR(model_config(c))
 
         def loss_fn(x, y):
             return model(x, y)[1]
@@ -223,7 +225,7 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def cli(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="replication bench train", description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="*", default=list(CONFIGS), help="tiny, small (default: both)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation (default 20)")
@@ -237,16 +239,16 @@ def cli(argv: list[str]) -> int:
     for name in args.configs:
         if name not in CONFIGS:
             raise ReplicationError(f"config={name!r} is not known; choose one of: {', '.join(CONFIGS)}")
-    check_range("steps", args.steps, 1, 10_000)
-    check_range("warmup", args.warmup, 0, 10_000)
+    check_int("steps", args.steps, 1, 10_000)
+    check_int("warmup", args.warmup, 0, 10_000)
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(check_range("threads", args.threads, 1, 1024))
+        torch.set_num_threads(check_int("threads", args.threads, 1, 1024))
     rows = run(args.configs, args.steps, args.warmup, args.compile, not args.no_rss, not args.no_peer)
     print(json.dumps(rows, indent=1) if args.json else format_rows(rows))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(cli(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -12,17 +12,17 @@ from replication.errors import ReplicationError
 
 #: name -> (module, function, one-line description)
 COMMANDS = {
-    "run": ("replication.pipeline", "cli_run", "execute a chapter with new parameters into runs/chapters/"),
-    "book": ("replication.pipeline", "cli_book", "build the whole book (jupyter-book build book/)"),
-    "flops": ("replication.estimate.flops", "cli", "training FLOPs and parameter counts under each accounting"),
-    "train": ("replication.training.loop", "cli", "train a Perceiver AR / decoder model into the run store"),
-    "fit": ("replication.fit.fitting", "cli", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
+    "run": ("replication.cli.chapters", "run_main", "execute a chapter with new parameters into runs/chapters/"),
+    "book": ("replication.cli.chapters", "book_main", "build the whole book (jupyter-book build book/)"),
+    "flops": ("replication.cli.flops", "main", "training FLOPs and parameter counts under each accounting"),
+    "train": ("replication.cli.train", "main", "train a Perceiver AR / decoder model into the run store"),
+    "fit": ("replication.cli.fit", "main", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
 }
 
 #: ``replication bench <name>``
 BENCHES: dict[str, tuple[str, str, str]] = {
-    "train": ("replication.bench.train", "cli", "training throughput vs peers (tiny, small)"),
-    "fit": ("replication.bench.fit", "cli", "Approach-3 grid fit: ours vs a plain scipy loop"),
+    "train": ("replication.bench.train", "main", "training throughput vs peers (tiny, small)"),
+    "fit": ("replication.bench.fit", "main", "Approach-3 grid fit: ours vs a plain scipy loop"),
 }
 
 
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except ReplicationError as err:
         print(f"replication {name}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:  # Ctrl-C: one line (what was interrupted, where it resumes), exit 130
+        print(f"replication {name}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

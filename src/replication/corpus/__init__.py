@@ -1,0 +1,17 @@
+"""Corpora, tokenizers and the token streams the trainer samples from.
+
+``documents`` reads a corpus spec (``kjv``, ``files:<glob>``, ``hf:<name>``) into documents and splits
+them by document; ``tokenizers`` turns text into ids (bytes or SentencePiece); ``streams`` builds and
+caches the train and validation token streams of a run.
+"""
+from replication.corpus.documents import (DEFAULT_CORPUS, Document, check_corpus, corpus_hash, hf_documents,
+                                          kjv_documents, load_documents, split_documents)
+from replication.corpus.streams import DATA_VERSION, TokenData, load_data
+from replication.corpus.tokenizers import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, BytesTokenizer,
+                                           SentencePieceTokenizer, parse_tokenizer)
+
+__all__ = [
+    "DATA_VERSION", "DEFAULT_CORPUS", "BOS_ID", "EOS_ID", "PAD_ID", "SPECIALS", "UNK_ID", "BytesTokenizer",
+    "Document", "SentencePieceTokenizer", "TokenData", "check_corpus", "corpus_hash", "hf_documents",
+    "kjv_documents", "load_data", "load_documents", "parse_tokenizer", "split_documents",
+]

@@ -1,0 +1,10 @@
+"""The estimator: training FLOPs and parameter counts under every accounting the sources use.
+
+:class:`PerceiverARShape` and :class:`ComputeEstimator` count Krasser's Perceiver AR (accountings
+``ACCOUNTINGS``: the article's and his correction's); :class:`Decoder` counts a decoder-only transformer
+as Chinchilla's Appendix F and Table A4 do (``DECODER_ACCOUNTINGS``).
+"""
+from replication.estimate.decoder import DECODER_ACCOUNTINGS, Decoder, table_a4
+from replication.estimate.perceiver import ACCOUNTINGS, ComputeEstimator, PerceiverARShape
+
+__all__ = ["ACCOUNTINGS", "DECODER_ACCOUNTINGS", "ComputeEstimator", "Decoder", "PerceiverARShape", "table_a4"]

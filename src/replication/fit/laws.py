@@ -1,4 +1,4 @@
-"""Compute-optimal scaling laws N_opt = k_N·C^a and D_opt = k_D·C^b.
+"""Compute-optimal scaling laws N_opt = k_N·C^a and D_opt = k_D·C^b, and the fits that give them.
 
 The Chinchilla paper prints exponents (Table 2) and tables of optimal sizes per budget (Tables 3
 and A3), but no prefactors. Following Krasser (2023) we fix the exponents and fit only k_N and k_D
@@ -7,6 +7,9 @@ to the printed tables. Two fits are offered because they weight the rows differe
 - ``space="linear"`` minimises Σ (y − k·C^a)², as Krasser did. The largest budgets dominate.
 - ``space="log"`` minimises Σ (log y − log k − a·log C)², which weighs every row equally:
   k = exp(mean(log y − a·log C)), the geometric mean of y / C^a.
+
+With the exponents free, :func:`fit_power_law` and :func:`fit_compute_optimal` fit log y = log k +
+a·log C by least squares, with bootstrap intervals; Approaches 1 and 2 end with them.
 """
 from __future__ import annotations
 
@@ -14,38 +17,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replication.errors import ReplicationError
+from replication.errors import ReplicationError, check_range
+from replication.fit.bootstrap import run_bootstrap
+from replication.fit.observations import need_points, positive
+from replication.fit.result import CONVERGED, FitResult
+from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
 
 
 @dataclass(frozen=True)
 class ScalingLaw:
-    """N_opt = k_n·C^a parameters and D_opt = k_d·C^b tokens for a budget of C FLOPs."""
+    """N_opt = k_N·C^a parameters and D_opt = k_D·C^b tokens for a budget of C FLOPs."""
 
-    k_n: float
+    k_N: float
     a: float
-    k_d: float
+    k_D: float
     b: float
 
     def n_opt(self, C):
-        return self.k_n * np.asarray(C, dtype=float) ** self.a
+        return self.k_N * np.asarray(C, dtype=float) ** self.a
 
     def d_opt(self, C):
-        return self.k_d * np.asarray(C, dtype=float) ** self.b
+        return self.k_D * np.asarray(C, dtype=float) ** self.b
 
     def tokens_per_param(self, C):
         return self.d_opt(C) / self.n_opt(C)
 
     def __str__(self) -> str:
-        return f"N_opt = {self.k_n:.4f} * C^{self.a:.2f}, D_opt = {self.k_d:.4f} * C^{self.b:.2f}"
+        return f"N_opt = {self.k_N:.4f} * C^{self.a:.2f}, D_opt = {self.k_D:.4f} * C^{self.b:.2f}"
 
 
-def _positive_1d(name: str, x) -> np.ndarray:
-    x = np.asarray(x, dtype=float).ravel()
-    if x.size == 0:
-        raise ReplicationError(f"{name} is empty; need at least 1 value")
-    if not np.all(np.isfinite(x)) or np.any(x <= 0):
-        raise ReplicationError(f"{name} must be finite and > 0; allowed: (0, inf)")
-    return x
+# ----------------------------------------------------------------------------------------------
+# fixed exponents
 
 
 def fit_prefactor(C, y, exponent: float, space: str = "linear") -> float:
@@ -53,10 +55,9 @@ def fit_prefactor(C, y, exponent: float, space: str = "linear") -> float:
 
     linear: argmin_k Σ (y − k·C^a)² = Σ y·C^a / Σ C^{2a}.  log: exp(mean(log y − a·log C)).
     """
-    C = _positive_1d("C", C)
-    y = _positive_1d("y", y)
-    if C.shape != y.shape:
-        raise ReplicationError(f"C and y must have the same length; got {C.size} and {y.size}")
+    C = positive("C", C)
+    y = positive("y", y, C.size, like="C")
+    need_points("a prefactor fit", C.size, 1)
     if space == "linear":
         # Work with C/C_max to keep C^{2a} inside float range for any exponent.
         scale = C.max()
@@ -69,9 +70,7 @@ def fit_prefactor(C, y, exponent: float, space: str = "linear") -> float:
 
 def fit_scaling_law(C, N, D, a: float, b: float, space: str = "linear") -> ScalingLaw:
     """Fit k_N and k_D with the exponents a and b held fixed."""
-    return ScalingLaw(
-        k_n=fit_prefactor(C, N, a, space), a=a, k_d=fit_prefactor(C, D, b, space), b=b
-    )
+    return ScalingLaw(k_N=fit_prefactor(C, N, a, space), a=a, k_D=fit_prefactor(C, D, b, space), b=b)
 
 
 def chinchilla_law(approach: int, space: str = "linear") -> ScalingLaw:
@@ -79,14 +78,96 @@ def chinchilla_law(approach: int, space: str = "linear") -> ScalingLaw:
 
     With the default linear fit these are Krasser's 0.0877/1.8960 and 0.1448/1.1519.
     """
-    from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
-
     if approach == 1:
         t = TABLE_3
-        return fit_scaling_law(t["C"], t["N"], t["D"], TABLE_2["approach1"]["a"],
-                               TABLE_2["approach1"]["b"], space)
+        return fit_scaling_law(t["C"], t["N"], t["D"], TABLE_2["approach1"]["a"], TABLE_2["approach1"]["b"], space)
     if approach == 2:
         t = TABLE_A3
         return fit_scaling_law(t["approach2_C"], t["N"], t["approach2_D"],
                                TABLE_2["approach2"]["a"], TABLE_2["approach2"]["b"], space)
     raise ReplicationError(f"approach={approach!r}; allowed: 1, 2")
+
+
+def fit_prefactors(C, N, D, a: float, b: float, *, space: str = "linear") -> FitResult:
+    """:func:`fit_scaling_law` as a :class:`FitResult`, with its residual objective."""
+    C = positive("C", C)
+    N, D = positive("N", N, C.size, like="C"), positive("D", D, C.size, like="C")
+    need_points("a prefactor fit", C.size, 1)
+    check_range("a", a, 0, 2)
+    check_range("b", b, 0, 2)
+    law = fit_scaling_law(C, N, D, a, b, space)
+    if space == "linear":
+        fun = float(((N - law.n_opt(C)) ** 2).sum() / (N**2).sum() + ((D - law.d_opt(C)) ** 2).sum() / (D**2).sum())
+        objective = "relative residual sum of squares, N and D added (linear space)"
+    else:
+        fun = float((np.log(N / law.n_opt(C)) ** 2).sum() + (np.log(D / law.d_opt(C)) ** 2).sum())
+        objective = "sum of squared log residuals, N and D added"
+    params = {"k_N": law.k_N, "a": a, "k_D": law.k_D, "b": b}
+    return FitResult(
+        method="prefactors", title=f"fixed-exponent prefactors ({space} least squares)", params=params,
+        x=list(params.values()), fun=fun, objective=objective, status=CONVERGED, message="closed form",
+        n_points=int(C.size), options={"space": space}, law=law,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# free exponents
+
+
+def ols_loglog(logC: np.ndarray, logY: np.ndarray):
+    """Slope and intercept of logY = i + s·logC, for a batch (rows) or one series."""
+    xm = logC.mean(-1, keepdims=True)
+    ym = logY.mean(-1, keepdims=True)
+    sxx = ((logC - xm) ** 2).sum(-1)
+    sxy = ((logC - xm) * (logY - ym)).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = sxy / sxx
+    return slope, ym[..., 0] - slope * xm[..., 0]
+
+
+def fit_power_law(C, y, *, bootstrap: int = 0, ci: tuple[float, float] = (10, 90), seed: int = 0,
+                  name: str = "y") -> FitResult:
+    """log y = log k + a·log C by ordinary least squares, with a bootstrap over rows."""
+    C = positive("C", C)
+    y = positive(name, y, C.size, like="C")
+    need_points("a power law", C.size, 2)
+    lc, ly = np.log(C), np.log(y)
+    if np.ptp(lc) == 0:
+        raise ReplicationError("C must take at least 2 distinct values to fit an exponent")
+    a, logk = ols_loglog(lc, ly)
+    resid = ly - (logk + a * lc)
+    params = {"k": float(np.exp(logk)), "a": float(a)}
+    interval = None
+    if bootstrap:
+        check_range("bootstrap", bootstrap, 2, 1_000_000)
+        need_points("a bootstrapped power law", C.size, 3)
+
+        def refit(idx):
+            sa, si = ols_loglog(lc[idx], ly[idx])
+            ok = np.isfinite(sa)  # a resample with one distinct C has no slope
+            return np.c_[np.exp(si[ok]), sa[ok]]
+
+        interval = run_bootstrap(refit, C.size, bootstrap, names=("k", "a"), seed=seed, ci=ci).interval()
+    return FitResult(
+        method="power-law", title=f"power law {name} = k·C^a (least squares in log space)",
+        params=params, x=list(params.values()), ci=interval, fun=float((resid**2).sum()),
+        objective="sum of squared log residuals", status=CONVERGED, message="closed form",
+        n_points=int(C.size), options={"bootstrap": bootstrap, "ci_percentiles": ci, "seed": seed},
+    )
+
+
+def fit_compute_optimal(C, N, D, *, bootstrap: int = 0, ci=(10, 90), seed: int = 0) -> FitResult:
+    """Free exponents a and b for N_opt(C) and D_opt(C), bootstrapped over the same rows."""
+    rn = fit_power_law(C, N, bootstrap=bootstrap, ci=ci, seed=seed, name="N")
+    rd = fit_power_law(C, D, bootstrap=bootstrap, ci=ci, seed=seed, name="D")
+    law = ScalingLaw(k_N=rn["k"], a=rn["a"], k_D=rd["k"], b=rd["a"])
+    params = {"k_N": law.k_N, "a": law.a, "k_D": law.k_D, "b": law.b}
+    interval = None
+    if bootstrap:
+        interval = {"k_N": rn.ci["k"], "a": rn.ci["a"], "k_D": rd.ci["k"], "b": rd.ci["a"]}
+    return FitResult(
+        method="compute-optimal", title="free power laws N_opt = k_N·C^a, D_opt = k_D·C^b",
+        params=params, x=list(params.values()), ci=interval, fun=rn.fun + rd.fun,
+        objective="sum of squared log residuals, both laws", status=CONVERGED, message="closed form",
+        n_points=rn.n_points, options=rn.options, law=law,
+    )

@@ -57,18 +57,25 @@ TABLE_A3 = _table(
     ],
 )
 
-#: Table A4: model shapes and the printed ratio of the paper's FLOPs to 6·N·D (seq 2048).
+#: Table A4: parameters as printed (73M ... 6.8B), model shapes, and the printed ratio of the paper's
+#: FLOPs to 6·N·D (seq 2048).
 TABLE_A4 = _table(
-    ["n_layers", "d_model", "ffw_size", "n_heads", "kv_size", "ratio"],
+    ["N", "n_layers", "d_model", "ffw_size", "n_heads", "kv_size", "ratio"],
     [
-        (10, 640, 2560, 10, 64, 1.03),
-        (20, 1024, 4096, 16, 64, 1.10),
-        (24, 1280, 5120, 10, 128, 1.08),
-        (26, 1792, 7168, 14, 128, 1.04),
-        (28, 2048, 8192, 16, 128, 1.03),
-        (40, 3584, 14336, 28, 128, 0.99),
+        (73e6, 10, 640, 2560, 10, 64, 1.03),
+        (305e6, 20, 1024, 4096, 16, 64, 1.10),
+        (552e6, 24, 1280, 5120, 10, 128, 1.08),
+        (1.1e9, 26, 1792, 7168, 14, 128, 1.04),
+        (1.6e9, 28, 2048, 8192, 16, 128, 1.03),
+        (6.8e9, 40, 3584, 14336, 28, 128, 0.99),
     ],
 )
+
+#: Table 4: the shapes of Gopher and Chinchilla (the feed-forward width is 4 d_model in both).
+TABLE_4 = {
+    "Gopher": {"n_layers": 80, "n_heads": 128, "kv_size": 128, "d_model": 16384},
+    "Chinchilla": {"n_layers": 80, "n_heads": 64, "kv_size": 128, "d_model": 8192},
+}
 
 #: Equation 10, rounded as printed, and the unrounded fit (Approach 3).
 EQ10 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}

@@ -1,4 +1,5 @@
-"""Krasser's experiment designs, and the tables of his article recomputed from them.
+"""Krasser's experiment design, on paper: the article's tables recomputed, the laws' predictions, the
+models they point to, and what training at the article's scale would cost and how to run it.
 
 Every experiment starts from a reference Perceiver AR model trained for a given number of steps:
 that fixes the latent training tokens ``D_ref = steps * n * B`` and the self-attention budget
@@ -7,23 +8,28 @@ that fixes the latent training tokens ``D_ref = steps * n * B`` and the self-att
 compute (``C_self = C_ref``); the prefix cross-attention comes on top (``C_cross``).
 
 Model 1 is always the reference. The predicted compute-optimal model of Experiment 1 depends on the
-accounting: 624/11 in the article as published, 592/10 after Krasser's FLOP correction.
+accounting: 624/11 in the article as published, 592/10 after Krasser's FLOP correction. The article's
+printed numbers are in :mod:`replication.sources.krasser`; the CPU-scale study that trains these designs
+is :mod:`replication.studies.krasser`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
-from replication.errors import ReplicationError
-from replication.estimate.flops import ACCOUNTINGS, ComputeEstimator, Decoder, PerceiverAR, _check_accounting, _check_int
+from replication.training.options import arguments
+from replication.errors import ReplicationError, check_choice, check_int, check_range
+from replication.estimate import ACCOUNTINGS, ComputeEstimator
+from replication.fit.laws import ScalingLaw, chinchilla_law
+from replication.sources.krasser import BATCH_SIZE, DESIGNS, LOSSES, NUM_LATENTS, PREFIX_DROPOUT
+from replication.training.config import ModelConfig, TrainConfig
 
-#: Global batch size (sequences) and latent tokens per sequence, in every experiment of the article.
-BATCH_SIZE = 80
-NUM_LATENTS = 512
-#: Fraction of the prefix dropped in training.
-PREFIX_DROPOUT = 0.5
+#: The article's training setup, for the commands that reproduce it.
+ARTICLE_TOKENIZERS = {"1": "sentencepiece:32000", "2a": "bytes", "2b": "bytes"}
+ARTICLE_CORPORA = {"1": "hf:bookcorpusopen", "2a": "hf:bookcorpus", "2b": "hf:bookcorpus"}
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,9 @@ class Experiment:
     num_heads: int = 8
 
     def __post_init__(self):
-        _check_accounting(self.accounting)
-        _check_int("ref_steps", self.ref_steps)
-        _check_int("batch_size", self.batch_size)
+        check_choice("accounting", self.accounting, ACCOUNTINGS)
+        check_int("ref_steps", self.ref_steps, 1)
+        check_int("batch_size", self.batch_size, 1)
         if not self.models:
             raise ReplicationError("models is empty; need at least the reference model")
         if self.labels and len(self.labels) != len(self.models):
@@ -123,29 +129,15 @@ class Experiment:
         }, index=s.index)
 
 
-#: The designs as in the article. Experiment 1's predicted model changed with the FLOP correction.
-_DESIGNS = {
-    "1": dict(vocab_size=32000, max_seq_len=2048, ref_steps=50000,
-              models={"article": ((512, 9), (624, 11), (728, 13)),
-                      "corrected": ((512, 9), (592, 10), (728, 13))},
-              labels=("Model 1 (ref)", "Model 2 (opt)", "Model 3"), predicted=((2, 2),)),
-    "2a": dict(vocab_size=262, max_seq_len=4096, ref_steps=26144,
-               models=((512, 9), (584, 10), (584, 9), (432, 7), (768, 13)),
-               labels=("Model 1 (ref)", "Model 2 (opt 2)", "Model 3 (opt 1)", "Model 4", "Model 5"),
-               predicted=((1, 3), (2, 2))),
-    "2b": dict(vocab_size=262, max_seq_len=2048, ref_steps=26144,
-               models=((512, 9), (584, 10)),
-               labels=("Model 1 (ref)", "Model 2 (opt)"), predicted=((2, 2),)),
-}
-EXPERIMENTS = tuple(_DESIGNS)
+EXPERIMENTS = tuple(DESIGNS)
 
 
 def experiment(name: str, accounting: str = "corrected") -> Experiment:
     """The article's Experiment ``name`` ("1", "2a", "2b") under an accounting."""
-    if name not in _DESIGNS:
+    if name not in DESIGNS:
         raise ReplicationError(f"experiment={name!r} is not known; choose one of: {', '.join(EXPERIMENTS)}")
-    _check_accounting(accounting)
-    design = dict(_DESIGNS[name])
+    check_choice("accounting", accounting, ACCOUNTINGS)
+    design = dict(DESIGNS[name])
     if isinstance(design["models"], dict):
         design["models"] = design["models"][accounting]
     return Experiment(name=name, accounting=accounting, **design)
@@ -161,6 +153,11 @@ def article_table(number: int, accounting: str = "article") -> pd.DataFrame:
         raise ReplicationError(f"number={number!r} is out of range; allowed: 1..5")
     name, kind = _TABLES[number]
     return getattr(experiment(name, accounting), kind)()
+
+
+def both_accountings(number: int) -> pd.DataFrame:
+    """Article table ``number`` under both accountings, stacked (index: accounting, model)."""
+    return pd.concat({acc: article_table(number, acc) for acc in ACCOUNTINGS}, names=["accounting", "model"])
 
 
 def formatted(df: pd.DataFrame) -> pd.DataFrame:
@@ -183,8 +180,8 @@ def closest_model(estimator: ComputeEstimator, n_opt: float, num_layers: int, mu
     Channels are searched in steps of ``multiple`` (which must be a multiple of the number of heads).
     Krasser chose models by hand, close to but not always nearest to N_opt; this shows the candidates.
     """
-    _check_int("num_layers", num_layers)
-    _check_int("multiple", multiple)
+    check_int("num_layers", num_layers, 1)
+    check_int("multiple", multiple, 1)
     if multiple % estimator.num_heads:
         raise ReplicationError(f"multiple={multiple} must be a multiple of num_heads={estimator.num_heads}")
     if not n_opt > 0:
@@ -196,14 +193,14 @@ def closest_model(estimator: ComputeEstimator, n_opt: float, num_layers: int, mu
     return best, estimator.num_self_attn_params(best, num_layers)
 
 
+def chinchilla_laws() -> dict[int, ScalingLaw]:
+    """The Chinchilla laws Krasser applied: approach (1, 2) -> law (:func:`replication.fit.laws.chinchilla_law`)."""
+    return {approach: chinchilla_law(approach) for approach in (1, 2)}
+
+
 def predictions() -> pd.DataFrame:
-    """For each experiment, accounting and scaling-law approach: C_ref, N_opt and the model chosen.
-
-    The laws come from the fitters (:func:`replication.fit.laws.chinchilla_law`).
-    """
-    from replication.fit.laws import chinchilla_law
-
-    laws = {approach: chinchilla_law(approach) for approach in (1, 2)}
+    """For each experiment, accounting and scaling-law approach: C_ref, N_opt and the model chosen."""
+    laws = chinchilla_laws()
     rows = []
     for name in EXPERIMENTS:
         for acc in ACCOUNTINGS:
@@ -218,122 +215,105 @@ def predictions() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def accounting_shift(approach: int = 2) -> pd.DataFrame:
-    """C_ref and N_opt of each experiment under both accountings (the laws come from the fitters)."""
-    from replication.fit.laws import chinchilla_law
+def design_table(exp: Experiment) -> pd.DataFrame:
+    """The setup table (as the article's Tables 1, 3, 5) with each model's N_self / N_opt under both laws
+    and its embedding share V d / N."""
+    s = exp.setup()
+    for approach, law in chinchilla_laws().items():
+        s[f"N_self/N_opt{approach}"] = s["N_self"] / exp.n_opt(law)
+    s["Vd/N"] = exp.vocab_size * s["num_channels"] / s["N"]
+    return s
 
-    law = chinchilla_law(approach)
+
+def model_choice(exp: Experiment) -> pd.DataFrame:
+    """How the accounting moves the design: for each accounting and law, C_ref (the reference model
+    trained for ``ref_steps``), N_opt, the trained model nearest to N_opt (in log N_self), and the
+    nearest shape with the predicted model's number of layers."""
     rows = []
-    for name in EXPERIMENTS:
-        for acc in ACCOUNTINGS:
-            exp = experiment(name, acc)
-            rows.append({"experiment": name, "accounting": acc, "C_ref": float(exp.c_ref),
-                         "N_opt": exp.n_opt(law)})
+    for acc in ACCOUNTINGS:
+        e = exp.with_accounting(acc)
+        n_self = e.setup()["N_self"]
+        for approach, law in chinchilla_laws().items():
+            n_opt = e.n_opt(law)
+            nearest = int((np.log(n_self) - math.log(n_opt)).abs().idxmin())
+            layers = exp.models[nearest - 1][1]
+            d, n_best = closest_model(e.estimator, n_opt, layers, multiple=e.num_heads)
+            rows.append({"accounting": acc, "approach": approach, "C_ref": float(e.c_ref), "N_opt": n_opt,
+                         "nearest trained model": f"{nearest}: {exp.models[nearest - 1][0]}/{layers}",
+                         "its N_self/N_opt": float(n_self[nearest] / n_opt),
+                         "closest shape": f"{d}/{layers}", "closest N_self/N_opt": n_best / n_opt})
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------------
-# Helpers for the chapter "Counting FLOPs"
+# The article's scale: what it reported, what it would cost, how to run it
 
 
-def both_accountings(number: int) -> pd.DataFrame:
-    """Article table ``number`` under both accountings, stacked (index: accounting, model)."""
-    return pd.concat({acc: article_table(number, acc) for acc in ACCOUNTINGS}, names=["accounting", "model"])
-
-
-def accounting_terms(model: PerceiverAR, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
-    """Training FLOPs per latent token of one model, term by term, in both accountings (0 = not counted)."""
-    rows = {}
-    for acc in ACCOUNTINGS:
-        terms = {("self", k): 3 * v for k, v in model.self_attn_terms(acc).items()}
-        terms |= {("cross", k): 3 * v for k, v in model.cross_attn_terms(prefix_dropout, acc).items()}
-        rows[acc] = terms
-    df = pd.DataFrame(rows).fillna(0.0)
-    df.index.names = ["part", "term"]
-    order = ["embedding", "prefix_embedding", "weights", "prefix_kv", "attention_logits", "attention_softmax",
-             "attention_reduction", "final_logits"]
-    return df.sort_index(key=lambda idx: idx.map(lambda t: order.index(t) if t in order else -1)
-                         if idx.name == "term" else idx.map({"self": 0, "cross": 1}))
-
-
-def appendix_f_terms(model: Decoder) -> pd.DataFrame:
-    """Training FLOPs per token of a decoder-only model, term by term, and whether Appendix F as
-    written and the Table-A4-matching variant count each term."""
-    s = model.seq_len
-    terms = {k: 3 * v // s for k, v in model.forward_terms().items()}  # every term carries a factor s
-    total = sum(terms.values())
-    df = pd.DataFrame({"training FLOPs per token": terms, "share": {k: v / total for k, v in terms.items()}})
-    df["appendix_f"] = True
-    df["table_a4"] = ~df.index.isin(["embeddings", "final_logits"])
-    df.index.name = "term"
-    return df
-
-
-def self_flops_ratios(vocab_sizes, shapes, max_seq_len: int = 2048, num_latents: int = NUM_LATENTS) -> pd.DataFrame:
-    """C_self / 6 N_self for models of the given (num_channels, num_layers) shapes, per vocabulary and
-    accounting (the ratio per token equals the ratio per run, C_self / Ĉ_self)."""
+def article_results(name: str, accounting: str = "corrected") -> pd.DataFrame:
+    """The article's models of Experiment ``name`` (both accountings' designs), with its reported final
+    losses beside ours: none, because this scale needs a GPU and the Hugging Face book corpora."""
+    if name not in LOSSES:
+        raise ReplicationError(f"experiment={name!r} is not known; choose one of: {', '.join(LOSSES)}")
+    exp = experiment(name, accounting)
+    setup = exp.setup()
     rows = []
-    for V in vocab_sizes:
-        for d, L in shapes:
-            m = PerceiverAR(V, max_seq_len, num_latents, d, L)
-            for acc in ACCOUNTINGS:
-                rows.append({"vocab_size": V, "num_channels": d, "num_layers": L, "N_self": m.num_self_attn_params,
-                             "accounting": acc, "C_self/6N_self": m.self_attn_flops(acc) / m.self_attn_flops_6n()})
+    shapes = list(exp.models) + [m for m in LOSSES[name] if m not in exp.models]
+    for d, L in shapes:
+        in_design = (d, L) in exp.models
+        number = exp.models.index((d, L)) + 1 if in_design else None
+        n_self = exp.estimator.num_self_attn_params(d, L)
+        rows.append({"model": f"{d}/{L}", "label": exp.labels[number - 1] if in_design else "(other accounting)",
+                     "N_self": n_self, "num_steps": int(setup.loc[number, "num_steps"]) if in_design else None,
+                     "article loss": LOSSES[name].get((d, L)), "our loss": None,
+                     "why none": "not trained here: needs a GPU (see GPU-hours) and the HF book corpora"})
     return pd.DataFrame(rows)
 
 
-def cross_shares(vocab_size: int, num_channels: int, num_layers: int, prefix_lengths,
-                 num_latents: int = NUM_LATENTS, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
-    """C_cross / C for one model shape as the prefix grows, in both accountings."""
-    rows = []
-    for P in prefix_lengths:
-        m = PerceiverAR(vocab_size, num_latents + int(P), num_latents, num_channels, num_layers)
-        for acc in ACCOUNTINGS:
-            c_self, c_cross = m.self_attn_flops(acc), m.cross_attn_flops(prefix_dropout, acc)
-            rows.append({"prefix_length": int(P), "accounting": acc, "C_cross/C": c_cross / (c_self + c_cross)})
-    return pd.DataFrame(rows)
+def gpu_hours(name: str, accounting: str = "corrected", peak_flops: float = 989e12, mfu: float = 0.35) -> pd.DataFrame:
+    """Expected GPU-hours of each model of the article's Experiment ``name``.
 
-
-def plot_self_flops_ratios(df: pd.DataFrame):
-    """One panel per vocabulary: C_self / 6 N_self against N_self, a line per accounting."""
-    import matplotlib.pyplot as plt
-
-    vocabs = sorted(df["vocab_size"].unique())
-    fig, axes = plt.subplots(1, len(vocabs), figsize=(5 * len(vocabs), 3.6), sharey=True, squeeze=False)
-    for ax, V in zip(axes[0], vocabs):
-        for acc, style in zip(ACCOUNTINGS, ("o--", "s-")):
-            part = df[(df["vocab_size"] == V) & (df["accounting"] == acc)]
-            ax.plot(part["N_self"], part["C_self/6N_self"], style, label=acc)
-        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.set_xlabel("$N_{self}$ (parameters)")
-        ax.set_title(f"V = {V:,}")
-    axes[0][0].set_ylabel(r"$C_{self} / 6 N_{self}$ per token")
-    axes[0][0].legend()
-    fig.tight_layout()
-    return fig
-
-
-def plot_cross_shares(frames: dict, marks=(1536, 3584)):
-    """C_cross / C against prefix length; ``frames`` maps a label to a :func:`cross_shares` frame.
-
-    A colour per frame, a line style per accounting; ``marks`` are prefix lengths to flag (the article's).
+    The FLOPs a GPU actually executes are the self-attention part with the final logits (which the
+    corrected accounting leaves out but the GPU still computes) plus the cross-attention part, so the
+    article accounting's C is used; hours = C / (mfu * peak). Defaults: an H100 SXM's dense bf16 peak
+    and a model FLOPs utilisation of 35%, typical of ~50M-parameter models at batch 80 x 512.
     """
-    import matplotlib.pyplot as plt
+    check_range("peak_flops", peak_flops, 0.0, lo_open=True)
+    check_range("mfu", mfu, 0.0, 1.0, lo_open=True)
+    exp = experiment(name, accounting)
+    budget_steps = exp.setup()["num_steps"]
+    # the article accounting for the FLOPs executed, with the step counts of the chosen accounting
+    ce = experiment(name, "article").estimator
+    rows = []
+    for number, (d, L) in enumerate(exp.models, start=1):
+        tokens = int(budget_steps[number]) * exp.num_latents * exp.batch_size
+        flops = (ce.self_attn_flops(d, L) + ce.cross_attn_flops(d, exp.prefix_dropout)) * tokens
+        rows.append({"model": f"{d}/{L}", "num_steps": int(budget_steps[number]), "latent tokens": tokens,
+                     "executed FLOPs": float(flops), "GPU-hours": flops / (mfu * peak_flops) / 3600})
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="model number"))
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for i, (label, df) in enumerate(frames.items()):
-        for acc, style in zip(ACCOUNTINGS, ("--", "-")):
-            part = df[df["accounting"] == acc]
-            # corrected curves of different vocabularies coincide; markers of shrinking size keep both visible
-            marker = dict(marker="o", markersize=7 - 3 * i, fillstyle="none") if acc == "corrected" else {}
-            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], style, color=f"C{i}", label=f"{label}, {acc}",
-                    **marker)
-    for P in marks:
-        ax.axvline(P, color="grey", lw=0.8, ls=":")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("prefix length P (tokens)")
-    ax.set_ylabel(r"$C_{cross} / C$ (%)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+
+def train_command(name: str, number: int, accounting: str = "corrected", gpus: int = 1, seed: int = 0) -> str:
+    """The command that trains model ``number`` of the article's Experiment ``name`` with our trainer:
+    ``replication train`` on one GPU, ``torchrun`` (DDP) on several."""
+    exp = experiment(name, accounting)
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(exp.models):
+        raise ReplicationError(f"number={number!r} is out of range; allowed: 1..{len(exp.models)}")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise ReplicationError(f"gpus={gpus!r} must be an integer >= 1")
+    d, L = exp.models[number - 1]
+    model = ModelConfig(vocab_size=exp.vocab_size, num_latents=exp.num_latents, num_prefix=exp.num_prefix,
+                        num_channels=d, num_layers=L, num_heads=exp.num_heads, prefix_dropout=exp.prefix_dropout)
+    cfg = TrainConfig(model=model, corpus=ARTICLE_CORPORA[name], tokenizer=ARTICLE_TOKENIZERS[name],
+                      budget_flops=float(exp.c_ref), accounting=accounting, batch_size=exp.batch_size, lr=2e-4,
+                      warmup_steps=200, grad_clip=0.5, eval_interval=500, seed=seed)
+    args = arguments(cfg, always=("channels", "layers", "heads", "latents", "max-seq-len", "prefix-dropout",
+                                  "tokenizer", "corpus", "budget-flops", "accounting", "batch-size", "lr",
+                                  "warmup-steps", "grad-clip", "eval-interval", "seed"))
+    if gpus == 1:
+        return f"replication train {args}"
+    return f"torchrun --nproc_per_node={gpus} -m replication train {args}"
+
+
+def article_commands(name: str, accounting: str = "corrected", gpus: int = 1) -> list[str]:
+    """One command per model of the article's Experiment ``name``."""
+    return [train_command(name, i, accounting, gpus) for i in range(1, len(experiment(name, accounting).models) + 1)]

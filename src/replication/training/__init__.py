@@ -1,0 +1,32 @@
+"""The trainable model and its trainer: configs, the PyTorch model, the training loop, devices and
+DDP, and the runner that records runs in the run store (``replication.store``).
+
+The configs import without torch (the command line builds its parser from them); the rest loads on
+first use, so that importing a config does not pay for torch.
+"""
+import importlib
+
+from replication.training.config import EXECUTION_FIELDS, MODEL_VERSION, ModelConfig, TrainConfig
+
+_TORCH_NAMES = {
+    "PerceiverAR": "replication.training.model",
+    "TrainingDiverged": "replication.training.loop",
+    "evaluate": "replication.training.loop",
+    "load_checkpoint": "replication.training.loop",
+    "load_token_data": "replication.training.loop",
+    "lr_at": "replication.training.loop",
+    "save_checkpoint": "replication.training.loop",
+    "train": "replication.training.loop",
+    "Env": "replication.training.distributed",
+    "setup_env": "replication.training.distributed",
+    "get_or_train": "replication.training.runner",
+    "get_or_train_many": "replication.training.runner",
+}
+
+__all__ = ["EXECUTION_FIELDS", "MODEL_VERSION", "ModelConfig", "TrainConfig", *_TORCH_NAMES]
+
+
+def __getattr__(name):
+    if name in _TORCH_NAMES:
+        return getattr(importlib.import_module(_TORCH_NAMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,86 +12,17 @@ The input is ``max_seq_len = P + n`` tokens: a prefix of P tokens and n latent t
 With ``num_prefix = 0`` there is nothing to cross-attend to and the model is a plain decoder-only
 transformer over n tokens (the CPU-scale Chinchilla study uses that).
 
-The parameter count equals ``replication.estimate.flops.num_params`` exactly:
+The parameter count equals ``replication.estimate.PerceiverARShape.num_params`` exactly:
 N = V d + (n+P) d + 12 d^2 + 7 d + (L-1)(12 d^2 + 4 d) + V.
 """
 from __future__ import annotations
-
-import math
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from replication.errors import ReplicationError, check_range
-
-#: Bump when a change to this file changes what a given config and seed compute. It is part of every
-#: run id, so recorded runs from older model code are never mistaken for new ones.
-MODEL_VERSION = 1
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int = 262
-    num_latents: int = 512  # n
-    num_prefix: int = 1536  # P; 0 gives a plain decoder-only transformer
-    num_channels: int = 512  # d
-    num_layers: int = 9  # L, attention layers including the hybrid layer
-    num_heads: int = 8
-    prefix_dropout: float = 0.5  # fraction of the prefix dropped per example, in training only
-    # Rotary embeddings in the first `rotary_layers` attention layers (the hybrid layer and the first
-    # self-attention layer in Krasser's code), on the first half of each head's channels.
-    rotary_layers: int = 2
-    init_std: float = 0.02
-
-    def __post_init__(self):
-        for name in ("vocab_size", "num_latents", "num_channels", "num_layers", "num_heads"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("num_prefix", self.num_prefix, 0)
-        _check_int("rotary_layers", self.rotary_layers, 0)
-        if self.num_channels % self.num_heads:
-            raise ReplicationError(
-                f"num_channels={self.num_channels} must be divisible by num_heads={self.num_heads}"
-            )
-        if isinstance(self.prefix_dropout, bool) or not isinstance(self.prefix_dropout, (int, float)):
-            raise ReplicationError(f"prefix_dropout={self.prefix_dropout!r} must be a number in [0, 1)")
-        check_range("prefix_dropout", self.prefix_dropout, 0.0, 1.0, hi_open=True)
-        check_range("init_std", self.init_std, 0.0, lo_open=True)
-
-    @property
-    def max_seq_len(self) -> int:
-        return self.num_prefix + self.num_latents
-
-    def shape(self):
-        """This model as the estimator sees it: parameter counts and FLOPs (``replication.estimate.flops``)."""
-        from replication.estimate.flops import PerceiverAR
-
-        return PerceiverAR(self.vocab_size, self.max_seq_len, self.num_latents, self.num_channels,
-                           self.num_layers, self.num_heads)
-
-    @property
-    def head_dim(self) -> int:
-        return self.num_channels // self.num_heads
-
-    @property
-    def rotary_dim(self) -> int:
-        """Rotated channels per head: the first half, rounded down to an even number."""
-        return (self.head_dim // 2) // 2 * 2
-
-    @property
-    def num_kept_prefix(self) -> int:
-        """Prefix tokens each training example keeps after prefix dropout."""
-        return self.num_prefix - int(self.num_prefix * self.prefix_dropout)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _check_int(name, value, lo):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ReplicationError(f"{name}={value!r} must be an integer >= {lo}")
-    return check_range(name, value, lo)
+from replication.errors import ReplicationError
+from replication.training.config import ModelConfig
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,35 +69,33 @@ def _heads(t: torch.Tensor, h: int) -> torch.Tensor:
     return t.view(b, s, h, d // h).transpose(1, 2)
 
 
-class HybridLayer(nn.Module):
-    """Layer 1: latents attend to the prefix and, causally, to themselves."""
+class AttentionLayer(nn.Module):
+    """What both layer types share: q, k and v from one matrix (no bias), multi-head scaled dot-product
+    attention with rotary embeddings, the output projection and the residual pre-LN MLP.
 
-    def __init__(self, cfg: ModelConfig):
+    A layer type registers its pre-LN norms (``norms``) before the projections: registration order is
+    the parameters' order, which the optimizer state in a checkpoint and the gradient-norm sum follow.
+    """
+
+    def __init__(self, cfg: ModelConfig, norms: dict[str, nn.Module], out_bias: bool):
         super().__init__()
         d = cfg.num_channels
         self.num_heads = cfg.num_heads
-        self.q_norm = nn.LayerNorm(d)  # latents
-        self.kv_norm = nn.LayerNorm(d)  # prefix
-        # q, k, v as one matrix: the latents need all three, the prefix only k and v (its rows d:3d)
+        for name, norm in norms.items():
+            self.add_module(name, norm)
         self.qkv = nn.Linear(d, 3 * d, bias=False)
-        self.out = nn.Linear(d, d, bias=True)
+        self.out = nn.Linear(d, d, bias=out_bias)
         self.mlp = MLP(d)
 
-    def forward(self, x, prefix, rope_q, rope_k, mask):
-        d = x.shape[-1]
-        q, k, v = self.qkv(self.q_norm(x)).split(d, dim=-1)
-        if prefix.shape[1]:
-            kv_prefix = F.linear(self.kv_norm(prefix), self.qkv.weight[d:])
-            k_prefix, v_prefix = kv_prefix.split(d, dim=-1)
-            k, v = torch.cat([k_prefix, k], dim=1), torch.cat([v_prefix, v], dim=1)
-        else:
-            # keep kv_norm in the graph so that every parameter gets a (zero) gradient: DDP wants that
-            k = k + 0.0 * self.kv_norm(prefix).sum()
+    def attend(self, x, q, k, v, rope_q, rope_k, mask=None):
+        """x plus attention of queries q (over x's tokens) to keys k and values v, then the MLP.
+
+        ``mask`` (queries x keys, True = visible) when keys and queries differ; else causal."""
         h = self.num_heads
         q, k, v = _heads(q, h), _heads(k, h), _heads(v, h)
         if rope_q is not None:
             q, k = apply_rotary(q, *rope_q), apply_rotary(k, *rope_k)
-        if prefix.shape[1]:
+        if mask is not None:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -174,30 +103,42 @@ class HybridLayer(nn.Module):
         return x + self.mlp(x)
 
 
-class DecoderLayer(nn.Module):
+class HybridLayer(AttentionLayer):
+    """Layer 1: latents attend to the prefix and, causally, to themselves. Separate pre-LNs for the
+    latents and the prefix; the output projection has a bias."""
+
+    def __init__(self, cfg: ModelConfig):
+        d = cfg.num_channels
+        super().__init__(cfg, {"q_norm": nn.LayerNorm(d), "kv_norm": nn.LayerNorm(d)}, out_bias=True)
+
+    def forward(self, x, prefix, rope_q, rope_k, mask):
+        d = x.shape[-1]
+        q, k, v = self.qkv(self.q_norm(x)).split(d, dim=-1)
+        if prefix.shape[1]:
+            # the prefix needs only k and v: rows d:3d of the q, k, v matrix
+            kv_prefix = F.linear(self.kv_norm(prefix), self.qkv.weight[d:])
+            k_prefix, v_prefix = kv_prefix.split(d, dim=-1)
+            k, v = torch.cat([k_prefix, k], dim=1), torch.cat([v_prefix, v], dim=1)
+        else:
+            # keep kv_norm in the graph so that every parameter gets a (zero) gradient: DDP wants that
+            k = k + 0.0 * self.kv_norm(prefix).sum()
+        return self.attend(x, q, k, v, rope_q, rope_k, mask if prefix.shape[1] else None)
+
+
+class DecoderLayer(AttentionLayer):
     """Causal self-attention over the latents (pre-LN, no biases) and the MLP."""
 
     def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        d = cfg.num_channels
-        self.num_heads = cfg.num_heads
-        self.norm = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d, bias=False)
-        self.out = nn.Linear(d, d, bias=False)
-        self.mlp = MLP(d)
+        super().__init__(cfg, {"norm": nn.LayerNorm(cfg.num_channels)}, out_bias=False)
 
     def forward(self, x, rope):
         q, k, v = self.qkv(self.norm(x)).split(x.shape[-1], dim=-1)
-        h = self.num_heads
-        q, k, v = _heads(q, h), _heads(k, h), _heads(v, h)
-        if rope is not None:
-            q, k = apply_rotary(q, *rope), apply_rotary(k, *rope)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.out(y.transpose(1, 2).reshape(x.shape))
-        return x + self.mlp(x)
+        return self.attend(x, q, k, v, rope, rope)
 
 
 class PerceiverAR(nn.Module):
+    """The trainable model of a :class:`ModelConfig`; ``forward`` returns (logits, loss)."""
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg

@@ -1,0 +1,328 @@
+"""The claims engine: what a claim is, the rules that decide agreement, and the table of statuses.
+
+A claim is data (:class:`Claim`): where it comes from (``source``, a seed document or a table of the
+Chinchilla paper), a few words of the quote, the value as printed (``expected``), the reading that
+decides agreement (``rule``), the chapter that computes it, and ``compute``, a function returning our
+value. The status is decided when the table is built, never typed:
+
+- **reproduced**: the rule holds for our value;
+- **differs**: it does not; the note says what we found;
+- **not reproducible here**: the claim has no ``compute``; the note says why (it needs trained models,
+  the paper's unpublished training runs, GPU training at article scale, or the sentence is garbled).
+
+Rules (:class:`Printed`, :class:`Within`, :class:`Range`, :class:`Predicate`) say what "agrees"
+means. Most numbers are compared the way the source prints them: our value, printed with the same
+digits, must give the same string. Where our value is computed from other *printed* (rounded) numbers,
+it is an :class:`Interval` covering every value those numbers could stand for, and it agrees if any
+value in it prints as the claim. A source that cuts digits off instead of rounding (1.862 written
+"1.8") is accepted only where the rule says ``truncate=True``, and the table then says so.
+
+Krasser's claims also carry ``corrected``: the same quantity under his February 2023 FLOP correction
+(:mod:`replication.estimate`, accounting ``"corrected"``), shown beside the article's accounting.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from replication import pipeline
+from replication.errors import ReplicationError, check_choice, check_range
+
+#: A claim's status, decided when the table is built.
+STATUSES = ("reproduced", "differs", "not reproducible here")
+
+#: source key -> heading on the claims page, in page order.
+SOURCES = {
+    "003": "Krasser (2023): the article (seed 003)",
+    "000": "Krasser's update note on the FLOP correction (seed 000)",
+    "T2": "Chinchilla Table 2: exponents",
+    "T3": "Chinchilla Table 3: Approach 1 allocations",
+    "A3": "Chinchilla Table A3: Approaches 2 and 3",
+    "A4": "Chinchilla Table A4: FLOPs over 6ND",
+    "eq10": "Chinchilla eq. 10: the parametric loss",
+    "001": "A summary of the Chinchilla paper (seed 001)",
+    "002": "An assignment answer (seed 002)",
+    "004": "Reading notes on Chinchilla (seed 004)",
+}
+
+
+@lru_cache(maxsize=1)
+def _chapters() -> tuple[str, ...]:
+    """The book's pages: a claim names the one that computes it."""
+    return tuple(pipeline.toc_chapters())
+
+
+# ----------------------------------------------------------------------------------------------
+# values: plain numbers, intervals, or several named values
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Every value a computation on rounded inputs can take: [lo, hi], for positive quantities."""
+
+    lo: float
+    hi: float
+
+    @classmethod
+    def printed(cls, value: float, fmt: str, scale: float = 1.0) -> "Interval":
+        """The values that print as ``value`` does with ``fmt`` (after dividing by ``scale``)."""
+        h = _half_unit(value / scale, fmt) * scale
+        return cls(value - h, value + h)
+
+    def __mul__(self, other):
+        o = other if isinstance(other, Interval) else Interval(other, other)
+        return Interval(self.lo * o.lo, self.hi * o.hi)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = other if isinstance(other, Interval) else Interval(other, other)
+        return Interval(self.lo / o.hi, self.hi / o.lo)
+
+    def __rtruediv__(self, other):
+        return Interval(other, other) / self
+
+
+def _half_unit(x: float, fmt: str) -> float:
+    """Half a unit in the last place of ``x`` printed with ``fmt`` (an 'e' or 'f' format)."""
+    if not (fmt.startswith(".") and fmt[-1] in "ef" and fmt[1:-1].isdigit()):
+        raise ReplicationError(f"fmt={fmt!r} must be an 'e' or 'f' format such as '.2e' or '.1f'")
+    s = format(x, fmt)
+    decimals = int(fmt[1:-1])
+    if fmt.endswith("e"):
+        return 0.5 * 10.0 ** (int(s.split("e")[1]) - decimals)
+    return 0.5 * 10.0 ** -decimals
+
+
+def _values(v) -> list:
+    return list(v.values()) if isinstance(v, dict) else [v]
+
+
+def _perturbed(v, factor: float):
+    """``v`` with every float (and interval) multiplied by ``factor``; counts and labels stay."""
+    if isinstance(v, dict):
+        return {k: _perturbed(x, factor) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_perturbed(x, factor) for x in v]
+    if isinstance(v, Interval):
+        return Interval(v.lo * factor, v.hi * factor)
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        return float(v) * factor
+    return v
+
+
+# ----------------------------------------------------------------------------------------------
+# rules: what "agrees" means
+
+
+@dataclass(frozen=True)
+class _Shown:
+    fmt: str = ".4g"
+    scale: float = 1.0
+    unit: str = ""
+
+    def show_one(self, v) -> str:
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, Interval):
+            lo, hi = self.show_one(v.lo), self.show_one(v.hi)
+            return lo if lo == hi else f"{lo} to {hi}"
+        if isinstance(v, str):
+            return v
+        if isinstance(v, (list, tuple)):
+            return ", ".join(self.show_one(x) for x in v)
+        x = v if self.scale == 1 else v / self.scale
+        return f"{x:{self.fmt}}{self.unit}"
+
+    def show(self, v) -> str:
+        if isinstance(v, dict):
+            return "; ".join(f"{k}: {self.show_one(x)}" for k, x in v.items())
+        return self.show_one(v)
+
+
+@dataclass(frozen=True)
+class Printed(_Shown):
+    """Our value printed like the source (``fmt`` after dividing by ``scale``) gives its digits.
+
+    An :class:`Interval` agrees if it overlaps the printed value's rounding interval. With
+    ``truncate=True`` a source that drops digits instead of rounding also agrees.
+    """
+
+    fmt: str = ".2e"
+    truncate: bool = False
+
+    def text(self) -> str:
+        how = "rounded or truncated" if self.truncate else "rounded"
+        return f"{how} as printed ({self.fmt}{' ' + self.unit.strip() if self.unit.strip() else ''})"
+
+    def show_expected(self, expected) -> str:
+        return _Shown.show_one(self, expected)
+
+    def show_one(self, v) -> str:
+        # where the source may cut digits off, show ours with one digit more, so that the cut is visible
+        if self.truncate and self.fmt.endswith("f") and not isinstance(v, (str, bool, Interval, list, tuple)):
+            more = replace(self, fmt=f".{int(self.fmt.strip('.').rstrip('f') or 0) + 1}f", truncate=False)
+            return more.show_one(v)
+        return super().show_one(v)
+
+    def check(self, ours, expected) -> tuple[bool, str]:
+        remarks = []
+        for v in _values(ours):
+            e = expected
+            if isinstance(v, Interval):
+                h = _half_unit(e / self.scale, self.fmt) * self.scale
+                lo, hi = (e, e + 2 * h) if self.truncate else (e - h, e + h)
+                if not (v.lo <= hi and v.hi >= lo):
+                    return False, ""
+                continue
+            rounded = _Shown.show_one(self, v)
+            if rounded == _Shown.show_one(self, e):
+                continue
+            if self.truncate and self.fmt.endswith("f") and self._truncated(v) == _Shown.show_one(self, e):
+                remarks.append(f"cut, not rounded: {self.show_one(v)} rounds to {rounded}")
+                continue
+            return False, ""
+        return True, "; ".join(remarks)
+
+    def _truncated(self, v) -> str:
+        decimals = int(self.fmt.strip(".").rstrip("f") or 0)
+        x = v / self.scale
+        cut = math.floor(x * 10**decimals + 1e-9) / 10**decimals
+        return f"{cut:.{decimals}f}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Within(_Shown):
+    """|ours - expected| <= rel * |expected| (or <= abs)."""
+
+    rel: float | None = None
+    abs: float | None = None
+
+    def text(self) -> str:
+        return f"within {self.rel:.0%}" if self.rel is not None else f"within ±{self.abs:g}"
+
+    def show_expected(self, expected) -> str:
+        return self.show(expected)
+
+    def check(self, ours, expected) -> tuple[bool, str]:
+        tol = self.abs if self.rel is None else self.rel * abs(expected)
+        return all(abs(v - expected) <= tol for v in _values(ours)), ""
+
+
+@dataclass(frozen=True)
+class Range(_Shown):
+    """Every value of ours lies in the printed range (lo, hi)."""
+
+    def text(self) -> str:
+        return "inside the stated range"
+
+    def show_expected(self, expected) -> str:
+        return f"{self.show_one(expected[0])} to {self.show_one(expected[1])}"
+
+    def check(self, ours, expected) -> tuple[bool, str]:
+        lo, hi = expected
+        return all(lo <= v <= hi for v in _values(ours)), ""
+
+
+@dataclass(frozen=True)
+class Predicate(_Shown):
+    """A statement read as a test on our numbers: ``reading`` says how, ``test`` decides."""
+
+    reading: str = ""
+    test: Callable = bool
+
+    def text(self) -> str:
+        return self.reading
+
+    def show_expected(self, expected) -> str:
+        return str(expected)
+
+    def check(self, ours, expected) -> tuple[bool, str]:
+        return bool(self.test(ours)), ""
+
+
+# ----------------------------------------------------------------------------------------------
+# claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement. ``compute=None`` marks it not reproducible here (``note`` says why)."""
+
+    id: str
+    source: str
+    quote: str
+    expected: object
+    rule: object
+    chapter: str
+    compute: Callable[[], object] | None = None
+    note: str = ""
+    corrected: Callable[[], object] | None = None
+
+    def __post_init__(self):
+        check_choice("source", self.source, tuple(SOURCES))
+        check_choice("chapter", self.chapter, _chapters())
+        if self.compute is None and not self.note:
+            raise ReplicationError(f"claim {self.id}: a claim without compute needs a note saying why")
+
+
+def evaluate(claim: Claim, perturb: float = 0.0) -> dict:
+    """The claim's row of the claims table: our value, the status, and the explanation."""
+    row = {"id": claim.id, "source": claim.source, "quote": claim.quote,
+           "expected": claim.rule.show_expected(claim.expected), "rule": claim.rule.text(),
+           "chapter": claim.chapter, "ours": "", "status": STATUSES[2], "note": claim.note,
+           "corrected": "", "under correction": ""}
+    if claim.compute is None:
+        return row
+    ours = _perturbed(claim.compute(), 1 + perturb)
+    ok, remark = claim.rule.check(ours, claim.expected)
+    row["ours"] = claim.rule.show(ours)
+    row["status"] = STATUSES[0] if ok else STATUSES[1]
+    row["note"] = "; ".join(x for x in (remark, claim.note) if x)
+    if claim.corrected is not None:
+        alt = _perturbed(claim.corrected(), 1 + perturb)
+        row["corrected"] = claim.rule.show(alt)
+        row["under correction"] = "still holds" if claim.rule.check(alt, claim.expected)[0] else "no longer holds"
+    return row
+
+
+def table(claims, perturb: float = 0.0) -> pd.DataFrame:
+    """Every claim of ``claims`` with its computed status, in page order (by source, then as given).
+
+    ``perturb`` multiplies every computed float by ``1 + perturb``: how many claims survive shows how
+    tight the rules are.
+    """
+    check_range("perturb", perturb, -0.5, 0.5, lo_open=True, hi_open=True)
+    df = pd.DataFrame([evaluate(c, perturb) for c in claims])
+    order = {s: i for i, s in enumerate(SOURCES)}
+    df = df.sort_values("source", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return df
+
+
+def summary(df: pd.DataFrame) -> pd.Series:
+    """Claims per status (and the total)."""
+    counts = df["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+    counts["total"] = len(df)
+    return counts.rename("claims")
+
+
+def summary_by_source(df: pd.DataFrame) -> pd.DataFrame:
+    """Claims per source and status."""
+    out = pd.crosstab(df["source"].map(SOURCES), df["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    out = out.reindex([SOURCES[s] for s in SOURCES if SOURCES[s] in out.index])
+    out.index.name = "source"
+    out.columns.name = None
+    return out
+
+
+def perturb_claim(c: Claim, factor: float) -> Claim:
+    """The same claim with our value multiplied by ``factor`` (what the status test perturbs)."""
+    original = c.compute
+    if original is None:
+        raise ReplicationError(f"claim {c.id} has no computed value to perturb")
+    return replace(c, compute=lambda: _perturbed(original(), factor))

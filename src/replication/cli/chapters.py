@@ -1,0 +1,48 @@
+"""``replication run`` (one chapter with new parameters) and ``replication book`` (the strict site build)."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+from pathlib import Path
+
+from replication.pipeline import (PARAMS_ENV, _read_md, build_command, chapter_path, load_params_file,
+                                  parse_assignments, read_parameters, run_chapter, validate_parameters)
+
+
+def run_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="replication run",
+        description="Execute a chapter with new parameters. Output: runs/chapters/<chapter>/<key>/ "
+        "(<chapter>.ipynb, parameters.json, figures/).",
+    )
+    parser.add_argument("chapter", help="chapter name, e.g. glance (the file book/<chapter>.md)")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one parameter (a Python literal); repeatable")
+    parser.add_argument("--params", metavar="FILE", help="YAML file: {chapter: {name: value}}")
+    parser.add_argument("--list", action="store_true", help="print the chapter's parameters and exit")
+    args = parser.parse_args(argv)
+    path = chapter_path(args.chapter)
+    if args.list:
+        for name, value in read_parameters(_read_md(path.read_text())).items():
+            print(f"{name} = {value!r}")
+        return 0
+    given = load_params_file(args.params).get(args.chapter, {}) if args.params else {}
+    given.update(parse_assignments(args.param))
+    out_dir = run_chapter(args.chapter, given)
+    print(out_dir)
+    return 0
+
+
+def book_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="replication book", description="Build the whole book (strict).")
+    parser.add_argument("--params", metavar="FILE", help="YAML file {chapter: {name: value}} to build with")
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if args.params:
+        params = load_params_file(args.params)
+        for chapter, given in params.items():
+            path = chapter_path(chapter)
+            validate_parameters(chapter, read_parameters(_read_md(path.read_text())), given)
+        env[PARAMS_ENV] = str(Path(args.params).resolve())
+    return subprocess.call(build_command(), env=env)

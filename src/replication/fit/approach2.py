@@ -1,0 +1,122 @@
+"""Approach 2: IsoFLOP profiles. One parabola of loss in log N (and in log D) per budget; their
+vertices N*(C) and D*(C) give the compute-optimal power laws."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from replication.errors import ReplicationError, check_range
+from replication.fit.laws import fit_compute_optimal
+from replication.fit.observations import observations, positive
+from replication.fit.result import FitResult
+
+
+class NoInteriorMinimum(ReplicationError):
+    """An IsoFLOP budget whose fitted parabola has no minimum inside the sampled model sizes.
+
+    Its vertex would be an extrapolation (or a maximum), so it cannot serve as N*(C).
+    """
+
+    def __init__(self, budget: float, reason: str):
+        self.budget = budget
+        self.reason = reason
+        super().__init__(f"budget C={budget:.3g}: no interior minimum ({reason}); "
+                         "sample sizes on both sides of the optimum, or pass on_edge='exclude'")
+
+
+class Vertex(NamedTuple):
+    """The least-squares parabola y = c0 + c1·x + c2·x² through some points, and its vertex."""
+
+    coef: tuple[float, float, float] | None  # (c0, c1, c2); None with fewer than 3 distinct x
+    x: float  # the vertex (NaN where the parabola has none)
+    y: float  # the parabola's value there
+    reason: str | None  # why the vertex is not an interior minimum; None when it is
+
+
+def parabola_vertex(x, y) -> Vertex:
+    """Fit y = c0 + c1·x + c2·x² by least squares and locate its vertex."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if np.unique(x).size < 3:
+        return Vertex(None, math.nan, math.nan, f"{np.unique(x).size} distinct sizes, need 3")
+    xm = x.mean()  # centred for conditioning; log N spans a few units around 20
+    c2, c1, c0 = np.polyfit(x - xm, y, 2)
+    coef = (c0 - c1 * xm + c2 * xm * xm, c1 - 2 * c2 * xm, c2)  # in uncentred x
+    if c2 <= 0:
+        return Vertex(coef, math.nan, math.nan, "parabola opens downward")
+    v = xm - c1 / (2 * c2)
+    at_v = coef[0] + coef[1] * v + coef[2] * v * v
+    if not (x.min() < v < x.max()):
+        return Vertex(coef, v, at_v, "vertex outside the sampled sizes")
+    return Vertex(coef, v, at_v, None)
+
+
+def _group_budgets(C: np.ndarray, budgets, snap_tol: float):
+    """Budget label per point (NaN: dropped). Snap to ``budgets`` within a factor 1 ± snap_tol,
+    or, without budgets, group equal C (to 4 significant digits)."""
+    if budgets is None:
+        return np.array([float(f"{c:.4g}") for c in C])
+    b = positive("budgets", budgets)
+    check_range("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
+    nearest = b[np.abs(np.log(C)[:, None] - np.log(b)[None, :]).argmin(1)]
+    return np.where(np.abs(C / nearest - 1) <= snap_tol, nearest, np.nan)
+
+
+def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None, snap_tol: float = 0.1,
+                  on_edge: str = "exclude", bootstrap: int = 0, ci=(10, 90), seed: int = 0) -> FitResult:
+    """Chinchilla's Approach 2: for each IsoFLOP budget, fit a parabola of loss in log N (and one
+    in log D); the vertices give N*(C) and D*(C); fit N* = k_N·C^a and D* = k_D·C^b.
+
+    Points are grouped by equal C, or snapped to the nearest of ``budgets``: points within a
+    factor 1 ± ``snap_tol`` of it are moved onto it (C = budget, D = budget/6N), the rest are
+    dropped (as for the points Epoch AI read off the paper's Figure 3). A budget
+    without an interior minimum raises :class:`NoInteriorMinimum` (``on_edge="raise"``) or is
+    left out and listed in the result (``on_edge="exclude"``); its vertex is never used.
+
+    ``details["parabola_N"]`` holds the coefficients of each used budget's parabola in log N, in
+    the order of ``table``, and ``details["budget_of_point"]`` the budget of every input point.
+    """
+    import pandas as pd
+
+    N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
+    if on_edge not in ("raise", "exclude"):
+        raise ReplicationError(f"on_edge={on_edge!r}; allowed: 'raise', 'exclude'")
+    label = _group_budgets(C, budgets, snap_tol)
+    label_of_point = label.copy()
+    if budgets is not None:
+        # Snapping puts each kept point exactly on its IsoFLOP line: C = budget, D = budget / 6N.
+        keep = np.isfinite(label)
+        N, loss, C = N[keep], loss[keep], label[keep]
+        D, label = C / (6 * N), label[keep]
+    rows, parabolas, excluded = [], [], []
+    for c in np.unique(label[np.isfinite(label)]):
+        m = label == c
+        in_n = parabola_vertex(np.log(N[m]), loss[m])
+        in_d = parabola_vertex(np.log(D[m]), loss[m])
+        why = in_n.reason or in_d.reason
+        if why is not None:
+            if on_edge == "raise":
+                raise NoInteriorMinimum(float(c), why)
+            excluded.append({"C": float(c), "points": int(m.sum()), "reason": why})
+            continue
+        n_star, d_star = math.exp(in_n.x), math.exp(in_d.x)
+        rows.append({"C": float(c), "points": int(m.sum()), "N_star": n_star, "D_star": d_star,
+                     "loss_star": in_d.y, "tokens_per_param": d_star / n_star})
+        parabolas.append(in_n.coef)
+    if len(rows) < 2:
+        raise ReplicationError(f"Approach 2 needs at least 2 budgets with an interior minimum; got {len(rows)}"
+                               + (f" ({len(excluded)} excluded: {excluded[0]['reason']}, ...)" if excluded else ""))
+    table = pd.DataFrame(rows)
+    fit = fit_compute_optimal(table["C"], table["N_star"], table["D_star"], bootstrap=bootstrap, ci=ci, seed=seed)
+    message = ("all budgets have an interior minimum" if not excluded
+               else f"{len(excluded)} budget(s) excluded: " + "; ".join(f"C={e['C']:.3g} ({e['reason']})" for e in excluded))
+    return replace(
+        fit, method="approach2", title="Approach 2, IsoFLOP parabolas (Hoffmann et al. 2022)", message=message,
+        n_points=int(N.size), table=table,
+        details={"budgets_used": len(rows), "budgets_excluded": len(excluded), "excluded": excluded,
+                 "budget_of_point": label_of_point, "parabola_N": np.array(parabolas)},
+        options={"snap_tol": snap_tol if budgets is not None else None, "on_edge": on_edge, **fit.options},
+    )

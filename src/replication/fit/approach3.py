@@ -1,0 +1,207 @@
+"""Approach 3: fit L(N, D) = E + A/N^α + B/D^β to final losses, and the frontier it implies.
+
+Two estimators: Chinchilla's Huber-LSE objective from a grid of 4,500 starts, and Besiroglu et
+al. (2024)'s Huber likelihood. The 4,500 L-BFGS runs are advanced together, as one batch of arrays
+with analytic gradients (:mod:`replication.fit.optimize`); the best few are polished with scipy.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from replication.errors import ReplicationError, check_range
+from replication.fit.bootstrap import Bootstrap, run_bootstrap
+from replication.fit.laws import ScalingLaw
+from replication.fit.objectives import (PARAM_NAMES, huber_lse_objective, huber_nll_objective, params_to_theta,
+                                        start_grid, theta_to_params)
+from replication.fit.observations import need_points, observations
+from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS, BatchState,
+                                      default_workers, in_threads, irls_likelihood, lbfgs_batch, scipy_polish)
+from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
+
+ESTIMATORS = ("huber", "likelihood")
+
+#: What a bootstrap of Approach 3 reports per resample: the constants and the exponents they imply.
+BOOTSTRAP_NAMES = (*PARAM_NAMES, "a", "b")
+
+
+def predict_loss(params, N, D):
+    """L(N, D) = E + A/N^α + B/D^β."""
+    N = np.asarray(N, dtype=float)
+    D = np.asarray(D, dtype=float)
+    return params["E"] + params["A"] / N ** params["alpha"] + params["B"] / D ** params["beta"]
+
+
+def frontier(params) -> ScalingLaw:
+    """The compute-optimal allocation implied by L = E + A/N^α + B/D^β under C = 6·N·D.
+
+    Minimising L along N·D = C/6 gives N_opt = G·(C/6)^a and D_opt = G⁻¹·(C/6)^b with
+    a = β/(α+β), b = α/(α+β) and G = (αA/(βB))^{1/(α+β)}.
+    """
+    A, B, al, be = params["A"], params["B"], params["alpha"], params["beta"]
+    for k in ("A", "B", "alpha", "beta"):
+        check_range(k, params[k], 0, None, lo_open=True)
+    G = (al * A / (be * B)) ** (1 / (al + be))
+    a, b = be / (al + be), al / (al + be)
+    return ScalingLaw(k_N=G * 6.0**-a, a=a, k_D=6.0**-b / G, b=b)
+
+
+def compute_for_size(params, N):
+    """The budget C (FLOPs) for which N parameters are compute-optimal, and its D_opt tokens."""
+    law = frontier(params)
+    C = (np.asarray(N, dtype=float) / law.k_N) ** (1 / law.a)
+    return C, law.d_opt(C)
+
+
+def _status(res) -> str:
+    """The fit's status from scipy's flag: 0 converged, 1 an iteration or evaluation limit, 2 the line
+    search found no lower point. The polish asks for tolerances below rounding, so it normally ends
+    the second way, at the minimum to machine precision: that counts as converged."""
+    if res.status == 1:
+        return MAX_ITERATIONS
+    return CONVERGED if np.isfinite(res.fun) else FAILED
+
+
+def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber", delta: float = 1e-3,
+                  grid="chinchilla", bootstrap: int = 0, ci=(10, 90), seed: int = 0, polish: int = 5,
+                  start: FitResult | None = None, workers: int | None = None, maxiter: int = 15000) -> FitResult:
+    """Fit L(N, D) = E + A/N^α + B/D^β to observed final losses.
+
+    method="huber": Chinchilla's estimator. Minimise the *sum* Σ Huber_δ(LSE(θ) − log L) from every
+    start of ``grid`` (default: the paper's 4,500) with L-BFGS and keep the best. All starts run as
+    one batch; the ``polish`` best are then refined by scipy's L-BFGS-B at tight tolerances, with at
+    most ``maxiter`` iterations each (the fit's status is that of the polish).
+
+    method="likelihood": Besiroglu et al. (2024). Maximise the likelihood of log-residuals that
+    follow a Huber density with free scale σ, started from the Huber-LSE fit.
+
+    bootstrap=K refits K resamples of the points (with replacement), each started from the point
+    estimate, and reports ``ci`` percentile intervals.
+
+    start: a Huber-LSE result on the same data; method="likelihood" then starts from it instead of
+    repeating the grid search.
+
+    workers: threads over which the independent starts (and resamples) are split; default
+    :func:`~replication.fit.optimize.default_workers`. Only rounding depends on it (a matrix product
+    over fewer rows may sum in another order), so the best objective agrees to about 1e-10, relative.
+    """
+    N, D, loss, _ = observations(data, N=N, D=D, loss=loss)
+    if method not in ESTIMATORS:
+        raise ReplicationError(f"method={method!r}; allowed: 'huber', 'likelihood'")
+    check_range("delta", delta, 0, None, lo_open=True)
+    check_range("polish", polish, 1, 100)
+    check_range("maxiter", maxiter, 1, None)
+    n_par = 5 if method == "huber" else 6
+    need_points(f"Approach 3 ({method}, {n_par} parameters)", N.size, n_par)
+    n, d, l = np.log(N), np.log(D), np.log(loss)
+    starts = start_grid(grid, seed)
+    t0 = time.perf_counter()
+
+    def huber_fun(x, rows=None):
+        return huber_lse_objective(x, n, d, l, delta)
+
+    if start is not None:
+        if method != "likelihood" or start.method != "approach3-huber" or start.n_points != N.size:
+            raise ReplicationError("start must be a Huber-LSE Approach-3 result on the same data, for method='likelihood'")
+        starts = params_to_theta(start.params)[None, :]
+    workers = default_workers() if workers is None else workers
+    state = in_threads(lambda part: lbfgs_batch(huber_fun, starts[part]), len(starts), workers)
+    order = np.argsort(np.where(np.isfinite(state.f), state.f, np.inf))
+    # Polish the best few *distinct* end points: hundreds of starts end in the same basin, and
+    # refining copies of one point would only cost time.
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) == polish or not np.isfinite(state.f[i]):
+            break
+        if all(np.abs(state.x[i] - state.x[j]).max() > 1e-3 for j in chosen):
+            chosen.append(i)
+    if not chosen:
+        raise ReplicationError(f"no start of the {len(starts)} reached a finite objective")
+    best = None
+    for i in chosen:
+        res = scipy_polish(huber_fun, state.x[i], maxiter=maxiter)
+        if best is None or res.fun < best.fun:
+            best = res
+    theta, fun = best.x, float(best.fun)
+    if start is None:
+        details = {
+            "starts": int(len(starts)),
+            "starts_converged": int((state.status == ROW_CONVERGED).sum()),
+            "starts_line_search_stop": int((state.status == ROW_LINE_SEARCH_FAILED).sum()),
+            "starts_at_best": int((state.f <= fun * (1 + 1e-6) + 1e-300).sum()),
+            "batch_iterations_max": int(state.nit.max()),
+        }
+    else:
+        details = {"start": "the given Huber-LSE fit"}
+    objective = f"sum over points of Huber_δ(LSE − log L), δ={delta:g}"
+    title = f"Approach 3, Huber-LSE grid fit (Hoffmann et al. 2022), {len(starts)} starts"
+
+    if method == "likelihood":
+        def nll_fun(x, rows=None):
+            return huber_nll_objective(x, n, d, l, delta)
+
+        # IRLS gets close in a few dozen cheap steps (see irls_likelihood); scipy then polishes.
+        phi0 = irls_likelihood(theta[None, :5], n, d, l, delta, tol=1e-12, maxiter=500).x[0]
+        best = scipy_polish(nll_fun, phi0, maxiter=maxiter)
+        theta, fun = best.x, float(best.fun)
+        details["sigma"] = float(math.exp(theta[5]))
+        objective = f"negative log-likelihood, Huber_δ density of log residuals with free scale, δ={delta:g}"
+        title = "Approach 3, Huber likelihood (Besiroglu et al. 2024), started from the Huber-LSE grid fit"
+
+    params = theta_to_params(theta)
+    details["seconds"] = round(time.perf_counter() - t0, 3)
+    interval = None
+    if bootstrap:
+        check_range("bootstrap", bootstrap, 2, 100_000)
+        tb = time.perf_counter()
+        boot = bootstrap_approach3(theta, n, d, l, method=method, delta=delta, resamples=bootstrap, seed=seed,
+                                   ci=ci, workers=workers)
+        interval = boot.interval()
+        details["bootstrap_converged"] = boot.summary
+        details["bootstrap_seconds"] = round(time.perf_counter() - tb, 3)
+    return FitResult(
+        method=f"approach3-{method}", title=title, params=params, x=theta, fun=fun, objective=objective,
+        status=_status(best), message=str(best.message), nit=int(best.nit), n_points=int(N.size),
+        law=frontier(params), ci=interval, details=details,
+        options={"method": method, "delta": delta, "grid": "chinchilla" if len(starts) == 4500 else len(starts),
+                 "polish": polish, "bootstrap": bootstrap, "ci_percentiles": ci, "seed": seed, "threads": workers},
+    )
+
+
+def bootstrap_approach3(theta, n, d, l, *, method: str = "huber", delta: float = 1e-3, resamples: int = 4000,
+                        seed: int = 0, ci=(10, 90), workers: int | None = None) -> Bootstrap:
+    """Refit ``resamples`` bootstrap resamples of the points (log N, log D, log loss) as one batch,
+    each started from ``theta``.
+
+    A sample is (A, B, E, α, β, a, b) of a resample whose optimiser ended without hitting its
+    iteration limit; the others are left out.
+    """
+    theta0 = np.asarray(theta[:5], dtype=float)
+    workers = default_workers() if workers is None else workers
+
+    def refit(idx: np.ndarray) -> np.ndarray:
+        def solve(part: slice) -> BatchState:
+            nb, db, lb = n[idx[part]], d[idx[part]], l[idx[part]]
+
+            def huber_fun(x, rows):
+                return huber_lse_objective(x, nb[rows], db[rows], lb[rows], delta)
+
+            # A relative stopping test: with f ≈ 1e-3, scipy's (2.2e-9·max(|f|, 1)) stops a warm
+            # start after a few steps, near the point estimate, making the intervals spuriously narrow.
+            tight = {"ftol": 1e-10, "gtol": 0.0, "fscale": 0.0, "maxiter": 2000}
+            state = lbfgs_batch(huber_fun, np.tile(theta0, (len(nb), 1)), **tight)
+            if method == "likelihood":
+                # Each resample starts from its own Huber-LSE fit, which lies close to its likelihood
+                # optimum; see irls_likelihood for why the likelihood itself is not left to L-BFGS.
+                state = irls_likelihood(state.x, nb, db, lb, delta)
+            return state
+
+        state = in_threads(solve, len(idx), workers)
+        th = state.x[state.status != ROW_MAX_ITERATIONS, :5]
+        A, B, E = np.exp(th[:, 0]), np.exp(th[:, 1]), np.exp(th[:, 2])
+        al, be = th[:, 3], th[:, 4]
+        return np.c_[A, B, E, al, be, be / (al + be), al / (al + be)]
+
+    return run_bootstrap(refit, n.size, resamples, names=BOOTSTRAP_NAMES, seed=seed, ci=ci)
