@@ -23,11 +23,19 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 pytestmark = pytest.mark.slow
 
 
+def tracked_changes() -> str:
+    """``git status`` of the tracked files (what a build must never touch)."""
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_DIR,
+                          capture_output=True, text=True, check=True).stdout
+
+
 @pytest.fixture(scope="module")
 def site():
+    before = tracked_changes()
     result = subprocess.run(build_command(), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "build succeeded" in result.stdout
+    assert tracked_changes() == before, "the build changed tracked files"
     return SITE
 
 
@@ -45,6 +53,26 @@ def test_no_page_loads_from_the_network(site):
             if tag.group(1).lower() == "link" and not re.search(r'rel="(stylesheet|preload|modulepreload)"', line):
                 continue
             pytest.fail(f"{html.relative_to(site)} loads {line}")
+
+
+def test_study_downloads_are_embedded_in_the_page(site):
+    page = (site / "study.html").read_text()
+    assert page.count('href="data:text/csv;base64,') == 2
+    assert not (REPO_DIR / "book" / "study_runs.csv").exists()
+
+
+def test_every_chapter_page_says_how_to_re_run_it(site):
+    from replication import pipeline
+
+    for chapter in pipeline.chapters():
+        page = (site / f"{chapter}.html").read_text()
+        assert "rerun-note" in page and f"replication run {chapter} -p" in page, chapter
+
+
+def test_site_ships_no_source_maps_and_no_thebe(site):
+    assert not list(site.rglob("*.map"))
+    for html in site.glob("*.html"):
+        assert "THEBE_JS_URL" not in html.read_text(), html.name
 
 
 def test_no_build_paths_on_pages(site):
@@ -73,10 +101,14 @@ def server(site):
     httpd.shutdown()
 
 
-def rendered_dom(chromium, url, profile):
-    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+def rendered_dom(chromium, url, profile, console: list | None = None):
+    """The page's DOM after its scripts ran; the browser console's messages are appended to ``console``."""
+    result = subprocess.run([chromium, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0",
+                             f"--user-data-dir={profile}", "--dump-dom", url],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+    if console is not None:
+        console += [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     return result.stdout
 
 
@@ -84,7 +116,10 @@ def test_pages_render_math_offline(site, chromium, server, tmp_path):
     checked = 0
     for page in toc_chapters():
         static = (site / f"{page}.html").read_text()
-        dom = rendered_dom(chromium, f"{server}/{page}.html", tmp_path / "profile")
+        console = []
+        dom = rendered_dom(chromium, f"{server}/{page}.html", tmp_path / "profile", console)
+        errors = [line for line in console if re.search(r"Uncaught|Error|Failed to load", line)]
+        assert not errors, f"{page}: console errors: {errors}"
         assert "</html>" in dom.lower(), page
         body = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S | re.I)
         if 'class="math' in static:

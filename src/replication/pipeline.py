@@ -28,6 +28,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from replication import site
 from replication.errors import ReplicationError
 from replication.files import atomic_write, atomic_write_bytes, atomic_write_text
 
@@ -433,11 +434,13 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         nb = execute(path, params, cached)
     if params:
         _label_injected(nb, params)
+    site.add_rerun_note(nb, docname, read_parameters(nb))
     app.env.replication_keys[docname] = key
     source[0] = nbformat.writes(nb)
 
 
 def setup(app):
+    site.setup(app)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("source-read", _on_source_read)

@@ -1,0 +1,92 @@
+"""What the published site adds around the executed chapters, and what an offline site must not ship.
+
+- Every chapter page says how to re-run it: a note below its parameters cell with the exact command and the
+  chapter's parameters with their defaults.
+- The footer names the commit and the date the site was built from (from git, when the checkout has it).
+- Nothing loads from the network and nothing is declared twice: the Thebe launcher (which would fetch its
+  code from a CDN, and whose configuration script the theme adds twice, a console error on every page) is
+  dropped, duplicate inline scripts are dropped, and the themes' source maps (``*.map``) are not shipped.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+RERUN_TAG = "rerun-note"
+
+
+def rerun_note(chapter: str, defaults: dict):
+    """A markdown cell: the command that re-runs ``chapter``, and its parameters with their defaults."""
+    import nbformat
+
+    listed = ", ".join(f"`{name}` (default `{value!r}`)" for name, value in defaults.items())
+    first, value = next(iter(defaults.items()))
+    note = nbformat.v4.new_markdown_cell(
+        f"```{{admonition}} Re-run this chapter\n:class: tip {RERUN_TAG}\n"
+        f"Every number on this page is computed when the book is built. To compute it again with other values, "
+        f"run `replication run {chapter} -p {first}={value!r}` (one `-p` per parameter; "
+        f"`replication run {chapter} --list` lists them). Parameters: {listed}.\n```"
+    )
+    note.metadata["tags"] = [RERUN_TAG]
+    return note
+
+
+def add_rerun_note(nb, chapter: str, defaults: dict) -> None:
+    """Insert :func:`rerun_note` after the parameters cell (and the injected one, if any)."""
+    if not defaults:
+        return
+    tags = [set(cell.metadata.get("tags", [])) for cell in nb.cells]
+    where = [i for i, t in enumerate(tags) if t & {"parameters", "injected-parameters"}]
+    if where:
+        nb.cells.insert(where[-1] + 1, rerun_note(chapter, defaults))
+
+
+def build_footer(repo_dir: Path) -> str:
+    """"Built from commit abc1234 (2026-12-01)": what the site shows of its provenance."""
+    def git(*args):
+        result = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit, date = git("rev-parse", "--short", "HEAD"), git("log", "-1", "--format=%cs")
+    remote = git("config", "--get", "remote.origin.url")
+    if remote.startswith("git@github.com:"):
+        remote = "https://github.com/" + remote.split(":", 1)[1]
+    remote = remote.removesuffix(".git") if remote.startswith("https://") else ""
+    if not commit:
+        return ""
+    where = f'<a href="{remote}/tree/{commit}">{commit}</a>' if remote else f"<code>{commit}</code>"
+    return f"Built from commit {where} ({date})" + (f' · <a href="{remote}">repository</a>' if remote else "")
+
+
+def _on_config_inited(app, config) -> None:
+    footer = build_footer(Path(app.srcdir).resolve())  # git finds the checkout from book/
+    if footer:
+        config.html_theme_options = {**config.html_theme_options, "extra_footer": footer}
+
+
+def _on_page_context(app, pagename, templatename, context, doctree) -> None:
+    """Drop the Thebe scripts and any inline script declared twice."""
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        body = getattr(script, "attributes", {}).get("body", "")
+        name = str(script)
+        if "THEBE_JS_URL" in body or "thebe" in name:
+            continue
+        key = body or name
+        if key in seen:
+            continue
+        seen.add(key)
+        scripts.append(script)
+    context["script_files"] = scripts
+
+
+def _on_build_finished(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        for path in Path(app.outdir).rglob("*.map"):
+            path.unlink()
+
+
+def setup(app) -> None:
+    app.connect("config-inited", _on_config_inited)
+    app.connect("html-page-context", _on_page_context)
+    app.connect("build-finished", _on_build_finished)
