@@ -13,9 +13,10 @@ Every fitter takes plain arrays or a DataFrame with columns ``N``, ``D``, ``loss
 ``C`` (default 6·N·D), and returns a :class:`FitResult`.
 """
 from replication.fit.approach1 import fit_approach1
-from replication.fit.approach2 import NoInteriorMinimum, Vertex, fit_approach2, parabola_vertex
-from replication.fit.approach3 import (BOOTSTRAP_NAMES, ESTIMATORS, bootstrap_approach3, compute_for_size,
-                                       fit_approach3, frontier, predict_loss)
+from replication.fit.approach2 import (NoInteriorMinimum, Vertex, batch_vertices, bootstrap_approach2, budget_labels,
+                                       fit_approach2, parabola_vertex, resampled_exponents)
+from replication.fit.approach3 import (BOOTSTRAP_NAMES, ESTIMATORS, bootstrap_approach3, bootstrap_estimators,
+                                       compute_for_size, fit_approach3, frontier, predict_loss, refit_approach3)
 from replication.fit.bootstrap import Bootstrap, run_bootstrap
 from replication.fit.laws import (ScalingLaw, chinchilla_law, fit_compute_optimal, fit_power_law, fit_prefactor,
                                   fit_prefactors, fit_scaling_law)
@@ -24,14 +25,16 @@ from replication.fit.objectives import (PARAM_NAMES, chinchilla_grid, huber, hub
 from replication.fit.observations import inconsistent_rows, observations, read_csv
 from replication.fit.optimize import default_workers
 from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
-from replication.fit.synthetic import synthetic_curves, synthetic_isoflops, synthetic_points
+from replication.fit.synthetic import log_spaced, synthetic_curves, synthetic_isoflops, synthetic_points
 
 __all__ = [
     "BOOTSTRAP_NAMES", "Bootstrap", "CONVERGED", "ESTIMATORS", "FAILED", "FitResult", "MAX_ITERATIONS",
-    "NoInteriorMinimum", "PARAM_NAMES", "ScalingLaw", "Vertex", "bootstrap_approach3",
+    "NoInteriorMinimum", "PARAM_NAMES", "ScalingLaw", "Vertex", "batch_vertices", "bootstrap_approach2",
+    "bootstrap_approach3", "bootstrap_estimators", "budget_labels",
     "chinchilla_grid", "chinchilla_law", "compute_for_size", "default_workers", "fit_approach1", "fit_approach2",
     "fit_approach3", "fit_compute_optimal", "fit_power_law", "fit_prefactor", "fit_prefactors", "fit_scaling_law",
-    "frontier", "huber", "huber_lse_objective", "huber_nll_objective", "inconsistent_rows", "observations",
-    "params_to_theta", "parabola_vertex", "predict_loss", "read_csv", "run_bootstrap", "start_grid", "synthetic_curves",
+    "frontier", "huber", "huber_lse_objective", "huber_nll_objective", "inconsistent_rows", "log_spaced", "observations",
+    "params_to_theta", "parabola_vertex", "predict_loss", "read_csv", "refit_approach3", "resampled_exponents",
+    "run_bootstrap", "start_grid", "synthetic_curves",
     "synthetic_isoflops", "synthetic_points", "theta_to_params",
 ]

@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from replication.errors import ReplicationError, check_range
+from replication.errors import ReplicationError, check_int, check_number
+from replication.fit.bootstrap import check_resamples
 from replication.fit.laws import fit_compute_optimal
 from replication.fit.observations import column, observations, positive
 from replication.fit.result import FitResult
@@ -30,9 +31,10 @@ def fit_approach1(data=None, *, N=None, D=None, loss=None, C=None, run=None, hor
     if data is not None:
         run = column(data, "run", required=False) if run is None else run
         horizon = column(data, "horizon", required=False) if horizon is None else horizon
+    check_number("tail", tail, 0, 1, lo_open=True)
+    grid_points = check_int("grid_points", grid_points, 2, 1_000_000)
+    check_resamples(bootstrap)
     N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
-    check_range("tail", tail, 0, 1, lo_open=True)
-    check_range("grid_points", grid_points, 2, 1_000_000)
     H = None if horizon is None else positive("horizon", horizon, N.size)
     if run is None:
         keys = list(zip(N, H)) if H is not None else list(N)

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from replication.errors import ReplicationError, check_range
+from replication.errors import ReplicationError, check_choice, check_number
+from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import fit_compute_optimal
 from replication.fit.observations import observations, positive
 from replication.fit.result import FitResult
@@ -60,7 +61,9 @@ def _group_budgets(C: np.ndarray, budgets, snap_tol: float):
     if budgets is None:
         return np.array([float(f"{c:.4g}") for c in C])
     b = positive("budgets", budgets)
-    check_range("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
+    if b.size == 0:
+        raise ReplicationError("budgets is empty; allowed: one or more budgets > 0 (FLOPs), or None to group equal C")
+    check_number("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
     nearest = b[np.abs(np.log(C)[:, None] - np.log(b)[None, :]).argmin(1)]
     return np.where(np.abs(C / nearest - 1) <= snap_tol, nearest, np.nan)
 
@@ -81,9 +84,10 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     """
     import pandas as pd
 
+    check_choice("on_edge", on_edge, ("raise", "exclude"))
+    check_number("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
+    check_resamples(bootstrap)
     N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
-    if on_edge not in ("raise", "exclude"):
-        raise ReplicationError(f"on_edge={on_edge!r}; allowed: 'raise', 'exclude'")
     label = _group_budgets(C, budgets, snap_tol)
     label_of_point = label.copy()
     if budgets is not None:
@@ -120,3 +124,94 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
                  "budget_of_point": label_of_point, "parabola_N": np.array(parabolas)},
         options={"snap_tol": snap_tol if budgets is not None else None, "on_edge": on_edge, **fit.options},
     )
+
+
+def batch_vertices(x: np.ndarray, y: np.ndarray, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parabola_vertex` of many point sets at once: x, y of shape (sets, points).
+
+    ``weights`` (sets, points): how often each point counts in its set's least squares (a
+    bootstrap's counts; 0 leaves it out). Returns the vertex x of each set's parabola and whether it
+    is an interior minimum (at least 3 distinct x, opening upward, strictly inside the sampled x);
+    the vertex is NaN where it is not.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    drawn = w > 0
+    xs = np.sort(np.where(drawn, x, np.inf), axis=1)  # left-out points sort last
+    with np.errstate(invalid="ignore"):  # inf − inf between left-out points
+        step = np.diff(xs, axis=1) > 0
+    distinct = (np.isfinite(xs) & np.c_[np.ones((len(x), 1), bool), step]).sum(1)
+    lo, hi = xs[:, 0], np.where(drawn, x, -np.inf).max(1)
+    xm = (w * x).sum(1, keepdims=True) / np.maximum(w.sum(1, keepdims=True), 1e-300)  # centred for conditioning
+    u = x - xm
+    X = np.stack([np.ones_like(u), u, u * u], axis=2)  # (sets, points, 3)
+    XtW = (X * w[..., None]).transpose(0, 2, 1)
+    G = XtW @ X
+    ok = distinct >= 3
+    G[~ok] = np.eye(3)  # any invertible matrix: these sets have no parabola
+    c0, c1, c2 = np.linalg.solve(G, XtW @ y[..., None])[..., 0].T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = xm[:, 0] - c1 / (2 * c2)
+    ok &= (c2 > 0) & (lo < v) & (v < hi)
+    return np.where(ok, v, np.nan), ok
+
+
+def budget_labels(C, budgets, snap_tol: float = 0.1) -> np.ndarray:
+    """The budget each point is snapped to by :func:`fit_approach2` (NaN: not within ``snap_tol``)."""
+    return _group_budgets(positive("C", C), budgets, snap_tol)
+
+
+def resampled_exponents(logN: np.ndarray, loss: np.ndarray, label: np.ndarray, picks=None, weights=None):
+    """Approach 2's exponent a on many resamples at once: (a, budgets used) per resample.
+
+    ``label`` is each point's budget (NaN: not on one). A resample is a row of ``picks``, which gives,
+    in the columns of each budget's points, the points drawn for that budget; or a row of
+    ``weights``, how often each point was drawn. Every budget's parabola in log N is refitted; a
+    budget without an interior minimum is left out of that resample, as in :func:`fit_approach2`;
+    a is the least-squares slope of log N* on log C (NaN below two budgets).
+    """
+    budgets = np.unique(label[np.isfinite(label)])
+    v = np.full((len(picks if weights is None else weights), budgets.size), np.nan)
+    for j, c in enumerate(budgets):
+        cols = np.flatnonzero(label == c)
+        if weights is None:
+            v[:, j] = batch_vertices(logN[picks[:, cols]], loss[picks[:, cols]])[0]
+        else:
+            w = weights[:, cols]
+            v[:, j] = batch_vertices(np.broadcast_to(logN[cols], w.shape), np.broadcast_to(loss[cols], w.shape), w)[0]
+    used = np.isfinite(v)
+    k = used.sum(1)
+    log_c = np.log(budgets)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cbar = np.where(used, log_c, 0.0).sum(1) / k
+        vbar = np.where(used, v, 0.0).sum(1) / k
+        dc = np.where(used, log_c - cbar[:, None], 0.0)
+        a = (dc * np.where(used, v - vbar[:, None], 0.0)).sum(1) / (dc * dc).sum(1)
+    return np.where(k >= 2, a, np.nan), k
+
+
+def bootstrap_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets, snap_tol: float = 0.1,
+                        resamples: int = 4000, seed: int = 0, ci=(10, 90)) -> Bootstrap:
+    """The vertex-level bootstrap of :func:`fit_approach2` on points snapped to ``budgets``.
+
+    Each resample redraws the points of every budget from that budget's own points (with
+    replacement), refits every budget's parabola and applies the point estimate's rule: a budget
+    whose resampled parabola has no interior minimum is left out of that resample, and a resample
+    with fewer than two budgets left is left out of the bootstrap.
+
+    Snapping puts D* = C / 6N* on every budget, so b = 1 − a in every resample. The samples are
+    (a, b, budgets used).
+    """
+    N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
+    label = budget_labels(C, budgets, snap_tol)
+    keep = np.isfinite(label)
+    logN, y, label = np.log(N[keep]), loss[keep], label[keep]
+
+    def refit(picks: np.ndarray) -> np.ndarray:
+        a, k = resampled_exponents(logN, y, label, picks)
+        good = np.isfinite(a)
+        return np.c_[a[good], 1 - a[good], k[good]]
+
+    return run_bootstrap(refit, int(keep.sum()), resamples, names=("a", "b", "budgets used"), seed=seed, ci=ci,
+                         strata=label)

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from replication.errors import ReplicationError, check_range
-from replication.fit.bootstrap import Bootstrap, run_bootstrap
+from replication.errors import ReplicationError, check_choice, check_int, check_number, check_range
+from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import ScalingLaw
 from replication.fit.objectives import (PARAM_NAMES, huber_lse_objective, huber_nll_objective, params_to_theta,
                                         start_grid, theta_to_params)
@@ -87,12 +87,13 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     :func:`~replication.fit.optimize.default_workers`. Only rounding depends on it (a matrix product
     over fewer rows may sum in another order), so the best objective agrees to about 1e-10, relative.
     """
+    check_choice("method", method, ESTIMATORS)
+    check_number("delta", delta, 0, None, lo_open=True)
+    check_int("polish", polish, 1, 100)
+    check_int("maxiter", maxiter, 1)
+    check_resamples(bootstrap)
+    check_int("seed", seed, 0)
     N, D, loss, _ = observations(data, N=N, D=D, loss=loss)
-    if method not in ESTIMATORS:
-        raise ReplicationError(f"method={method!r}; allowed: 'huber', 'likelihood'")
-    check_range("delta", delta, 0, None, lo_open=True)
-    check_range("polish", polish, 1, 100)
-    check_range("maxiter", maxiter, 1, None)
     n_par = 5 if method == "huber" else 6
     need_points(f"Approach 3 ({method}, {n_par} parameters)", N.size, n_par)
     n, d, l = np.log(N), np.log(D), np.log(loss)
@@ -154,7 +155,6 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     details["seconds"] = round(time.perf_counter() - t0, 3)
     interval = None
     if bootstrap:
-        check_range("bootstrap", bootstrap, 2, 100_000)
         tb = time.perf_counter()
         boot = bootstrap_approach3(theta, n, d, l, method=method, delta=delta, resamples=bootstrap, seed=seed,
                                    ci=ci, workers=workers)
@@ -171,37 +171,93 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
 
 
 def bootstrap_approach3(theta, n, d, l, *, method: str = "huber", delta: float = 1e-3, resamples: int = 4000,
-                        seed: int = 0, ci=(10, 90), workers: int | None = None) -> Bootstrap:
+                        seed: int = 0, ci=(10, 90), workers: int | None = None, clusters=None) -> Bootstrap:
     """Refit ``resamples`` bootstrap resamples of the points (log N, log D, log loss) as one batch,
     each started from ``theta``.
 
     A sample is (A, B, E, α, β, a, b) of a resample whose optimiser ended without hitting its
-    iteration limit; the others are left out.
+    iteration limit; the others are left out. ``clusters``: see :func:`bootstrap_estimators`.
+    """
+    check_choice("method", method, ESTIMATORS)
+    return bootstrap_estimators(theta, n, d, l, methods=(method,), delta=delta, resamples=resamples, seed=seed,
+                                ci=ci, workers=workers, clusters=clusters)[method]
+
+
+def bootstrap_estimators(theta, n, d, l, *, methods=ESTIMATORS, delta: float = 1e-3, resamples: int = 4000,
+                         seed: int = 0, ci=(10, 90), workers: int | None = None, clusters=None,
+                         strata=None) -> dict[str, Bootstrap]:
+    """The bootstrap of several estimators on the same resamples: method -> :class:`Bootstrap`.
+
+    Each resample is refitted by Huber-LSE from ``theta``; for "likelihood" the likelihood is then
+    maximised from that refit. This is what :func:`bootstrap_approach3` does for either method, so
+    asking for both here costs the likelihood's bootstrap alone and gives the same samples.
+
+    ``clusters`` (a label per point, e.g. its compute budget): each resample draws whole clusters
+    with replacement, and a cluster drawn k times counts k times (its points weigh k in the sums).
+    ``strata`` (a label per point): each resample redraws the points within every stratum.
+    """
+    for m in methods:
+        check_choice("method", m, ESTIMATORS)
+    names = [f"{m}:{k}" for m in methods for k in BOOTSTRAP_NAMES]
+
+    def refit(picks: np.ndarray) -> np.ndarray:
+        if clusters is None:
+            out = refit_approach3(theta, n, d, l, picks=picks, methods=methods, delta=delta, workers=workers)
+        else:
+            out = refit_approach3(theta, n, d, l, weights=picks, methods=methods, delta=delta, workers=workers)
+        return np.concatenate([out[m] for m in methods], axis=1)
+
+    both = run_bootstrap(refit, n.size, resamples, names=names, seed=seed, ci=ci, clusters=clusters,
+                         counts=clusters is not None, strata=strata)
+    result = {}
+    for j, m in enumerate(methods):
+        s = both.samples[:, j * len(BOOTSTRAP_NAMES):(j + 1) * len(BOOTSTRAP_NAMES)]
+        result[m] = Bootstrap(BOOTSTRAP_NAMES, s[np.isfinite(s).all(1)], both.resamples, both.percentiles)
+    return result
+
+
+def refit_approach3(theta, n, d, l, *, picks=None, weights=None, methods=("huber",), delta: float = 1e-3,
+                    workers: int | None = None) -> dict[str, np.ndarray]:
+    """Refit many resamples of the points (log N ``n``, log D ``d``, log loss ``l``) at once, each
+    started from ``theta``: method -> (resamples, 7) array of (A, B, E, α, β, a, b), a row of NaN
+    where the optimiser hit its iteration limit.
+
+    A resample is a row of ``picks`` (indices of points) or of ``weights`` (how often each point
+    counts).
     """
     theta0 = np.asarray(theta[:5], dtype=float)
     workers = default_workers() if workers is None else workers
+    rows = len(picks) if weights is None else len(weights)
 
-    def refit(idx: np.ndarray) -> np.ndarray:
-        def solve(part: slice) -> BatchState:
-            nb, db, lb = n[idx[part]], d[idx[part]], l[idx[part]]
+    def solve(part: slice):
+        if weights is None:
+            nb, db, lb, wb = n[picks[part]], d[picks[part]], l[picks[part]], None
+        else:
+            nb, db, lb, wb = n, d, l, weights[part]
 
-            def huber_fun(x, rows):
-                return huber_lse_objective(x, nb[rows], db[rows], lb[rows], delta)
+        def huber_fun(x, r):
+            if wb is None:
+                return huber_lse_objective(x, nb[r], db[r], lb[r], delta)
+            return huber_lse_objective(x, nb, db, lb, delta, weights=wb[r])
 
-            # A relative stopping test: with f ≈ 1e-3, scipy's (2.2e-9·max(|f|, 1)) stops a warm
-            # start after a few steps, near the point estimate, making the intervals spuriously narrow.
-            tight = {"ftol": 1e-10, "gtol": 0.0, "fscale": 0.0, "maxiter": 2000}
-            state = lbfgs_batch(huber_fun, np.tile(theta0, (len(nb), 1)), **tight)
-            if method == "likelihood":
-                # Each resample starts from its own Huber-LSE fit, which lies close to its likelihood
-                # optimum; see irls_likelihood for why the likelihood itself is not left to L-BFGS.
-                state = irls_likelihood(state.x, nb, db, lb, delta)
-            return state
+        # A relative stopping test: with f ≈ 1e-3, scipy's (2.2e-9·max(|f|, 1)) stops a warm
+        # start after a few steps, near the point estimate, making the intervals spuriously narrow.
+        tight = {"ftol": 1e-10, "gtol": 0.0, "fscale": 0.0, "maxiter": 2000}
+        state = lbfgs_batch(huber_fun, np.tile(theta0, (len(nb) if wb is None else len(wb), 1)), **tight)
+        if "likelihood" not in methods:
+            return (state,)
+        # Each resample starts from its own Huber-LSE fit, which lies close to its likelihood
+        # optimum; see irls_likelihood for why the likelihood itself is not left to L-BFGS.
+        return state, irls_likelihood(state.x, nb, db, lb, delta, weights=wb)
 
-        state = in_threads(solve, len(idx), workers)
-        th = state.x[state.status != ROW_MAX_ITERATIONS, :5]
-        A, B, E = np.exp(th[:, 0]), np.exp(th[:, 1]), np.exp(th[:, 2])
-        al, be = th[:, 3], th[:, 4]
-        return np.c_[A, B, E, al, be, be / (al + be), al / (al + be)]
-
-    return run_bootstrap(refit, n.size, resamples, names=BOOTSTRAP_NAMES, seed=seed, ci=ci)
+    states = in_threads(solve, rows, workers)
+    out = {}
+    for m, state in zip(("huber", "likelihood"), states):
+        if m in methods:
+            th = state.x[:, :5]
+            A, B, E = np.exp(th[:, 0]), np.exp(th[:, 1]), np.exp(th[:, 2])
+            al, be = th[:, 3], th[:, 4]
+            s = np.c_[A, B, E, al, be, be / (al + be), al / (al + be)]
+            s[state.status == ROW_MAX_ITERATIONS] = np.nan
+            out[m] = s
+    return out

@@ -11,6 +11,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from replication.errors import ReplicationError, check_int
+
+#: A number of bootstrap resamples is 0 (no interval) or in this range, in every fitter, chapter and command.
+RESAMPLES = (2, 1_000_000)
+
+
+def check_resamples(value, name: str = "bootstrap") -> int:
+    """``value`` as a number of bootstrap resamples: 0, or an integer in :data:`RESAMPLES`. One resample
+    gives no interval, and more than a million cost hours without narrowing one."""
+    lo, hi = RESAMPLES
+    if isinstance(value, bool) or not hasattr(value, "__index__") or not (value == 0 or lo <= value <= hi):
+        raise ReplicationError(f"{name}={value!r} is out of range; allowed: 0 (no interval) or an integer in "
+                               f"[{lo}, {hi}]")
+    return int(value)
+
 
 @dataclass(frozen=True, eq=False)
 class Bootstrap:
@@ -43,7 +58,8 @@ class Bootstrap:
 
 
 def run_bootstrap(refit: Callable, rows: int, resamples: int, *, names: Sequence[str], seed: int = 0,
-                  ci: tuple[float, float] = (10, 90), clusters=None) -> Bootstrap:
+                  ci: tuple[float, float] = (10, 90), clusters=None, counts: bool = False,
+                  strata=None) -> Bootstrap:
     """Resample, refit, and keep what refitted.
 
     Without ``clusters``, the ``rows`` rows are drawn with replacement, all resamples at once, and
@@ -52,18 +68,49 @@ def run_bootstrap(refit: Callable, rows: int, resamples: int, *, names: Sequence
 
     With ``clusters`` (a label per row), each resample draws as many labels as there are clusters,
     with replacement, and takes the rows of the clusters drawn; a cluster drawn more than once
-    enters once. ``refit`` receives the list of those row-index arrays.
+    enters once. ``refit`` receives the list of those row-index arrays. With ``counts=True`` a
+    cluster drawn k times enters k times (the usual cluster bootstrap, for estimators whose points
+    carry weights): ``refit`` receives the (resamples, rows) array of how often each row enters.
+
+    With ``strata`` (a label per row), each resample redraws every stratum on its own: column j of
+    the (resamples, rows) index array that ``refit`` receives is a row drawn, with replacement, from
+    the stratum of row j, so each stratum keeps its size in every resample.
 
     ``refit`` returns one row of estimates (``names``) per resample it could refit.
     """
-    rng = np.random.default_rng(seed)
-    if clusters is None:
+    check_resamples(resamples, "resamples")
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    if clusters is not None and strata is not None:
+        raise ReplicationError("run_bootstrap: give clusters or strata, not both")
+    if counts and clusters is None:
+        raise ReplicationError("run_bootstrap: counts=True needs clusters")
+    if strata is not None:
+        strata = np.asarray(strata)
+        if strata.shape != (rows,):
+            raise ReplicationError(f"strata has {strata.size} labels; need one per row ({rows})")
+        picks = np.empty((resamples, rows), dtype=int)
+        for label in _in_order(strata):
+            members = np.flatnonzero(strata == label)
+            picks[:, members] = members[rng.integers(0, members.size, size=(resamples, members.size))]
+    elif clusters is None:
         picks = rng.integers(0, rows, size=(resamples, rows))
+    elif counts:
+        clusters = np.asarray(clusters)
+        labels = _in_order(clusters)
+        drawn = rng.integers(0, labels.size, size=(resamples, labels.size))
+        times = (drawn[:, :, None] == np.arange(labels.size)).sum(1)  # (resamples, clusters)
+        of_row = (clusters[:, None] == labels[None, :]).argmax(1)
+        picks = times[:, of_row].astype(float)
     else:
         clusters = np.asarray(clusters)
-        _, first = np.unique(clusters, return_index=True)
-        labels = clusters[np.sort(first)]  # in order of first appearance
+        labels = _in_order(clusters)
         picks = [np.flatnonzero(np.isin(clusters, rng.choice(labels, labels.size, replace=True)))
                  for _ in range(resamples)]
     samples = np.asarray(refit(picks), dtype=float).reshape(-1, len(names))
     return Bootstrap(tuple(names), samples, int(resamples), tuple(ci))
+
+
+def _in_order(labels: np.ndarray) -> np.ndarray:
+    """The distinct labels, in order of first appearance."""
+    _, first = np.unique(labels, return_index=True)
+    return labels[np.sort(first)]

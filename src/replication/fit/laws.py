@@ -18,10 +18,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from replication.errors import ReplicationError, check_range
-from replication.fit.bootstrap import run_bootstrap
+from replication.fit.bootstrap import check_resamples, run_bootstrap
 from replication.fit.observations import need_points, positive
 from replication.fit.result import CONVERGED, FitResult
 from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
+
+
+def _budget(C) -> np.ndarray:
+    """``C`` as a float array of compute budgets, all finite and > 0: a law has nothing to say of others."""
+    C = np.asarray(C, dtype=float)
+    bad = ~(np.isfinite(C) & (C > 0))
+    if bad.any():
+        raise ReplicationError(f"budget C={float(C[bad].flat[0])!r} is out of range; allowed: (0, inf) FLOPs")
+    return C
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,10 @@ class ScalingLaw:
     b: float
 
     def n_opt(self, C):
-        return self.k_N * np.asarray(C, dtype=float) ** self.a
+        return self.k_N * _budget(C) ** self.a
 
     def d_opt(self, C):
-        return self.k_D * np.asarray(C, dtype=float) ** self.b
+        return self.k_D * _budget(C) ** self.b
 
     def tokens_per_param(self, C):
         return self.d_opt(C) / self.n_opt(C)
@@ -128,6 +137,7 @@ def ols_loglog(logC: np.ndarray, logY: np.ndarray):
 def fit_power_law(C, y, *, bootstrap: int = 0, ci: tuple[float, float] = (10, 90), seed: int = 0,
                   name: str = "y") -> FitResult:
     """log y = log k + a·log C by ordinary least squares, with a bootstrap over rows."""
+    bootstrap = check_resamples(bootstrap)
     C = positive("C", C)
     y = positive(name, y, C.size, like="C")
     need_points("a power law", C.size, 2)
@@ -139,7 +149,6 @@ def fit_power_law(C, y, *, bootstrap: int = 0, ci: tuple[float, float] = (10, 90
     params = {"k": float(np.exp(logk)), "a": float(a)}
     interval = None
     if bootstrap:
-        check_range("bootstrap", bootstrap, 2, 1_000_000)
         need_points("a bootstrapped power law", C.size, 3)
 
         def refit(idx):

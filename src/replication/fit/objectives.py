@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from replication.errors import ReplicationError, check_range
+from replication.errors import ReplicationError, check_int, check_range
 
 #: The constants of L(N, D) = E + A/N^α + B/D^β, in θ's order.
 PARAM_NAMES = ("A", "B", "E", "alpha", "beta")
@@ -47,13 +47,22 @@ def _grad_theta(c: np.ndarray, w1, w2, w3, n, d) -> np.ndarray:
     return np.stack([c1.sum(1), c2.sum(1), (c * w3).sum(1), -_rowdot(c1, n), -_rowdot(c2, d)], axis=1)
 
 
-def huber_lse_objective(theta, n, d, l, delta: float = 1e-3):
-    """Chinchilla's objective Σ_i Huber_δ(LSE_i(θ) − log L_i) and its gradient, for a batch of θ."""
+def wsum(x: np.ndarray, weights=None) -> np.ndarray:
+    """Σ over points of x (rows, points), each point counted ``weights`` times (None: once)."""
+    return x.sum(1) if weights is None else (x * weights).sum(1)
+
+
+def huber_lse_objective(theta, n, d, l, delta: float = 1e-3, weights=None):
+    """Chinchilla's objective Σ_i Huber_δ(LSE_i(θ) − log L_i) and its gradient, for a batch of θ.
+
+    ``weights`` (rows, points): how often each point enters each row's sum (a cluster bootstrap's
+    counts); None counts every point once."""
     theta = np.atleast_2d(theta)
     lse, w1, w2, w3 = log_model(theta, n, d)
     r = lse - l
-    f = huber(r, delta).sum(1)
-    return f, _grad_theta(np.clip(r, -delta, delta), w1, w2, w3, n, d)
+    f = wsum(huber(r, delta), weights)
+    c = np.clip(r, -delta, delta)
+    return f, _grad_theta(c if weights is None else c * weights, w1, w2, w3, n, d)
 
 
 def _huber_log_norm(delta: float) -> float:
@@ -64,22 +73,22 @@ def _huber_log_norm(delta: float) -> float:
     return math.log(z)
 
 
-def huber_nll_objective(phi, n, d, l, delta: float = 1e-3):
+def huber_nll_objective(phi, n, d, l, delta: float = 1e-3, weights=None):
     """Negative log-likelihood of log L = LSE(θ) + σ·ε, ε ~ Huber_δ density; φ = (θ, log σ).
 
     This is Besiroglu et al. (2024)'s estimator: the scale σ is a free parameter, so the weight of
-    the quadratic core is learned rather than fixed by δ.
+    the quadratic core is learned rather than fixed by δ. ``weights``: as for :func:`huber_lse_objective`.
     """
     phi = np.atleast_2d(phi)
     lse, w1, w2, w3 = log_model(phi[:, :5], n, d)
     inv_sigma = np.exp(-phi[:, 5:6])
     u = (lse - l) * inv_sigma
-    npts = u.shape[1]
-    f = huber(u, delta).sum(1) + npts * (phi[:, 5] + _huber_log_norm(delta))
+    npts = u.shape[1] if weights is None else weights.sum(1)
+    f = wsum(huber(u, delta), weights) + npts * (phi[:, 5] + _huber_log_norm(delta))
     psi = np.clip(u, -delta, delta)  # ρ'(u)
     g = np.empty_like(phi)
-    g[:, :5] = _grad_theta(psi * inv_sigma, w1, w2, w3, n, d)
-    g[:, 5] = npts - (psi * u).sum(1)
+    g[:, :5] = _grad_theta(psi * inv_sigma if weights is None else psi * inv_sigma * weights, w1, w2, w3, n, d)
+    g[:, 5] = npts - wsum(psi * u, weights)
     return f, g
 
 
@@ -93,17 +102,25 @@ def chinchilla_grid() -> np.ndarray:
 
 
 def start_grid(grid, seed: int = 0) -> np.ndarray:
-    """The paper's grid ("chinchilla" or None), a random subset of k of its points (k an int), or an
+    """The paper's grid ("chinchilla" or None), a random subset of k of its points (k an int, or its
+    digits as a string, as a chapter parameter whose default is "chinchilla" must write it), or an
     explicit (k, 5) array of θ."""
     full = chinchilla_grid()
     if grid is None or (isinstance(grid, str) and grid == "chinchilla"):
         return full
-    if isinstance(grid, (int, np.integer)):
+    if isinstance(grid, str) and grid.strip().isdigit():
+        grid = int(grid)
+    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
         check_range("grid", int(grid), 1, len(full))
-        return full[np.random.default_rng(seed).choice(len(full), int(grid), replace=False)]
-    g = np.asarray(grid, dtype=float)
-    if g.ndim != 2 or g.shape[1] != 5 or not np.isfinite(g).all():
-        raise ReplicationError("grid must be 'chinchilla', a number of starts in [1, 4500], or a finite (k, 5) array of (a, b, e, alpha, beta)")
+        return full[np.random.default_rng(check_int("seed", seed, 0)).choice(len(full), int(grid), replace=False)]
+    allowed = (f"grid={grid!r} is not allowed; allowed: 'chinchilla', a number of starts in [1, {len(full)}], "
+               "or a finite (k, 5) array of (a, b, e, alpha, beta)")
+    try:
+        g = np.asarray(grid, dtype=float) if not isinstance(grid, (str, bool)) else None
+    except (TypeError, ValueError):
+        g = None
+    if g is None or g.ndim != 2 or g.shape[1] != 5 or not np.isfinite(g).all():
+        raise ReplicationError(allowed)
     return g
 
 

@@ -1,6 +1,7 @@
 """The fitters' input: columns N, D, loss (and optionally C) checked once, with one-line errors."""
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
@@ -20,6 +21,8 @@ def column(data, name: str, *, required: bool = True):
 def positive(name: str, x, n: int | None = None, *, like: str = "N") -> np.ndarray:
     """``x`` as a flat float array of finite values > 0; ``n``: the length it must have (that of ``like``)."""
     try:
+        if np.asarray(x).dtype.kind == "b":  # True would silently count as 1.0
+            raise TypeError
         x = np.asarray(x, dtype=float).ravel()
     except (TypeError, ValueError):
         raise ReplicationError(f"{name} must be numeric; allowed: finite values > 0") from None
@@ -58,7 +61,13 @@ def observations(data=None, *, N=None, D=None, loss=None, C=None, need_loss=True
             raise ReplicationError("need D (tokens) or C (FLOPs)")
         D = C / (6 * N)
     D = positive("D", D, N.size)
-    C = 6 * N * D if C is None else C
+    if C is None:
+        with np.errstate(over="ignore"):
+            C = 6 * N * D
+        if not np.isfinite(C).all():  # the user gave N and D: say so, rather than blame a C they never gave
+            i = int(np.flatnonzero(~np.isfinite(C))[0])
+            raise ReplicationError(f"6·N·D overflows at row {i} (N={N[i]:g}, D={D[i]:g}); allowed: N·D up to "
+                                   f"{np.finfo(float).max / 6:.3g}, or give column C")
     loss = None if loss is None else positive("loss", loss, N.size)
     if need_loss and loss is None:
         raise ReplicationError("loss is required")
@@ -66,15 +75,24 @@ def observations(data=None, *, N=None, D=None, loss=None, C=None, need_loss=True
 
 
 def read_csv(path: str):
-    """A CSV as a DataFrame, with a one-line error if it cannot be read."""
+    """A CSV as a DataFrame, with a one-line error if it cannot be read or names a column twice
+    (pandas would rename the second ``loss`` to ``loss.1`` and the fit would use the first)."""
     import pandas as pd
 
     try:
-        return pd.read_csv(path)
+        with open(path, newline="") as f:
+            header = [name.strip() for name in next(csv.reader(f), [])]
+        data = pd.read_csv(path, skipinitialspace=True)
     except FileNotFoundError:
-        raise ReplicationError(f"--data {path!r}: no such file") from None
+        raise ReplicationError(f"data={str(path)!r}: no such file") from None
     except Exception as err:  # a parser error is one line for the user, whatever its kind
-        raise ReplicationError(f"--data {path!r}: cannot read as CSV ({type(err).__name__}: {err})") from None
+        why = " ".join(str(err).split())
+        raise ReplicationError(f"data={str(path)!r}: cannot read as CSV ({type(err).__name__}: {why})") from None
+    twice = [name for i, name in enumerate(header) if name in header[:i]]
+    if twice:
+        raise ReplicationError(f"data={str(path)!r}: column {twice[0]!r} appears more than once; allowed: "
+                               "each column once (N, D, loss, C, ...)")
+    return data
 
 
 def inconsistent_rows(N, C, D, *, tol: float = 0.25) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from replication.fit.objectives import huber, huber_nll_objective, log_model
+from replication.fit.objectives import huber, huber_nll_objective, log_model, wsum
 
 #: BatchState.status: still running, converged (ftol/gtol), line search failed, iteration limit.
 ROW_RUNNING, ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS = 0, 1, 2, 3
@@ -144,6 +144,7 @@ def in_threads(solve, rows: int, workers: int):
 
     The problems in a batch are independent, and numpy releases the GIL inside its array
     kernels, so splitting the rows gives close to ``workers``-fold speed on idle cores.
+    ``solve`` may also return a tuple of BatchStates (several optimisers in turn); so does this.
     """
     workers = max(1, min(workers, rows // 64 or 1))
     if workers == 1:
@@ -151,6 +152,12 @@ def in_threads(solve, rows: int, workers: int):
     edges = np.linspace(0, rows, workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as pool:
         parts = list(pool.map(solve, [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]))
+    if isinstance(parts[0], tuple):
+        return tuple(_joined([p[i] for p in parts]) for i in range(len(parts[0])))
+    return _joined(parts)
+
+
+def _joined(parts: list[BatchState]) -> BatchState:
     return BatchState(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("x", "f", "g", "nit", "status")))
 
 
@@ -167,18 +174,19 @@ def default_workers() -> int:
     return min(2, cores)
 
 
-def sigma_hat(r: np.ndarray, delta: float, log_sigma: np.ndarray, steps: int = 30) -> np.ndarray:
+def sigma_hat(r: np.ndarray, delta: float, log_sigma: np.ndarray, steps: int = 30, weights=None) -> np.ndarray:
     """The σ that maximises the Huber likelihood of residuals r (rows) with θ held fixed.
 
     It solves Σ ψ(r/σ)·r/σ = n, whose left side falls monotonically in σ, by Newton steps in log σ.
+    ``weights`` (rows, points): how often each residual counts (None: once).
     """
-    npts = r.shape[1]
+    npts = r.shape[1] if weights is None else weights.sum(1)
     ar = np.abs(r)
     for _ in range(steps):
         u = ar * np.exp(-log_sigma)[:, None]
         inner = u <= delta
-        h = np.where(inner, u * u, delta * u).sum(1)  # Σ ψ(u)·u
-        dh = -np.where(inner, 2 * u * u, delta * u).sum(1)  # its derivative in log σ
+        h = wsum(np.where(inner, u * u, delta * u), weights)  # Σ ψ(u)·u
+        dh = -wsum(np.where(inner, 2 * u * u, delta * u), weights)  # its derivative in log σ
         step = (h - npts) / dh
         log_sigma = log_sigma - np.clip(step, -2.0, 2.0)
         if np.all(np.abs(step) < 1e-12):
@@ -187,7 +195,7 @@ def sigma_hat(r: np.ndarray, delta: float, log_sigma: np.ndarray, steps: int = 3
 
 
 def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 1e-3,
-                     shrink: float = 0.3, maxiter: int = 200, tol: float = 1e-7) -> BatchState:
+                     shrink: float = 0.3, maxiter: int = 200, tol: float = 1e-7, weights=None) -> BatchState:
     """Maximise the Huber likelihood for a batch of problems by smoothed, damped Gauss-Newton IRLS.
 
     For fixed σ the negative log-likelihood is Σ Huber_κ(r)/σ² + const with κ = δσ: the
@@ -204,13 +212,17 @@ def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 
     that leaves each resample's A within about 1% of a 400-iteration run, and the 10th/90th
     percentiles of 4,000 resamples within 0.1%, which is finer than the scatter scipy's own
     L-BFGS shows on this objective from different starts.
+    ``weights`` (rows, points): how often each point counts in each row (a cluster bootstrap's
+    counts); None counts every point once.
     Returns a BatchState over φ = (θ, log σ).
     """
     R = theta0.shape[0]
     theta = theta0.astype(float).copy()
     # the model at each row's current θ, kept so that an accepted trial step is never re-evaluated
     model = list(log_model(theta, n, d))  # log L̂, w1, w2, w3
-    log_sigma = sigma_hat(model[0] - l, delta, np.log(np.maximum(delta * np.abs(model[0] - l).mean(1), 1e-300)))
+    r0 = np.abs(model[0] - l)
+    scale0 = r0.mean(1) if weights is None else wsum(r0, weights) / weights.sum(1)
+    log_sigma = sigma_hat(model[0] - l, delta, np.log(np.maximum(delta * scale0, 1e-300)), weights=weights)
     eps = np.full(R, float(eps0))
     status = np.full(R, ROW_RUNNING)
     nit = np.zeros(R, dtype=int)
@@ -225,12 +237,15 @@ def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 
         if rows.size == 0:
             break
         nr, dr, lr = pick(n, rows), pick(d, rows), pick(l, rows)
+        wr = None if weights is None else weights[rows]
         lse, w1, w2, w3 = (v[rows] for v in model)
         res = lse - lr
         exact = eps[rows] <= delta * np.exp(log_sigma[rows])
         kappa = np.where(exact, delta * np.exp(log_sigma[rows]), eps[rows])[:, None]
-        q0 = huber(res, kappa).sum(1)
+        q0 = wsum(huber(res, kappa), wr)
         wt = np.minimum(1.0, kappa / np.maximum(np.abs(res), 1e-300))
+        if wr is not None:
+            wt = wt * wr
         J = np.stack([w1, w2, w3, -w1 * nr, -w2 * dr], axis=2)  # ∂r/∂θ, (rows, points, 5)
         JWt = (J * wt[..., None]).transpose(0, 2, 1)
         H = JWt @ J
@@ -247,7 +262,7 @@ def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 
                 break
             th_try = theta[rows[i]] + t[i, None] * step[i]
             trial = log_model(th_try, pick(nr, i), pick(dr, i))
-            q_try = huber(trial[0] - pick(lr, i), kappa[i]).sum(1)
+            q_try = wsum(huber(trial[0] - pick(lr, i), kappa[i]), None if wr is None else wr[i])
             ok = q_try < q0[i]
             j = i[ok]
             theta[rows[j]] = th_try[ok]
@@ -259,7 +274,8 @@ def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 
         nit[rows] += 1
         m = rows[moved]
         if m.size:
-            log_sigma[m] = sigma_hat(model[0][m] - pick(l, m), delta, log_sigma[m])
+            log_sigma[m] = sigma_hat(model[0][m] - pick(l, m), delta, log_sigma[m],
+                                     weights=None if weights is None else weights[m])
         lam[rows] = np.where(moved, np.maximum(lam[rows] * 0.1, 1e-12), np.minimum(lam[rows] * 100, 1e6))
         small = (q0 - q1) <= tol * q0
         status[rows[exact & moved & small]] = ROW_CONVERGED
@@ -267,5 +283,5 @@ def irls_likelihood(theta0: np.ndarray, n, d, l, delta: float, *, eps0: float = 
         eps[rows] *= shrink
     status[status == ROW_RUNNING] = ROW_MAX_ITERATIONS
     phi = np.c_[theta, log_sigma]
-    f, g_full = huber_nll_objective(phi, n, d, l, delta)
+    f, g_full = huber_nll_objective(phi, n, d, l, delta, weights=weights)
     return BatchState(x=phi, f=f, g=g_full, nit=nit, status=status)

@@ -10,6 +10,9 @@ import pandas as pd
 #: Gopher's training budget in FLOPs (Hoffmann et al. 2022, Table 3 "1" row).
 GOPHER_FLOPS = 5.76e23
 
+#: The nine IsoFLOP budgets of Approach 2, in FLOPs (Figure 3).
+ISOFLOP_BUDGETS = (6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21)
+
 #: Table 2 (and Kaplan): exponents a (N_opt ~ C^a) and b (D_opt ~ C^b), with the printed
 #: 10th/90th percentile intervals where given.
 TABLE_2 = {

@@ -7,6 +7,7 @@ study, with the statistical tests both use.
 - :mod:`~replication.studies.chinchilla_design`: our Chinchilla study's design (:class:`ChinchillaStudy`)
 - :mod:`~replication.studies.chinchilla`: its runs, the three approaches on them, the recipe claims
 - :mod:`~replication.studies.stats`: when a difference of final losses is more than noise
+- :mod:`~replication.studies.figure4`: the paper's own runs (its Figure 4 points), refitted by Approaches 3 and 2
 """
 from replication.studies.chinchilla import (approach1, approach2, approach3, compute_law, compute_per_token,
                                             curves_table, fit_all, isoflop_points, optimum_on_budget,
@@ -21,6 +22,7 @@ from replication.studies.krasser_design import (EXPERIMENTS, Experiment, article
                                                 article_table, both_accountings, chinchilla_laws,
                                                 closest_model, design_table, experiment, formatted,
                                                 gpu_hours, model_choice, predictions, train_command)
+from replication.studies.figure4 import figure4_summary
 from replication.studies.stats import paired_difference, paired_t_verdict, pooled_z_comparison
 
 __all__ = [
@@ -38,4 +40,6 @@ __all__ = [
     "tokens_per_param_table", "train_missing", "training_time",
     # the statistical tests
     "paired_difference", "paired_t_verdict", "pooled_z_comparison",
+    # the paper's own runs, refitted
+    "figure4_summary",
 ]
