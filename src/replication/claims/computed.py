@@ -1,5 +1,6 @@
 """Our values behind the claims of more than one source: Krasser's tables and experiments recomputed, the
-Chinchilla laws and the exponents the paper's own numbers imply. Cached, so that the page builds in seconds.
+Chinchilla laws and the exponents the paper's own numbers imply, and the refit to the points read off
+Chinchilla's Figure 4. Cached, so that the page builds in seconds.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pandas as pd
 from replication.estimate import PerceiverARShape
 from replication.fit import chinchilla_law, fit_compute_optimal, frontier, predict_loss
 from replication.sources import chinchilla as paper
-from replication.studies import krasser_design
+from replication.studies import chinchilla, chinchilla_design, krasser_design
+from replication.studies.figure4 import figure4_summary
 
 
 @lru_cache(maxsize=None)
@@ -83,6 +85,19 @@ def d_opt_at(C: float) -> dict[str, float]:
 
 def eq10_loss(params: dict, N: float, D: float) -> float:
     return float(predict_loss(params, N, D))
+
+
+def figure4() -> dict:
+    """The headline results of the refit to the points Besiroglu et al. (2024) read off Chinchilla's Figure 4
+    (:func:`replication.studies.figure4.figure4_summary`, cached there; its defaults, as in the approach3
+    chapter): eq. 10 refitted with bootstrap intervals, and Approaches 2 and 3 on the points."""
+    return figure4_summary()
+
+
+@lru_cache(maxsize=1)
+def recipe_verdicts() -> pd.DataFrame:
+    """Our CPU-scale study's paired tests of the paper's recipe claims (recorded runs; see the study chapter)."""
+    return chinchilla.recipe_verdicts(chinchilla_design.DEFAULT)
 
 
 def size_label(n: float) -> str:

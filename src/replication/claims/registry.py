@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from replication.claims import chinchilla, krasser, seeds
+from replication.claims import chinchilla, experiments, krasser, secondary
 from replication.claims.rules import Claim
 from replication.errors import ReplicationError
 
@@ -12,10 +12,10 @@ from replication.errors import ReplicationError
 def registry() -> tuple[Claim, ...]:
     """Every claim, in page order."""
     claims = (krasser.table_claims() + krasser.text_claims() + krasser.update_claims()
+              + experiments.experiment_claims()
               + chinchilla.table2_claims() + chinchilla.table3_claims() + chinchilla.table_a3_claims()
               + chinchilla.table_a4_claims() + chinchilla.eq10_claims()
-              + seeds.seed_001_claims() + seeds.seed_002_claims() + seeds.seed_004_claims()
-              + krasser.cpu_scale_claims())
+              + secondary.summary_claims() + secondary.assignment_claims() + secondary.notes_claims())
     ids = [c.id for c in claims]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

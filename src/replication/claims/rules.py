@@ -1,14 +1,27 @@
 """The claims engine: what a claim is, the rules that decide agreement, and the table of statuses.
 
-A claim is data (:class:`Claim`): where it comes from (``source``, a seed document or a table of the
+A claim is data (:class:`Claim`): where it comes from (``source``, a source document or a table of the
 Chinchilla paper), a few words of the quote, the value as printed (``expected``), the reading that
-decides agreement (``rule``), the chapter that computes it, and ``compute``, a function returning our
-value. The status is decided when the table is built, never typed:
+decides agreement (``rule``), the chapter that computes it, ``compute``, a function returning our
+value, and ``kind``, what that value is evidence of (:data:`KINDS`):
 
-- **reproduced**: the rule holds for our value;
+- **replicated from data**: recomputed from data the claim did not come from (the points read off
+  Chinchilla's Figure 4, our own training runs);
+- **arithmetically consistent**: the source's printed numbers agree with each other or with a formula
+  (a table's FLOPs against 6·N·D, a parameter count against the model's shape, a statement against the
+  losses its author reports);
+- **restated**: a number typed from one document compared with the same number typed from another (a
+  secondary source quoting the paper); it shows the quote is faithful, nothing more;
+- **not checked**: the claim has no ``compute``.
+
+The outcome is decided when the table is built, never typed (:data:`OUTCOMES`):
+
+- **holds**: the rule holds for our value;
 - **differs**: it does not; the note says what we found;
-- **not reproducible here**: the claim has no ``compute``; the note says why (it needs trained models,
-  the paper's unpublished training runs, GPU training at article scale, or the sentence is garbled).
+- **not replicated at CPU scale**: a claim about Krasser's experiments that our scaled-down counterpart
+  (``at_cpu_scale``) does not show; it says nothing against the article's own runs;
+- **not checkable here**: the claim has no ``compute``; the note says why (it needs trained models,
+  the paper's unpublished training runs, or the sentence is garbled).
 
 Rules (:class:`Printed`, :class:`Within`, :class:`Range`, :class:`Predicate`) say what "agrees"
 means. Most numbers are compared the way the source prints them: our value, printed with the same
@@ -33,21 +46,26 @@ import pandas as pd
 from replication import pipeline
 from replication.errors import ReplicationError, check_choice, check_range
 
-#: A claim's status, decided when the table is built.
-STATUSES = ("reproduced", "differs", "not reproducible here")
+#: What a claim's check is evidence of (see the module docstring), strongest first.
+KINDS = ("replicated from data", "arithmetically consistent", "restated", "not checked")
+DATA, ARITHMETIC, RESTATED, NOT_CHECKED = KINDS
+
+#: A claim's outcome, decided when the table is built.
+OUTCOMES = ("holds", "differs", "not replicated at CPU scale", "not checkable here")
+HOLDS, DIFFERS, NOT_AT_CPU_SCALE, NOT_CHECKABLE = OUTCOMES
 
 #: source key -> heading on the claims page, in page order.
 SOURCES = {
-    "003": "Krasser (2023): the article (seed 003)",
-    "000": "Krasser's update note on the FLOP correction (seed 000)",
+    "article": "Krasser (2023), the article",
+    "update": "Krasser's update note on the FLOP correction",
     "T2": "Chinchilla Table 2: exponents",
     "T3": "Chinchilla Table 3: Approach 1 allocations",
     "A3": "Chinchilla Table A3: Approaches 2 and 3",
     "A4": "Chinchilla Table A4: FLOPs over 6ND",
     "eq10": "Chinchilla eq. 10: the parametric loss",
-    "001": "A summary of the Chinchilla paper (seed 001)",
-    "002": "An assignment answer (seed 002)",
-    "004": "Reading notes on Chinchilla (seed 004)",
+    "summary": "A published summary of the paper",
+    "assignment": "A course assignment's answer",
+    "notes": "Reading notes on the paper",
 }
 
 
@@ -252,7 +270,10 @@ class Predicate(_Shown):
 
 @dataclass(frozen=True)
 class Claim:
-    """One checkable statement. ``compute=None`` marks it not reproducible here (``note`` says why)."""
+    """One checkable statement. ``compute=None`` marks it not checkable here (``note`` says why);
+    a claim with ``compute`` names the ``kind`` of evidence its value is. ``at_cpu_scale``: the value
+    comes from our scaled-down counterpart of an experiment, so a failed check reads "not replicated
+    at CPU scale", not "differs"."""
 
     id: str
     source: str
@@ -263,26 +284,38 @@ class Claim:
     compute: Callable[[], object] | None = None
     note: str = ""
     corrected: Callable[[], object] | None = None
+    kind: str = ""
+    at_cpu_scale: bool = False
 
     def __post_init__(self):
         check_choice("source", self.source, tuple(SOURCES))
         check_choice("chapter", self.chapter, _chapters())
-        if self.compute is None and not self.note:
-            raise ReplicationError(f"claim {self.id}: a claim without compute needs a note saying why")
+        if self.compute is None:
+            if not self.note:
+                raise ReplicationError(f"claim {self.id}: a claim without compute needs a note saying why")
+            if self.kind not in ("", NOT_CHECKED):
+                raise ReplicationError(f"claim {self.id}: kind={self.kind!r} needs a compute; without one "
+                                       f"the kind is {NOT_CHECKED!r}")
+            object.__setattr__(self, "kind", NOT_CHECKED)
+        else:
+            check_choice(f"kind of claim {self.id}", self.kind, KINDS[:3])
+        if self.at_cpu_scale and self.kind != DATA:
+            raise ReplicationError(f"claim {self.id}: at_cpu_scale needs kind={DATA!r} (our own runs)")
 
 
 def evaluate(claim: Claim, perturb: float = 0.0) -> dict:
-    """The claim's row of the claims table: our value, the status, and the explanation."""
+    """The claim's row of the claims table: our value, the kind of evidence, the outcome, and the
+    explanation."""
     row = {"id": claim.id, "source": claim.source, "quote": claim.quote,
            "expected": claim.rule.show_expected(claim.expected), "rule": claim.rule.text(),
-           "chapter": claim.chapter, "ours": "", "status": STATUSES[2], "note": claim.note,
-           "corrected": "", "under correction": ""}
+           "chapter": claim.chapter, "ours": "", "kind": claim.kind, "outcome": NOT_CHECKABLE,
+           "note": claim.note, "corrected": "", "under correction": ""}
     if claim.compute is None:
         return row
     ours = _perturbed(claim.compute(), 1 + perturb)
     ok, remark = claim.rule.check(ours, claim.expected)
     row["ours"] = claim.rule.show(ours)
-    row["status"] = STATUSES[0] if ok else STATUSES[1]
+    row["outcome"] = HOLDS if ok else NOT_AT_CPU_SCALE if claim.at_cpu_scale else DIFFERS
     row["note"] = "; ".join(x for x in (remark, claim.note) if x)
     if claim.corrected is not None:
         alt = _perturbed(claim.corrected(), 1 + perturb)
@@ -304,16 +337,24 @@ def table(claims, perturb: float = 0.0) -> pd.DataFrame:
     return df
 
 
-def summary(df: pd.DataFrame) -> pd.Series:
-    """Claims per status (and the total)."""
-    counts = df["status"].value_counts().reindex(list(STATUSES), fill_value=0)
-    counts["total"] = len(df)
-    return counts.rename("claims")
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Claims per kind of evidence (rows) and outcome (columns), with totals."""
+    out = pd.crosstab(pd.Categorical(df["kind"], KINDS), pd.Categorical(df["outcome"], OUTCOMES),
+                      dropna=False)
+    out["total"] = out.sum(axis=1)
+    out.loc["total"] = out.sum(axis=0)
+    out.index.name, out.columns.name = "kind of evidence", None
+    return out
+
+
+def replications(df: pd.DataFrame) -> pd.DataFrame:
+    """The claims that count as replicated: recomputed from independent data, and holding."""
+    return df[(df["kind"] == DATA) & (df["outcome"] == HOLDS)]
 
 
 def summary_by_source(df: pd.DataFrame) -> pd.DataFrame:
-    """Claims per source and status."""
-    out = pd.crosstab(df["source"].map(SOURCES), df["status"]).reindex(columns=list(STATUSES), fill_value=0)
+    """Claims per source and outcome."""
+    out = pd.crosstab(df["source"].map(SOURCES), df["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
     out = out.reindex([SOURCES[s] for s in SOURCES if SOURCES[s] in out.index])
     out.index.name = "source"
     out.columns.name = None
