@@ -1,8 +1,10 @@
 """Where training runs: the device and precision, and the processes of a ``torchrun`` (DDP) launch.
 
 One process trains on the GPU if there is one (bf16 autocast, TF32) or on every CPU core (fp32).
-Under ``torchrun --nproc_per_node=G`` each of the G processes holds a replica; rank 0 alone writes the
-run store.
+Under ``torchrun --nproc_per_node=G`` each of the G processes holds a replica and trains on its share of
+every global batch (NCCL between GPUs, gloo between CPU processes); gradients and the logged loss are
+averaged over the processes, and rank 0 alone writes the run store. Which examples and random numbers
+each process gets is the training loop's contract (``replication.training.loop``).
 """
 from __future__ import annotations
 
@@ -35,9 +37,9 @@ class Env:
         return self.device.startswith("cuda")
 
     def autocast(self):
-        """The forward pass's precision context."""
+        """The forward pass's precision context (bf16 autocast also runs on a CPU, where the tests run it)."""
         if self.precision == "bf16-autocast":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def describe_device(self) -> str:
@@ -88,6 +90,17 @@ def gradient_sync(net, env: Env, last_micro_batch: bool):
     if not env.ddp or last_micro_batch:
         return contextlib.nullcontext()
     return net.no_sync()
+
+
+def mean_over_processes(value: torch.Tensor, env: Env) -> torch.Tensor:
+    """The mean of a scalar over the DDP processes (itself without DDP): the loss of the global batch."""
+    if not env.ddp:
+        return value
+    import torch.distributed as dist
+
+    value = value.clone()
+    dist.all_reduce(value)
+    return value / env.world
 
 
 def shutdown(env: Env) -> None:

@@ -149,7 +149,6 @@ class PerceiverAR(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers - 1))
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         self.apply(self._init)
-        self._masks: dict[tuple, torch.Tensor] = {}
         # how to execute, not what to compute, so not part of ModelConfig (nor of the run id)
         self.activation_checkpointing = False
 
@@ -169,17 +168,21 @@ class PerceiverAR(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def _mask(self, n: int, k: int, device) -> torch.Tensor:
-        """Right-aligned causal mask: latent i sees the k prefix keys and latents 0..i."""
-        key = (n, k, str(device))
-        if key not in self._masks:
-            self._masks[key] = torch.ones(n, k + n, dtype=torch.bool, device=device).tril(diagonal=k)
-        return self._masks[key]
+    @staticmethod
+    def _mask(n: int, k: int, device) -> torch.Tensor:
+        """Right-aligned causal mask: latent i sees the k prefix keys and latents 0..i. Built on every call,
+        not cached: it costs next to nothing, and a cache would make torch.compile compile twice."""
+        return torch.ones(n, k + n, dtype=torch.bool, device=device).tril(diagonal=k)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                prefix_noise: torch.Tensor | None = None):
         """idx: (B, T) token ids with n <= T <= max_seq_len; the last n are the latents.
 
         targets: (B, n) next-token ids for the latent positions, or None. Returns (logits, loss).
+        prefix_noise: (B, T - n) uniform numbers choosing, in training, the prefix tokens each example
+        keeps (its ``num_kept_prefix`` largest). The training loop draws them for the whole global batch
+        (``replication.training.loop``), so an example's choice does not depend on the process or
+        micro-batch it lands in; without them they are drawn here from torch's default generator.
         """
         cfg = self.cfg
         b, t = idx.shape
@@ -198,7 +201,8 @@ class PerceiverAR(nn.Module):
             keep = p - int(p * cfg.prefix_dropout)
             # each example keeps its own random subset of the prefix, in order; selecting ids before
             # the embedding lookup is the same as embedding first and selecting after, only cheaper
-            kept = torch.rand(b, p, device=device).topk(keep, dim=-1).indices.sort(dim=-1).values
+            noise = torch.rand(b, p, device=device) if prefix_noise is None else prefix_noise
+            kept = noise.topk(keep, dim=-1).indices.sort(dim=-1).values
             prefix_idx, prefix_pos = prefix_idx.gather(1, kept), kept
         prefix = self.tok_emb(prefix_idx) + self.pos_emb(prefix_pos)
         k = prefix.shape[1]

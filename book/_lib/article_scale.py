@@ -1,0 +1,158 @@
+"""Training at article scale: the GPU record's tables and figure, the GPU-hours table, the commands, and the
+numbers the chapter's prose quotes (glued)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from replication.bench import gpu
+from replication.errors import ReplicationError, check_choice, check_int, check_number
+from replication.estimate import ACCOUNTINGS
+from replication.studies import krasser_design
+
+EXPERIMENTS = ("1", "2a", "2b")
+
+
+@dataclass
+class Page:
+    record: dict | None  # the newest record shown, or None
+    count: int  # records found
+    hours: pd.DataFrame
+    accounting: str
+    gpus: int
+
+
+def _records(records_dir: str, cpu_checks: bool) -> list[dict]:
+    folder = Path(records_dir) if records_dir else None
+    if not cpu_checks:
+        return gpu.records(folder)
+    from replication.store.runs import default_root, read_json
+
+    folder = folder or default_root() / "gpu"
+    found = [{**read_json(p, "a GPU benchmark record"), "path": str(p)} for p in sorted(folder.glob("*.json"))]
+    return sorted(found, key=lambda r: r["created"])
+
+
+def hours_table(record: dict | None, accounting: str, assumed_mfu: float, assumed_peak: float) -> pd.DataFrame:
+    """GPU-hours of every model of the three experiments: at the record's measured MFU and peak where it
+    has them, else at the assumed ones (the ``MFU from`` column says which)."""
+    frames = []
+    for name in EXPERIMENTS:
+        mfu = gpu.measured_mfu(record, name) if record else None
+        peak = record["peak_bf16_flops"] if mfu is not None else assumed_peak
+        source = f"measured ({gpu.EXPERIMENT_SHAPES[name]})" if mfu is not None else "assumed"
+        h = krasser_design.gpu_hours(name, accounting, peak_flops=peak, mfu=mfu if mfu is not None else assumed_mfu)
+        frames.append(h.assign(experiment=name, MFU=mfu if mfu is not None else assumed_mfu, **{"MFU from": source},
+                               **{"peak TFLOP/s": peak / 1e12}))
+    out = pd.concat(frames).reset_index()
+    return out[["experiment", "model number", "model", "num_steps", "executed FLOPs", "peak TFLOP/s", "MFU",
+                "MFU from", "GPU-hours"]]
+
+
+def hours_display(page: Page) -> pd.DataFrame:
+    """The GPU-hours table as the page shows it."""
+    out = page.hours.copy()
+    out["executed FLOPs"] = out["executed FLOPs"].map(lambda x: f"{x:.3g}")
+    out["MFU"] = out["MFU"].map(lambda x: f"{x:.1%}")
+    out["GPU-hours"] = out["GPU-hours"].map(lambda x: f"{x:.2f}")
+    return out.set_index(["experiment", "model number"])
+
+
+def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_tflops: float, accounting: str,
+          gpus: int) -> Page:
+    """Check the chapter's parameters, read the records, and glue the numbers the prose quotes."""
+    from myst_nb import glue
+
+    check_number("assumed_mfu", assumed_mfu, 0.0, 1.0, lo_open=True)
+    check_number("assumed_peak_tflops", assumed_peak_tflops, 0.0, 1e5, lo_open=True)
+    check_choice("accounting", accounting, ACCOUNTINGS)
+    check_int("gpus", gpus, 1, 4096)
+    if not isinstance(cpu_checks, bool):
+        raise ReplicationError(f"cpu_checks={cpu_checks!r} must be True or False")
+    found = _records(records_dir, cpu_checks)
+    record = found[-1] if found else None
+    hours = hours_table(record, accounting, assumed_mfu, assumed_peak_tflops * 1e12)
+    page = Page(record, len(found), hours, accounting, gpus)
+    totals = hours.groupby("experiment")["GPU-hours"].sum()
+    v = {"as_assumed_mfu": assumed_mfu * 100, "as_assumed_peak": assumed_peak_tflops, "as_gpus": gpus,
+         "as_total_hours": float(totals.sum()), "as_records": len(found), "as_batch": gpu.BATCH_SIZE,
+         "as_dropout": gpu.PREFIX_DROPOUT}
+    for key, shape in (("ref", gpu.SHAPES["reference"]), ("big", gpu.SHAPES["2a-largest"])):
+        v.update({f"as_{key}_d": shape["num_channels"], f"as_{key}_L": shape["num_layers"],
+                  f"as_{key}_n": shape["num_latents"], f"as_{key}_P": shape["num_prefix"],
+                  f"as_{key}_V": shape["vocab_size"], f"as_{key}_T": shape["num_latents"] + shape["num_prefix"]})
+    for name in EXPERIMENTS:
+        v[f"as_hours_{name}"] = float(totals[name])
+        v[f"as_models_{name}"] = int((hours["experiment"] == name).sum())
+    measured = (hours["MFU from"] != "assumed").any()
+    assumed = f"an assumed MFU of {assumed_mfu:.0%} of a {assumed_peak_tflops:g} TFLOP/s dense bf16 peak"
+    if record is None:
+        v["as_status"] = ("Not measured: no GPU record exists yet, so every GPU figure on this page rests on "
+                          f"{assumed}.")
+        v["as_precision"] = "No GPU has compared bf16 with fp32 yet."
+        v["as_ddp"] = "Multi-GPU scaling has not been measured."
+    else:
+        kind = "CPU check (tiny shapes, not a GPU)" if record.get("tiny") else record["device_name"]
+        v["as_status"] = (f"Measured: {len(found)} record(s); the newest, {Path(record['path']).name}, is from a "
+                          f"{kind} with torch {record['torch']} and CUDA {record['cuda']}. The GPU-hours below use "
+                          + ("its measured MFU" if measured else f"{assumed} (the record has no stated peak)") + ".")
+        c = record.get("precision_comparison")
+        v["as_precision"] = (f"Over {c['steps']} steps from one seed, bf16 autocast and fp32 training losses differ "
+                             f"by at most {c['max_abs_train_loss_diff']:.4f}; final validation losses "
+                             f"{c['bf16-autocast']['final_val_loss']:.4f} (bf16) and {c['fp32']['final_val_loss']:.4f} "
+                             "(fp32).") if c else "The record has no bf16-against-fp32 comparison."
+        d = record.get("ddp")
+        v["as_ddp"] = (f"Two processes ran {d['speedup']:.2f} times the latent tokens per second of one, and their "
+                       f"loss curves differ by at most {d['max_abs_train_loss_diff']:.2g}.") if d else \
+            "Multi-GPU scaling has not been measured (the record's machine had one GPU)."
+    losses = ("the article's losses at its own scale: this project has not trained these models (they need the "
+              "GPU-hours below and the Hugging Face book corpora)")
+    v["as_not_established"] = (losses[0].upper() + losses[1:] if record is not None and not record.get("tiny") else
+                               "The throughput, MFU and memory of the article's shapes on a GPU, bf16 against fp32 "
+                               f"there, and scaling over several GPUs; and {losses}") + "."
+    for k, x in v.items():
+        glue(k, x, display=False)
+    return page
+
+
+def throughput_table(page: Page):
+    """The record's throughput rows, or a line saying there is none."""
+    if page.record is None:
+        print("No GPU record in runs/gpu/: run `replication bench gpu` on a CUDA machine (commands below).")
+        return None
+    rows = pd.DataFrame(page.record["throughput"])
+    rows["peak memory GiB"] = rows["peak_memory_bytes"].map(lambda b: b / 2**30 if b else float("nan"))
+    rows["model TFLOP/s"] = rows["model_flops_per_s"] / 1e12
+    return rows[["shape", "compile", "num_params", "batch_size", "latent_tokens_per_s", "model TFLOP/s", "mfu",
+                 "peak memory GiB", "first_step_s"]]
+
+
+def plot_precision(page: Page):
+    """bf16 and fp32 training losses of the record's precision comparison (nothing without one)."""
+    c = (page.record or {}).get("precision_comparison")
+    if not c:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for precision, style in (("fp32", "-"), ("bf16-autocast", "--")):
+        loss = c[precision]["train_loss"]
+        ax.plot(range(1, len(loss) + 1), loss, style, label=precision)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"{c['num_channels']}/{c['num_layers']}, n={c['num_latents']}, P={c['num_prefix']}: "
+                 f"{c['steps']} steps from one seed")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def commands(page: Page) -> str:
+    """The benchmark, then every model of the three experiments under torchrun on ``page.gpus`` GPUs."""
+    lines = ["replication bench gpu", ""]
+    for name in EXPERIMENTS:
+        lines.append(f"# Experiment {name}")
+        lines += krasser_design.article_commands(name, page.accounting, gpus=page.gpus)
+        lines.append("")
+    return "\n".join(lines).rstrip()
