@@ -152,3 +152,23 @@ def test_atomic_writes_replace_whole_files_or_nothing(tmp_path):
             raise RuntimeError
     assert path.read_text() == "new"  # a failed write leaves the old file, and no temporary one
     assert sorted(p.name for p in path.parent.iterdir()) == ["f.json"]
+
+
+def test_hf_corpora_that_cannot_be_loaded_are_one_line_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # local files only: nothing may come from the network
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    pytest.importorskip("datasets")
+    missing = tmp_path / "missing.jsonl"
+    with pytest.raises(ReplicationError, match=f"data_files='{missing}' .* matches no files"):
+        data.check_corpus(f"hf:json?data_files={missing}")  # before any run folder exists
+    not_json = tmp_path / "books.jsonl"
+    not_json.write_text("this is not JSON {\n")
+    numbers = tmp_path / "numbers.jsonl"
+    numbers.write_text('{"text": 5}\n{"text": 6}\n')
+    for spec, needle in [(f"hf:json?data_files={not_json}", "cannot be loaded: DatasetGenerationError"),
+                         ("hf:no-such-dataset-anywhere", "cannot be loaded: ConnectionError"),
+                         (f"hf:json?data_files={numbers}", "does not hold text in every row")]:
+        with pytest.raises(ReplicationError, match=needle) as err:
+            data.load_documents(spec)
+        assert "\n" not in str(err.value) and spec in str(err.value)

@@ -142,13 +142,27 @@ def test_injected_parameters_get_a_visible_note():
     assert "`a = 2`" in nb.cells[1].source and "{note}" in nb.cells[1].source
 
 
-def test_library_hash_sees_newly_finished_runs(tmp_path):
+def test_library_hash_covers_the_store_that_is_read(tmp_path, monkeypatch):
+    from replication.store import RunStore
+
     before = pipeline.library_hash(tmp_path)
-    (tmp_path / "abc123").mkdir()
-    (tmp_path / "abc123" / "config.json").write_text("{}")
+    run = RunStore(tmp_path).run("abc123")
+    run.dir.mkdir()
+    (run.dir / "config.json").write_text("{}\n")
+    (run.dir / "metrics.jsonl").write_text('{"kind": "val", "step": 1, "loss": 2.0}\n')
     assert pipeline.library_hash(tmp_path) == before  # an unfinished run changes nothing
-    (tmp_path / "abc123" / "summary.json").write_text("{}")
-    assert pipeline.library_hash(tmp_path) != before
+    run.write_summary({"final_val_loss": 2.0, "steps": 1})
+    finished = pipeline.library_hash(tmp_path)
+    assert finished != before
+    monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path))
+    assert pipeline.library_hash() == finished  # the store the chapters read, not runs/ of the checkout
+    monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path / "empty"))
+    assert pipeline.library_hash() != finished
+    with open(run.dir / "metrics.jsonl", "a") as f:  # a damaged run stops the build, naming the file
+        f.write('{"kind": "val", "step": 2, "loss": 1.0}\n')
+    with pytest.raises(ReplicationError, match="abc123.*metrics.jsonl|metrics.jsonl.*abc123"):
+        pipeline.library_hash(tmp_path)
+
 
 
 HELPED = CHAPTER.replace("print(budget * layers, name, sum(sizes), use_bias)",

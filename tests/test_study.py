@@ -223,7 +223,7 @@ def fake_store(root, study=design.DEFAULT, noise=0.0):
                           "loss": float(predict_loss(LAW, row.N, d)) + shift})
         (run.dir / "metrics.jsonl").write_text("".join(__import__("json").dumps(r) + "\n" for r in lines))
         d = steps * per_step
-        write_json(run.dir / "summary.json", {
+        run.write_summary({  # with the manifest every reader checks
             "run_id": row.run_id, "final_val_loss": float(predict_loss(LAW, row.N, d)) + shift, "steps": steps,
             "latent_tokens": d, "C_self": c_self * d, "epochs": d / 4.08e6, "wall_s": 1.0, "num_params": int(row.N)})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import re
 import sys
@@ -23,6 +24,8 @@ VOLATILE = [
     (re.compile(r"\bid=\"[^\"]*\""), 'id="…"'),
     (re.compile(r"T_[0-9a-f]{5}"), "T_…"),  # pandas Styler table ids
 ]
+#: embedded files (data: links) are compared by a short hash, not printed
+DATA_URI = re.compile(r"base64,([A-Za-z0-9+/=]{64,})")
 
 
 def _join(text) -> str:
@@ -46,6 +49,7 @@ def text_outputs(path: Path) -> tuple[list[str], int]:
             for chunk in chunks:
                 for pattern, repl in VOLATILE:
                     chunk = pattern.sub(repl, chunk)
+                chunk = DATA_URI.sub(lambda m: f"base64,<sha256 {hashlib.sha256(m[1].encode()).hexdigest()[:12]}>", chunk)
                 lines += [f"[cell {i}] {line}" for line in chunk.splitlines()]
     return lines, figures
 

@@ -1,4 +1,6 @@
-"""The one exception type the CLI turns into a one-line error."""
+"""The one exception type the CLI turns into a one-line error, the validators that raise it, and the
+command line's parser and float type that raise it too."""
+import argparse
 import math
 
 
@@ -7,15 +9,19 @@ class ReplicationError(ValueError):
 
 
 def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=False):
-    """Raise ReplicationError unless lo <= value <= hi (bounds open where asked). Returns value."""
-    ok = True
-    if lo is not None:
-        ok &= value > lo if lo_open else value >= lo
-    if hi is not None:
-        ok &= value < hi if hi_open else value <= hi
+    """Raise ReplicationError unless lo <= value <= hi (bounds open where asked; a missing bound is open,
+    so that nan and inf are never in range). Returns value."""
+    try:
+        ok = -math.inf < value < math.inf
+        if lo is not None:
+            ok = ok and (value > lo if lo_open else value >= lo)
+        if hi is not None:
+            ok = ok and (value < hi if hi_open else value <= hi)
+    except TypeError:  # not a number at all
+        ok = False
     if not ok:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
+        left = "(" if lo_open or lo is None else "["  # an unbounded side is open: inf is never allowed
+        right = ")" if hi_open or hi is None else "]"
         rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
         raise ReplicationError(f"{name}={value!r} is out of range; allowed: {rng}")
     return value
@@ -44,3 +50,26 @@ def check_number(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=F
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ReplicationError(f"{name}={value!r} must be a finite number")
     return check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type``: a finite float. ``inf``, ``nan`` and ``1e400`` (which parses to inf) are
+    refused alike, so that no option takes an infinite value; the option's own range is checked where
+    the value is used."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; allowed: finite numbers")
+    return value
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a bad command line as a ReplicationError: one line naming the option, where
+    argparse would print the whole usage above it and exit."""
+
+    def error(self, message):
+        if message.endswith("expected one argument"):  # argparse reads -1e12 or -1,2 as an option
+            message += " (write a value that starts with '-' as --option=VALUE)"
+        raise ReplicationError(f"{message}; see {self.prog} --help")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -187,7 +188,7 @@ def toc_chapters(repo_dir: Path = REPO_DIR) -> list[str]:
 
     toc = yaml.safe_load((repo_dir / "_toc.yml").read_text())
     pages = [toc["root"]]
-    for entry in toc.get("chapters", []):
+    for entry in [c for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]) for c in part["chapters"]]:
         pages += [entry["file"], *(section["file"] for section in entry.get("sections", []))]
     return pages
 
@@ -230,17 +231,25 @@ def chapter_helpers(text: str, book_dir: Path = BOOK_DIR) -> list[Path]:
     return sorted({helpers_dir / f"{name}.py" for name in seen} | ({init} if seen and init.is_file() else set()))
 
 
-def library_hash(runs_dir: Path = REPO_DIR / "runs") -> str:
-    """What every chapter reads besides its own text: the library's code and the set of finished runs.
+def library_hash(runs_dir: Path | None = None) -> str:
+    """What every chapter reads besides its own text: the library's code, the data sets in ``data/`` and the
+    run store it reads.
 
-    A finished run never changes, so its id is enough; a newly recorded run re-executes the chapters.
+    The store counts by its location (``$REPLICATION_RUNS_DIR`` or ``runs/``) and the manifests of its
+    finished runs (:meth:`RunStore.fingerprint`, which also verifies them): a newly recorded run, another
+    store or a damaged one re-executes the chapters (or stops the build with the damaged file's name).
     """
+    from replication.store import RunStore
+
     h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+    code = sorted(PACKAGE_DIR.rglob("*.py"))
+    data = sorted(p for p in (REPO_DIR / "data").rglob("*") if p.is_file())  # the committed data sets
+    for path in code + data:
+        h.update(str(path.relative_to(REPO_DIR)).encode())
         h.update(path.read_bytes())
-    for summary in sorted(runs_dir.glob("*/summary.json")):
-        h.update(summary.parent.name.encode())
+    h.update(RunStore(runs_dir).fingerprint().encode())
+    for record in sorted(RunStore(runs_dir).root.glob("gpu/*.json")):  # replication bench gpu's records
+        h.update(record.read_bytes())
     return h.hexdigest()
 
 
@@ -257,21 +266,38 @@ def cache_key(text: str, params: dict, lib_hash: str | None = None, helpers: lis
 
 
 def execute(path: Path, params: dict, output: Path | None, progress: bool = False):
-    """Execute one chapter with papermill (cwd = the chapter's folder); write ``output`` atomically if given."""
+    """Execute one chapter with papermill (cwd = the chapter's folder); write ``output`` atomically if given.
+
+    The kernel's own log lines (its start-up warnings, a traceback of an interrupt) go to a scratch file, not
+    to our stderr: a failure is reported as one line by the caller. The progress bar, when asked for, is
+    shown on a terminal only.
+    """
+    import tempfile
+
     import nbformat
     import papermill
 
     nb = _read_md(path.read_text())
-    executed = papermill.execute_notebook(
-        nb,
-        None,
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        cwd=str(path.parent),
-        progress_bar=progress,
-        log_output=False,
-    )
+    progress = progress and sys.stderr.isatty()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as kernel_log, os.fdopen(os.dup(saved), "w") as terminal:
+        os.dup2(kernel_log.fileno(), 2)  # the kernel process inherits fd 2
+        try:
+            executed = papermill.execute_notebook(
+                nb,
+                None,
+                parameters=params,
+                kernel_name="python3",
+                language="python",
+                cwd=str(path.parent),
+                progress_bar={"file": terminal} if progress else False,
+                log_output=False,
+            )
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
     if output is not None:
         with atomic_write(output, "w", encoding="utf-8") as f:
             nbformat.write(executed, f)
@@ -330,12 +356,19 @@ def run_chapter(name: str, given: dict, book_dir: Path = BOOK_DIR, out_root: Pat
             nbformat.write(nb, f)
         (out_dir / ".running").unlink()
     except PapermillExecutionError as err:
-        shutil.rmtree(out_dir, ignore_errors=True)
+        _remove_output(out_dir)
         raise ReplicationError(f"{name}: cell {err.exec_count} failed: {err.ename}: {err.evalue}") from None
     except BaseException:
-        shutil.rmtree(out_dir, ignore_errors=True)
+        _remove_output(out_dir)
         raise
     return out_dir
+
+
+def _remove_output(out_dir: Path) -> None:
+    """A failed run leaves nothing: its folder, and the chapter's folder if nothing else is in it."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        out_dir.parent.rmdir()
 
 
 def _remove_unfinished(chapter_dir: Path, name: str) -> None:

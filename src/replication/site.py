@@ -3,6 +3,7 @@
 - Every chapter page says how to re-run it: a note below its parameters cell with the exact command and the
   chapter's parameters with their defaults.
 - The footer names the commit and the date the site was built from (from git, when the checkout has it).
+- The bibliography's labels read like the citations in the text ("Hoffmann et al., 2022"), not "HBM+22".
 - Nothing loads from the network and nothing is declared twice: the Thebe launcher (which would fetch its
   code from a CDN, and whose configuration script the theme adds twice, a console error on every page) is
   dropped, duplicate inline scripts are dropped, and the themes' source maps (``*.map``) are not shipped.
@@ -86,7 +87,32 @@ def _on_build_finished(app, exception) -> None:
             path.unlink()
 
 
+def _register_author_year_labels() -> None:
+    """A pybtex formatting style ``authoryear``: the plain style with "Author et al., year" labels."""
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            seen: dict[str, int] = {}
+            for entry in sorted_entries:
+                people = entry.persons.get("author") or entry.persons.get("editor") or []
+                names = [" ".join(p.last_names) for p in people] or [entry.fields.get("title", entry.key)]
+                who = names[0] if len(names) == 1 else (" & ".join(names) if len(names) == 2
+                                                       else f"{names[0]} et al.")
+                label = f"{who}, {entry.fields.get('year', 'n.d.')}"
+                seen[label] = seen.get(label, 0) + 1
+                yield label if seen[label] == 1 else f"{label}{chr(ord('a') + seen[label] - 1)}"
+
+    class AuthorYearStyle(PlainStyle):
+        default_label_style = AuthorYearLabels
+
+    register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle, force=True)
+
+
 def setup(app) -> None:
+    _register_author_year_labels()
     app.connect("config-inited", _on_config_inited)
     app.connect("html-page-context", _on_page_context)
     app.connect("build-finished", _on_build_finished)

@@ -11,13 +11,13 @@ gradients, then polishes the best few with scipy.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
-from replication.errors import ReplicationError, check_range
+from replication.errors import ArgumentParser, ReplicationError, check_int, check_range
 from replication.fit.approach3 import fit_approach3
+from replication.fit.bootstrap import check_resamples
 from replication.fit.objectives import PARAM_NAMES, chinchilla_grid, huber, huber_lse_objective, theta_to_params
 from replication.fit.observations import observations, read_csv
 from replication.fit.synthetic import synthetic_isoflops
@@ -66,7 +66,7 @@ def default_data(seed: int = 0):
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="replication bench fit", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="replication bench fit", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=None, help="CSV with N, D (or C), loss; default: 240 synthetic points")
     p.add_argument("--starts", type=int, default=4500,
                    help="baseline starts (a random subset of the 4,500; its time is extrapolated)")
@@ -76,7 +76,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     check_range("--starts", args.starts, 1, 4500)
-    check_range("--bootstrap", args.bootstrap, 0, 100_000)
+    check_resamples(args.bootstrap, "--bootstrap")
+    check_int("--seed", args.seed, 0)
     data = read_csv(args.data) if args.data else default_data(args.seed)
     N, D, loss, _ = observations(data)
     n, d, l = np.log(N), np.log(D), np.log(loss)

@@ -26,7 +26,6 @@ shares this one's torch, and run this module from there::
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
@@ -35,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from replication.errors import ReplicationError, check_int
+from replication.errors import ArgumentParser, ReplicationError, check_int
 from replication.training.config import ModelConfig
 
 CONFIGS = {
@@ -226,7 +225,7 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="replication bench train", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="replication bench train", description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="*", default=list(CONFIGS), help="tiny, small (default: both)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps per implementation (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")

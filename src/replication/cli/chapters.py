@@ -1,17 +1,17 @@
 """``replication run`` (one chapter with new parameters) and ``replication book`` (the strict site build)."""
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 from pathlib import Path
 
+from replication.errors import ArgumentParser
 from replication.pipeline import (PARAMS_ENV, _read_md, build_command, chapter_path, load_params_file,
                                   parse_assignments, read_parameters, run_chapter, validate_parameters)
 
 
 def run_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="replication run",
         description="Execute a chapter with new parameters. Output: runs/chapters/<chapter>/<key>/ "
         "(<chapter>.ipynb, parameters.json, figures/).",
@@ -35,7 +35,7 @@ def run_main(argv: list[str]) -> int:
 
 
 def book_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="replication book", description="Build the whole book (strict).")
+    parser = ArgumentParser(prog="replication book", description="Build the whole book (strict).")
     parser.add_argument("--params", metavar="FILE", help="YAML file {chapter: {name: value}} to build with")
     args = parser.parse_args(argv)
     env = dict(os.environ)

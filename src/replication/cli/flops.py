@@ -6,39 +6,52 @@ import json
 import re
 from dataclasses import asdict
 
-from replication.errors import ReplicationError, check_int
+from replication.errors import ArgumentParser, ReplicationError, check_int, finite_float
 from replication.estimate.decoder import DECODER_ACCOUNTINGS, Decoder, table_a4
 from replication.estimate.perceiver import ACCOUNTINGS, PerceiverARShape
 
 
+#: Defaults of the options (the article's Experiment 1 reference model; d/H and 4d follow from the others).
+DEFAULTS = {"vocab_size": 32000, "max_seq_len": 2048, "num_latents": 512, "channels": 512, "layers": 9, "heads": 8,
+            "prefix_dropout": 0.5, "accounting": "corrected", "ffw_size": None, "kv_size": None}
+#: The options each mode reads; one given to a mode that does not read it is an error, not ignored.
+MODES = {
+    "Perceiver AR": ("vocab_size", "max_seq_len", "num_latents", "channels", "layers", "heads", "prefix_dropout",
+                     "accounting"),
+    "--decoder-only": ("vocab_size", "max_seq_len", "channels", "layers", "heads", "ffw_size", "kv_size"),
+    "--table-a4": ("vocab_size", "max_seq_len"),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="replication flops",
+    ap = ArgumentParser(
+        prog="replication flops", argument_default=argparse.SUPPRESS,
         description=(
             "Training FLOPs and parameter counts. By default a Perceiver AR model (FLOPs per latent token, "
             "forward x 3) under the 'article' (v1, Jan 2023) or 'corrected' (Feb 2023) accounting; defaults "
             "are the article's Experiment 1 reference model. With --decoder-only, a decoder-only transformer "
             "under Chinchilla's Appendix F as written, the Table A4 variant, 6N and PaLM's 6N+12LHQT; with "
-            "--table-a4, all of Chinchilla's Table A4 under those accountings."
+            "--table-a4, all of Chinchilla's Table A4 under those accountings. An option that the chosen "
+            "mode does not read is an error."
         ),
     )
-    ap.add_argument("--vocab-size", type=int, default=32000, help="V (default 32000)")
-    ap.add_argument("--max-seq-len", type=int, default=2048,
+    ap.add_argument("--vocab-size", type=int, help="V (default 32000)")
+    ap.add_argument("--max-seq-len", type=int,
                     help="prefix + latents; the sequence length with --decoder-only (default 2048)")
-    ap.add_argument("--num-latents", type=int, default=512, help="n, latent tokens (default 512)")
-    ap.add_argument("--channels", type=int, default=512, help="d, model channels / d_model (default 512)")
-    ap.add_argument("--layers", type=int, default=9, help="L, attention layers incl. the hybrid one (default 9)")
-    ap.add_argument("--heads", type=int, default=8, help="H, attention heads (default 8)")
-    ap.add_argument("--prefix-dropout", type=float, default=0.5, help="p in [0, 1) (default 0.5)")
-    ap.add_argument("--accounting", choices=ACCOUNTINGS, default="corrected",
-                    help="Perceiver AR accounting (default corrected)")
-    ap.add_argument("--decoder-only", action="store_true",
+    ap.add_argument("--num-latents", type=int, help="n, latent tokens, < --max-seq-len (default 512)")
+    ap.add_argument("--channels", type=int, help="d, model channels / d_model (default 512)")
+    ap.add_argument("--layers", type=int, help="L, attention layers incl. the hybrid one (default 9)")
+    ap.add_argument("--heads", type=int, help="H, attention heads, dividing d (default 8)")
+    ap.add_argument("--prefix-dropout", type=finite_float, help="p in [0, 1) (default 0.5)")
+    ap.add_argument("--accounting", choices=ACCOUNTINGS, help="Perceiver AR accounting (default corrected)")
+    ap.add_argument("--decoder-only", action="store_true", default=False,
                     help="count a decoder-only transformer (uses --channels, --layers, --heads, --ffw-size, "
                          "--kv-size, --vocab-size, --max-seq-len)")
-    ap.add_argument("--ffw-size", type=int, default=None, help="MLP width f with --decoder-only (default 4d)")
-    ap.add_argument("--kv-size", type=int, default=None, help="head size with --decoder-only (default d/H)")
-    ap.add_argument("--table-a4", action="store_true", help="print Chinchilla's Table A4 recomputed")
-    ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ap.add_argument("--ffw-size", type=int, help="MLP width f with --decoder-only (default 4d)")
+    ap.add_argument("--kv-size", type=int, help="head size with --decoder-only (default d/H)")
+    ap.add_argument("--table-a4", action="store_true", default=False,
+                    help="print Chinchilla's Table A4 recomputed (uses --vocab-size, --max-seq-len)")
+    ap.add_argument("--json", action="store_true", default=False, help="print one JSON object instead of text")
     return ap
 
 
@@ -59,7 +72,8 @@ def _print(record: dict, as_json: bool) -> None:
 _FLAGS = {"vocab_size": "--vocab-size", "max_seq_len": "--max-seq-len", "seq_len": "--max-seq-len",
           "num_latents": "--num-latents", "num_channels": "--channels", "d_model": "--channels",
           "num_layers": "--layers", "num_heads": "--heads", "prefix_dropout": "--prefix-dropout",
-          "ffw_size": "--ffw-size", "kv_size": "--kv-size", "channels": "--channels", "heads": "--heads"}
+          "ffw_size": "--ffw-size", "kv_size": "--kv-size", "channels": "--channels", "heads": "--heads",
+          "layers": "--layers", "accounting": "--accounting"}
 
 
 def main(argv: list[str]) -> int:
@@ -71,15 +85,24 @@ def main(argv: list[str]) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    if args.table_a4:
+    given = vars(_parser().parse_args(argv))
+    table, decoder, as_json = given.pop("table_a4"), given.pop("decoder_only"), given.pop("json")
+    if table and decoder:
+        raise ReplicationError("--table-a4 and --decoder-only exclude each other; give one of them")
+    mode = "--table-a4" if table else "--decoder-only" if decoder else "Perceiver AR"
+    for name in given:
+        if name not in MODES[mode]:
+            readers = " and ".join(m for m, names in MODES.items() if name in names)
+            raise ReplicationError(f"{_FLAGS.get(name, name)} does not apply to {mode}; it applies to {readers}")
+    args = argparse.Namespace(**{**DEFAULTS, **given}, json=as_json)
+    if table:
         df = table_a4(check_int("vocab_size", args.vocab_size, 1), check_int("max_seq_len", args.max_seq_len, 1))
         if args.json:
             print(df.to_json(orient="records"))
         else:
             print(df.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         return 0
-    if args.decoder_only:
+    if decoder:
         d, H = check_int("channels", args.channels, 1), check_int("heads", args.heads, 1)
         if args.kv_size is None and d % H:
             raise ReplicationError(f"channels={d} must be divisible by heads={H} (or give --kv-size)")

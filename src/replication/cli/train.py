@@ -16,7 +16,8 @@ def main(argv: list[str]) -> int:
     from replication.training.runner import get_or_train
 
     quiet = args.no_progress or args.json
-    run = get_or_train(cfg, RunStore(args.runs_dir), progress=not quiet, log=lambda *a: print(*a, file=sys.stderr))
+    run = get_or_train(cfg, RunStore(args.runs_dir), progress=not quiet, log=lambda *a: print(*a, file=sys.stderr),
+                       retrain=args.retrain)
     if process_rank() != 0:
         return 0
     if args.json:

@@ -72,24 +72,65 @@ def _parse_hf(spec: str) -> dict:
             "field": opts.get("field", "text"), "data_files": opts.get("data_files")}
 
 
+def _local_data_files(pattern: str) -> list[str] | None:
+    """The files a local ``data_files`` glob matches (ReplicationError if none); None for a URL."""
+    if "://" in pattern:
+        return None
+    paths = sorted(p for p in _glob.glob(os.path.expanduser(pattern), recursive=True) if os.path.isfile(p))
+    if not paths:
+        raise ReplicationError(f"data_files={pattern!r} (in an hf: corpus) matches no files")
+    return paths
+
+
+def _one_line(err: BaseException) -> str:
+    """``err`` and the innermost error behind it (datasets wraps the one that says what is wrong), in one
+    line."""
+    def line(e):
+        text = (str(e).strip().splitlines() or [""])[0]
+        return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+    inner = err
+    while (inner.__cause__ or inner.__context__) is not None:
+        inner = inner.__cause__ or inner.__context__
+    return line(err) if inner is err else f"{line(err)} ({line(inner)})"
+
+
+def _quiet_hugging_face(datasets) -> None:
+    """Our one-line error says what failed; the libraries' retry warnings and progress bars would bury it."""
+    import huggingface_hub
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    huggingface_hub.utils.logging.set_verbosity_error()
+
+
 def hf_documents(spec: str, load_dataset=None) -> list[Document]:
     """Rows of a Hugging Face dataset as documents. ``load_dataset`` defaults to ``datasets.load_dataset``."""
     o = _parse_hf(spec)
     if load_dataset is None:
         try:
+            import datasets
             from datasets import load_dataset
         except ImportError:
             raise ReplicationError(f"corpus='hf:{spec}' needs the package datasets (pip install datasets)")
+        _quiet_hugging_face(datasets)
     kwargs = {"split": o["split"]}
     if o["data_files"]:
-        kwargs["data_files"] = sorted(_glob.glob(os.path.expanduser(o["data_files"]))) or o["data_files"]
-    ds = load_dataset(o["name"], o["config"], **kwargs) if o["config"] else load_dataset(o["name"], **kwargs)
+        kwargs["data_files"] = _local_data_files(o["data_files"]) or o["data_files"]
     docs = []
-    for i, row in enumerate(ds):
-        if o["field"] not in row:
-            raise ReplicationError(f"corpus='hf:{spec}': rows have no field {o['field']!r}; "
-                                   f"fields: {', '.join(row)} (choose one with ?field=...)")
-        docs.append((f"{o['name']}/{i}", row[o["field"]]))
+    try:
+        ds = load_dataset(o["name"], o["config"], **kwargs) if o["config"] else load_dataset(o["name"], **kwargs)
+        for i, row in enumerate(ds):
+            if o["field"] not in row:
+                raise ReplicationError(f"corpus='hf:{spec}': rows have no field {o['field']!r}; "
+                                       f"fields: {', '.join(row)} (choose one with ?field=...)")
+            docs.append((f"{o['name']}/{i}", row[o["field"]]))
+    except ReplicationError:
+        raise
+    except Exception as err:  # datasets raises many kinds (not found, offline, unparsable files)
+        raise ReplicationError(f"corpus='hf:{spec}' cannot be loaded: {_one_line(err)}") from None
+    if not all(isinstance(t, str) for _, t in docs):
+        raise ReplicationError(f"corpus='hf:{spec}': field {o['field']!r} does not hold text in every row")
     return docs
 
 
@@ -103,7 +144,9 @@ def check_corpus(spec: str) -> str:
         if not _glob.glob(os.path.expanduser(spec[6:]), recursive=True):
             raise ReplicationError(f"corpus={spec!r} matches no files")
     elif spec.startswith("hf:"):
-        _parse_hf(spec[3:])
+        o = _parse_hf(spec[3:])
+        if o["data_files"]:
+            _local_data_files(o["data_files"])
     else:
         raise ReplicationError(f"corpus={spec!r} is not known; choose one of: kjv, files:<glob>, hf:<name>")
     return spec

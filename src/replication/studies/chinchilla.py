@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from replication.errors import ReplicationError
+from replication.fit.bootstrap import check_resamples
 from replication.fit import (bootstrap_approach3, fit_approach1, fit_approach2, fit_approach3, fit_compute_optimal,
                              params_to_theta, predict_loss, run_bootstrap)
 from replication.store.runs import RunStore
@@ -168,6 +169,7 @@ def _with_count(t, count: str):
 def approach1(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", bootstrap: int = 200, seed: int = 0):
     """Approach 1 on our training curves. The interval resamples whole runs (the grid points of one
     envelope are far from independent, so a bootstrap over them would be much too narrow)."""
+    check_resamples(bootstrap)
     curves = _with_count(curves_table(study, root), count)
     fit = fit_approach1(curves)
     if not bootstrap:
@@ -279,6 +281,7 @@ def approach3(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total",
 
 def fit_all(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", bootstrap: int = 1000, seed: int = 0) -> dict:
     """The three approaches on our runs, each with bootstrap intervals: {1: fit, 2: fit, 3: fit}."""
+    check_resamples(bootstrap)  # before Approach 1 caps it at 200
     return {1: approach1(study, root, count, bootstrap=min(bootstrap, 200), seed=seed),
             2: approach2(study, root, count, bootstrap=bootstrap, seed=seed),
             3: approach3(study, root, count, bootstrap=bootstrap, seed=seed)}

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from replication.corpus import parse_tokenizer
-from replication.errors import ReplicationError, check_choice, check_range
+from replication.corpus import check_corpus, parse_tokenizer
+from replication.errors import ReplicationError, check_choice, check_int, check_range
 from replication.estimate import ACCOUNTINGS
 from replication.fit import parabola_vertex
 from replication.sources.krasser import CONCLUSIONS as ARTICLE_CONCLUSIONS
 from replication.store.runs import RunStore
-from replication.studies.krasser_design import Experiment, chinchilla_laws
+from replication.studies.krasser_design import Experiment, check_models, chinchilla_laws
 from replication.studies.stats import pooled_z_comparison
 from replication.training.config import ModelConfig, TrainConfig
 
@@ -88,9 +88,12 @@ class KrasserStudy:
                                    f"{self.experiment.vocab_size}")
         if not self.seeds:
             raise ReplicationError("seeds is empty; need at least 1 seed")
-        for s in self.seeds:
+        for i, s in enumerate(self.seeds):
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
                 raise ReplicationError(f"seeds must be integers >= 0; got {s!r}")
+            if s in self.seeds[:i]:  # a repeated seed is the same run twice, counted as two
+                raise ReplicationError(f"seeds has {s} twice; allowed: distinct integers >= 0")
+        check_corpus(self.corpus)
         check_range("lr", self.lr, 0.0, 1.0, lo_open=True)
         if isinstance(self.evals_per_run, bool) or not isinstance(self.evals_per_run, int) or self.evals_per_run < 1:
             raise ReplicationError(f"evals_per_run={self.evals_per_run!r} must be an integer >= 1")
@@ -129,10 +132,7 @@ def cpu_experiment(name: str, accounting: str = "corrected", models=None, ref_st
         raise ReplicationError(f"experiment={name!r} is not known; choose one of: {', '.join(_CPU_DESIGNS)}")
     check_choice("accounting", accounting, ACCOUNTINGS)
     d = _CPU_DESIGNS[name]
-    models = tuple(tuple(int(x) for x in m) for m in (models if models is not None else d["models"]))
-    for m in models:
-        if len(m) != 2:
-            raise ReplicationError(f"models must be [num_channels, num_layers] pairs; got {list(m)}")
+    models = check_models(models) if models is not None else d["models"]
     labels = d["labels"] if len(models) == len(d["labels"]) and models == d["models"] else ()
     predicted = d["predicted"] if models == d["models"] else ()
     return Experiment(name=name, vocab_size=vocab_size or _vocab(d["tokenizer"]),
@@ -151,7 +151,10 @@ def cpu_study(name: str, accounting: str = "corrected", models=None, ref_steps: 
     """
     tokenizer = tokenizer or _CPU_DESIGNS.get(name, {}).get("tokenizer", "bytes")
     exp = cpu_experiment(name, accounting, models, ref_steps, _vocab(tokenizer), max_seq_len)
-    return KrasserStudy(exp, tokenizer=tokenizer, corpus=corpus, seeds=tuple(int(s) for s in seeds), **training)
+    if isinstance(seeds, (str, int)) or not hasattr(seeds, "__iter__"):
+        raise ReplicationError(f"seeds={seeds!r} must be a list of integers >= 0, e.g. [0, 1, 2]")
+    seeds = tuple(check_int("seeds", s, 0) for s in seeds)
+    return KrasserStudy(exp, tokenizer=tokenizer, corpus=corpus, seeds=seeds, **training)
 
 
 def check_scale(scale: str) -> str:
@@ -171,6 +174,7 @@ def train_study(study: KrasserStudy, store=None, workers: int = 1, progress: boo
 
     With ``train=False`` nothing is trained and a missing run is an error.
     """
+    check_int("workers", workers, 1)
     store = store if store is not None else RunStore()
     jobs = study.configs()
     runs = [store.run(cfg.run_id()) for _, _, cfg in jobs]

@@ -27,6 +27,19 @@ from replication.fit.laws import ScalingLaw, chinchilla_law
 from replication.sources.krasser import BATCH_SIZE, DESIGNS, LOSSES, NUM_LATENTS, PREFIX_DROPOUT
 from replication.training.config import ModelConfig, TrainConfig
 
+def check_models(models, name: str = "models") -> tuple[tuple[int, int], ...]:
+    """``models`` as a non-empty tuple of (num_channels, num_layers) integer pairs, e.g. [[512, 9], [592, 10]]."""
+    allowed = "allowed: a non-empty list of [num_channels, num_layers] integer pairs, e.g. [[512, 9], [592, 10]]"
+    if isinstance(models, str) or not hasattr(models, "__len__") or len(models) == 0:
+        raise ReplicationError(f"{name}={models!r} is not allowed; {allowed}")
+    out = []
+    for m in models:
+        if isinstance(m, str) or not hasattr(m, "__len__") or len(m) != 2:
+            raise ReplicationError(f"{name} entry {m!r} is not a pair; {allowed}")
+        out.append((check_int(f"{name} num_channels", m[0], 1), check_int(f"{name} num_layers", m[1], 1)))
+    return tuple(out)
+
+
 #: The article's training setup, for the commands that reproduce it.
 ARTICLE_TOKENIZERS = {"1": "sentencepiece:32000", "2a": "bytes", "2b": "bytes"}
 ARTICLE_CORPORA = {"1": "hf:bookcorpusopen", "2a": "hf:bookcorpus", "2b": "hf:bookcorpus"}
@@ -58,8 +71,7 @@ class Experiment:
         check_choice("accounting", self.accounting, ACCOUNTINGS)
         check_int("ref_steps", self.ref_steps, 1)
         check_int("batch_size", self.batch_size, 1)
-        if not self.models:
-            raise ReplicationError("models is empty; need at least the reference model")
+        object.__setattr__(self, "models", check_models(self.models))
         if self.labels and len(self.labels) != len(self.models):
             raise ReplicationError(f"labels has {len(self.labels)} entries; need one per model ({len(self.models)})")
         for d, L in self.models:  # builds each model once so that bad shapes fail here, not mid-table

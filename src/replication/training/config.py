@@ -23,6 +23,11 @@ from replication.store.runs import run_id
 #: seed compute. It is part of every run id, so recorded runs of older code are never mistaken for new ones.
 MODEL_VERSION = 1
 
+#: Upper bounds that keep a config's numbers meaningful: step counts a run could finish, seeds that the
+#: per-step seeding (seed x 1_000_003 + step, times 64) keeps inside torch's 64-bit seed range.
+MAX_STEPS = 10**9
+MAX_SEED = 2**32 - 1
+
 
 def _doc(help: str, *, option: str | None = None, shown_default: str | None = None, derived: str | None = None,
          execution: bool = False) -> dict:
@@ -62,7 +67,7 @@ class ModelConfig:
                 f"num_channels={self.num_channels} must be divisible by num_heads={self.num_heads}"
             )
         check_number("prefix_dropout", self.prefix_dropout, 0.0, 1.0, hi_open=True)
-        check_number("init_std", self.init_std, 0.0, lo_open=True)
+        check_number("init_std", self.init_std, 0.0, 1.0, lo_open=True)
 
     @property
     def max_seq_len(self) -> int:
@@ -136,29 +141,38 @@ class TrainConfig:
         if (self.steps is None) == (self.budget_flops is None):
             raise ReplicationError("give exactly one of steps and budget_flops")
         if self.steps is not None:
-            object.__setattr__(self, "steps", check_int("steps", self.steps, 1))
-        else:
-            check_number("budget_flops", self.budget_flops, 0, lo_open=True)
+            object.__setattr__(self, "steps", check_int("steps", self.steps, 1, MAX_STEPS))
         check_choice("accounting", self.accounting, ACCOUNTINGS)
         check_number("val_fraction", self.val_fraction, 0.0, 0.5, lo_open=True)
         object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, 1))
         if self.micro_batch_size is not None:
             object.__setattr__(self, "micro_batch_size",
                                check_int("micro_batch_size", self.micro_batch_size, 1, self.batch_size))
+            if self.batch_size % self.micro_batch_size:
+                raise ReplicationError(f"batch_size={self.batch_size} must be a multiple of "
+                                       f"micro_batch_size={self.micro_batch_size}")
         check_number("lr", self.lr, 0.0, 1.0, lo_open=True)
         check_number("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         check_number("cosine_cycle_ratio", self.cosine_cycle_ratio, 0.0, 100.0, lo_open=True)
-        object.__setattr__(self, "warmup_steps", check_int("warmup_steps", self.warmup_steps, 0))
-        check_number("weight_decay", self.weight_decay, 0.0)
+        object.__setattr__(self, "warmup_steps", check_int("warmup_steps", self.warmup_steps, 0, MAX_STEPS))
+        check_number("weight_decay", self.weight_decay, 0.0, 10.0)
+        if self.lr * self.weight_decay >= 1:  # AdamW multiplies every weight by 1 - lr x weight_decay
+            raise ReplicationError(f"weight_decay={self.weight_decay!r} with lr={self.lr!r} shrinks every weight "
+                                   "by a factor 1 - lr x weight_decay <= 0 per step; allowed: lr x weight_decay < 1")
         check_number("beta1", self.beta1, 0.0, 1.0, hi_open=True)
         check_number("beta2", self.beta2, 0.0, 1.0, hi_open=True)
-        check_number("grad_clip", self.grad_clip, 0.0, lo_open=True)
+        check_number("grad_clip", self.grad_clip, 0.0, 1e6, lo_open=True)
         for name in ("eval_interval", "eval_windows", "checkpoint_interval", "log_interval"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
-        object.__setattr__(self, "seed", check_int("seed", self.seed, 0))
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1, MAX_STEPS))
+        object.__setattr__(self, "seed", check_int("seed", self.seed, 0, MAX_SEED))
         for name in ("compile", "activation_checkpointing"):
             if not isinstance(getattr(self, name), bool):
                 raise ReplicationError(f"{name}={getattr(self, name)!r} must be True or False")
+        if self.budget_flops is not None:  # last: the step count needs the model and the accounting
+            check_number("budget_flops", self.budget_flops, 0, lo_open=True)
+            if self.num_steps() > MAX_STEPS:
+                raise ReplicationError(f"budget_flops={self.budget_flops:g} takes {self.num_steps():,} steps of "
+                                       f"{self.batch_size} sequences; allowed: at most {MAX_STEPS:,} steps")
 
     def identity(self) -> dict:
         """Everything that defines what the run computes, with the code versions (hashed to the run id)."""
@@ -201,6 +215,30 @@ class TrainConfig:
         c_self, _ = self.flops_per_latent_token()
         d_iso = self.budget_flops / c_self
         return max(1, math.ceil(d_iso / (self.model.num_latents * self.batch_size)))
+
+    # --- memory ----------------------------------------------------------------------------------
+
+    def memory_estimate(self, micro_batch_size: int, activation_bytes: int = 4) -> dict:
+        """Bytes one training process needs, roughly (within about 20% of the peak resident memory
+        measured on the CPU for models of 0.4M to 50M parameters):
+
+        * ``parameters``: weights, gradients, AdamW's two moments and its temporaries, 24 bytes per
+          parameter;
+        * ``activations``: what backward keeps of one micro-batch: about 24 values per latent token,
+          channel and layer (one layer's worth plus each layer's input under activation checkpointing),
+          9 per kept prefix token and channel in the hybrid layer, and 3 per latent token and vocabulary
+          entry for the logits and their softmax;
+        * ``runtime``: the process with torch and the token streams loaded, 0.3 GB.
+        """
+        m = self.model
+        n, d = m.num_latents, m.num_channels
+        layer_values = (m.num_layers + 24) * n * d if self.activation_checkpointing else 24 * m.num_layers * n * d
+        per_sequence = (layer_values + 9 * m.num_kept_prefix * d + 3 * n * m.vocab_size) * activation_bytes \
+            + 8 * (m.max_seq_len + n)  # the int64 token windows
+        out = {"parameters": 24 * m.shape().num_params, "activations": micro_batch_size * per_sequence,
+               "runtime": 300 * 2**20}
+        out["total"] = sum(out.values())
+        return out
 
 
 #: Fields that say how a run is executed, not what it computes: left out of the run id.

@@ -9,14 +9,31 @@ FLOPs actually spent in the self- and cross-attention parts are recorded separat
 
 Devices (``replication.training.distributed``): CUDA gets bf16 autocast, TF32, a fused AdamW and optional
 ``torch.compile``; several GPUs through ``torchrun --nproc_per_node=G -m replication train ...`` (DDP,
-the same script). The CPU trains in fp32 on all cores, deterministically: every step reseeds from
-(seed, step), so a run killed at any point and resumed from its last checkpoint ends with bit-identical
-weights and loss.
+the same script). The CPU trains in fp32 on all cores, deterministically, so a run killed at any point
+and resumed from its last checkpoint ends with bit-identical weights and loss.
+
+Data and randomness (:func:`global_batch`). Step s of a run with seed k trains on one global batch of
+B examples, whatever the number of processes G and micro-batches A:
+
+* the B windows are drawn by one generator seeded with (k x 1_000_003 + s) x 64, and each example's
+  prefix-dropout noise (a row of B x P uniform numbers) by another seeded with k x 1_000_003 + s;
+* process r takes examples r B/G .. (r+1) B/G - 1 of that draw, in A micro-batches of B/(G A) in order;
+* the gradient is the mean over the B examples (each micro-batch's loss over A, DDP's mean over G), and
+  the logged loss is that mean too.
+
+So an example and its dropout mask depend on (seed, step, position in the global batch) and on nothing
+else: a G-process run sees exactly the batches of a 1-process run, and its loss curve equals it up to
+the order of floating-point sums. Nothing random is saved in a checkpoint; it is all recomputed from
+the step. With one process, micro-batches or not, these are the draws of the code that trained the
+recorded runs (it drew the windows micro-batch after micro-batch from the same generator, and the noise
+inside the forward pass from torch's default generator, reseeded with k x 1_000_003 + s each step), so a
+recorded run retrained on the same CPU kernels repeats its metrics bit for bit.
 """
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -27,12 +44,13 @@ from replication.errors import ReplicationError
 from replication.files import atomic_write, atomic_write_text
 from replication.store.runs import read_metrics
 from replication.training.config import TrainConfig
-from replication.training.distributed import Env, gradient_sync, setup_env, shutdown, wrap
+from replication.training.distributed import Env, gradient_sync, mean_over_processes, setup_env, shutdown, wrap
 from replication.training.model import PerceiverAR
 
 
 class TrainingDiverged(ReplicationError):
-    """The loss (or gradient norm) became NaN or Inf; the last good checkpoint is kept."""
+    """The loss, the gradient norm or the weights became NaN or Inf; the last good (finite) checkpoint is
+    kept."""
 
 
 def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
@@ -60,6 +78,27 @@ def load_token_data(cfg: TrainConfig, cache_dir: Path | None) -> TokenData:
     return data
 
 
+def micro_batches(cfg: TrainConfig, world: int) -> tuple[int, int]:
+    """(sequences per forward pass per process, forward passes per step) for ``world`` processes."""
+    mb = cfg.micro_batch_size or max(1, cfg.batch_size // world)
+    if cfg.batch_size % (mb * world):
+        raise ReplicationError(f"batch_size={cfg.batch_size} must be a multiple of micro_batch_size={mb} "
+                               f"x processes={world}")
+    return mb, cfg.batch_size // (mb * world)
+
+
+def global_batch(cfg: TrainConfig, data: TokenData, step: int):
+    """Step ``step``'s global batch: windows x (B, P + n), next tokens y (B, n) and the prefix-dropout
+    noise (B, P), or None when nothing is dropped. Every process draws all of it and takes its rows."""
+    m = cfg.model
+    seed = cfg.seed * 1_000_003 + step
+    x, y = data.batch(cfg.batch_size, m.max_seq_len, m.num_latents, torch.Generator().manual_seed(seed * 64))
+    noise = None
+    if m.num_prefix and m.prefix_dropout > 0:
+        noise = torch.rand(cfg.batch_size, m.num_prefix, generator=torch.Generator().manual_seed(seed))
+    return x, y, noise
+
+
 # --------------------------------------------------------------------------------------------------
 # checkpoints
 
@@ -78,11 +117,24 @@ def load_checkpoint(path: Path, model, opt, device: str) -> dict:
     return ck["state"]
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records past the checkpoint (they will be logged again) and any half-written line."""
-    if path.is_file():
-        keep = [r for r in read_metrics(path) if r["step"] <= step]
-        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in keep))
+def _finite_weights(model) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def _truncate_metrics(path: Path, step: int, cfg: TrainConfig, total: int) -> None:
+    """Drop records past the checkpoint (they will be logged again) and a half-written last line, after
+    checking that every record up to the checkpoint is there (resuming must not hide a gap)."""
+    if not path.is_file():
+        return
+    keep = [r for r in read_metrics(path, partial_last_line=True) if r["step"] <= step]
+    for kind, interval in (("train", cfg.log_interval), ("val", cfg.eval_interval)):
+        want = [s for s in range(1, step + 1) if s % interval == 0 or s == total]
+        have = [r["step"] for r in keep if r["kind"] == kind]
+        if have != want:
+            raise ReplicationError(f"{path} holds {kind} records at {len(have)} steps up to the checkpoint at "
+                                   f"step {step}, {len(want)} expected: records are missing or repeated; "
+                                   "retrain the run from step 0 (replication train --retrain)")
+    atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in keep))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,20 +157,17 @@ def evaluate(model, data: TokenData, cfg: TrainConfig, env: Env) -> float:
 
 
 def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_path: Path | None = None,
-          progress: bool = True, log=print) -> dict | None:
+          progress: bool = True, log=print, env: Env | None = None) -> dict | None:
     """Train (or resume) one run; returns its summary (None on DDP ranks other than 0).
 
     ``run_dir`` receives metrics.jsonl; ``ckpt_path`` the checkpoint it resumes from, if present.
+    ``env``, where to train, is :func:`setup_env` by default (the tests pass a CPU with bf16 autocast).
     """
-    env = setup_env()
+    env = env if env is not None else setup_env()
     m = cfg.model
     total_steps = cfg.num_steps()
     c_self, c_cross = cfg.flops_per_latent_token()
-    mb = cfg.micro_batch_size or max(1, cfg.batch_size // env.world)
-    if cfg.batch_size % (mb * env.world):
-        raise ReplicationError(f"batch_size={cfg.batch_size} must be a multiple of micro_batch_size={mb} "
-                               f"x processes={env.world}")
-    accum = cfg.batch_size // (mb * env.world)
+    mb, accum = micro_batches(cfg, env.world)
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     if not env.cuda:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -133,9 +182,15 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
         state = load_checkpoint(ckpt_path, model, opt, env.device)
         if env.master:
             log(f"resuming from step {state['step']} ({ckpt_path})")
+            threads = state.get("threads")
+            if not env.cuda and threads is not None and threads != torch.get_num_threads():
+                print(f"warning: checkpointed with {threads} torch thread(s), resumed with "
+                      f"{torch.get_num_threads()}: the result will not be bit-identical to an uninterrupted run "
+                      "(set OMP_NUM_THREADS to match)", file=sys.stderr)
     metrics_path = Path(run_dir) / "metrics.jsonl" if run_dir is not None else None
     if metrics_path is not None and env.master:
-        _truncate_metrics(metrics_path, state["step"])
+        _truncate_metrics(metrics_path, state["step"], cfg, total_steps)
+    name = f"run {Path(run_dir).name}" if run_dir is not None else "training"
 
     net = wrap(model, env)
     fwd = torch.compile(net) if cfg.compile else net
@@ -144,7 +199,7 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     def record(rec: dict) -> None:
         if metrics_path is not None and env.master:
             with open(metrics_path, "a") as f:
-                f.write(json.dumps(rec) + "\n")
+                f.write(json.dumps(rec, allow_nan=False) + "\n")
 
     def at(step: int) -> dict:
         d = step * tokens_per_step
@@ -160,32 +215,35 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     val_loss = state.get("val_loss")
     model.train()
     step = state["step"]
+
+    def last_good() -> str:
+        return f"step {state['step']} at {ckpt_path}" if ckpt_path and Path(ckpt_path).is_file() \
+            else "none written yet"
+
     try:
         while step < total_steps:
             t0 = time.perf_counter()
             lr = lr_at(step, cfg, total_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
-            # everything random in this step (batches, prefix dropout) is a function of (seed, step,
-            # rank): that is what makes resuming bit-exact without saving RNG states
-            torch.manual_seed(cfg.seed * 1_000_003 + step)
-            gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + env.rank)
+            # the step's whole global batch, of which this process takes its rows (the module's
+            # docstring): the same examples and masks for any number of processes and micro-batches
+            xs, ys, noises = global_batch(cfg, data, step)
             loss_sum = torch.zeros((), device=env.device)
             for micro in range(accum):
-                x, y = data.batch(mb, m.max_seq_len, m.num_latents, gen)
-                x, y = x.to(env.device, non_blocking=True), y.to(env.device, non_blocking=True)
+                rows = slice((env.rank * accum + micro) * mb, (env.rank * accum + micro + 1) * mb)
+                x, y = xs[rows].to(env.device, non_blocking=True), ys[rows].to(env.device, non_blocking=True)
+                noise = None if noises is None else noises[rows].to(env.device, non_blocking=True)
                 with gradient_sync(net, env, micro == accum - 1):
                     with env.autocast():
-                        _, loss = fwd(x, y)
+                        _, loss = fwd(x, y, noise)
                     (loss / accum).backward()
                 loss_sum += loss.detach()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            train_loss = (loss_sum / accum).item()
+            train_loss = mean_over_processes(loss_sum / accum, env).item()
             if not (math.isfinite(train_loss) and math.isfinite(grad_norm.item())):
-                kept = f"step {state['step']} at {ckpt_path}" if ckpt_path and Path(ckpt_path).is_file() \
-                    else "none written yet"
                 raise TrainingDiverged(f"loss={train_loss} grad_norm={grad_norm.item()} at step {step}; "
-                                       f"stopped; last good checkpoint: {kept}")
+                                       f"stopped; last good checkpoint: {last_good()}")
             opt.step()
             opt.zero_grad(set_to_none=True)
             step += 1
@@ -199,13 +257,29 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
             last = step == total_steps
             if step % cfg.eval_interval == 0 or last:
                 val_loss = evaluate(model, data, cfg, env)
+                if not math.isfinite(val_loss):
+                    raise TrainingDiverged(f"validation loss={val_loss} after step {step}; stopped; last good "
+                                           f"checkpoint: {last_good()}")
                 record({"kind": "val", **at(step), "loss": val_loss,
                         "wall_s": wall0 + time.perf_counter() - t_start})
+            if ckpt_path is not None and (step % cfg.checkpoint_interval == 0 or last):
+                # only finite checkpoints are kept (checked on every rank: the replicas are identical)
+                if not _finite_weights(model):
+                    raise TrainingDiverged(f"weights not finite after step {step}; stopped; last good "
+                                           f"checkpoint: {last_good()}")
             if ckpt_path is not None and env.master and (step % cfg.checkpoint_interval == 0 or last):
                 save_checkpoint(Path(ckpt_path), model, opt,
                                 {"step": step, "wall_s": wall0 + time.perf_counter() - t_start,
-                                 "val_loss": val_loss})
+                                 "val_loss": val_loss, "threads": torch.get_num_threads()})
                 state = {"step": step}
+    except KeyboardInterrupt:
+        if ckpt_path is None:
+            where = "; it was not checkpointed"
+        elif Path(ckpt_path).is_file():
+            where = f"; it resumes from its checkpoint at step {state['step']}"
+        else:
+            where = " before its first checkpoint; retrain it from step 0 (replication train --retrain)"
+        raise KeyboardInterrupt(f"{name} stopped at step {step} of {total_steps}{where}") from None
     finally:
         if bar is not None:
             bar.close()

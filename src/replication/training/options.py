@@ -12,7 +12,7 @@ import shlex
 from dataclasses import MISSING, Field, fields
 
 from replication.corpus.tokenizers import parse_tokenizer
-from replication.errors import ReplicationError
+from replication.errors import ArgumentParser, ReplicationError
 from replication.training.config import ModelConfig, TrainConfig
 
 #: A model's size is a choice, not a default.
@@ -78,7 +78,7 @@ def _help(f: Field, required: bool = False) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="replication train", description=DESCRIPTION)
+    ap = ArgumentParser(prog="replication train", description=DESCRIPTION)
     model = ap.add_argument_group("the model (ModelConfig)")
     training = ap.add_argument_group("the run (TrainConfig)")
     prefix_or_len = model.add_mutually_exclusive_group()
@@ -106,6 +106,10 @@ def parser() -> argparse.ArgumentParser:
     out = ap.add_argument_group("where and how")
     out.add_argument("--runs-dir", help="run store root (default: $REPLICATION_RUNS_DIR if set, else runs/ of the "
                                         "checkout)")
+    out.add_argument("--retrain", action="store_true",
+                     help="move what is recorded of this run (finished or not, and its checkpoint) to "
+                          "RUNS_DIR/.trash/<id>-<time>/ and train it again from step 0 (default: return a finished "
+                          "run, resume an unfinished one from its checkpoint)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar (default: a progress bar on "
                                                                 "stderr)")
     out.add_argument("--json", action="store_true", help="print the summary as JSON (default: the run directory "
@@ -114,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    given = {k: v for k, v in vars(args).items() if k not in ("runs_dir", "no_progress", "json")}
+    given = {k: v for k, v in vars(args).items() if k not in ("runs_dir", "retrain", "no_progress", "json")}
     model = {f.name: given.pop(f.name) for f in fields(ModelConfig) if f.name in given}
     max_seq_len = given.pop("max_seq_len", None)
     if max_seq_len is not None:

@@ -1,9 +1,12 @@
 """A config's recorded run: returned from the run store if finished, else trained (or resumed) into it.
 
-Asking for a run that has a summary returns it without training; asking for one without a summary
-resumes it from its last checkpoint. Nothing is created on disk until the config and the corpus have
-been checked. Two processes asking for the same run take turns on the store's file lock; the second finds
-the first one's summary.
+Asking for a run that has a summary returns it without training (after checking its files against the
+summary's manifest); asking for one without a summary resumes it from its last checkpoint. A recorded
+run is never overwritten: one with records but no checkpoint to resume from is an error until it is
+retrained (``retrain=True``, ``replication train --retrain``), which first moves its files to
+``runs/.trash/``. Nothing is created on disk until the config, the corpus, the memory the run needs and
+the runs folder have been checked. Two processes asking for the same run take turns on the store's file
+lock; the second finds the first one's summary.
 """
 from __future__ import annotations
 
@@ -14,35 +17,118 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from replication.corpus.documents import check_corpus
 from replication.errors import ReplicationError
-from replication.store.runs import Run, RunStore
+from replication.store.runs import Run, RunStore, read_json
 from replication.training import loop
 from replication.training.config import TrainConfig
 from replication.training.distributed import process_rank
 
 
-def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool = True, log=print) -> Run:
-    """The run of ``cfg`` in ``store`` (default: the default run store): recorded, resumed, or trained now."""
+def _gb(n: float) -> str:
+    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else f"{n / 2**20:,.0f} MB"
+
+
+def memory_limit(cuda: bool) -> tuple[int, str]:
+    """The memory one training process may fill, in bytes, and what it is."""
+    if cuda:
+        import torch
+
+        index = int(os.environ.get("LOCAL_RANK", "0"))
+        return torch.cuda.get_device_properties(index).total_memory, "GPU memory"
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:  # a container's limit (cgroup v2), where it is lower
+        text = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if text != "max" and int(text) < total:
+            return int(text), "memory (the container's limit)"
+    except (OSError, ValueError):
+        pass
+    return total, "RAM"
+
+
+def check_resources(cfg: TrainConfig) -> None:
+    """Refuse, before anything is allocated or written, a batch that does not split into this launch's
+    micro-batches and a run whose memory estimate (``TrainConfig.memory_estimate``) exceeds the machine's."""
+    import torch
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    mb, _ = loop.micro_batches(cfg, world)
+    cuda = torch.cuda.is_available()
+    # bf16 autocast halves most activations (a lower bound there: some stay fp32)
+    est = cfg.memory_estimate(mb, activation_bytes=2 if cuda and torch.cuda.is_bf16_supported() else 4)
+    limit, what = memory_limit(cuda)
+    procs = 1 if cuda else int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))  # CPU processes share the RAM
+    if est["total"] * procs > limit:
+        each = f" per process, x {procs} processes" if procs > 1 else ""
+        raise ReplicationError(
+            f"this run needs about {_gb(est['total'] * procs)} of memory ({_gb(est['parameters'])} for the "
+            f"parameters, gradients and Adam state, {_gb(est['activations'])} for the activations of a micro-batch "
+            f"of {mb} sequences{each}); this machine has {_gb(limit)} of {what}: lower --micro-batch-size or "
+            "the model's size")
+
+
+def _check_resumable(run: Run, ckpt_path: Path, cfg: TrainConfig) -> None:
+    """Refuse to train into an unfinished run whose config is not ``cfg`` or whose records would be
+    overwritten because there is no checkpoint to resume from."""
+    retrain = "retrain it (replication train --retrain, get_or_train(retrain=True)), which first moves " \
+              f"its files to {run.dir.parent / '.trash'}"
+    if run.config_path.is_file() and read_json(run.config_path, "a run config") != cfg.identity():
+        raise ReplicationError(f"run {run.id}: {run.config_path} is not the config whose id is {run.id} (edited "
+                               f"or corrupt); {retrain}")
+    if ckpt_path.is_file():
+        return
+    if run.metrics_path.is_file() and run.metrics_path.stat().st_size:
+        raise ReplicationError(f"run {run.id} is incomplete: {run.metrics_path} holds records but there is no "
+                               f"summary.json and no checkpoint to resume from ({ckpt_path}); training it "
+                               f"from step 0 would overwrite them: {retrain}")
+
+
+def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool = True, log=print,
+                 retrain: bool = False) -> Run:
+    """The run of ``cfg`` in ``store`` (default: the default run store): recorded, resumed, or trained now.
+
+    ``retrain`` moves whatever is recorded of the run (finished or not, its checkpoint too) to
+    ``.trash/<id>-<time>/`` in the store and trains it from step 0.
+    """
     store = store if store is not None else RunStore()
     check_corpus(cfg.corpus)
     rid = cfg.run_id()
     run = store.run(rid)
-    if run.finished:
+    if run.finished and not retrain:
+        run.verify()
         return run
-    # under torchrun only rank 0 locks (the others wait for it in the first collective anyway)
+    check_resources(cfg)
+    # under torchrun only rank 0 locks and writes (the others wait for it in the first collective)
     rank = process_rank()
-    with store.lock(rid) if rank == 0 else contextlib.nullcontext():
-        if run.finished:  # finished by another process while we waited
-            return run
-        token_data = loop.load_token_data(cfg, store.cache_dir)
-        if rank == 0:
-            run.write_config(cfg.identity())
-        summary = loop.train(cfg, token_data, run_dir=run.dir, ckpt_path=store.checkpoint_path(rid),
-                             progress=progress, log=log)
-        if summary is not None:  # only rank 0 writes under DDP
-            run.write_summary(summary)
+    if rank == 0:
+        store.check_writable()
+    try:
+        with store.lock(rid) if rank == 0 else contextlib.nullcontext():
+            if run.finished and not retrain:  # finished by another process while we waited
+                run.verify()
+                return run
+            ckpt_path = store.checkpoint_path(rid)
+            if rank == 0 and not retrain:
+                _check_resumable(run, ckpt_path, cfg)
+            token_data = loop.load_token_data(cfg, store.cache_dir)
+            if rank == 0:
+                if retrain:
+                    moved = store.move_aside(rid)
+                    if moved is not None:
+                        log(f"moved the recorded files of run {rid} to {moved}")
+                for path in store.remove_stray_temporaries(rid):
+                    log(f"removed {path}, left by a write that was killed")
+                run.write_config(cfg.identity())
+            # a retrained run starts from step 0 on every rank, whatever rank 0 has not yet moved aside
+            summary = loop.train(cfg, token_data, run_dir=run.dir,
+                                 ckpt_path=None if retrain and rank else ckpt_path, progress=progress, log=log)
+            if summary is not None:  # only rank 0 writes under DDP
+                run.write_summary(summary)
+    except OSError as err:  # a full disk, a folder made read-only meanwhile: one line naming the file
+        where = f"{err.filename}: " if err.filename else ""
+        raise ReplicationError(f"run {rid}: {where}{err.strerror or err}") from None
     if not run.finished and rank == 0:
         raise ReplicationError(f"run {rid} did not finish")
     return run
@@ -63,13 +149,20 @@ def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, wo
     todo = list({r.id: cfg for r, cfg in zip(runs, cfgs) if not r.finished}.values())
     if not todo:
         return runs
+    # every run's checks before any is trained: a refused run fails the study now, not hours later
+    store.check_writable()
+    for cfg in todo:
+        check_corpus(cfg.corpus)
+        check_resources(cfg)
+        _check_resumable(store.run(cfg.run_id()), store.checkpoint_path(cfg.run_id()), cfg)
     cores = os.cpu_count() or 1
     workers = min(len(todo), workers or cores)
     env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cores // workers)))
     code = "import sys; from replication.training.runner import _train_in_worker; _train_in_worker(*sys.argv[1:])"
     running: list[tuple[subprocess.Popen, object]] = []
+    asked = [store.run(cfg.run_id()) for cfg in todo]
     with tqdm(total=len(todo), desc=f"training {len(todo)} runs, {workers} at a time",
-              disable=not progress) as bar:
+              disable=not progress) as bar, _stop_on_interrupt(running, asked):
         while todo or running:
             while todo and len(running) < workers:
                 cfg = todo.pop(0)
@@ -93,6 +186,28 @@ def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, wo
     return runs
 
 
+@contextlib.contextmanager
+def _stop_on_interrupt(running: list, asked: list[Run]):
+    """Ctrl-C: stop the workers (each keeps its last checkpoint) and say so in one line."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for proc, _ in running:
+            proc.terminate()
+        for proc, _ in running:
+            proc.wait()
+        done = sum(r.finished for r in asked)
+        raise KeyboardInterrupt(f"{done} of {len(asked)} runs finished, {len(running)} stopped; asking for them "
+                                "again resumes each from its last checkpoint") from None
+
+
 def _train_in_worker(root: str, cfg_json: str) -> None:
     cfg = TrainConfig.from_dict(json.loads(cfg_json))
-    get_or_train(cfg, RunStore(root), progress=False, log=lambda *a, **k: None)
+    try:
+        get_or_train(cfg, RunStore(root), progress=False, log=lambda *a, **k: None)
+    except ReplicationError as err:  # the parent reports the last line of the log
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt as err:
+        print(f"interrupted: {err}", file=sys.stderr)
+        sys.exit(130)
