@@ -17,6 +17,7 @@ COMMANDS = {
     "flops": ("replication.cli.flops", "main", "training FLOPs and parameter counts under each accounting"),
     "train": ("replication.cli.train", "main", "train a Perceiver AR / decoder model into the run store"),
     "fit": ("replication.cli.fit", "main", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
+    "plan": ("replication.cli.plan", "main", "what to train for a budget, a target loss and inference traffic"),
 }
 
 #: ``replication bench <name>``

@@ -1,5 +1,5 @@
 """The sources' printed numbers, typed in by hand: the Chinchilla paper (:mod:`.chinchilla`) and Krasser's
-Perceiver AR article (:mod:`.krasser`). The targets the library reproduces; nothing here is computed."""
-from replication.sources import chinchilla, krasser
+Perceiver AR article (:mod:`.krasser`), and released models' sizes (:mod:`.models`). The targets the library reproduces; nothing here is computed."""
+from replication.sources import chinchilla, krasser, models
 
-__all__ = ["chinchilla", "krasser"]
+__all__ = ["chinchilla", "krasser", "models"]
