@@ -366,14 +366,18 @@ def test_chapter_links_only_to_chapters_in_the_toc():
 
 def test_show_renders_every_row(df):
     html = show(df, source="assignment").data
-    assert html.count("<tr>") == (df["source"] == "assignment").sum()  # body rows; the header row is styled
+    # a source's claims that differ are on the page's first sections: here they are linked, not repeated
+    mine = df["source"] == "assignment"
+    first = df["outcome"].isin([DIFFERS, NOT_AT_CPU_SCALE])
+    assert html.count('<tbody class="claim"') == (mine & ~first).sum()
+    assert html.count('href="#claim-assignment.') == mine.sum()  # a row's own link, or the link to it
     assert '<a href="glance.html">glance</a>' in html  # the assignment's Kaplan claims link to their chapter
     assert '<a href="approach1.html">approach1</a>' in html
-    assert "<th>kind</th>" in html and "arithmetically consistent" in html
+    assert "kind-arithmetically-consistent" in html and ">arithmetically consistent<" in html
     differs = show(df, outcome=DIFFERS).data
-    assert differs.count("<tr>") == (df["outcome"] == DIFFERS).sum()
-    assert "corrected" in show(df, source="article").data  # Krasser's claims carry the corrected value
-    assert show(df, kind=RESTATED).data.count("<tr>") == (df["kind"] == RESTATED).sum()
+    assert differs.count('<tbody class="claim"') == (df["outcome"] == DIFFERS).sum()
+    assert "under the correction" in show(df, source="article").data  # Krasser's claims carry the corrected value
+    assert show(df, kind=RESTATED).data.count('<tbody class="claim"') == ((df["kind"] == RESTATED) & ~first).sum()
 
 
 def test_glue_counts(df):

@@ -226,3 +226,16 @@ def test_toc_chapters_reads_the_toc_in_order():
     pages = pipeline.toc_chapters()
     assert pages[0] == "intro" and pages[-1] == "references"
     assert set(pipeline.chapters()) <= set(pages)
+
+
+def test_rerun_note_gives_a_command_that_parses_back_to_the_defaults():
+    import ast
+
+    from replication import site
+
+    defaults = {"budget": 5.76e23, "sizes": [1e12, 1e13], "name": "kjv", "layers": 4, "ratio": 2.0}
+    note = site.rerun_note("tiny", defaults).source
+    assert "replication run tiny -p budget=5.76e+23" in note and "1000000000000.0" not in note
+    shown = dict(part.split("` (default `") for part in note.split("Parameters: `")[1].rstrip(".\n`").split(
+        "`), `"))
+    assert {k: ast.literal_eval(v.rstrip("`)")) for k, v in shown.items()} == defaults

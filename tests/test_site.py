@@ -132,3 +132,36 @@ def test_pages_render_math_offline(site, chromium, server, tmp_path):
         remote = [tag for tag in remote if tag.startswith("<script") or "stylesheet" in tag]
         assert not remote, f"{page}: loads {remote}"
     assert checked >= 2  # the intro and the glance chapter carry math
+
+
+def claims_dom(chromium, url, profile, width: int) -> str:
+    """The claims page's DOM after claims.js ran, in a window ``width`` pixels wide."""
+    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900", f"--user-data-dir={profile}",
+                             "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_claims_page_opens_filtered_from_its_address(site, chromium, server, tmp_path):
+    from replication import claims
+
+    df = claims.table(claims.registry())
+    differs = int((df["outcome"] == claims.DIFFERS).sum())
+    assert differs > 0
+    for width in (1400, 420):
+        dom = claims_dom(chromium, f"{server}/claims.html#outcome=differs", tmp_path / "profile", width)
+        rows = re.findall(r'<tbody class="claim"[^>]*>', dom)
+        ids = [re.search(r'\bid="([^"]+)"', r).group(1) for r in rows]
+        assert len(ids) == len(set(ids)) == len(df)  # every claim once, each with its anchor
+        visible = [r for r in rows if not re.search(r'\bhidden(="[^"]*")?[ >]', r)]
+        assert len(visible) == differs, width
+        assert all('data-outcome="differs"' in r for r in visible)
+        scroll = int(re.search(r'data-claims-scroll-width="(\d+)"', dom).group(1))
+        client = int(re.search(r'data-claims-client-width="(\d+)"', dom).group(1))
+        assert scroll <= client, f"{width} px: the page scrolls sideways ({scroll} > {client})"
+    # a claim that holds, linked by its anchor, is unfolded
+    held = df.loc[df["outcome"] == claims.HOLDS, "id"].iloc[0]
+    dom = claims_dom(chromium, f"{server}/claims.html#claim-{held}", tmp_path / "profile", 1400)
+    at = dom.index(f'id="claim-{held}"')
+    fold = dom[:at][dom[:at].rindex("<details"):]
+    assert re.match(r'<details class="claims-holding"[^>]*\bopen\b', fold), fold[:200]

@@ -1,17 +1,27 @@
-"""The claims page: each source's rows of the claims table as HTML, each claim linked to its chapter."""
+"""The claims page: the filter bar, and each source's claims as HTML, one row group per claim with its anchor,
+outcome and kind-of-evidence badges, and its note as a line of its own. book/_static/claims.js filters the rows
+(and reads the filter from the page's address); book/_static/claims.css colours the badges."""
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from replication.claims import ARITHMETIC, DATA, OUTCOMES, RESTATED, replications
+from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, RESTATED,
+                                SOURCES, replications)
 from replication.pipeline import toc_chapters
 
-#: Outcome -> the colour it is written in.
-OUTCOME_COLOURS = dict(zip(OUTCOMES, ("#1a7f37", "#b35900", "#8250df", "#6e7781")))
+#: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
+#: repeating them, so that every claim is on the page once (and its anchor is unique).
+LISTED_FIRST = (DIFFERS, NOT_AT_CPU_SCALE)
+
+
+def slug(label: str) -> str:
+    """``label`` as a CSS class and URL-hash value: "not replicated at CPU scale" -> "not-replicated-at-cpu-scale"."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def chapter_link(name: str, available) -> str:
@@ -30,22 +40,80 @@ def glue_counts(df: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
+def badge(group: str, label: str) -> str:
+    """A badge: the label in words, coloured by its class (``outcome-<slug>`` or ``kind-<slug>``)."""
+    return f'<span class="claim-badge {group}-{slug(label)}">{html.escape(label)}</span>'
+
+
+def _select(name: str, title: str, options: list[tuple[str, str, int]]) -> str:
+    opts = "".join(f'<option value="{html.escape(value)}">{html.escape(text)} ({n})</option>'
+                   for value, text, n in options if n)
+    return f'<label>{title} <select name="{name}"><option value="">any</option>{opts}</select></label>'
+
+
+def filters(df: pd.DataFrame) -> HTML:
+    """The filter bar: outcome, kind of evidence and source, each with its count. Hidden until claims.js runs
+    (without scripts every row is shown and the bar would do nothing)."""
+    outcome = [(slug(o), o, int((df["outcome"] == o).sum())) for o in OUTCOMES]
+    kind = [(slug(k), k, int((df["kind"] == k).sum())) for k in KINDS]
+    source = [(s, heading, int((df["source"] == s).sum())) for s, heading in SOURCES.items()]
+    return HTML(f'<form class="claims-filter" hidden aria-label="Filter the claims">'
+                f'{_select("outcome", "Outcome", outcome)}{_select("kind", "Kind of evidence", kind)}'
+                f'{_select("source", "Source", source)}<button type="button" name="all">Show all</button>'
+                f'<output class="claims-count">{len(df)} claims</output></form>')
+
+
+def _claim(row, available, corrected: bool) -> str:
+    """One claim: its main row (quote, printed, ours, badges) and, under it, the note, rule and chapter."""
+    e = lambda x: html.escape(str(x))  # noqa: E731
+    cid = e(row["id"])
+    cells = [f'<td class="claim-what"><a class="claim-id" href="#claim-{cid}">{cid}</a> {e(row["quote"])}</td>',
+             f'<td data-label="printed">{e(row["expected"])}</td>', f'<td data-label="ours">{e(row["ours"])}</td>']
+    if corrected:
+        after = f' {badge("correction", row["under correction"])}' if row["under correction"] else ""
+        cells.append(f'<td data-label="under the correction">{e(row["corrected"])}{after}</td>')
+    cells.append(f'<td class="claim-verdict">{badge("outcome", row["outcome"])} {badge("kind", row["kind"])}</td>')
+    note = e(row["note"])
+    rule = f'rule: {e(row["rule"])}; ' if row["rule"] else ""
+    detail = (f'<td colspan="{len(cells)}">{note}<span class="claim-rule">{rule}'
+              f'chapter: {chapter_link(row["chapter"], available)}</span></td>')
+    return (f'<tbody class="claim" id="claim-{cid}" data-outcome="{slug(row["outcome"])}" '
+            f'data-kind="{slug(row["kind"])}" data-source="{e(row["source"])}">'
+            f'<tr>{"".join(cells)}</tr><tr class="claim-note">{detail}</tr></tbody>')
+
+
+def _table(rows: pd.DataFrame, available) -> str:
+    corrected = bool((rows["corrected"] != "").any())
+    head = ["claim", "printed", "ours"] + (["under the correction"] if corrected else []) + ["outcome, evidence"]
+    cols = "".join(f'<col class="col-{slug(h)}">' for h in head)
+    ths = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join(_claim(row, available, corrected) for _, row in rows.iterrows())
+    return f'<table class="claims"><colgroup>{cols}</colgroup><thead><tr>{ths}</tr></thead>{body}</table>'
+
+
 def show(df: pd.DataFrame, source: str | None = None, outcome: str | None = None, kind: str | None = None) -> HTML:
-    """The rows of one source (or one outcome, or one kind of evidence) as an HTML table, each claim linked
-    to its chapter."""
+    """The claims of one source (or one outcome, or one kind of evidence): those that do not hold first,
+    those that hold folded away below them. Without ``outcome``, the rows of :data:`LISTED_FIRST` are linked,
+    not repeated (the page shows them in its first sections)."""
     rows = df
     for column, value in (("source", source), ("outcome", outcome), ("kind", kind)):
         if value is not None:
             rows = rows[rows[column] == value]
     available = set(toc_chapters())
-    cols = ["id", "quote", "expected", "ours", "kind", "outcome", "rule", "note", "chapter"]
-    if (rows["corrected"] != "").any():
-        cols.insert(6, "corrected")
-        cols.insert(7, "under correction")
-    out = rows[cols].copy()
-    for c in cols:
-        out[c] = out[c].map(lambda x: html.escape(str(x)))
-    out["chapter"] = rows["chapter"].map(lambda c: chapter_link(c, available))
-    out["outcome"] = rows["outcome"].map(lambda s: f'<span style="color: {OUTCOME_COLOURS[s]}">{s}</span>')
-    table_html = out.to_html(index=False, escape=False, border=0, classes="claims")
-    return HTML(f'<div style="overflow-x: auto; font-size: 0.85em">{table_html}</div>')
+    parts = []
+    if outcome is None:
+        above = rows[rows["outcome"].isin(LISTED_FIRST)]
+        rows = rows[~rows["outcome"].isin(LISTED_FIRST)]
+        if len(above):
+            links = ", ".join(f'<a href="#claim-{html.escape(i)}">{html.escape(i)}</a>' for i in above["id"])
+            parts.append(f'<p class="claims-elsewhere">Listed above ({len(above)}): {links}</p>')
+    order = rows["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
+    open_rows = rows[rows["outcome"] != HOLDS].iloc[order[rows["outcome"] != HOLDS].argsort(kind="stable")]
+    holding = rows[rows["outcome"] == HOLDS]
+    if len(open_rows):
+        parts.append(_table(open_rows, available))
+    if len(holding):
+        parts.append(f'<details class="claims-holding"><summary>{len(holding)} claim{"s" * (len(holding) != 1)} '
+                     f'that hold{"s" * (len(holding) == 1)}</summary>{_table(holding, available)}</details>')
+    parts.append('<p class="claims-none" hidden>No claim here matches the filter.</p>')
+    return HTML(f'<div class="claims-block">{"".join(parts)}</div>')

@@ -16,16 +16,26 @@ from pathlib import Path
 RERUN_TAG = "rerun-note"
 
 
+def _literal(value) -> str:
+    """A Python literal as a reader would type it: ``1e+12``, not ``1000000000000.0``."""
+    if isinstance(value, float) and float(f"{value:g}") == value:
+        return f"{value:g}" if ("e" in f"{value:g}" or "." in f"{value:g}") else f"{value:g}.0"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return repr(value)
+
+
 def rerun_note(chapter: str, defaults: dict):
     """A markdown cell: the command that re-runs ``chapter``, and its parameters with their defaults."""
     import nbformat
 
-    listed = ", ".join(f"`{name}` (default `{value!r}`)" for name, value in defaults.items())
+    listed = ", ".join(f"`{name}` (default `{_literal(value)}`)" for name, value in defaults.items())
     first, value = next(iter(defaults.items()))
     note = nbformat.v4.new_markdown_cell(
         f"```{{admonition}} Re-run this chapter\n:class: tip {RERUN_TAG}\n"
         f"Every number on this page is computed when the book is built. To compute it again with other values, "
-        f"run `replication run {chapter} -p {first}={value!r}` (one `-p` per parameter; "
+        f"run `replication run {chapter} -p {first}={_literal(value)}` (one `-p` per parameter; "
         f"`replication run {chapter} --list` lists them). Parameters: {listed}.\n```"
     )
     note.metadata["tags"] = [RERUN_TAG]

@@ -17,7 +17,7 @@ from replication.fit.laws import ScalingLaw
 from replication.fit.objectives import (PARAM_NAMES, huber_lse_objective, huber_nll_objective, params_to_theta,
                                         start_grid, theta_to_params)
 from replication.fit.observations import need_points, observations
-from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS, BatchState,
+from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS,
                                       default_workers, in_threads, irls_likelihood, lbfgs_batch, scipy_polish)
 from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
 

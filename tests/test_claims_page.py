@@ -1,0 +1,166 @@
+"""The claims page's HTML (book/_lib/claims.py): every claim once, with its anchor and badges, the claims that
+hold folded away, the filter bar's counts, and badge colours (book/_static/claims.css) readable in both themes."""
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from _lib.claims import LISTED_FIRST, filters, show, slug
+from replication import claims
+from replication.claims import DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, SOURCES
+from replication.claims.chinchilla import FIGURE4
+from replication.pipeline import REPO_DIR
+
+CSS = REPO_DIR / "book" / "_static" / "claims.css"
+
+
+@pytest.fixture(scope="module")
+def df():
+    """The claims table without the Figure 4 claims (their refit takes a minute)."""
+    return claims.table([c for c in claims.registry() if FIGURE4 not in c.note])
+
+
+@pytest.fixture(scope="module")
+def page(df):
+    """The page's claims HTML, in the order claims.md shows it."""
+    parts = [filters(df), show(df, outcome=DIFFERS), show(df, outcome=NOT_AT_CPU_SCALE)]
+    parts += [show(df, source) for source in SOURCES]
+    return "".join(p.data for p in parts)
+
+
+class Claims(HTMLParser):
+    """Collects each ``tbody.claim``: its attributes, its badges, whether it sits in the fold of claims that hold;
+    and the filter bar's options."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.options, self.links = [], {}, []
+        self.row = self.badge = self.select = self.option = None
+        self.fold = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "details" and "claims-holding" in classes:
+            self.fold += 1
+        elif tag == "tbody" and "claim" in classes:
+            self.row = {**a, "folded": self.fold > 0, "badges": []}
+            self.rows.append(self.row)
+        elif tag == "span" and "claim-badge" in classes:
+            self.badge = [c for c in classes if c != "claim-badge"] + [""]
+            self.row["badges"].append(self.badge)
+        elif tag == "select":
+            self.select = self.options.setdefault(a["name"], [])
+        elif tag == "option":
+            self.option = [a["value"], ""]
+            self.select.append(self.option)
+        elif tag == "a" and a.get("href", "").startswith("#"):
+            self.links.append(a["href"][1:])
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self.fold = max(0, self.fold - 1)
+        elif tag == "tbody":
+            self.row = None
+        elif tag == "span":
+            self.badge = None
+        elif tag == "option":
+            self.option = None
+
+    def handle_data(self, data):
+        if self.badge is not None:
+            self.badge[-1] += data
+        if self.option is not None:
+            self.option[1] += data
+
+
+@pytest.fixture(scope="module")
+def parsed(page):
+    p = Claims()
+    p.feed(page)
+    return p
+
+
+def test_every_claim_once_with_its_anchor(df, parsed):
+    ids = [r["id"] for r in parsed.rows]
+    assert len(ids) == len(set(ids)) == len(df)
+    assert set(ids) == {f"claim-{i}" for i in df["id"]}
+    # the links of a source's section to its claims listed first all land on a row of the page
+    assert set(parsed.links) <= set(ids)
+    listed = df[df["outcome"].isin(LISTED_FIRST)]
+    assert {f"claim-{i}" for i in listed["id"]} <= set(parsed.links)
+
+
+def test_each_row_carries_its_outcome_and_kind_as_badges_and_filter_attributes(df, parsed):
+    by_id = df.set_index("id")
+    for row in parsed.rows:
+        claim = by_id.loc[row["id"].removeprefix("claim-")]
+        outcome = [b for b in row["badges"] if b[0].startswith("outcome-")]
+        kind = [b for b in row["badges"] if b[0].startswith("kind-")]
+        assert outcome == [[f"outcome-{slug(claim['outcome'])}", claim["outcome"]]], row["id"]
+        assert kind == [[f"kind-{slug(claim['kind'])}", claim["kind"]]], row["id"]
+        assert (row["data-outcome"], row["data-kind"], row["data-source"]) == (
+            slug(claim["outcome"]), slug(claim["kind"]), claim["source"])
+        assert row["folded"] == (claim["outcome"] == HOLDS), row["id"]  # only the claims that hold are folded
+
+
+def test_the_rows_that_do_not_hold_come_first_within_a_table(df):
+    html = show(df, "T2").data
+    order = [m.group(1) for m in re.finditer(r'data-outcome="([^"]+)"', html)]
+    ranks = [[slug(o) for o in OUTCOMES[1:] + (HOLDS,)].index(o) for o in order]  # those that hold last
+    assert ranks == sorted(ranks) and "holds" in order and "not-checkable-here" in order
+
+
+def test_slugs():
+    assert slug(NOT_AT_CPU_SCALE) == "not-replicated-at-cpu-scale"
+    assert [slug(k) for k in KINDS] == ["replicated-from-data", "arithmetically-consistent", "restated", "not-checked"]
+
+
+def test_filter_bar_offers_each_outcome_kind_and_source_with_its_count(df, parsed):
+    assert set(parsed.options) == {"outcome", "kind", "source"}
+    for name, values, key in (("outcome", OUTCOMES, slug), ("kind", KINDS, slug), ("source", SOURCES, str)):
+        options = parsed.options[name]
+        assert options[0] == ["", "any"]
+        expected = {key(v): int((df[name] == v).sum()) for v in values if (df[name] == v).any()}
+        got = {value: int(re.search(r"\((\d+)\)$", text).group(1)) for value, text in options[1:]}
+        assert got == expected, name
+    assert sum(int(re.search(r"\((\d+)\)$", t).group(1)) for _, t in parsed.options["outcome"][1:]) == len(df)
+
+
+def luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of an sRGB colour '#rrggbb'."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_contrast_formula_against_known_values():
+    assert contrast("#ffffff", "#000000") == pytest.approx(21.0)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic grey just below AA
+    assert contrast("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)  # and the one just above
+
+
+def test_badge_colours_pass_wcag_aa_in_light_and_dark_mode(df):
+    rule = re.compile(r'^(html\[data-theme="dark"\] )?\.claim-badge\.([a-z-]+) \{ color: (#[0-9a-f]{6}); '
+                      r'background-color: (#[0-9a-f]{6}); \}$', re.M)
+    pairs = {(bool(m.group(1)), m.group(2)): (m.group(3), m.group(4)) for m in rule.finditer(CSS.read_text())}
+    needed = ([f"outcome-{slug(o)}" for o in OUTCOMES] + [f"kind-{slug(k)}" for k in KINDS]
+              + [f"correction-{slug(s)}" for s in set(df["under correction"]) - {""}])
+    assert len(needed) == 10
+    for badge in needed:
+        for dark in (False, True):
+            fg, bg = pairs[(dark, badge)]
+            assert contrast(fg, bg) >= 4.5, (badge, "dark" if dark else "light", fg, bg, contrast(fg, bg))
+
+
+def test_page_registers_its_script_and_styles():
+    config = (REPO_DIR / "_config.yml").read_text()
+    assert 'html_css_files: ["claims.css"]' in config and 'html_js_files: ["claims.js"]' in config
+    js = (REPO_DIR / "book" / "_static" / "claims.js").read_text()
+    assert "location.hash" in js and "hashchange" in js
+    assert not re.search(r"fetch\(|XMLHttpRequest|https?:", js)  # offline: nothing is loaded
