@@ -247,8 +247,9 @@ def library_hash(runs_dir: Path | None = None) -> str:
     for path in code + data:
         h.update(str(path.relative_to(REPO_DIR)).encode())
         h.update(path.read_bytes())
-    h.update(RunStore(runs_dir).fingerprint().encode())
-    for record in sorted(RunStore(runs_dir).root.glob("gpu/*.json")):  # replication bench gpu's records
+    store = RunStore(runs_dir)
+    h.update(store.fingerprint().encode())
+    for record in sorted(store.root.glob("gpu/*.json")):  # replication bench gpu's records
         h.update(record.read_bytes())
     return h.hexdigest()
 

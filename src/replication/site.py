@@ -19,7 +19,8 @@ RERUN_TAG = "rerun-note"
 def _literal(value) -> str:
     """A Python literal as a reader would type it: ``1e+12``, not ``1000000000000.0``."""
     if isinstance(value, float) and float(f"{value:g}") == value:
-        return f"{value:g}" if ("e" in f"{value:g}" or "." in f"{value:g}") else f"{value:g}.0"
+        shown = f"{value:g}"
+        return shown if any(c in shown for c in ".e") else shown + ".0"  # 2.0 stays a float
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_literal(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"

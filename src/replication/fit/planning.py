@@ -157,13 +157,20 @@ def _solve_d(p, gap, T, iterations: int = 200):
     r = p["beta"] / p["alpha"]
     lo = np.log(_d_for(p, gap / (1 + r)))
     hi = np.log(_d_for(p, gap / (1 + r * (1 + T / (3 * np.exp(lo))))))
+    return _bisect_decreasing(
+        lambda x: np.log(p["B"]) - p["beta"] * x + np.log1p(r * (1 + T / (3 * np.exp(x)))) - np.log(gap),
+        lo, hi, iterations)
+
+
+def _bisect_decreasing(g, lo, hi, iterations: int = 200):
+    """The root of a decreasing ``g`` bracketed by [lo, hi], elementwise over arrays, to the last bit."""
     lo, hi = np.broadcast_arrays(lo, hi)
     lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        g = np.log(p["B"]) - p["beta"] * mid + np.log1p(r * (1 + T / (3 * np.exp(mid)))) - np.log(gap)
-        lo = np.where(g > 0, mid, lo)
-        hi = np.where(g > 0, hi, mid)
+        positive = g(mid) > 0
+        lo = np.where(positive, mid, lo)
+        hi = np.where(positive, hi, mid)
         if np.all((hi - lo) <= 4e-16 * np.maximum(np.abs(hi), 1)):
             break
     return 0.5 * (lo + hi)
@@ -212,11 +219,7 @@ def with_params(p, N, *, loss=None, C=None, T=None) -> dict:
         c = p["alpha"] * P / (p["beta"] * p["B"])
         lo = np.log(c ** (-1 / p["beta"]))  # T = 0: x = 1
         hi = np.log((c ** -1 * (1 + T / (3 * np.exp(lo)))) ** (1 / p["beta"]))
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            above = np.log(c) + p["beta"] * mid > np.log1p(T / (3 * np.exp(mid)))
-            lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
-        D = np.exp(0.5 * (lo + hi))
+        D = np.exp(_bisect_decreasing(lambda x: np.log1p(T / (3 * np.exp(x))) - np.log(c) - p["beta"] * x, lo, hi))
     out = _costs({"N": N, "D": D}, 0.0 if T is None else T)
     out["loss"] = predict_loss(p, N, D)
     out["C"] = out["train_flops"]
