@@ -408,9 +408,9 @@ PARAMETERS = [
      ["workers=0", "[1, inf)"]),
     ("experiment workers=-1", lambda: krasser.train_study(krasser.cpu_study("1"), workers=-1, train=False),
      ["workers=-1", "[1, inf)"]),
-    ("study bootstrap=-1", lambda: study.fit_all(bootstrap=-1), ["bootstrap=-1", RESAMPLES]),
-    ("study bootstrap=1", lambda: study.fit_all(bootstrap=1), ["bootstrap=1", RESAMPLES]),
-    ("study bootstrap=10**7", lambda: study.fit_all(bootstrap=10**7), ["bootstrap=10000000", RESAMPLES]),
+    ("study bootstrap=-1", lambda: study.approach2(bootstrap=-1), ["bootstrap=-1", RESAMPLES]),
+    ("study bootstrap=1", lambda: study.approach2(bootstrap=1), ["bootstrap=1", RESAMPLES]),
+    ("study bootstrap=10**7", lambda: study.approach2(bootstrap=10**7), ["bootstrap=10000000", RESAMPLES]),
     ("approach1-3 data='<missing file>'", lambda: F.read_csv(str(REPO / "tests" / "no-such-dir" / "x.csv")),
      ["x.csv", "no such file"]),
 ]
@@ -454,7 +454,7 @@ def test_one_range_of_resamples_everywhere():
     for fit in (lambda b: F.fit_power_law(t3["C"], t3["N"], bootstrap=b),
                 lambda b: F.fit_approach2(_iso(), bootstrap=b),
                 lambda b: F.fit_approach3(_points(), grid=5, bootstrap=b),
-                lambda b: study.fit_all(bootstrap=b)):
+                lambda b: study.approach2(bootstrap=b)):
         with pytest.raises(ReplicationError, match=r"allowed: 0 \(no interval\) or an integer in \[2, 1000000\]"):
             fit(1)
 

@@ -112,7 +112,7 @@ def test_one_process_retrains_the_smallest_recorded_runs(tmp_path):
     so the first records decide.
     """
     rid, cfg, summary = _recorded(lambda c: c["model"]["num_prefix"] == 0)
-    assert summary["wall_s"] < 10 and summary["threads"] == 1 and cfg.run_id() == rid
+    assert summary["wall_s"] < 20 and summary["threads"] == 1 and cfg.run_id() == rid
     data = T.load_token_data(cfg, tmp_path / "cache")
     ours, recorded = trained_curve(cfg, data, tmp_path, rid), curve(RUNS / rid / "metrics.jsonl")
     assert [r[:2] for r in ours] == [r[:2] for r in recorded]

@@ -101,29 +101,182 @@ def test_empirical_optimum_recovers_a_parabola_minimum():
     assert math.isnan(ps.empirical_optimum(_summary(2 - (loss - 1.5), [0.01] * 4, n_self=n)))
 
 
-def test_verdicts_compare_each_predicted_model_with_the_reference():
-    study = ps.cpu_study("2a")  # approach 1 predicts model 3, approach 2 model 2
+def _results(losses: dict[int, list[float]], n_self) -> pd.DataFrame:
+    """A results table (one row per run) with the given final losses per model, seeds 0, 1, 2, ..."""
+    rows = [{"model": m, "label": f"Model {m}", "shape": f"{10 * m}/2", "N_self": int(n_self[m - 1]), "seed": seed,
+             "run_id": f"run{m}-{seed}", "final_loss": x, "steps": 100, "C_self": 1.0, "C": 1.2, "epochs": 0.5,
+             "wall_s": 1.0} for m, xs in losses.items() for seed, x in enumerate(xs)]
+    return pd.DataFrame(rows)
+
+
+def _power(n, effect, sd):
+    """Power of a two-sided paired t test at 95%, from the noncentral t by scipy (an independent formula)."""
+    from scipy import stats
+
+    crit = stats.t.ppf(0.975, n - 1)
+    nc = abs(effect) * math.sqrt(n) / sd
+    return stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)
+
+
+def test_verdicts_are_paired_t_tests_over_the_seeds():
+    from scipy import stats
+
+    study = ps.cpu_study("2a")  # approach 1 predicts model 3, approach 2 model 2; the reference should win
     n_self = tuple(study.experiment.setup()["N_self"])
-    s = _summary([1.00, 1.05, 0.995, 1.02, 1.10], [0.005] * 5, n_self=n_self)
-    v = ps.verdicts(study, s).set_index("approach")
+    ref = np.array([1.00, 1.10, 0.90])  # seeds far apart: only pairing sees the shift below
+    losses = {1: ref, 2: ref + [0.05, 0.06, 0.04], 3: ref + [-0.01, 0.02, -0.02], 4: ref - 0.08, 5: ref + 0.3}
+    results = _results({m: list(x) for m, x in losses.items()}, n_self)
+    v = ps.verdicts(study, results).set_index("approach")
     assert list(v.index) == [1, 2]
-    assert (v.loc[1, "predicted"], v.loc[2, "predicted"]) == ("Model 3", "Model 2")  # labels of the summary
-    assert v.loc[2, "difference"] == pytest.approx(0.05) and v.loc[2, "verdict"] == "worse"
-    assert v.loc[1, "verdict"] == "not distinguishable"  # -0.005 against 2 x 0.0041
-    assert (v["best model"] == "Model 3").all()
+    assert (v.loc[1, "predicted"], v.loc[2, "predicted"]) == ("Model 3", "Model 2")
+    paired = stats.ttest_rel(losses[2], ref)
+    assert v.loc[2, "difference"] == pytest.approx(0.05)
+    assert v.loc[2, "p"] == pytest.approx(paired.pvalue, rel=1e-9)
+    assert stats.ttest_ind(losses[2], ref, equal_var=False).pvalue > 0.5  # unpaired, the shift is lost
+    assert v.loc[2, "outcome"] == "agrees" and math.isnan(v.loc[2, "seeds for 80% power"])
+    ci = stats.ttest_rel(losses[2], ref).confidence_interval(0.95)
+    assert (v.loc[2, "low"], v.loc[2, "high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert f"p = {paired.pvalue:.2g}" in v.loc[2, "test"] and "paired t(2)" in v.loc[2, "test"]
+    # approach 1: within the noise; the seeds for 80% power come from the observed mean and sd of differences
+    d = losses[3] - ref
+    assert v.loc[1, "p"] == pytest.approx(stats.ttest_rel(losses[3], ref).pvalue, rel=1e-9)
+    assert v.loc[1, "outcome"] == "not distinguishable with 3 seeds"
+    n = v.loc[1, "seeds for 80% power"]
+    assert _power(n, d.mean(), d.std(ddof=1)) >= 0.8 > _power(n - 1, d.mean(), d.std(ddof=1))
+    assert (v["best model"] == "Model 4").all()
     assert v.loc[2, "N_opt"] == pytest.approx(study.experiment.n_opt(chinchilla_law(2)))
+    # Experiment 1 claims the opposite sign: the same difference disagrees with it
+    study1 = ps.cpu_study("1")
+    r1 = _results({m: list(losses[m]) for m in (1, 2, 3, 4)}, tuple(study1.experiment.setup()["N_self"]))
+    assert list(ps.verdicts(study1, r1)["outcome"]) == ["disagrees"]
 
 
-def test_conclusion_states_agreement_with_the_article():
+def test_only_seeds_both_models_have_are_paired():
+    from scipy import stats
+
+    study = ps.cpu_study("2b")
+    n_self = tuple(study.experiment.setup()["N_self"])
+    results = _results({1: [1.0, 1.1, 0.9, 1.05], 2: [1.03, 1.12, 0.95], 3: [0.9] * 4, 4: [1.3] * 4}, n_self)
+    test = ps.compare(results, 2, 1)
+    assert test.seeds == 3
+    assert test.p == pytest.approx(stats.ttest_rel([1.03, 1.12, 0.95], [1.0, 1.1, 0.9]).pvalue, rel=1e-9)
+    with pytest.raises(ReplicationError, match="model=7"):
+        ps.compare(results, 7, 1)
+
+
+def test_outcome_text_adds_the_seeds_needed():
+    from replication.studies.stats import paired_test
+
+    ref = pd.Series([1.0, 1.1, 0.9])
+    test = paired_test(ref + [0.01, 0.03, -0.01], ref)
+    d = np.array([0.01, 0.03, -0.01])
+    n = ps.seeds_for_power(test)
+    assert _power(n, d.mean(), d.std(ddof=1)) >= 0.8 > _power(n - 1, d.mean(), d.std(ddof=1))
+    assert ps.outcome_text(test, 1) == (f"not distinguishable with 3 seeds (about {n:,.0f} seeds would detect a "
+                                        "difference this size with 80% power)")
+    assert ps.outcome_text(paired_test(ref + [0.05, 0.06, 0.04], ref), -1) == "disagrees"
+    assert math.isnan(ps.seeds_for_power(paired_test(ref, ref)))  # no difference to size a study on
+
+
+def test_conclusion_states_the_outcome_against_the_article():
     study = ps.cpu_study("2b")  # article: the reference wins
-    n_self = study.experiment.setup()["N_self"]
-    s = _summary([1.00, 1.05, 1.02, 1.10], [0.005] * 4, n_self=tuple(n_self))
-    c = ps.conclusion(study, s)
-    assert list(c["agreement"]) == ["agrees"]
-    assert c["ours: predicted vs reference"].iloc[0].startswith("worse")
-    study1 = ps.cpu_study("1")  # article: the predicted model wins
-    s1 = _summary([1.00, 1.05, 1.02, 1.10], [0.005] * 4, n_self=tuple(study1.experiment.setup()["N_self"]))
-    assert list(ps.conclusion(study1, s1)["agreement"]) == ["disagrees"]
+    n_self = study.experiment.setup()["N_self"].to_numpy(float)
+    # mean losses on an exact parabola in log N_self with its vertex at 8e4, inside the trained sizes
+    means = 1.5 + 0.1 * (np.log(n_self) - np.log(8e4)) ** 2
+    jitter = np.array([0.0004, -0.0002, -0.0002])
+    results = _results({m: list(means[m - 1] + jitter * (m % 2 * 2 - 1)) for m in (1, 2, 3, 4)}, n_self)
+    c = ps.conclusion(study, results)
+    assert list(c["outcome"]) == ["agrees"]  # model 2 sits further from the vertex than the reference
+    assert c["claim"].iloc[0] == ps.CLAIMS["2b"] and c["ours: predicted − reference"].iloc[0].startswith("+")
+    n_opt = study.experiment.n_opt(chinchilla_law(2))
+    assert c["empirical N_opt (parabola)"].iloc[0] == f"{8e4:.3g}"
+    assert float(c["law / empirical"].iloc[0]) == pytest.approx(n_opt / 8e4, abs=0.006)
+
+
+def test_an_optimum_outside_the_trained_range_is_not_quoted():
+    n = np.array([3e4, 6e4, 1.2e5, 2.4e5])
+    vertex = 5e3  # the loss still falls at the smallest model: the parabola's vertex lies far below it
+    loss = 1.5 + 0.1 * (np.log(n) - np.log(vertex)) ** 2
+    s = _summary(loss, [0.01] * 4, n_self=n)
+    assert ps.empirical_optimum(s) == pytest.approx(vertex, rel=1e-6)  # the vertex itself, for who needs it
+    assert not ps.optimum_inside(s)
+    assert ps.optimum_text(s) == "outside the trained range (below the smallest model)"
+    s_up = _summary(1.5 + 0.1 * (np.log(n) - np.log(1e6)) ** 2, [0.01] * 4, n_self=n)
+    assert ps.optimum_text(s_up) == "outside the trained range (above the largest model)"
+    assert ps.optimum_text(_summary(2 - (loss - 1.5), [0.01] * 4, n_self=n)).startswith("none")
+    # nor in the conclusion
+    study = ps.cpu_study("2b")
+    n_self = study.experiment.setup()["N_self"].to_numpy(float)
+    means = 1.5 + 0.1 * (np.log(n_self) - np.log(vertex)) ** 2
+    results = _results({m: [means[m - 1] + e for e in (0.001, -0.002, 0.001)] for m in (1, 2, 3, 4)}, n_self)
+    c = ps.conclusion(study, results).iloc[0]
+    outside = "outside the trained range (below the smallest model)"
+    assert c["empirical N_opt (parabola)"] == c["law / empirical"] == outside
+
+
+def test_final_loss_plot_draws_no_extrapolated_optimum():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from _lib.experiment import plot_final_loss
+
+    study = ps.cpu_study("2b")
+    n_self = study.experiment.setup()["N_self"].to_numpy(float)
+    s = _summary(1.5 + 0.1 * (np.log(n_self) - np.log(5e3)) ** 2, [0.01] * 4, n_self=n_self)
+    ax = plot_final_loss(study, s).axes[0]
+    assert ax.get_xlim()[0] > 2e4  # the axis is not stretched to the vertex at 5e3
+    assert not any(np.allclose(line.get_xdata(), 5e3) for line in ax.lines)
+    assert any("outside the trained range" in t.get_text() for t in ax.texts)
+
+
+def test_design_comparison_is_computed_from_both_designs():
+    from _lib.experiment import design_comparison
+
+    for name in ("1", "2a", "2b"):
+        study = ps.cpu_study(name)
+        article = experiment(name, "corrected")
+        n_self = tuple(study.experiment.setup()["N_self"])
+        epochs = 0.5 if name != "1" else 2.9
+        results = _results({m: [1.0, 1.0, 1.0] for m in range(1, len(n_self) + 1)}, n_self).assign(epochs=epochs)
+        t = design_comparison(study, results)
+        assert t.loc["latent tokens per step", "CPU scale"] == "2,048"  # 128 latents x 16 sequences
+        assert t.loc["latent tokens per step", "article"] == "40,960"  # 512 x 80
+        assert t.loc["peak learning rate"].tolist() == ["0.003", "0.0002", "changed"]
+        assert t.loc["prefix m : latents n", "kept"] == "kept"
+        assert t.loc["gradient clipping", "kept"] == t.loc["prefix dropout", "kept"] == "kept"
+        assert t.loc["tokenizer", "kept"] == ("changed" if name == "1" else "kept")
+        assert t.loc["epochs", "kept"] == ("changed" if name == "1" else "kept")
+        assert t.loc["reference steps", "article"] == f"{article.ref_steps:,}"
+        share = article.ratios()["C_cross/C"]
+        assert t.loc["cross-attention share C_cross/C", "article"] == (f"{100 * share.min():.2g}%–"
+                                                                      f"{100 * share.max():.2g}%")
+        layers = [L for _, L in study.experiment.models]
+        assert t.loc["layers", "CPU scale"] == (str(min(layers)) if min(layers) == max(layers)
+                                                else f"{min(layers)}–{max(layers)}")
+    # under the article's accounting, the article's share is that of its printed Table 4 (5.36% to 10.74%)
+    t = design_comparison(ps.cpu_study("2a", "article"))
+    assert t.loc["cross-attention share C_cross/C", "article"] == "5.4%–11%"
+    setup = ps.cpu_study("2a", "article").experiment.setup()
+    share = setup["C_cross"] / setup["C"]
+    want = f"{100 * share.min():.2g}%–{100 * share.max():.2g}%"
+    assert t.loc["cross-attention share C_cross/C", "CPU scale"] == want
+    assert t.loc["epochs", "CPU scale"].startswith("not trained")
+
+
+def test_glue_verdict_gives_every_key_in_both_scales():
+    from _lib.experiment import glue_verdict
+
+    study = ps.cpu_study("2a")
+    n_self = tuple(study.experiment.setup()["N_self"])
+    ref = [1.00, 1.10, 0.90]
+    results = _results({1: ref, 2: [x + 0.05 for x in ref], 3: [x + 0.01 for x in ref], 4: [x - 0.1 for x in ref],
+                        5: [x + 0.3 for x in ref]}, n_self)
+    on = glue_verdict(study, results, "t")
+    off = glue_verdict(study, None, "t")
+    assert set(on) == set(off) and all(isinstance(x, str) for x in on.values())
+    assert on["t_a2_model"] == "20/2" and on["t_a2_outcome"] == "agrees" and on["t_best"] == "40/2"
+    assert on["t_a2_test"] == str(ps.compare(results, 2, 1))
+    assert off["t_a2_test"].startswith("not trained")
 
 
 def test_article_results_and_gpu_hours():
@@ -202,13 +355,13 @@ def test_tiny_study_trains_summarises_and_plots(tmp_path):
     assert summary.loc[1, "mean"] == pytest.approx(results[results["model"] == 1]["final_loss"].mean())
     curves = ps.loss_curves(study, results, store)
     assert curves["C_self/C_ref"].max() >= 1.0
-    v = ps.verdicts(study, summary)
+    v = ps.verdicts(study, results)
     # custom models: the model nearest each law's N_opt stands in for the predicted one. Both laws put
     # N_opt (1.0e3, 1.4e3) below the smallest model (4.2e3), so that is the reference, which is not
     # compared with itself
     assert v.empty
-    assert list(v.columns) == ["approach", "N_opt", "predicted", "reference", "difference", "pooled_se", "z",
-                               "verdict", "best model"]
+    assert list(v.columns) == ["approach", "N_opt", "predicted", "reference", "difference", "low", "high", "p",
+                               "seeds", "test", "outcome", "seeds for 80% power", "best model"]
     experiment_page.plot_loss_vs_flops(study, curves)
     experiment_page.plot_final_loss(study, summary)
     assert list(experiment_page.summary_table(summary)["mean ± std"].str.contains("±")) == [True] * 3
@@ -290,6 +443,25 @@ def test_train_study_without_training_refuses_missing_runs(tmp_path):
     assert not (tmp_path / ".locks").exists()
 
 
+def test_cpu_scale_verdicts_on_the_recorded_runs():
+    """The verdicts of the three chapters, recomputed from the recorded runs' final losses by scipy."""
+    from scipy import stats
+
+    want = {"1": "disagrees", "2a": "not distinguishable with 3 seeds", "2b": "not distinguishable with 3 seeds"}
+    for name, outcome in want.items():
+        study = ps.cpu_study(name)
+        results = ps.train_study(study, train=False, progress=False)
+        v = ps.verdicts(study, results).set_index("approach")
+        final = results.pivot(index="seed", columns="model", values="final_loss")
+        assert v.loc[2, "p"] == pytest.approx(stats.ttest_rel(final[2], final[1]).pvalue, rel=1e-9)
+        assert v.loc[2, "outcome"] == outcome, name
+    # Experiments 2a and 2b: the parabola's vertex lies below the smallest model trained
+    for name in ("2a", "2b"):
+        summary = ps.loss_summary(ps.train_study(ps.cpu_study(name), train=False, progress=False))
+        assert ps.empirical_optimum(summary) < summary["N_self"].min()
+        assert ps.optimum_text(summary).startswith("outside the trained range")
+
+
 def test_cpu_scale_claims_read_the_recorded_runs():
     """The article's loss claims, checked on the recorded CPU-scale runs (see the experiment chapters)."""
     from replication import claims
@@ -297,10 +469,18 @@ def test_cpu_scale_claims_read_the_recorded_runs():
     outcome = {cid: claims.evaluate(claims.claim(cid))["outcome"]
                for cid in ("article.exp1.loss.cpu", "article.exp2a.loss.cpu", "article.exp2b.loss.cpu",
                            "article.conclusion.cpu")}
-    # Exp. 1: the reference, not the predicted model, is lowest; 2a: the smallest model, not the reference;
-    # 2b: the predicted model is above the reference by more than two pooled standard errors
-    assert outcome == {"article.exp1.loss.cpu": "not replicated at CPU scale",
-                       "article.exp2a.loss.cpu": "not replicated at CPU scale",
-                       "article.exp2b.loss.cpu": "holds", "article.conclusion.cpu": "not replicated at CPU scale"}
-    means = claims.claim("article.exp1.loss.cpu").compute()
+    # Exp. 1: the predicted model is above the reference (paired p < 0.05); 2a: the smallest model is below
+    # the reference; 2b: the predicted model's excess over the reference is within the noise of three seeds
+    assert set(outcome.values()) == {"not replicated at CPU scale"}
+    values = {cid: claims.claim(cid).compute() for cid in outcome if cid != "article.conclusion.cpu"}
+    assert values["article.exp1.loss.cpu"]["outcome"] == "disagrees"
+    assert values["article.exp2a.loss.cpu"]["outcome"] == "disagrees"
+    assert values["article.exp2b.loss.cpu"]["outcome"].startswith("not distinguishable with 3 seeds")
+    means = values["article.exp1.loss.cpu"]
     assert means["model 1"] < means["model 2"] < means["model 3"]
+    # the same rule holds once the paired test agrees
+    from dataclasses import replace
+
+    agreed = replace(claims.claim("article.exp2b.loss.cpu"),
+                     compute=lambda: values["article.exp2b.loss.cpu"] | {"outcome": "agrees"})
+    assert claims.evaluate(agreed)["outcome"] == "holds"

@@ -1,285 +1,450 @@
+"""Our CPU-scale Chinchilla study: its design, its FLOP and parameter counts against the PyTorch model,
+the recorded learning-rate sweep, and its analysis on fake run stores with known answers.
+
+Nothing here trains. The recorded sweep (read from runs/) is the only real data; everything else is a
+store written by tests/_study_fakes.py from a known loss surface.
+"""
 import math
+import re
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
-from _lib import study as study_page
-from replication.studies import chinchilla as S
-from replication.studies import chinchilla_design as design
+from _study_fakes import LAW, TINY, fake_store, surface
 from replication.errors import ReplicationError
-from replication.cli.fit import run_fit
-from replication.fit import predict_loss, read_csv
 from replication.store.runs import RunStore
-from replication.training.runner import get_or_train
-
+from replication.studies import chinchilla as S
+from replication.studies import chinchilla_tuning as T
+from replication.studies.chinchilla_design import (DEFAULT, PILOTS, RECIPES, TRAIN_TOKENS, WIDTHS,
+                                                   num_nonembedding_params, num_params)
+from replication.training.model import PerceiverAR
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-# -- the default design ----------------------------------------------------------------------------
+def executed_per_token(model) -> int:
+    """Training FLOPs per token of every matmul of one step, by hand: per layer the weights (q, k, v
+    6d^2, output 2d^2, MLP 16d^2) and attention over the full n x n (q.k^T 2dn, attention.v 2dn), and
+    the tied unembedding 2dV; backward costs twice forward. test_executed_flops_match_a_count_of_the_model
+    checks this against PyTorch's own count."""
+    d, n, L, V = model.num_channels, model.num_latents, model.num_layers, model.vocab_size
+    return 3 * (L * (24 * d * d + 4 * d * n) + 2 * d * V)
 
 
-def test_default_design_meets_the_issue():
-    s = design.DEFAULT
+def torch_params(model) -> tuple[int, int]:
+    """(every parameter, every parameter but the embeddings and the output bias) of the PyTorch model."""
+    net = PerceiverAR(model)
+    total = sum(p.numel() for p in net.parameters())
+    embedding = {"tok_emb.weight", "pos_emb.weight", "out_bias"}
+    return total, sum(p.numel() for name, p in net.named_parameters() if name not in embedding)
+
+
+# -- 1. the default design -------------------------------------------------------------------------
+
+
+def test_default_budgets_sizes_and_seeds():
+    s = DEFAULT
     b = np.array(s.budgets)
-    assert len(b) >= 4 and b[-1] / b[0] >= 30
-    assert np.allclose(b[1:] / b[:-1], 16 ** (1 / 3), rtol=0.01)
-    grid = s.isoflop_grid()
-    for k in range(len(b)):
-        sizes = [design.num_params(s.model(j)) for kk, j in grid if kk == k]
-        assert len(sizes) >= 5 and len(set(sizes)) == len(sizes)
-    # off-ladder additions are named by shape, and there are few
-    assert all(isinstance(j, tuple) for _, j in s.extra_isoflop) and len(s.extra_isoflop) <= 2
-    plan = s.approach1_plan()
-    sizes = sorted({j for _, j in plan})
-    assert len(sizes) >= 4
-    for j in sizes:
-        ks = sorted(k for k, jj in plan if jj == j)
-        assert len(ks) == 4 and b[ks[-1]] / b[ks[0]] == pytest.approx(16, rel=0.02)
-    # every approach-1 run but one is an IsoFLOP run already
-    assert len(set(plan) - set(grid)) == 1
-    assert set(s.recipes) >= {"baseline", "cycle 1.25×", "cycle 1.5×", "cycle 2×", "cycle 5×", "decay to 0",
-                              "decay 5× (to 20%)", "AdamW (wd 0.1)"}
-    assert len(s.recipe_seeds) >= 3
-
-
-def test_configs_are_unique_and_follow_the_design():
-    s = design.DEFAULT
-    cfgs = s.configs()
-    ids = [c.run_id() for c in cfgs]
+    assert len(b) >= 5 and b[-1] / b[0] >= 16
+    points = s.isoflop_points()
+    for k, rungs in enumerate(s.profiles):
+        sizes = {num_params(s.model(j)) for j in rungs}
+        assert len(sizes) >= 5
+        for j in rungs:
+            assert len({seed for kk, jj, seed in points if (kk, jj) == (k, j)}) >= 2
+    ids = [c.run_id() for c in s.configs()]
     assert len(ids) == len(set(ids))
-    assert {c.run_id() for c in s.training_order()} == set(ids)
-    n_scaling = len(set(s.isoflop_grid()) | set(s.approach1_plan()))
-    assert len(s.scaling_seeds) >= 2
-    # the recipe baseline with a scaling seed is an IsoFLOP run
-    overlap = len(set(s.scaling_seeds) & set(s.recipe_seeds))
-    assert len(ids) == n_scaling * len(s.scaling_seeds) + len(s.recipes) * len(s.recipe_seeds) - overlap
-    for c in cfgs:
-        assert c.model.num_prefix == 0 and c.corpus == "kjv" and c.tokenizer == "bytes"
-        steps = c.num_steps()
-        assert c.warmup_steps == max(1, round(0.05 * steps))
-        # at least two validation points in the last 15% of every schedule (Approach 1)
-        assert sum(1 for k in range(1, steps + 1) if (k % c.eval_interval == 0 or k == steps)
-                   and k >= 0.85 * steps) >= 2
-        # <= 4 epochs of the training split (~4.1M byte tokens)
-        assert steps * c.batch_size * c.model.num_latents <= 4 * 4.08e6
-    assert 1e13 < s.planned_flops() < 5e13
+    assert s.check() == []
 
 
-def test_recipe_configs_differ_only_in_their_override():
-    s = design.DEFAULT
-    base = s.recipe_config("baseline", 0)
-    assert base.run_id() == s.config(s.recipe_size, s.budgets[s.recipe_budget]).run_id()
-    c = s.recipe_config("cycle 5×", 1)
-    assert (c.cosine_cycle_ratio, c.seed, c.min_lr_ratio, c.weight_decay) == (5.0, 1, 0.1, 0.0)
-    assert s.recipe_config("decay to 0", 0).min_lr_ratio == 0.0
-    assert s.recipe_config("decay 5× (to 20%)", 0).min_lr_ratio == 0.2
-    assert s.recipe_config("AdamW (wd 0.1)", 0).weight_decay == 0.1
-    with pytest.raises(ReplicationError, match="recipe="):
-        s.recipe_config("cycle 3×", 0)
+def test_default_isoflop_runs_train_enough_steps_and_few_enough_epochs():
+    s = DEFAULT
+    for k, j, seed in s.isoflop_points():
+        cfg = s.config(j, s.budgets[k], seed)
+        tokens_per_step = s.batch_size * s.num_latents
+        steps = math.ceil(s.budgets[k] / executed_per_token(cfg.model) / tokens_per_step)
+        assert cfg.num_steps() == steps
+        assert steps >= s.min_steps
+        assert steps * tokens_per_step / TRAIN_TOKENS <= s.max_epochs
 
 
-def test_bad_designs_are_refused():
-    with pytest.raises(ReplicationError, match="ladder has"):
-        design.ChinchillaStudy(ladder=design.LADDER[:5])
-    with pytest.raises(ReplicationError, match="sizes_per_budget"):
-        design.ChinchillaStudy(sizes_per_budget=2)
-    with pytest.raises(ReplicationError, match="base_budget"):
-        design.ChinchillaStudy(base_budget=0)
-    with pytest.raises(ReplicationError, match="recipe_budget"):
-        design.ChinchillaStudy(recipe_budget=9)
+def test_train_tokens_is_the_recorded_training_split():
+    # any recorded run of the default corpus says how many tokens its training split had
+    cfg = DEFAULT.sweep_configs()[0]
+    assert RunStore().run(cfg.run_id()).summary["train_tokens"] == TRAIN_TOKENS
+
+
+def test_default_models_are_one_shape_family():
+    s = DEFAULT
+    for j in range(len(s.widths)):
+        total, nonembedding = torch_params(s.model(j))
+        assert nonembedding >= total / 2, f"d={s.widths[j]}"
+    shapes = {(c.model.num_layers, c.model.num_heads, c.model.num_prefix) for c in s.configs()}
+    assert shapes == {(s.num_layers, s.num_heads, 0)}
+    ratios = np.array(s.widths[1:]) / np.array(s.widths[:-1])
+    assert np.all(np.abs(ratios - 2 ** 0.25) <= 0.1), ratios
+    assert s.widths == WIDTHS
+
+
+def test_default_sweep_brackets_enough_rates_at_enough_sizes():
+    rates = {}
+    for j, lr in DEFAULT.sweep_points():
+        rates.setdefault(j, set()).add(lr)
+    wide = [j for j, r in rates.items() if len(r) >= 4 and max(r) / min(r) >= 8]
+    assert len(wide) >= 3
+
+
+def _parse_check(lines):
+    """check()'s lines as {(width, "steps" | "epochs"): value}."""
+    out = {}
+    for line in lines:
+        m = re.fullmatch(r"budget [^,]+, d=(\d+): ([\d.]+) (steps|epochs) [<>] [\d.]+", line)
+        assert m, line
+        out[(int(m[1]), m[3])] = float(m[2])
+    return out
+
+
+def test_check_reports_runs_that_break_the_rules():
+    s = DEFAULT
+    tokens_per_step = s.batch_size * s.num_latents
+    # a first budget of 1e11: its larger sizes train fewer than min_steps steps
+    small = replace(s, budgets=(1e11,) + s.budgets[1:])
+    want = {}
+    for j in s.profiles[0]:
+        steps = math.ceil(1e11 / executed_per_token(s.model(j)) / tokens_per_step)
+        if steps < s.min_steps:
+            want[(s.widths[j], "steps")] = steps
+    assert (s.widths[s.profiles[0][-1]], "steps") in want  # the largest model at least
+    assert _parse_check(small.check()) == want
+    runs_per_width = {s.widths[j]: len(s.seeds) + len(s.vertex_seeds) * ((0, j) in s.vertex_points)
+                      for j in s.profiles[0]}
+    assert len(small.check()) == sum(runs_per_width[w] for w, _ in want)  # each seed's run once
+    # a last budget of 1e14: its smaller sizes see the training split more than max_epochs times
+    big = replace(s, budgets=s.budgets[:-1] + (1e14,))
+    want = {}
+    for j in s.profiles[-1]:
+        epochs = math.ceil(1e14 / executed_per_token(s.model(j)) / tokens_per_step) * tokens_per_step / TRAIN_TOKENS
+        if epochs > s.max_epochs:
+            want[(s.widths[j], "epochs")] = round(epochs, 2)
+    assert want and _parse_check(big.check()) == want
+    last = len(s.budgets) - 1
+    runs_per_width = {s.widths[j]: len(s.seeds) + len(s.vertex_seeds) * ((last, j) in s.vertex_points)
+                      for j in s.profiles[-1]}
+    assert len(big.check()) == sum(runs_per_width[w] for w, _ in want)
+
+
+# -- 2, 3. parameter and FLOP counts against the PyTorch model --------------------------------------
 
 
 def test_parameter_counts_match_the_model():
-    from replication.training.model import PerceiverAR
+    for j in range(len(WIDTHS)):
+        m = DEFAULT.model(j)
+        total, nonembedding = torch_params(m)
+        assert num_params(m) == total
+        assert num_nonembedding_params(m) == nonembedding
 
-    for j in range(len(design.LADDER)):
-        m = design.DEFAULT.model(j)
+
+def _counted_forward(net, idx, targets, math_attention=False) -> dict:
+    """FLOPs by op of one forward pass, as torch.utils.flop_counter counts them."""
+    from contextlib import nullcontext
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with sdpa_kernel(SDPBackend.MATH) if math_attention else nullcontext(), FlopCounterMode(display=False) as counter:
+        net(idx, targets)
+    return {str(op): v for op, v in counter.get_flop_counts()["Global"].items()}
+
+
+def test_executed_flops_match_a_count_of_the_model():
+    torch.manual_seed(0)
+    for j in range(len(WIDTHS)):
+        m = DEFAULT.model(j)
+        d, n, L, V = m.num_channels, m.num_latents, m.num_layers, m.vocab_size
         net = PerceiverAR(m)
-        total = sum(p.numel() for p in net.parameters())
-        assert design.num_params(m) == total
-        emb = m.vocab_size * m.num_channels + m.max_seq_len * m.num_channels + m.vocab_size
-        assert design.num_nonembedding_params(m) == total - emb
-        assert design.num_nonembedding_params(m) < design.num_params(m)
+        idx = torch.randint(0, V, (2, n))
+        counted = sum(_counted_forward(net, idx, idx).values()) / idx.numel()
+        # FlopCounterMode counts the linear layers and the unembedding (mm, addmm) but gives the fused
+        # scaled-dot-product attention of the CPU nothing, so attention is added by hand: per layer and
+        # token 2dn for q.k^T and 2dn for attention.v over the full n x n. Embedding lookups, norms,
+        # softmax and GELU are not matmuls, and neither count has them.
+        assert counted == L * 24 * d * d + 2 * d * V
+        forward = counted + L * 4 * d * n
+        assert 3 * forward == m.shape().self_attn_flops("executed") == executed_per_token(m)
 
 
-def test_compute_law_fits_the_ladder():
-    nc = S.compute_per_token()
-    kappa, gamma = S.compute_law()
-    assert np.allclose(kappa * nc[:, 0] ** gamma, nc[:, 1], rtol=0.5)
-    # without embeddings, compute per token is close to 6 N (plus attention): a slope near 1
-    _, g_ne = S.compute_law(count="non-embedding")
-    assert 0.8 < g_ne < 1.1 and gamma > g_ne
+def test_flop_count_terms_are_what_torch_executes():
+    torch.manual_seed(0)
+    m = DEFAULT.model(5)
+    d, n, L, V = m.num_channels, m.num_latents, m.num_layers, m.vocab_size
+    net = PerceiverAR(m)
+    idx = torch.randint(0, V, (2, n))
+    tokens = idx.numel()
+    # attention through SDPA's unfused math path: its two batched matmuls are the hand-added term
+    ops = _counted_forward(net, idx, idx, math_attention=True)
+    assert ops["aten.bmm"] / tokens == L * 4 * d * n
+    # backward runs twice forward's matmuls exactly (the embedding's backward is a scatter, not a matmul)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        _, loss = net(idx, idx)
+        loss.backward()
+    forward = sum(_counted_forward(net, idx, idx).values())
+    assert counter.get_total_flops() == 3 * forward
 
 
-def test_optimum_on_budget_matches_brute_force():
-    params = {"A": 100.0, "B": 1000.0, "E": 1.0, "alpha": 0.4, "beta": 0.4}
-    kappa, gamma = S.compute_law()
-    nc = S.compute_per_token()
-    C = 3e11
-    got = S.optimum_on_budget(params, [C])[0]
-    N = np.exp(np.linspace(np.log(nc[0, 0]), np.log(nc[-1, 0]), 200_000))
-    D = C / (kappa * N**gamma)
-    i = predict_loss(params, N, D).argmin()
-    assert 0 < i < N.size - 1
-    assert got[0] == pytest.approx(N[i], rel=0.01)
-    assert got[1] == pytest.approx(D[i], rel=0.01)
-    # an optimum beyond the ladder is not reported as if it were inside
-    assert np.isnan(S.optimum_on_budget(params, [1e18])[0, 0])
+# -- 4. the recorded learning-rate sweep (runs/, read only) -----------------------------------------
 
 
-def test_runs_table_never_trains(tmp_path):
-    with pytest.raises(ReplicationError, match="not recorded"):
-        S.runs_table(design.DEFAULT, root=tmp_path)
-    assert not any(p for p in tmp_path.iterdir() if not p.name.startswith("."))
+def test_recorded_sweep_brackets_every_optimum_and_gives_the_rule():
+    s = DEFAULT
+    opt = T.lr_optima(s)
+    assert len(opt) == len(s.sweep_rungs) and opt["inside"].all()
+    # lr* by hand from the summaries: a parabola in log lr through the best rate and its neighbours
+    store = RunStore()
+    loss = {}
+    for (j, lr), cfg in zip(s.sweep_points(), s.sweep_configs()):
+        loss.setdefault(j, {})[lr] = store.run(cfg.run_id()).summary["final_val_loss"]
+    log_n, log_lr = [], []
+    for j, by_lr in sorted(loss.items()):
+        lrs = sorted(by_lr)
+        i = int(np.argmin([by_lr[r] for r in lrs]))
+        assert 0 < i < len(lrs) - 1
+        c2, c1, _ = np.polyfit(np.log(lrs[i - 1:i + 2]), [by_lr[r] for r in lrs[i - 1:i + 2]], 2)
+        log_n.append(math.log(num_params(s.model(j)) / 1e5))
+        log_lr.append(-c1 / (2 * c2))
+    slope, icpt = np.polyfit(log_n, log_lr, 1)
+    rule = T.fit_lr_rule(s)
+    assert rule["lr_ref"] == pytest.approx(math.exp(icpt), rel=1e-9)
+    assert rule["lr_exponent"] == pytest.approx(-slope, rel=1e-9)
+    assert s.lr_ref == float(f"{math.exp(icpt):.3g}")
+    assert s.lr_exponent == float(f"{-slope:.3g}")
+    for j in range(len(s.widths)):
+        n = torch_params(s.model(j))[0]
+        assert s.lr(j) == float(f"{s.lr_ref * (n / 1e5) ** -s.lr_exponent:.3g}")
+    for k, j, seed in s.isoflop_points():
+        assert s.config(j, s.budgets[k], seed).lr == s.lr(j)
 
 
-# -- a tiny study, trained for real ---------------------------------------------------------------
+# -- 5. the analysis on a known surface -------------------------------------------------------------
 
-
-TINY = design.ChinchillaStudy(base_budget=2e7, num_budgets=2, extra_isoflop=(), scaling_seeds=(0,),
-                              ladder=((8, 1), (12, 1), (16, 1), (16, 2)), sizes_per_budget=3, num_latents=16,
-                              batch_size=4, evals_per_run=4, eval_windows=4, approach1_sizes=(1, 2),
-                              approach1_horizons=2, recipe_budget=0, recipe_size=1, recipe_seeds=(0, 1),
-                              recipes={"baseline": {}, "decay to 0": {"min_lr_ratio": 0.0}})
+#: recipe -> nats added: with the paper's claimed sign (cycle 1.5× worse), against it (AdamW worse,
+#: the paper says better), and none
+RECIPE_SHIFT = {"cycle 1.5×": 0.05, "AdamW (wd 0.1)": 0.05, "decay to 0": 0.0}
+#: per-seed jitter of each recipe's runs; decay to 0's sums to zero, so its difference is exactly none
+RECIPE_JITTER = {"cycle 1.5×": (0.002, -0.001, 0.0, 0.001), "AdamW (wd 0.1)": (-0.002, 0.001, 0.002, 0.0),
+                 "decay to 0": (0.001, -0.001, 0.002, -0.002)}
+#: pilot -> {value: nats}; the values the pilots share (beta2 0.999, batch 8, warmup N tokens) get none
+PILOT_SHIFT = {"beta2": {0.95: 0.02, 0.99: 0.005}, "batch": {4: 0.01, 16: -0.004},
+               "warmup": {0.0: -0.004, 10.0: 0.006}}
 
 
 @pytest.fixture(scope="module")
-def tiny_root(tmp_path_factory):
-    # module scope runs before the one_thread fixture: pin the threads here too (two threads on a
-    # busy 2-core machine make these tiny steps ten times slower)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OMP_NUM_THREADS", "1")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("runs")
-    store = RunStore(root)
-    try:
-        for cfg in TINY.training_order():
-            get_or_train(cfg, store, progress=False, log=lambda *a, **k: None)
-    finally:
-        torch.set_num_threads(n)
-        mp.undo()
-    return root
+def clean(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clean")
+    return root, fake_store(root)
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("noisy")
+    return root, fake_store(root, noise=0.01, seed_sd=0.02, recipe_shift=RECIPE_SHIFT, recipe_jitter=RECIPE_JITTER,
+                            pilot_shift=PILOT_SHIFT)
+
+
+def true_optima(study, law=LAW, points=20_001):
+    """(N_opt, D_opt) of ``law`` along each budget's IsoFLOP line, by brute force: D = C / executed
+    FLOPs per token at N, interpolated in log-log between the sizes trained on that budget."""
+    out = []
+    for c, rungs in zip(study.budgets, study.profiles):
+        n = np.array([torch_params(study.model(j))[0] for j in rungs], float)
+        f = np.array([executed_per_token(study.model(j)) for j in rungs], float)
+        grid = np.linspace(np.log(n[0]), np.log(n[-1]), points)
+        d = c / np.exp(np.interp(grid, np.log(n), np.log(f)))
+        i = int(np.argmin(surface(np.exp(grid), d, law)))
+        assert 0 < i < points - 1  # LAW was chosen so that every minimum is interior
+        out.append((math.exp(grid[i]), d[i]))
+    return np.array(out)
+
+
+def test_approach2_recovers_the_vertices_and_exponents(clean):
+    root, _ = clean
+    fit = S.approach2(TINY, root, bootstrap=0)
+    truth = true_optima(TINY)
+    t = fit.table
+    assert t["interior"].all() and fit.details["budgets_used"] == len(TINY.budgets)
+    # well within the grid's resolution: neighbouring sizes are at least 1.24x apart in N, and the
+    # vertices fall within 1.008x of the truth (a tenth of a step allowed)
+    step = min(np.diff(np.log([num_params(TINY.model(j)) for j in range(9)])))
+    assert np.abs(np.log(t["N_star"] / truth[:, 0])).max() < step / 10
+    assert np.abs(np.log(t["D_star"] / truth[:, 1])).max() < step / 10
+    a_true = np.polyfit(np.log(TINY.budgets), np.log(truth[:, 0]), 1)[0]
+    b_true = np.polyfit(np.log(TINY.budgets), np.log(truth[:, 1]), 1)[0]
+    assert fit["a"] == pytest.approx(a_true, abs=0.005)
+    assert fit["b"] == pytest.approx(b_true, abs=0.005)
+    # and C* is each vertex's own compute, close to the budget it was trained on
+    assert np.allclose(t["C*"], TINY.budgets, rtol=0.02)
+
+
+def test_approach2_interval_on_noisy_runs(noisy):
+    root, _ = noisy
+    fit = S.approach2(TINY, root, bootstrap=200, seed=1)
+    for name in ("a", "b"):
+        lo, hi = fit.ci[name]
+        assert lo < fit[name] < hi
+    t = fit.table
+    assert (t["N_star low"] <= t["N_star"]).all() and (t["N_star"] <= t["N_star high"]).all()
+
+
+def test_accounting_table_moves_the_exponents_as_derived(clean):
+    root, _ = clean
+    table = S.accounting_table(TINY, root, bootstrap=0).set_index("count")
+    assert list(table.index) == list(S.COUNTS)
+    ex = S.approach2(TINY, root, bootstrap=0)
+    a, b = ex["a"], ex["b"]
+    assert table.loc["executed", "a"] == a and table.loc["executed", "b"] == b
+    # Every count sees the same runs, so the vertices N*, D* barely move; only their compute does:
+    # log C*_count = log C*_executed + log r(N*), r = the count's FLOPs per token / executed ones. If r
+    # has elasticity e = dlog r / dlog N and the count's N has elasticity e_N in N, then across budgets
+    # dlog C_count = (1 + e a) dlog C_executed, so a_count = e_N a / (1 + e a) and b_count = b / (1 + e a),
+    # with e (and e_N) between their smallest and largest values over the ladder's segments (the code
+    # interpolates in log-log between trained sizes). For 6N, e > 0 on every segment: attention (12Ldn)
+    # and the position embedding weigh less in f than in 6N as d grows, so the 6N row's a and b are
+    # both smaller than the executed ones. Without embeddings, N_ne grows faster than N (e_N > 1) and
+    # 6N_ne faster than f, so b is smaller and a moves either way; C_self's r is nearly flat.
+    models = [TINY.model(j) for j in range(9)]
+    n = np.array([num_params(m) for m in models], float)
+    f = np.array([executed_per_token(m) for m in models], float)
+    n_ne = np.array([num_nonembedding_params(m) for m in models], float)
+    c_self = np.array([m.shape().self_attn_flops("corrected") for m in models], float)
+    counted = {"C_self": (n, c_self), "6N": (n, 6 * n), "6N non-embedding": (n_ne, 6 * n_ne)}
+    slack = 0.003  # the least-squares slope over three budgets is not exactly one secant
+    for count, (n_count, per_token) in counted.items():
+        e = np.diff(np.log(per_token / f)) / np.diff(np.log(n))
+        e_n = np.diff(np.log(n_count)) / np.diff(np.log(n))
+        lo, hi = e_n.min() * a / (1 + e.max() * a), e_n.max() * a / (1 + e.min() * a)
+        assert lo - slack < table.loc[count, "a"] < hi + slack
+        assert b / (1 + e.max() * a) - slack < table.loc[count, "b"] < b / (1 + e.min() * a) + slack
+        if count != "C_self":
+            assert e.min() > 0 and table.loc[count, "b"] < b
+    e_6n = np.diff(np.log(6 * n / f)) / np.diff(np.log(n))
+    assert e_6n.min() > 0 and table.loc["6N", "a"] < a
 
 
 @pytest.mark.slow
-def test_tiny_study_tables(tiny_root, tmp_path):
-    t = S.runs_table(TINY, tiny_root)
+def test_robustness_table_rows_and_inside(noisy):
+    root, _ = noisy
+    t = S.robustness_table(TINY, root, bootstrap=100, seed=0)
+    widths = sorted({TINY.widths[j] for rungs in TINY.profiles for j in rungs})
+    want = (["Approach 2, every run (headline)"] + [f"without width {w}" for w in widths]
+            + ["3 sizes around each vertex", "5 sizes around each vertex"] + [f"seed {s} only" for s in TINY.seeds]
+            + [f"Approach 3, Huber δ = {d:g}" for d in (1e-4, 1e-3, 1e-2, 1e-1)])
+    assert list(t["analysis"]) == want
+    lo, hi = S.approach2(TINY, root, bootstrap=100, seed=0).ci["a"]
+    assert t["a"].iloc[0] == pytest.approx(S.approach2(TINY, root, bootstrap=0)["a"])
+    assert t["inside"].iloc[0]
+    expect = [bool(lo <= a <= hi) if a == a else None for a in t["a"]]
+    assert t["inside"].tolist() == expect
+
+
+def test_fake_sweep_gives_back_the_planted_rule(clean):
+    root, _ = clean
+    # the fake loss is exactly quadratic in log lr around the study's own rule, so the three-point
+    # parabolas and the log-log fit recover it to rounding
+    assert T.lr_optima(TINY, root)["inside"].all()
+    rule = T.fit_lr_rule(TINY, root)
+    assert rule["lr_ref"] == pytest.approx(TINY.lr_ref, rel=1e-9)
+    assert rule["lr_exponent"] == pytest.approx(TINY.lr_exponent, rel=1e-9)
+
+
+def test_runs_table_is_the_fake_runs(clean):
+    root, final = clean
+    t = S.runs_table(TINY, root)
     assert list(t.columns[:5]) == ["N", "D", "C", "loss", "seed"]
-    assert len(t) == len(TINY.configs())
-    assert (t["C_spent"] >= t["C"]).all() and (t["C_spent"] < t["C"] * 1.5).all()
-    assert t.loc[t["recipe"] == "baseline", "seed"].tolist().count(1) == 1
-    # the CSV is what `replication fit` reads
-    path = tmp_path / "runs.csv"
-    t.to_csv(path, index=False)  # as the study chapter writes it
-    back = read_csv(str(path))
-    assert np.allclose(back["loss"], t["loss"]) and np.allclose(back["D"], t["D"])
-    fit = run_fit("powerlaw", back)
-    assert np.isfinite(fit["a"])
-    curves = S.curves_table(TINY, tiny_root)
-    assert curves["run"].nunique() == t["approach1"].sum()
-    assert (curves.groupby("run")["D"].max() == curves.groupby("run")["horizon"].first()).all()
-    rec = S.recipe_table(TINY, tiny_root)
-    assert rec.set_index("recipe").loc["baseline", "Δ vs baseline"] == 0
-    v = S.recipe_verdicts(TINY, tiny_root)
-    assert v["other"].tolist() == ["decay to 0"]  # the only claim TINY can speak to
-    runs = t[t["recipe_study"]].pivot(index="seed", columns="recipe", values="loss")
-    diff = runs["decay to 0"] - runs["baseline"]
-    assert v["other − reference"].iloc[0] == pytest.approx(diff.mean())
-    assert v["se"].iloc[0] == pytest.approx(diff.std(ddof=1) / math.sqrt(2))
-    time = S.training_time(TINY, tiny_root)
-    assert time["runs"] == len(t) and time["wall_s"] > 0
+    assert len(t) == len(TINY.isoflop_points())
+    for row in t.itertuples():
+        cfg = TINY.config(row.rung, TINY.budgets[row.budget], row.seed)
+        assert row.D == cfg.num_steps() * TINY.batch_size * TINY.num_latents
+        assert row.loss == final[cfg.run_id()]
+    assert np.allclose(t["C 6N"], 6 * t["N"] * t["D"])
+    assert np.allclose(t["C executed"], [executed_per_token(TINY.model(j)) * d for j, d in zip(t["rung"], t["D"])])
 
 
-# -- the analysis on a synthetic run store (known answers, no training) ----------------------------
-
-LAW = {"A": 200.0, "B": 1000.0, "E": 1.0, "alpha": 0.4, "beta": 0.4}
-RECIPE_SHIFT = {"cycle 5×": 0.05, "decay 5× (to 20%)": 0.02, "AdamW (wd 0.1)": -0.03}
+# -- 6. reading never trains ------------------------------------------------------------------------
 
 
-def fake_store(root, study=design.DEFAULT, noise=0.0):
-    """Write summary.json and metrics.jsonl for every run of ``study`` as if L(N, D) = LAW had been
-    measured; recipe variants are shifted by RECIPE_SHIFT (+ seed noise)."""
-    from replication.files import write_json
+def test_runs_table_names_the_missing_run_and_creates_nothing(tmp_path, monkeypatch):
+    import replication.training.runner as runner
 
-    rng = np.random.default_rng(0)
-    plan = S.plan_table(study)
-    cfgs = {c.run_id(): c for c in study.configs()}
-    for row in plan.itertuples():
-        cfg = cfgs[row.run_id]
-        c_self, _ = cfg.flops_per_latent_token()
-        steps = cfg.num_steps()
-        per_step = cfg.batch_size * cfg.model.num_latents
-        shift = RECIPE_SHIFT.get(row.recipe, 0.0) + noise * rng.standard_normal()
-        run = RunStore(root).run(row.run_id)
-        run.dir.mkdir(parents=True)
-        write_json(run.dir / "config.json", cfg.identity())
-        lines = []
-        for k in range(cfg.eval_interval, steps + 1, cfg.eval_interval):
-            d = k * per_step
-            lines.append({"kind": "val", "step": k, "latent_tokens": d, "C_self": c_self * d, "C_cross": 0,
-                          "loss": float(predict_loss(LAW, row.N, d)) + shift})
-        (run.dir / "metrics.jsonl").write_text("".join(__import__("json").dumps(r) + "\n" for r in lines))
-        d = steps * per_step
-        run.write_summary({  # with the manifest every reader checks
-            "run_id": row.run_id, "final_val_loss": float(predict_loss(LAW, row.N, d)) + shift, "steps": steps,
-            "latent_tokens": d, "C_self": c_self * d, "epochs": d / 4.08e6, "wall_s": 1.0, "num_params": int(row.N)})
+    def refuse(*args, **kwargs):
+        raise AssertionError("a table trained a run")
+
+    monkeypatch.setattr(runner, "get_or_train", refuse)
+    monkeypatch.setattr(runner, "get_or_train_many", refuse)
+    k, j, seed = TINY.isoflop_points()[0]
+    first = TINY.config(j, TINY.budgets[k], seed).run_id()
+    with pytest.raises(ReplicationError, match=f"not recorded.*first: {first}"):
+        S.runs_table(TINY, root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture(scope="module")
-def fake_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fake")
-    fake_store(root)
-    return root
+# -- 7. the recipe claims ---------------------------------------------------------------------------
 
 
-def test_approaches_on_a_known_surface(fake_root):
-    fits = S.fit_all(design.DEFAULT, fake_root, bootstrap=50)
-    # Approach 3 on noise-free losses recovers the surface
-    assert fits[3]["alpha"] == pytest.approx(LAW["alpha"], rel=1e-3)
-    assert fits[3]["beta"] == pytest.approx(LAW["beta"], rel=1e-3)
-    # every IsoFLOP profile of this surface has its minimum inside the sampled sizes
-    assert fits[2].details["budgets_excluded"] == 0 and fits[2].details["budgets_used"] == 5
-    # Approaches 2 and 3 see roughly the same optimum along our IsoFLOP lines. Not closely: the
-    # parabolas run through our actual shapes, whose compute per parameter jumps from rung to rung,
-    # while Approach 3's optimum uses a smooth compute law
-    n3 = fits[3].details["ours"]["N_opt"]
-    assert np.allclose(fits[2].table["N_star"], n3, rtol=0.4)
-    assert fits[3].details["ours"]["a"] == pytest.approx(fits[2]["a"], abs=0.15)
-    assert 0.2 < fits[1]["a"] < 0.9
-    ours = fits[3].details["ours"]["ci"]["a"]
-    assert ours[0] - 1e-3 <= fits[3].details["ours"]["a"] <= ours[1] + 1e-3  # noise-free: a narrow interval
-    ex = study_page.exponents_table(fits)
-    assert list(ex["approach"]) == [1, 2, 3] and ex["paper a"].iloc[1].startswith("0.49")
-    tpp = S.tokens_per_param_table(fits)
-    assert np.all(np.isfinite(tpp.filter(like="D/N").to_numpy()))
+def _recipe_losses(study, final, name) -> pd.Series:
+    return pd.Series({s: final[study.recipe_config(name, s).run_id()] for s in study.recipe_seeds})
 
 
-def test_seeds_are_averaged(tmp_path):
-    fake_store(tmp_path, noise=0.01)
-    runs = S.scaling_runs(design.DEFAULT, tmp_path)
-    pts = S.isoflop_points(design.DEFAULT, tmp_path)
-    assert (pts["seeds"] == len(design.DEFAULT.scaling_seeds)).all()
-    assert len(pts) == len(runs) / len(design.DEFAULT.scaling_seeds)
-    one = pts.iloc[7]
-    same = runs[(runs["C"] == one["C"]) & (runs["width"] == one["width"]) & (runs["layers"] == one["layers"])]
-    assert one["loss"] == pytest.approx(same["loss"].mean()) and len(same) == 2
-    curves = S.curves_table(design.DEFAULT, tmp_path)
-    assert (curves["seeds"] == 2).all()
-    assert curves["run"].nunique() == len(design.DEFAULT.approach1_plan())
-    # approach 3 uses every baseline final loss, the recipe study's extra seed included
-    assert len(S.scaling_runs(design.DEFAULT, tmp_path, seeds="all")) == len(runs) + 1
+def _seeds_for_power(effect, sd, level=0.95, power=0.8):
+    """The fewest seeds n >= 2 whose paired t test finds ``effect`` with ``power``, from scipy's
+    noncentral t directly."""
+    for n in range(2, 1000):
+        crit = stats.t.ppf(0.5 + level / 2, n - 1)
+        nc = effect * math.sqrt(n) / sd
+        # P(T > crit) + P(T < -crit), the lower tail written as an upper one of -nc (T is antisymmetric in nc)
+        if stats.nct.sf(crit, n - 1, nc) + stats.nct.sf(crit, n - 1, -nc) >= power:
+            return n
+    raise AssertionError("no n found")
 
 
-def test_recipe_verdicts_see_shifts_larger_than_the_noise(tmp_path):
-    fake_store(tmp_path, noise=0.002)
-    v = S.recipe_verdicts(design.DEFAULT, tmp_path).set_index("other")
-    assert v.loc["cycle 5×", "verdict"] == "reference better" and v.loc["cycle 5×", "paper"] == "agrees"
-    assert v.loc["decay 5× (to 20%)", "verdict"] == "reference better"
-    assert abs(v.loc["decay to 0", "other − reference"]) < 0.01  # no shift: only the noise
-    assert v.loc["baseline", "reference"] == "AdamW (wd 0.1)" and v.loc["baseline", "paper"] == "agrees"
-    assert v.loc["cycle 5×", "other − reference"] == pytest.approx(0.05, abs=0.01)
-    t = S.recipe_table(design.DEFAULT, tmp_path).set_index("recipe")
-    assert t.loc["baseline", "seeds"] == 3 and t.loc["cycle 5×", "loss sd"] > 0
+def test_recipe_verdicts_follow_the_shifts(noisy):
+    root, final = noisy
+    t = T.recipe_tests(TINY, root).set_index("recipe")
+    assert set(t.index) == set(T.RECIPE_CLAIMS) and set(RECIPES) == {"baseline", *T.RECIPE_CLAIMS}
+    assert t.loc["cycle 1.5×", "verdict"] == "agrees"  # +0.05, the claimed sign (+1)
+    assert t.loc["AdamW (wd 0.1)", "verdict"] == "disagrees"  # +0.05, against the claimed −1
+    assert t.loc["decay to 0", "verdict"] == f"not distinguishable with {len(TINY.recipe_seeds)} seeds"
+    base = _recipe_losses(TINY, final, "baseline")
+    for name in T.RECIPE_CLAIMS:
+        x = _recipe_losses(TINY, final, name)
+        assert t.loc[name, "Δ (recipe − baseline)"] == pytest.approx((x - base).mean(), abs=1e-12)
+        planted = RECIPE_SHIFT[name] + np.mean(RECIPE_JITTER[name])
+        assert t.loc[name, "Δ (recipe − baseline)"] == pytest.approx(planted)
+        assert t.loc[name, "p"] == pytest.approx(stats.ttest_rel(x, base).pvalue, rel=1e-9)
+        n = t.loc[name, "seeds for 1% of loss"]
+        assert float(n).is_integer() and n >= 2
+        assert n == _seeds_for_power(0.01 * base.mean(), (x - base).std(ddof=1))
+
+
+# -- 8. the pilots ----------------------------------------------------------------------------------
+
+
+def test_pilot_table_deltas_are_paired_differences(noisy):
+    root, final = noisy
+    t = T.pilot_table(TINY, root)
+    assert len(t) == sum(len(values) for _, values in PILOTS.values())
+    for name, (fld, values) in PILOTS.items():
+        rows = t[t["pilot"] == name].set_index("value")
+        assert list(rows.index) == list(values)
+        chosen = getattr(TINY, fld)
+        assert rows["chosen"].tolist() == [v == chosen for v in values]
+        assert rows.loc[chosen, "Δ vs chosen"] == 0
+        runs = dict(zip(((v, s) for v in values for s in TINY.pilot_seeds[name]), TINY.pilot_configs()[name]))
+        for v in values:
+            diff = [final[runs[v, s].run_id()] - final[runs[chosen, s].run_id()] for s in TINY.pilot_seeds[name]]
+            assert rows.loc[v, "Δ vs chosen"] == pytest.approx(np.mean(diff), abs=1e-12)
+            assert rows.loc[v, "seeds"] == len(TINY.pilot_seeds[name])

@@ -11,7 +11,7 @@ import pandas as pd
 from replication.estimate import PerceiverARShape
 from replication.fit import chinchilla_law, fit_compute_optimal, frontier, predict_loss
 from replication.sources import chinchilla as paper
-from replication.studies import chinchilla, chinchilla_design, krasser_design
+from replication.studies import chinchilla_design, chinchilla_tuning, krasser_design
 from replication.studies.figure4 import figure4_summary
 
 
@@ -97,7 +97,7 @@ def figure4() -> dict:
 @lru_cache(maxsize=1)
 def recipe_verdicts() -> pd.DataFrame:
     """Our CPU-scale study's paired tests of the paper's recipe claims (recorded runs; see the study chapter)."""
-    return chinchilla.recipe_verdicts(chinchilla_design.DEFAULT)
+    return chinchilla_tuning.recipe_tests(chinchilla_design.DEFAULT)
 
 
 def size_label(n: float) -> str:

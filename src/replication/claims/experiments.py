@@ -2,8 +2,10 @@
 reports (his runs, one per model: the statements agree with his own numbers, or not), and at CPU scale,
 against our recorded counterparts of the experiments (three seeds per model), a separate row each.
 
-A CPU-scale row that fails reads "not replicated at CPU scale": our models are a thousand times smaller,
-so it says nothing against the article's runs.
+A CPU-scale row compares models by paired t tests over the seeds (runs of one seed share initial-weight
+seeding and batches), and holds only when every comparison the claim makes *agrees* at p < 0.05. A row that
+fails reads "not replicated at CPU scale": our models are a thousand times smaller, so it says nothing
+against the article's runs.
 """
 from __future__ import annotations
 
@@ -12,12 +14,13 @@ from functools import partial
 from replication.claims.computed import experiment, law
 from replication.claims.rules import ARITHMETIC, DATA, Claim, Predicate
 from replication.sources import krasser as article
-from replication.studies import cpu_study, loss_summary, pooled_z_comparison, train_study
+from replication.studies.krasser import compare, cpu_study, final_losses, loss_summary, outcome_text, train_study
+from replication.studies.stats import NOT_DISTINGUISHABLE, verdict
 
 _REPORTED = ("Krasser's reported final losses, one run per model ({shapes}); how far apart two seeds of one "
              "model end at that scale is not reported")
 _CPU_SCALE = ("our CPU-scale counterpart of the experiment (models of 10^4-10^5 parameters, 3 seeds each, "
-              "recorded runs), not the article's scale")
+              "recorded runs; paired t tests over the seeds), not the article's scale")
 
 _reported_claim = partial(Claim, kind=ARITHMETIC)
 _cpu_claim = partial(Claim, kind=DATA, at_cpu_scale=True, note=_CPU_SCALE)
@@ -58,13 +61,31 @@ _CONCLUSION_READING = ("N_self / N_opt (approach 2) of the model with the lowest
                        "below 0.9 in Exps. 2a and 2b")
 
 
-def _cpu_means(name: str) -> dict:
-    """Mean final loss per model of the recorded CPU-scale study, and two pooled standard errors of
-    model 2 against the reference (nothing is trained)."""
-    s = loss_summary(train_study(cpu_study(name), train=False, progress=False))
+def _cpu_tests(name: str, pairs: tuple[tuple[int, int], ...], expected_sign: int) -> dict:
+    """Mean final loss per model of the recorded CPU-scale study (nothing is trained), the paired t test of
+    each ``(a, b)`` in ``pairs`` (model a − model b), and the outcome for a claim that predicts the sign
+    ``expected_sign`` for all of them: "agrees" when every test agrees, "disagrees" when one disagrees,
+    else "not distinguishable with n seeds"."""
+    results = train_study(cpu_study(name), train=False, progress=False)
+    s = loss_summary(results)
     out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
-    out["2 SE (2 vs 1)"] = 2 * pooled_z_comparison(s, 2, 1)["pooled_se"]
+    tests = {(a, b): compare(results, a, b) for a, b in pairs}
+    out |= {f"{a} − {b}": str(test) for (a, b), test in tests.items()}
+    outcomes = [verdict(test, expected_sign) for test in tests.values()]
+    if all(o == "agrees" for o in outcomes):
+        out["outcome"] = "agrees"
+    elif "disagrees" in outcomes:
+        out["outcome"] = "disagrees"
+    elif len(tests) == 1:  # one comparison: also the seeds it would need
+        out["outcome"] = outcome_text(tests[pairs[0]], expected_sign)
+    else:
+        seeds = int(final_losses(results).notna().sum().min())
+        out["outcome"] = f"{NOT_DISTINGUISHABLE} with {seeds} seed{'' if seeds == 1 else 's'}"
     return out
+
+
+def _agrees(v) -> bool:
+    return v["outcome"] == "agrees"
 
 
 def _cpu_best_vs_n_opt() -> dict:
@@ -75,11 +96,6 @@ def _cpu_best_vs_n_opt() -> dict:
         s = loss_summary(train_study(study, train=False, progress=False))
         out[f"Exp. {name}"] = float(s.loc[s["mean"].idxmin(), "N_self"]) / study.experiment.n_opt(law(2))
     return out
-
-
-def _gap(v, a, b):
-    """Mean of model a minus mean of model b, in units of two pooled standard errors."""
-    return (v[f"model {a}"] - v[f"model {b}"]) / v["2 SE (2 vs 1)"]
 
 
 def experiment_claims() -> list[Claim]:
@@ -95,10 +111,9 @@ def experiment_claims() -> list[Claim]:
                                   test=lambda v: v["model 2"] < min(v["model 1"], v["model 3"])),
                         "experiment1", lambda: reported("1"), note=_note("1")),
         _cpu_claim("article.exp1.loss.cpu", "article", exp1_quote, "model 2 lowest",
-                   Predicate(fmt=".4f", reading="model 2 has the lowest mean of models 1-3 and is below model 1 by "
-                             "more than two pooled standard errors",
-                             test=lambda v: v["model 2"] < min(v["model 1"], v["model 3"]) and _gap(v, 2, 1) < -1),
-                   "experiment1", lambda: _cpu_means("1")),
+                   Predicate(fmt=".4f", reading="model 2 below models 1 and 3 in paired t tests over the seeds "
+                             "(p < 0.05 each)", test=_agrees),
+                   "experiment1", lambda: _cpu_tests("1", ((2, 1), (2, 3)), -1)),
         _reported_claim("article.exp2a.loss", "article", "the reference model is the one with the lowest loss",
                         "model 1 lowest",
                         Predicate(fmt=".3f", reading="model 1's reported loss below those of models 2-5",
@@ -106,9 +121,9 @@ def experiment_claims() -> list[Claim]:
                         "experiment2a", lambda: reported("2a"), note=_note("2a")),
         _cpu_claim("article.exp2a.loss.cpu", "article", "the reference model is the one with the lowest loss",
                    "model 1 lowest",
-                   Predicate(fmt=".4f", reading="model 1 has the lowest mean of models 1-5",
-                             test=lambda v: v["model 1"] == min(v[f"model {i}"] for i in range(1, 6))),
-                   "experiment2a", lambda: _cpu_means("2a")),
+                   Predicate(fmt=".4f", reading="model 1 below each of models 2-5 in paired t tests over the seeds "
+                             "(p < 0.05 each)", test=_agrees),
+                   "experiment2a", lambda: _cpu_tests("2a", tuple((1, i) for i in range(2, 6)), -1)),
         _reported_claim("article.exp2a.close", "article", "The predicted compute-optimal models ... have a higher "
                         "loss but are still very close to the reference model", "models 2, 3 slightly above model 1",
                         Predicate(fmt=".3f", reading="models 2 and 3 above model 1, and closer to it than models 4 "
@@ -127,9 +142,9 @@ def experiment_claims() -> list[Claim]:
                                   test=lambda v: v["model 2"] > v["model 1"]),
                         "experiment2b", lambda: reported("2b"), note=_note("2b")),
         _cpu_claim("article.exp2b.loss.cpu", "article", exp2b_quote, "model 2 above model 1",
-                   Predicate(fmt=".4f", reading="model 2's mean is above model 1's by more than two pooled standard "
-                             "errors", test=lambda v: _gap(v, 2, 1) > 1),
-                   "experiment2b", lambda: _cpu_means("2b")),
+                   Predicate(fmt=".4f", reading="model 2 above model 1 in a paired t test over the seeds (p < 0.05)",
+                             test=_agrees),
+                   "experiment2b", lambda: _cpu_tests("2b", ((2, 1),), 1)),
         _reported_claim("article.conclusion", "article", conclusion_quote, "as stated",
                         Predicate(fmt=".2f", reading=_CONCLUSION_READING + " (reported losses)",
                                   test=_conclusion_test),

@@ -25,6 +25,7 @@ BENCHES: dict[str, tuple[str, str, str]] = {
     "train": ("replication.bench.train", "main", "training throughput vs peers (tiny, small)"),
     "gpu": ("replication.bench.gpu", "main", "GPU throughput, MFU, bf16 vs fp32, DDP: a record in runs/gpu/"),
     "fit": ("replication.bench.fit", "main", "Approach-3 grid fit: ours vs a plain scipy loop"),
+    "study": ("replication.bench.study", "main", "CPU-scale study's training step: sdpa vs manual, compile, no fill"),
 }
 
 

@@ -5,6 +5,6 @@
 as Chinchilla's Appendix F and Table A4 do (``DECODER_ACCOUNTINGS``).
 """
 from replication.estimate.decoder import DECODER_ACCOUNTINGS, Decoder, table_a4
-from replication.estimate.perceiver import ACCOUNTINGS, ComputeEstimator, PerceiverARShape
+from replication.estimate.perceiver import ACCOUNTINGS, TRAIN_ACCOUNTINGS, ComputeEstimator, PerceiverARShape
 
-__all__ = ["ACCOUNTINGS", "DECODER_ACCOUNTINGS", "ComputeEstimator", "Decoder", "PerceiverARShape", "table_a4"]
+__all__ = ["ACCOUNTINGS", "TRAIN_ACCOUNTINGS", "DECODER_ACCOUNTINGS", "ComputeEstimator", "Decoder", "PerceiverARShape", "table_a4"]

@@ -22,6 +22,9 @@ from replication.errors import ReplicationError, check_choice, check_int, check_
 
 #: Perceiver AR accountings: the article as published, and Krasser's correction.
 ACCOUNTINGS = ("article", "corrected")
+#: What a training budget can be counted in: the two accountings, or ``"executed"``, every matmul the
+#: training step runs (the unembedding included).
+TRAIN_ACCOUNTINGS = ACCOUNTINGS + ("executed",)
 
 
 def _check_prefix_dropout(p) -> float:
@@ -91,7 +94,13 @@ class PerceiverARShape:
     def self_attn_flops(self, accounting: str = "corrected") -> int:
         """Training FLOPs per latent token of the self-attention part (forward x 3)."""
         d, L, n, V, H = self.num_channels, self.num_layers, self.num_latents, self.vocab_size, self.num_heads
-        if check_choice("accounting", accounting, ACCOUNTINGS) == "article":
+        accounting = check_choice("accounting", accounting, TRAIN_ACCOUNTINGS)
+        if accounting == "executed":
+            # every matmul: the weights, attention logits and softmax.V over the full n x n (as
+            # Chinchilla's Appendix F counts them) and the tied unembedding; lookups, softmax and
+            # norms are not matmuls
+            return 3 * (L * (24 * d * d + 4 * d * n) + 2 * d * V)
+        if accounting == "article":
             # Kaplan Table 1: 24d^2 for the weights, 2dn for attention logits; plus Appendix F's
             # embedding (4d, Kaplan's position-embedding add) and output logits (2dV)
             return 3 * (4 * d + L * (24 * d * d + 2 * d * n) + 2 * d * V)
@@ -107,7 +116,10 @@ class PerceiverARShape:
         """
         p = _check_prefix_dropout(prefix_dropout)
         d, n, P, H = self.num_channels, self.num_latents, self.num_prefix, self.num_heads
-        if check_choice("accounting", accounting, ACCOUNTINGS) == "article":
+        accounting = check_choice("accounting", accounting, TRAIN_ACCOUNTINGS)
+        if accounting == "executed":
+            return 3 * int((4 * d * d * P / n + 4 * d * P) * (1 - p))
+        if accounting == "article":
             # the prefix embedding term 4dP/n was not scaled by the dropout in the article
             return 3 * int(4 * d * P / n + (4 * d * d + 2 * d * n) * (P / n) * (1 - p))
         # K,V projections of the prefix (4d^2 P/n per latent), logits and softmax.V (4dP), softmax (3HP)

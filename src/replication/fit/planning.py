@@ -98,7 +98,7 @@ def load_law(name: str = "paper", *, data=None, bootstrap: int = 1000, seed: int
         from replication.studies import figure4
         return _law_from_points(name, figure4.points(), bootstrap, seed)
     from replication.studies import chinchilla
-    return _law_from_points(name, chinchilla.scaling_runs(seeds="all"), bootstrap, seed)
+    return _law_from_points(name, chinchilla.runs_table(), bootstrap, seed)
 
 
 # ----------------------------------------------------------------------------------------------

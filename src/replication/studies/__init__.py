@@ -5,15 +5,14 @@ study, with the statistical tests both use.
 - :mod:`~replication.studies.krasser_design`: the article's Experiments 1, 2a, 2b, tables, predictions, costs
 - :mod:`~replication.studies.krasser`: the experiments at CPU scale (:class:`KrasserStudy`), runs, verdicts
 - :mod:`~replication.studies.chinchilla_design`: our Chinchilla study's design (:class:`ChinchillaStudy`)
-- :mod:`~replication.studies.chinchilla`: its runs, the three approaches on them, the recipe claims
+- :mod:`~replication.studies.chinchilla`: its runs and the three approaches on them, under every count
+- :mod:`~replication.studies.chinchilla_tuning`: its learning-rate sweep, pilots and recipe claims
 - :mod:`~replication.studies.stats`: when a difference of final losses is more than noise
 - :mod:`~replication.studies.figure4`: the paper's own runs (its Figure 4 points), refitted by Approaches 3 and 2
 """
-from replication.studies.chinchilla import (approach1, approach2, approach3, compute_law, compute_per_token,
-                                            curves_table, fit_all, isoflop_points, optimum_on_budget,
-                                            plan_table, recipe_table, recipe_verdicts, runs_table,
-                                            scaling_runs, tokens_per_param_table, train_missing,
-                                            training_time)
+from replication.studies.chinchilla import (COUNTS, accounting_table, approach1, approach2, approach3,
+                                            curves_table, profiles_table, robustness_table, runs_table,
+                                            train_missing)
 from replication.studies.chinchilla_design import ChinchillaStudy, num_nonembedding_params, num_params
 from replication.studies.krasser import (KrasserStudy, check_scale, conclusion, cpu_experiment, cpu_study,
                                          empirical_optimum, loss_curves, loss_summary, recorded_total,
@@ -24,6 +23,7 @@ from replication.studies.krasser_design import (EXPERIMENTS, Experiment, article
                                                 gpu_hours, model_choice, predictions, train_command)
 from replication.studies.figure4 import figure4_summary
 from replication.studies.stats import paired_difference, paired_t_verdict, pooled_z_comparison
+from replication.studies.transfer import TRANSFER, TransferStudy  # the Perceiver AR transfer test
 
 __all__ = [
     # Krasser's experiments, on paper
@@ -34,10 +34,8 @@ __all__ = [
     "KrasserStudy", "check_scale", "conclusion", "cpu_experiment", "cpu_study", "empirical_optimum",
     "loss_curves", "loss_summary", "recorded_total", "total_training", "train_study", "verdicts",
     # our Chinchilla study
-    "ChinchillaStudy", "approach1", "approach2", "approach3", "compute_law", "compute_per_token",
-    "curves_table", "fit_all", "isoflop_points", "num_nonembedding_params", "num_params",
-    "optimum_on_budget", "plan_table", "recipe_table", "recipe_verdicts", "runs_table", "scaling_runs",
-    "tokens_per_param_table", "train_missing", "training_time",
+    "COUNTS", "ChinchillaStudy", "accounting_table", "approach1", "approach2", "approach3", "curves_table",
+    "num_nonembedding_params", "num_params", "profiles_table", "robustness_table", "runs_table", "train_missing",
     # the statistical tests
     "paired_difference", "paired_t_verdict", "pooled_z_comparison",
     # the paper's own runs, refitted

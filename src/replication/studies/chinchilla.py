@@ -1,182 +1,241 @@
-"""Our own Chinchilla study at CPU scale: its recorded runs, the three approaches fitted to them, and
-the recipe claims tested on them. The design is :mod:`replication.studies.chinchilla_design`.
+"""Our own Chinchilla study at CPU scale: its recorded IsoFLOP runs and the three approaches fitted to
+them, under every way of counting compute, with bootstrap intervals and a robustness table.
 
-:func:`runs_table` exports N, D, C, loss, seed in the schema ``replication fit`` reads. Nothing here
-trains except :func:`train_missing`; every table reads the run store and fails on a missing run.
+The design is :mod:`replication.studies.chinchilla_design`; the learning-rate sweep, pilots and recipe
+claims are :mod:`replication.studies.chinchilla_tuning`. Nothing here trains except
+:func:`train_missing`; every table reads the run store and fails, naming the run, on a missing one.
+
+Intervals are 10th-90th bootstrap percentiles, as the paper's Table 2 gives them. The Approach-2
+bootstrap redraws, within each budget, runs (sizes and seeds together) with replacement and refits
+every parabola, so each vertex carries its own uncertainty into a and b.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from replication.errors import ReplicationError
-from replication.fit.bootstrap import check_resamples
-from replication.fit import (bootstrap_approach3, fit_approach1, fit_approach2, fit_approach3, fit_compute_optimal,
-                             params_to_theta, predict_loss, run_bootstrap)
+from replication.errors import ReplicationError, check_choice, check_int
+from replication.fit import (bootstrap_approach3, fit_approach1, fit_approach3, fit_compute_optimal, params_to_theta,
+                             predict_loss, run_bootstrap)
+from replication.fit.approach2 import batch_vertices
+from replication.fit.bootstrap import Bootstrap, check_resamples
+from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy, num_nonembedding_params, num_params
 from replication.store.runs import RunStore
-from replication.studies.chinchilla_design import (DEFAULT, ChinchillaStudy, num_nonembedding_params,
-                                                   num_params)
-from replication.studies.stats import paired_difference, paired_t_verdict
+
+#: How a run's training compute is counted: the budget the study trains on (every executed matmul),
+#: Krasser's corrected C_self (no embedding, no unembedding), and 6N per token with N all parameters
+#: (Chinchilla's C = 6ND) or without the embeddings (Kaplan's).
+COUNTS = ("executed", "C_self", "6N", "6N non-embedding")
 
 
-# --------------------------------------------------------------------------------------------------
-# training and the recorded runs
+def per_token_flops(model, count: str) -> float:
+    """Training FLOPs per token of ``model`` under ``count``."""
+    check_choice("count", count, COUNTS)
+    if count == "executed":
+        return float(model.shape().self_attn_flops("executed"))
+    if count == "C_self":
+        return float(model.shape().self_attn_flops("corrected"))
+    return 6.0 * (num_params(model) if count == "6N" else num_nonembedding_params(model))
 
 
-def train_missing(study: ChinchillaStudy = DEFAULT, root=None, workers: int = 1, progress: bool = True):
+def summaries(cfgs, root=None) -> list[dict]:
+    """The recorded summary of every config; one line naming the first missing run otherwise."""
+    store = RunStore(root)
+    out, missing = [], []
+    for cfg in cfgs:
+        s = store.run(cfg.run_id()).summary
+        if s is None:
+            missing.append(cfg.run_id())
+        out.append(s)
+    if missing:
+        raise ReplicationError(f"{len(missing)} run(s) of the study are not recorded in {store.root} (first: "
+                               f"{missing[0]}); train them with replication.studies.chinchilla.train_missing()")
+    return out
+
+
+def train_missing(study: ChinchillaStudy = DEFAULT, root=None, workers: int | None = None, progress: bool = True):
     """Train every missing run of ``study`` into the run store (recorded runs return at once)."""
     from replication.training.runner import get_or_train_many  # torch, only to train
 
-    return get_or_train_many(study.training_order(), RunStore(root), workers=workers, progress=progress)
+    return get_or_train_many(study.configs(), RunStore(root), workers=workers, progress=progress)
 
 
-def plan_table(study: ChinchillaStudy = DEFAULT):
-    """One row per run of the design: its shape, budget, seed, recipe and what it serves."""
-    isoflop = set(study.isoflop_grid())
-    approach1 = set(study.approach1_plan())
-    rows = {}
-
-    def add(cfg, rung, k: int, recipe: str):
-        rid = cfg.run_id()
-        row = rows.setdefault(rid, {
-            "run_id": rid, "width": cfg.model.num_channels, "layers": cfg.model.num_layers,
-            "rung": rung if isinstance(rung, int) else -1,
-            "N": num_params(cfg.model), "N_nonembedding": num_nonembedding_params(cfg.model),
-            "budget": cfg.budget_flops, "budget_index": k, "seed": cfg.seed, "recipe": recipe,
-            "isoflop": False, "approach1": False, "recipe_study": False})
-        return row
-
-    pairs = dict.fromkeys(study.isoflop_grid() + study.approach1_plan())
-    for seed in study.scaling_seeds:
-        for k, j in pairs:
-            row = add(study.config(j, study.budgets[k], seed), j, k, "baseline")
-            row["isoflop"] |= (k, j) in isoflop
-            row["approach1"] |= (k, j) in approach1
-    for name, seed in study.recipe_plan():
-        add(study.recipe_config(name, seed), study.recipe_size, study.recipe_budget, name)["recipe_study"] = True
-    return pd.DataFrame(list(rows.values()))
+def runs_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
+    """One row per IsoFLOP run: N, D, C (the executed budget), loss, seed (the schema ``replication fit``
+    reads), then its shape, the compute under every count, steps, epochs and wall time."""
+    pts = study.isoflop_points()
+    cfgs = [study.config(j, study.budgets[k], s) for k, j, s in pts]
+    rows = []
+    for (k, j, s), cfg, sm in zip(pts, cfgs, summaries(cfgs, root)):
+        m = cfg.model
+        if sm["num_params"] != num_params(m):  # the recorded model must be the one the design describes
+            raise ReplicationError(f"run {cfg.run_id()}: {sm['num_params']} parameters, design says {num_params(m)}")
+        d = sm["latent_tokens"]
+        row = {"N": num_params(m), "D": d, "C": study.budgets[k], "loss": sm["final_val_loss"], "seed": s,
+               "budget": k, "rung": j, "width": m.num_channels, "N_nonembedding": num_nonembedding_params(m),
+               "run_id": cfg.run_id(), "steps": sm["steps"], "epochs": sm["epochs"], "wall_s": sm["wall_s"]}
+        row.update({f"C {c}": per_token_flops(m, c) * d for c in COUNTS})
+        rows.append(row)
+    t = pd.DataFrame(rows)
+    return t.assign(bits_per_byte=t["loss"] / math.log(2))
 
 
-def _missing_error(missing: list[str], root) -> ReplicationError:
-    return ReplicationError(f"{len(missing)} run(s) of the study are not recorded in {root} "
-                            f"(first: {missing[0]}); train them with replication.studies.chinchilla.train_missing()")
-
-
-def runs_table(study: ChinchillaStudy = DEFAULT, root=None):
-    """Every run of the study with its final loss: columns N, D, C, loss, seed (the schema that
-    ``replication fit`` reads; C is the run's C_self budget), then what identifies and serves it.
-
-    Raises ReplicationError if a run is not recorded (this never trains).
-    """
-    store = RunStore(root)
-    plan = plan_table(study)
-    summaries, missing = [], []
-    for rid in plan["run_id"]:
-        s = store.run(rid).summary
-        if s is None:
-            missing.append(rid)
-        summaries.append(s)
-    if missing:
-        raise _missing_error(missing, store.root)
-    t = plan.assign(
-        D=[s["latent_tokens"] for s in summaries],
-        C=plan["budget"],
-        loss=[s["final_val_loss"] for s in summaries],
-        C_spent=[s["C_self"] for s in summaries],
-        steps=[s["steps"] for s in summaries],
-        epochs=[s["epochs"] for s in summaries],
-        wall_s=[s["wall_s"] for s in summaries],
-    )
-    for s, n in zip(summaries, t["N"]):
-        if s["num_params"] != n:  # the recorded model must be the one the design describes
-            raise ReplicationError(f"run {s['run_id']}: {s['num_params']} parameters, design says {n}")
-    first = ["N", "D", "C", "loss", "seed"]
-    return t[first + [c for c in t.columns if c not in first]]
-
-
-def scaling_runs(study: ChinchillaStudy = DEFAULT, root=None, seeds: str = "scaling"):
-    """The runs with the baseline recipe: those of the scaling seeds (Approaches 1 and 2), or every
-    seed ("all", which adds the recipe study's extra baseline seeds; Approach 3)."""
-    if seeds not in ("scaling", "all"):
-        raise ReplicationError(f"seeds={seeds!r}; allowed: 'scaling', 'all'")
+def profiles_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
+    """One row per (budget, size): mean, standard deviation and number of seeds of the final loss."""
     t = runs_table(study, root)
-    t = t[t["recipe"] == "baseline"]
-    if seeds == "scaling":
-        t = t[t["seed"].isin(study.scaling_seeds)]
-    return t.reset_index(drop=True)
+    g = t.groupby(["budget", "C", "rung", "width", "N", "D"], sort=True)["loss"]
+    return g.agg(loss="mean", loss_sd="std", seeds="count").reset_index()
 
 
-def isoflop_points(study: ChinchillaStudy = DEFAULT, root=None):
-    """One row per (budget, shape) of the scaling runs: the loss is the mean over the scaling seeds
-    (``loss_sd`` their standard deviation), the input of Approach 2."""
-    t = scaling_runs(study, root)
-    keys = ["C", "width", "layers"]
-    g = t.groupby(keys, sort=True)
-    out = g.agg(N=("N", "first"), N_nonembedding=("N_nonembedding", "first"), D=("D", "first"),
-                loss=("loss", "mean"), loss_sd=("loss", "std"), seeds=("seed", "count")).reset_index()
-    return out[["N", "D", "C", "loss", "loss_sd", "seeds", "width", "layers", "N_nonembedding"]]
+# -- Approach 2, under any count --------------------------------------------------------------------
 
 
-def training_time(study: ChinchillaStudy = DEFAULT, root=None) -> dict:
-    """Measured training wall time of the recorded runs (as the run summaries record it)."""
+def _vertices(t: pd.DataFrame, count: str, picks=None):
+    """Vertices of every budget's parabolas for the rows ``picks`` (resamples, rows) of ``t``:
+    (log N*, log D*, log C*) each (resamples, budgets), NaN where a budget has no interior minimum.
+    N and C follow ``count``; C* is the count's FLOPs per token at N* (interpolated in log-log over the
+    budget's sizes) times D*."""
+    n_col = "N_nonembedding" if count == "6N non-embedding" else "N"
+    logn, logd, loss = np.log(t[n_col].to_numpy(float)), np.log(t["D"].to_numpy(float)), t["loss"].to_numpy(float)
+    logc_tok = np.log(t[f"C {count}"].to_numpy(float) / t["D"].to_numpy(float))
+    picks = np.arange(len(t))[None, :] if picks is None else picks
+    budgets = sorted(t["budget"].unique())
+    out = np.full((3, len(picks), len(budgets)), np.nan)
+    for i, k in enumerate(budgets):
+        cols = np.flatnonzero(t["budget"].to_numpy() == k)
+        p = picks[:, cols]
+        vn, okn = batch_vertices(logn[p], loss[p])
+        vd, okd = batch_vertices(logd[p], loss[p])
+        order = np.argsort(logn[cols])
+        per_tok = np.interp(vn, logn[cols][order], logc_tok[cols][order])
+        ok = okn & okd
+        out[0, :, i] = np.where(ok, vn, np.nan)
+        out[1, :, i] = np.where(ok, vd, np.nan)
+        out[2, :, i] = np.where(ok, per_tok + vd, np.nan)
+    return out
+
+
+def _slopes(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Least-squares slope of y on x per row, over the finite entries (NaN with fewer than 2)."""
+    ok = np.isfinite(y) & np.isfinite(x)
+    k = ok.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xb = np.where(ok, x, 0).sum(1) / k
+        yb = np.where(ok, y, 0).sum(1) / k
+        dx = np.where(ok, x - xb[:, None], 0)
+        s = (dx * np.where(ok, y - yb[:, None], 0)).sum(1) / (dx * dx).sum(1)
+    return np.where(k >= 2, s, np.nan)
+
+
+def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "executed", runs: pd.DataFrame | None = None,
+              bootstrap: int = 1000, seed: int = 0):
+    """Approach 2 on every IsoFLOP run (each seed a point), N and C counted by ``count``. ``runs``, a
+    subset of :func:`runs_table` (for the robustness table). The interval resamples runs within each
+    budget; ``table`` has each budget's vertex with its own interval."""
+    check_choice("count", count, COUNTS)
+    check_resamples(bootstrap)
+    check_int("seed", seed, 0)
+    t = (runs_table(study, root) if runs is None else runs).reset_index(drop=True)
+    v = _vertices(t, count)[:, 0]
+    ok = np.isfinite(v[0])
+    if ok.sum() < 2:
+        raise ReplicationError(f"Approach 2 needs 2 budgets with an interior minimum; {int(ok.sum())} have one")
+    n_star, d_star, c_star = np.exp(v[:, ok])
+    fit = fit_compute_optimal(c_star, n_star, d_star)
+    budgets = np.array(sorted(t["budget"].unique()))
+    table = pd.DataFrame({"budget": budgets, "C": [study.budgets[k] for k in budgets], "C*": np.exp(v[2]),
+                          "N_star": np.exp(v[0]), "D_star": np.exp(v[1]), "interior": ok})
+    table["tokens_per_param"] = table["D_star"] / table["N_star"]
+    n_col = "N_nonembedding" if count == "6N non-embedding" else "N"
+    sizes = [np.unique(t.loc[t["budget"] == k, n_col]) for k in budgets]
+    table["sizes below"] = [int((n < v).sum()) for n, v in zip(sizes, table["N_star"])]
+    table["sizes above"] = [int((n > v).sum()) for n, v in zip(sizes, table["N_star"])]
+    ci, kept, law_samples = None, None, None
+    if bootstrap:
+        w = _vertices(t, count, _strata_picks(t["budget"].to_numpy(), bootstrap, seed))
+        a, b = _slopes(w[0], w[2]), _slopes(w[1], w[2])
+        good = np.isfinite(a) & np.isfinite(b)
+        boot = Bootstrap(("a", "b"), np.c_[a[good], b[good]], bootstrap, (10, 90))
+        ci, kept = boot.interval(), boot.summary
+        # each resample's laws, log N* = log k_N + a log C* (and for D*), for the chapter's bands
+        used = np.isfinite(w[0])  # the budgets each resample's slopes went through
+        with np.errstate(all="ignore"):
+            def mean(x):
+                return np.where(used, x, 0).sum(1) / used.sum(1)
+            cbar = mean(w[2])
+            law_samples = np.c_[mean(w[0]) - a * cbar, a, mean(w[1]) - b * cbar, b][good]
+        with warnings.catch_warnings():  # a budget with no interior minimum in any resample stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name, i in (("N_star", 0), ("D_star", 1)):
+                table[f"{name} low"] = np.exp(np.nanpercentile(w[i], 10, axis=0))
+                table[f"{name} high"] = np.exp(np.nanpercentile(w[i], 90, axis=0))
+            tpp = np.exp(w[1] - w[0])
+            table["tokens_per_param low"] = np.nanpercentile(tpp, 10, axis=0)
+            table["tokens_per_param high"] = np.nanpercentile(tpp, 90, axis=0)
+        table["interior share"] = np.isfinite(w[0]).mean(0)
+    return replace(fit, method="approach2", title=f"Approach 2, IsoFLOP parabolas, C counted as {count}",
+                   ci=ci, table=table, n_points=len(t),
+                   details={"count": count, "budgets_used": int(ok.sum()), "bootstrap": kept,
+                            "law_samples": law_samples})
+
+
+def _strata_picks(strata: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, rows) row indices, each row redrawn with replacement within its stratum."""
+    rng = np.random.default_rng(seed)
+    picks = np.empty((resamples, strata.size), dtype=int)
+    for label in np.unique(strata):
+        members = np.flatnonzero(strata == label)
+        picks[:, members] = members[rng.integers(0, members.size, size=(resamples, members.size))]
+    return picks
+
+
+def accounting_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """a and b of Approach 2 with N and C counted each way, on the same runs."""
     t = runs_table(study, root)
-    return {"runs": len(t), "wall_s": float(t["wall_s"].sum()),
-            "C_self": float(t["C_spent"].sum()), "by_part": {
-                "scaling (Approaches 1-3)": float(t.loc[~t["recipe_study"] | t["isoflop"], "wall_s"].sum()),
-                "recipe study only": float(t.loc[t["recipe_study"] & ~t["isoflop"], "wall_s"].sum())}}
+    rows = []
+    for count in COUNTS:
+        fit = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed)
+        rows.append({"count": count, "a": fit["a"], "a low": fit.ci["a"][0] if fit.ci else math.nan,
+                     "a high": fit.ci["a"][1] if fit.ci else math.nan, "b": fit["b"],
+                     "b low": fit.ci["b"][0] if fit.ci else math.nan, "b high": fit.ci["b"][1] if fit.ci else math.nan})
+    return pd.DataFrame(rows)
 
 
-def curves_table(study: ChinchillaStudy = DEFAULT, root=None):
-    """Validation-loss curves of the Approach-1 runs, averaged over the scaling seeds at each
-    validation step: N, D (tokens so far), C (C_self so far), loss, run (shape and budget), horizon
-    (the run's total tokens): the input of :func:`replication.fit.approach1.fit_approach1`."""
+# -- Approaches 1 and 3 -------------------------------------------------------------------------------
+
+
+def curves_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
+    """Validation-loss curves of every IsoFLOP run, averaged over seeds at each validation step: N, D
+    (tokens so far), C (executed FLOPs so far), loss, run (size and budget), horizon (the run's tokens)."""
     store = RunStore(root)
     t = runs_table(study, root)
     frames = []
-    for row in t[t["approach1"]].itertuples():
-        m = store.run(row.run_id).metrics()
-        v = m[m["kind"] == "val"]
-        frames.append(pd.DataFrame({"N": float(row.N), "N_nonembedding": float(row.N_nonembedding),
-                                    "D": v["latent_tokens"].to_numpy(float), "C": v["C_self"].to_numpy(float),
-                                    "loss": v["loss"].to_numpy(float),
-                                    "run": f"{row.width}x{row.layers}@{row.C:.3g}",
-                                    "horizon": float(row.D), "width": row.width, "layers": row.layers,
-                                    "seed": row.seed}))
-    every = pd.concat(frames, ignore_index=True)
-    keys = ["run", "D"]
-    mean = every.groupby(keys, sort=False).agg(
-        N=("N", "first"), N_nonembedding=("N_nonembedding", "first"), C=("C", "first"), loss=("loss", "mean"),
-        seeds=("seed", "count"), horizon=("horizon", "first"), width=("width", "first"),
-        layers=("layers", "first")).reset_index()
-    return mean[["N", "D", "C", "loss", "run", "horizon", "seeds", "width", "layers", "N_nonembedding"]]
+    for (k, j), g in t.groupby(["budget", "rung"]):
+        per_seed = []
+        for rid in g["run_id"]:
+            m = store.run(rid).metrics()
+            per_seed.append(m[m["kind"] == "val"].set_index("latent_tokens")["loss"])
+        mean = pd.concat(per_seed, axis=1).mean(axis=1)
+        n, per_tok = g["N"].iloc[0], g["C executed"].iloc[0] / g["D"].iloc[0]
+        frames.append(pd.DataFrame({"N": n, "D": mean.index.to_numpy(float), "C": per_tok * mean.index.to_numpy(float),
+                                    "loss": mean.to_numpy(), "run": f"{k}:{j}", "horizon": float(g["D"].iloc[0])}))
+    return pd.concat(frames, ignore_index=True)
 
 
-# --------------------------------------------------------------------------------------------------
-# the three approaches on our runs
-
-PARAM_COUNTS = {"total": "N", "non-embedding": "N_nonembedding"}
-
-
-def _with_count(t, count: str):
-    if count not in PARAM_COUNTS:
-        raise ReplicationError(f"count={count!r}; allowed: {', '.join(PARAM_COUNTS)}")
-    return t.assign(N=t[PARAM_COUNTS[count]])
-
-
-def approach1(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", bootstrap: int = 200, seed: int = 0):
-    """Approach 1 on our training curves. The interval resamples whole runs (the grid points of one
-    envelope are far from independent, so a bootstrap over them would be much too narrow)."""
+def approach1(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 200, seed: int = 0):
+    """Approach 1 on the IsoFLOP runs' curves (their last 15%). The interval resamples whole runs."""
     check_resamples(bootstrap)
-    curves = _with_count(curves_table(study, root), count)
+    curves = curves_table(study, root)
     fit = fit_approach1(curves)
     if not bootstrap:
         return fit
 
     def refit(picks):
-        rows = []
+        out = []
         for idx in picks:
             sub = curves.iloc[idx]
             if sub["N"].nunique() < 2:
@@ -185,169 +244,104 @@ def approach1(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total",
                 r = fit_approach1(sub)
             except ReplicationError:
                 continue
-            rows.append((r["a"], r["b"]))
-        return rows
+            out.append((r["a"], r["b"]))
+        return out
 
     boot = run_bootstrap(refit, len(curves), bootstrap, names=("a", "b"), seed=seed, clusters=curves["run"])
-    return replace(fit, ci=boot.interval(),
-                   details={**fit.details, "bootstrap": f"{boot.summary} resamples of whole runs"})
+    return replace(fit, ci=boot.interval(), details={**fit.details, "bootstrap": f"{boot.summary} resamples of runs"})
 
 
-def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", bootstrap: int = 1000, seed: int = 0,
-              on_edge: str = "exclude"):
-    """Approach 2 on the final losses at our IsoFLOP budgets, averaged over the scaling seeds."""
-    t = _with_count(isoflop_points(study, root), count)
-    return fit_approach2(t, on_edge=on_edge, bootstrap=bootstrap, seed=seed)
-
-
-def compute_per_token(study: ChinchillaStudy = DEFAULT, count: str = "total"):
-    """(N, C_self per token) for every ladder shape: our models' own compute axis."""
-    rows = []
-    for j in range(len(study.ladder)):
-        cfg = study.config(j, study.base_budget)
-        c_self, _ = cfg.flops_per_latent_token()
-        n = num_params(cfg.model) if count == "total" else num_nonembedding_params(cfg.model)
-        rows.append((n, c_self))
-    return np.array(rows, dtype=float)
-
-
-def compute_law(study: ChinchillaStudy = DEFAULT, count: str = "total") -> tuple[float, float]:
-    """(κ, γ) of C_self per token ≈ κ·N^γ, least squares in log-log over the ladder.
-
-    Chinchilla's C = 6ND is κ = 6, γ = 1. Our small models are far from it. With embeddings counted,
-    γ > 1: the smallest models are mostly embedding, which costs parameters but hardly any compute.
-    Without them, γ < 1: attention (4dn per layer and token) does not grow with d²."""
-    nc = compute_per_token(study, count)
-    gamma, log_kappa = np.polyfit(np.log(nc[:, 0]), np.log(nc[:, 1]), 1)
-    return float(math.exp(log_kappa)), float(gamma)
-
-
-def optimum_on_budget(params: dict, budgets, study: ChinchillaStudy = DEFAULT, count: str = "total", points: int = 2000):
-    """N_opt and D_opt of a fitted L(N, D) along *our* IsoFLOP lines, D = C / (κ·N^γ) (see
-    :func:`compute_law`), searched over the ladder's range of N. An optimum at the edge of that range
-    is returned as NaN: it would be an extrapolation."""
-    kappa, gamma = compute_law(study, count)
-    nc = compute_per_token(study, count)
-    logn = np.linspace(np.log(nc[:, 0].min()), np.log(nc[:, 0].max()), points)
-    per_token = kappa * np.exp(gamma * logn)
-    out = []
-    for C in np.atleast_1d(np.asarray(budgets, dtype=float)):
-        D = C / per_token
-        L = predict_loss(params, np.exp(logn), D)
-        i = int(np.argmin(L))
-        edge = i in (0, points - 1)
-        out.append((math.nan, math.nan) if edge else (math.exp(logn[i]), float(D[i])))
-    return np.array(out)
-
-
-def approach3(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", method: str = "huber",
-              bootstrap: int = 1000, seed: int = 0):
-    """Approach 3 on every final loss of the baseline recipe (all seeds). Besides the paper's
-    closed-form exponents (which assume C = 6ND), ``details['ours']`` has a and b on our own
-    compute axis (the optimum along our IsoFLOP lines), with bootstrap intervals."""
-    t = _with_count(scaling_runs(study, root, seeds="all"), count)
-    fit = fit_approach3(t, method=method, bootstrap=bootstrap, seed=seed)
+def approach3(study: ChinchillaStudy = DEFAULT, root=None, delta: float = 1e-3, runs: pd.DataFrame | None = None,
+              bootstrap: int = 0, seed: int = 0):
+    """Approach 3 (Huber, ``delta``) on every final loss. The paper's closed-form exponents assume
+    C = 6ND; ``details['ours']`` has a and b along our IsoFLOP lines instead (the fitted surface's
+    minimum at each budget, D = C / executed FLOPs per token), NaN where it falls outside the sizes
+    trained on that budget."""
+    check_resamples(bootstrap)
+    t = runs_table(study, root) if runs is None else runs
+    fit = fit_approach3(t, method="huber", delta=delta)
     budgets = np.array(study.budgets)
-    opt = optimum_on_budget(fit.params, budgets, study, count)
-    ours = {"N_opt": opt[:, 0], "D_opt": opt[:, 1]}
-    ok = np.isfinite(opt[:, 0])
-    if ok.sum() >= 2:
+
+    def exponents(params, points=400):
+        opt = optimum_on_budgets(params, study, t, points)
+        ok = np.isfinite(opt[:, 0])
+        if ok.sum() < 2:
+            return opt, math.nan, math.nan
         law = fit_compute_optimal(budgets[ok], opt[ok, 0], opt[ok, 1])
-        ours.update(a=law["a"], b=law["b"])
-        if bootstrap:
-            boot = bootstrap_approach3(params_to_theta(fit.params), np.log(t["N"].to_numpy(float)),
-                                       np.log(t["D"].to_numpy(float)), np.log(t["loss"].to_numpy(float)),
-                                       resamples=bootstrap, seed=seed)
+        return opt, law["a"], law["b"]
 
-            def exponents(sample):  # a and b along our IsoFLOP lines, for one resample's surface
-                A, B, E, al, be, *_ = sample
-                o = optimum_on_budget({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, budgets, study, count,
-                                      points=400)
-                good = np.isfinite(o[:, 0])
-                if good.sum() < 2:
-                    return None
-                r = fit_compute_optimal(budgets[good], o[good, 0], o[good, 1])
-                return r["a"], r["b"]
+    opt, a, b = exponents(fit.params)
+    ours = {"N_opt": opt[:, 0], "D_opt": opt[:, 1], "a": a, "b": b}
+    if bootstrap:
+        boot = bootstrap_approach3(params_to_theta(fit.params), np.log(t["N"].to_numpy(float)),
+                                   np.log(t["D"].to_numpy(float)), np.log(t["loss"].to_numpy(float)),
+                                   delta=delta, resamples=bootstrap, seed=seed)
 
-            ab = boot.map(exponents, ("a", "b"))
-            ours["ci"] = ab.interval()
-            ours["bootstrap"] = ab.summary
+        def ab(sample):  # a and b along our IsoFLOP lines, for one resample's surface
+            A, B, E, al, be, *_ = sample
+            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, points=200)
+            return None if not np.isfinite(a) else (a, b)
+
+        r = boot.map(ab, ("a", "b"))
+        ours.update(ci=r.interval(), bootstrap=r.summary)
     return replace(fit, details={**fit.details, "ours": ours})
 
 
-# --------------------------------------------------------------------------------------------------
-# the three approaches together
+def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400) -> np.ndarray:
+    """(N_opt, D_opt) of a fitted L(N, D) along each budget's IsoFLOP line, searched between the
+    smallest and largest size trained on that budget; NaN where the minimum is at an end."""
+    out = []
+    for k, c in enumerate(study.budgets):
+        g = runs[runs["budget"] == k].sort_values("N")
+        if g.empty:
+            out.append((math.nan, math.nan))
+            continue
+        logn = np.linspace(np.log(g["N"].min()), np.log(g["N"].max()), points)
+        per_tok = np.exp(np.interp(logn, np.log(g["N"]), np.log(g["C executed"] / g["D"])))
+        d = c / per_tok
+        i = int(np.argmin(predict_loss(params, np.exp(logn), d)))
+        out.append((math.nan, math.nan) if i in (0, points - 1) else (math.exp(logn[i]), float(d[i])))
+    return np.array(out)
 
 
-def fit_all(study: ChinchillaStudy = DEFAULT, root=None, count: str = "total", bootstrap: int = 1000, seed: int = 0) -> dict:
-    """The three approaches on our runs, each with bootstrap intervals: {1: fit, 2: fit, 3: fit}."""
-    check_resamples(bootstrap)  # before Approach 1 caps it at 200
-    return {1: approach1(study, root, count, bootstrap=min(bootstrap, 200), seed=seed),
-            2: approach2(study, root, count, bootstrap=bootstrap, seed=seed),
-            3: approach3(study, root, count, bootstrap=bootstrap, seed=seed)}
+# -- robustness -------------------------------------------------------------------------------------
 
 
-def tokens_per_param_table(fits: dict, study: ChinchillaStudy = DEFAULT):
-    """D_opt/N_opt at each of our budgets, as each approach's fitted allocation implies."""
-    budgets = np.array(study.budgets)
-    out = {"C": budgets}
-    for k, fit in fits.items():
-        if k == 3:
-            ours = fit.details["ours"]
-            out[f"approach {k} N_opt"] = ours["N_opt"]
-            out[f"approach {k} D/N"] = ours["D_opt"] / ours["N_opt"]
-        else:
-            out[f"approach {k} N_opt"] = fit.law.n_opt(budgets)
-            out[f"approach {k} D/N"] = fit.law.tokens_per_param(budgets)
-    return pd.DataFrame(out)
-
-
-# -- recipe claims --------------------------------------------------------------------------------
-
-#: claim -> (the recipe the paper says is better, the recipes it is better than)
-RECIPE_CLAIMS = {
-    "cosine cycle longer than the run by >25% hurts": ("baseline", ["cycle 1.25×", "cycle 1.5×", "cycle 2×", "cycle 5×"]),
-    "decay 10× is slightly better than decay to 0": ("baseline", ["decay to 0"]),
-    "decay 10× is clearly better than 5×": ("baseline", ["decay 5× (to 20%)"]),
-    "AdamW is slightly better than Adam": ("AdamW (wd 0.1)", ["baseline"]),
-}
-
-
-def recipe_table(study: ChinchillaStudy = DEFAULT, root=None):
-    """Final loss per recipe, mean ± standard deviation over seeds, and the paired difference to the
-    baseline (same seeds: same initial weights and batches) with its standard error."""
+def robustness_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 400, seed: int = 0) -> pd.DataFrame:
+    """a of Approach 2 when the analysis changes: each size left out, only the 3 or 5 sizes around each
+    vertex (the nearest and its neighbours), one seed only; and a of Approach 3 for several Huber deltas.
+    ``inside`` says whether the changed a lies within the headline's interval (None where the change
+    leaves no estimate)."""
     t = runs_table(study, root)
-    t = t[t["recipe_study"]]
-    base = t[t["recipe"] == "baseline"].set_index("seed")["loss"]
-    rows = []
-    for name in study.recipes:
-        r = t[t["recipe"] == name].set_index("seed")["loss"]
-        diff, se, _ = paired_difference(r, base)
-        rows.append({"recipe": name, "seeds": len(r), "loss mean": r.mean(), "loss sd": r.std(ddof=1),
-                     "Δ vs baseline": diff, "Δ se": se})
-    return pd.DataFrame(rows)
+    base = approach2(study, runs=t, bootstrap=bootstrap, seed=seed)
+    lo, hi = base.ci["a"]
+    rows = [{"analysis": "Approach 2, every run (headline)", "a": base["a"], "b": base["b"]}]
 
+    def add(label, runs):
+        try:
+            f = approach2(study, runs=runs, bootstrap=0)
+            rows.append({"analysis": label, "a": f["a"], "b": f["b"], "budgets": f.details["budgets_used"]})
+        except ReplicationError as err:
+            rows.append({"analysis": label, "a": math.nan, "b": math.nan, "note": str(err)})
 
-def recipe_verdicts(study: ChinchillaStudy = DEFAULT, root=None, level: float = 0.95):
-    """One row per claim: the paper's claim, our paired difference (other − reference) ± se, and the
-    verdict of a paired t test (:func:`replication.studies.stats.paired_t_verdict`)."""
-    runs = runs_table(study, root)
-    runs = runs[runs["recipe_study"]]
-    rows = []
-    for claim, (ref, others) in RECIPE_CLAIMS.items():
-        others = [o for o in others if o in study.recipes]
-        if ref not in study.recipes or not others:
-            continue  # a study without these variants says nothing about this claim
-        ref_loss = runs[runs["recipe"] == ref].set_index("seed")["loss"]
-        for other in others:
-            o = runs[runs["recipe"] == other].set_index("seed")["loss"]
-            diff, se, n = paired_difference(o, ref_loss)
-            v = paired_t_verdict(diff, se, n - 1, level)
-            agrees = {"reference better": "agrees", "reference worse": "contradicts"}.get(v, "not distinguishable")
-            rows.append({"claim": claim, "reference": ref, "other": other,
-                         "other − reference": diff, "se": se, "seeds": n,
-                         "verdict": v, "paper": agrees})
-    return pd.DataFrame(rows, columns=["claim", "reference", "other", "other − reference", "se", "seeds",
-                                       "verdict", "paper"])
-
-
+    for w in sorted(t["width"].unique()):
+        add(f"without width {w}", t[t["width"] != w])
+    vertex = base.table.set_index("budget")["N_star"]
+    for width in (3, 5):  # the size nearest each vertex and its neighbours on the ladder
+        near = []
+        for k, g in t.groupby("budget"):
+            sizes, v = np.sort(g["N"].unique()), vertex.get(k, math.nan)
+            if np.isfinite(v):
+                i = min(max(int(np.abs(np.log(sizes / v)).argmin()) - width // 2, 0), max(len(sizes) - width, 0))
+                sizes = sizes[i:i + width]
+            near.append(g[g["N"].isin(sizes)])
+        add(f"{width} sizes around each vertex", pd.concat(near))
+    for s in study.seeds:
+        add(f"seed {s} only", t[t["seed"] == s])
+    for delta in (1e-4, 1e-3, 1e-2, 1e-1):
+        f = approach3(study, runs=t, delta=delta)
+        rows.append({"analysis": f"Approach 3, Huber δ = {delta:g}", "a": f.details["ours"]["a"],
+                     "b": f.details["ours"]["b"]})
+    out = pd.DataFrame(rows)
+    out["inside"] = [bool(lo <= a <= hi) if np.isfinite(a) else None for a in out["a"]]
+    return out

@@ -1,24 +1,28 @@
-"""Our own Chinchilla study at CPU scale, its design: which models are trained on which budgets, with
-which recipes and seeds (:class:`ChinchillaStudy`). The runs, fits and tables are
+"""Our own Chinchilla study at CPU scale, its design (:class:`ChinchillaStudy`): which models are trained
+on which budgets, with which hyperparameters and seeds. The runs, fits and tables are
 :mod:`replication.studies.chinchilla`.
 
-All models are decoder-only (``ModelConfig(num_prefix=0)``) on the default corpus (the King James
-Bible, byte tokens), trained by :mod:`replication.training` into the run store. :data:`DEFAULT` is the
-design that ``runs/`` holds and the book shows.
+Every model is a plain decoder (``ModelConfig(num_prefix=0)``) on the default corpus (the King James
+Bible, byte tokens), from one shape family: four layers, two heads, widths on a geometric ladder
+(ratio 2^(1/4), so about sqrt(2) in N per rung). Non-embedding parameters are 55-89% of N.
 
-- **Approach 2.** Five IsoFLOP budgets, a factor 16^(1/3) ≈ 2.52 apart (40× from first to last), each
-  with five model sizes from one ladder of shapes: budget k trains ladder sizes k..k+4, so the sizes
-  move up by one rung (about 1.6× in N, what N_opt ∝ C^0.5 predicts) per budget.
-- **Approach 1.** Four ladder sizes, each with four cosine horizons spanning 16× (four consecutive
-  budgets). Almost every such run is already an IsoFLOP run; one extra run completes the plan.
-- **Approach 3.** The parametric fit on the final losses of every scaling run.
-- **Recipe claims** (Chinchilla §4 and Appendix): one model at the middle budget, with the cosine
-  cycle 1, 1.25, 1.5, 2 and 5 times the run, the rate decayed to 10% / 0 / 20%, and AdamW vs Adam,
-  each over several seeds.
+The design follows what Porian et al. (2024) found moves the exponent at small scale:
 
-Every run's C is its self-attention training compute C_self (``replication.estimate``, corrected
-accounting), as the trainer spends it; D is latent (=all) training tokens; N counts every parameter,
-embeddings included, as Chinchilla did.
+- **Budgets in executed FLOPs**: every matmul of the training step, the unembedding and the attention
+  included (``accounting="executed"`` of :mod:`replication.estimate`), so that runs on one IsoFLOP
+  budget do the same work whatever their shape.
+- **Learning rate tuned per size**: a sweep at three sizes (:meth:`ChinchillaStudy.sweep_configs`),
+  fitted to lr*(N) = lr_ref (N / 1e5)^(-lr_exponent) (:func:`replication.studies.chinchilla.fit_lr_rule`),
+  which every other run uses.
+- **Warmup, beta2 and the batch from short pilots** (:data:`PILOTS`): no warmup (Porian et al.'s N
+  tokens was worse), beta2 = 0.999, 8 sequences per step.
+- **Steps and epochs**: no IsoFLOP run shorter than ``min_steps``, none past ``max_epochs`` of the
+  training split (checked when the design is built).
+
+Approach 2 trains each budget on a window of the ladder; Approach 1 reads the loss curves of the same
+runs (six validation points in the last 15% of each); Approach 3 fits every final loss. The recipe claims
+(Chinchilla's cosine cycle length, the final learning rate, AdamW vs Adam) are paired comparisons on
+one size and budget over ``recipe_seeds``.
 """
 from __future__ import annotations
 
@@ -28,154 +32,205 @@ from dataclasses import dataclass, field, replace
 from replication.errors import ReplicationError, check_range
 from replication.training import ModelConfig, TrainConfig
 
-#: (width d, layers L) from about 4k to 170k parameters, ~1.6× apart (n = 128, V = 262).
-LADDER = ((8, 1), (12, 1), (16, 1), (20, 2), (24, 3), (32, 3), (40, 3), (48, 3), (64, 3))
+#: Model widths d: 12 * 2^(k/4), rounded to even (two heads), k = -1..10 (d = 10 is the narrowest whose
+#: non-embedding parameters are more than half of N).
+WIDTHS = tuple(2 * round(6 * 2 ** (k / 4)) for k in range(-1, 11))
 
-#: Budget ratio between neighbouring IsoFLOP budgets: four consecutive ones span 16×, as the
-#: paper's Approach-1 horizons did.
-BUDGET_RATIO = 16 ** (1 / 3)
+#: Tokens in the training split of the default corpus (the King James Bible, bytes, 5% held out).
+TRAIN_TOKENS = 3_954_718
 
-#: name -> TrainConfig overrides for the recipe study; "baseline" is the study's own recipe.
+#: name -> TrainConfig overrides of the recipe claims; "baseline" is the study's own recipe.
 RECIPES = {
     "baseline": {},
-    "cycle 1.25×": {"cosine_cycle_ratio": 1.25},
     "cycle 1.5×": {"cosine_cycle_ratio": 1.5},
-    "cycle 2×": {"cosine_cycle_ratio": 2.0},
-    "cycle 5×": {"cosine_cycle_ratio": 5.0},
     "decay to 0": {"min_lr_ratio": 0.0},
-    "decay 5× (to 20%)": {"min_lr_ratio": 0.2},
     "AdamW (wd 0.1)": {"weight_decay": 0.1},
 }
 
-
-def heads_for(width: int) -> int:
-    """Heads of 16 channels (one head below 32 channels)."""
-    return max(1, width // 16)
+#: name -> (field, values) of the pilots that chose beta2, the warmup and the batch.
+PILOTS = {
+    "beta2": ("beta2", (0.95, 0.99, 0.999)),
+    "warmup": ("warmup_tokens_per_param", (0.0, 1.0, 10.0)),
+    "batch": ("batch_size", (4, 8, 16)),
+}
 
 
 @dataclass(frozen=True)
 class ChinchillaStudy:
     """The study's design. Everything a run computes follows from these fields."""
 
-    base_budget: float = 5e10  # C_self of the smallest IsoFLOP budget, FLOPs
-    num_budgets: int = 5
-    ladder: tuple = LADDER
-    sizes_per_budget: int = 5
+    widths: tuple = WIDTHS
+    num_layers: int = 4
+    num_heads: int = 2
     num_latents: int = 128  # context n (tokens)
-    batch_size: int = 8  # sequences per step
-    lr: float = 1e-2  # peak; Adam, cosine to 10%: chosen by a pilot at the middle budget
-    warmup_fraction: float = 0.05
-    evals_per_run: int = 16  # validation points on each curve (Approach 1 needs some in the last 15%)
+    batch_size: int = 8  # sequences per step (pilot "batch")
+    beta2: float = 0.999  # pilot "beta2"
+    #: warmup in tokens per parameter: none. Porian et al.'s N tokens was significantly worse in the
+    #: pilot (4 seeds) than none or 10 N; none keeps short runs from spending a share of them warming up
+    warmup_tokens_per_param: float = 0.0
+    #: the warmup of the sweep and the pilots (N tokens): they ran before the warmup pilot chose none
+    tuning_warmup_tokens_per_param: float = 1.0
+    #: lr*(N) = lr_ref (N / 1e5)^(-lr_exponent), fitted to the sweep (fit_lr_rule)
+    lr_ref: float = 9.67e-3
+    lr_exponent: float = 0.647
+    #: executed training FLOPs of each IsoFLOP budget
+    budgets: tuple = (2.5e11, 5e11, 1e12, 2e12, 4e12)
+    #: ladder rungs trained on each budget (one tuple per budget): seven consecutive rungs, one rung
+    #: (about sqrt(2) in N) up per doubling of C, as N_opt ∝ C^0.5 would move; six on the smallest
+    #: budget, where d = 34 would train fewer than min_steps steps
+    profiles: tuple = ((0, 1, 2, 3, 4, 5), (1, 2, 3, 4, 5, 6, 7), (2, 3, 4, 5, 6, 7, 8), (3, 4, 5, 6, 7, 8, 9),
+                       (4, 5, 6, 7, 8, 9, 10))
+    seeds: tuple = (0, 1)
+    #: (budget index, rung) points trained with ``vertex_seeds`` as well: the two sizes nearest each
+    #: budget's vertex, as the first seed's parabolas placed it
+    vertex_points: tuple = ((0, 3), (0, 4), (1, 4), (1, 5), (2, 5), (2, 6), (3, 6), (3, 7), (4, 7), (4, 8))
+    vertex_seeds: tuple = (2,)
+    min_steps: int = 500
+    max_epochs: float = 4.0
+    evals_per_run: int = 40  # validation points, evenly spaced: 6 in the last 15% (Approach 1)
     eval_windows: int = 128
     corpus: str = "kjv"
     tokenizer: str = "bytes"
     vocab_size: int = 262
-    approach1_sizes: tuple = (3, 4, 5, 6)  # ladder rungs
-    approach1_horizons: int = 4
+    #: the learning-rate sweep: rungs, peak rates, and each run's tokens per parameter
+    sweep_rungs: tuple = (1, 5, 9)
+    sweep_lrs: tuple = (2.5e-3, 5e-3, 1e-2, 2e-2, 4e-2)
+    sweep_tokens_per_param: float = 30.0
+    #: (rung, rates) swept as well, where the best of ``sweep_lrs`` was at an end of the range
+    sweep_extra_lrs: tuple = ((1, (8e-2, 1.6e-1)),)
+    sweep_lr: float = 2e-2  # the pilots' rate: the best swept at pilot_rung
+    pilot_rung: int = 5
+    #: pilot -> seeds (the warmup pilot's first two seeds disagreed with the literature's choice)
+    pilot_seeds: dict = field(default_factory=lambda: {"beta2": (0, 1), "warmup": (0, 1, 2, 3), "batch": (0, 1)})
     recipe_budget: int = 2  # index into budgets
-    recipe_size: int = 4  # ladder rung
-    recipe_seeds: tuple = (0, 1, 2)
-    #: every Approach-1/2 run is trained with each of these seeds; the fits use the mean loss
-    scaling_seeds: tuple = (0, 1)
+    recipe_rung: int = 6
+    recipe_seeds: tuple = (0, 1, 2, 3)
     recipes: dict = field(default_factory=lambda: dict(RECIPES))
-    #: (budget index, (d, L)) runs added to an IsoFLOP profile off the ladder. At 8e11 FLOPs the
-    #: smallest ladder size of the window (20×2) came out best, so a smaller shape was added to
-    #: bracket the minimum (the next smaller rung, 16×1, would need 4.4 epochs there).
-    extra_isoflop: tuple = ((3, (16, 2)),)
 
     def __post_init__(self):
-        check_range("base_budget", self.base_budget, 0, None, lo_open=True)
-        if self.num_budgets < 2:
-            raise ReplicationError(f"num_budgets={self.num_budgets} must be >= 2")
-        if self.sizes_per_budget < 3:
-            raise ReplicationError(f"sizes_per_budget={self.sizes_per_budget} must be >= 3 (a parabola)")
-        need = self.num_budgets + self.sizes_per_budget - 1
-        if len(self.ladder) < need:
-            raise ReplicationError(f"ladder has {len(self.ladder)} shapes; {self.num_budgets} budgets of "
-                                   f"{self.sizes_per_budget} sizes need {need}")
-        if not 1 <= self.approach1_horizons <= self.num_budgets:
-            raise ReplicationError(f"approach1_horizons={self.approach1_horizons} must be in [1, {self.num_budgets}]")
-        for j in (*self.approach1_sizes, self.recipe_size):
-            if not 0 <= j < len(self.ladder):
-                raise ReplicationError(f"ladder rung {j} out of range [0, {len(self.ladder) - 1}]")
-        if not 0 <= self.recipe_budget < self.num_budgets:
-            raise ReplicationError(f"recipe_budget={self.recipe_budget} out of range [0, {self.num_budgets - 1}]")
-        check_range("warmup_fraction", self.warmup_fraction, 0, 0.5)
-        for k, shape in self.extra_isoflop:
-            if not 0 <= k < self.num_budgets or len(shape) != 2:
-                raise ReplicationError(f"extra_isoflop entry {(k, shape)!r}: need (budget index in "
-                                       f"[0, {self.num_budgets - 1}], (width, layers))")
+        if len(self.budgets) < 2 or list(self.budgets) != sorted(self.budgets):
+            raise ReplicationError(f"budgets={self.budgets!r}: need at least two, increasing")
+        for c in self.budgets:
+            check_range("budgets", c, 0, None, lo_open=True)
+        if len(self.profiles) != len(self.budgets):
+            raise ReplicationError(f"profiles: {len(self.profiles)} given, one per budget ({len(self.budgets)}) needed")
+        for rungs in self.profiles:
+            if len(rungs) < 3:
+                raise ReplicationError(f"profile {rungs!r} has fewer than 3 sizes (a parabola needs 3)")
+        every = [j for rungs in self.profiles for j in rungs] + list(self.sweep_rungs) + [self.pilot_rung,
+                                                                                          self.recipe_rung]
+        every += [j for _, j in self.vertex_points]
+        for j in every:
+            if not 0 <= j < len(self.widths):
+                raise ReplicationError(f"ladder rung {j} out of range [0, {len(self.widths) - 1}]")
+        for k, _ in self.vertex_points:
+            if not 0 <= k < len(self.budgets):
+                raise ReplicationError(f"vertex point budget {k} out of range [0, {len(self.budgets) - 1}]")
+        if not 0 <= self.recipe_budget < len(self.budgets):
+            raise ReplicationError(f"recipe_budget={self.recipe_budget} out of range [0, {len(self.budgets) - 1}]")
+        check_range("lr_ref", self.lr_ref, 0, 1, lo_open=True)
+        check_range("lr_exponent", self.lr_exponent, -2, 2)
+        check_range("warmup_tokens_per_param", self.warmup_tokens_per_param, 0, 1000)
+        check_range("tuning_warmup_tokens_per_param", self.tuning_warmup_tokens_per_param, 0, 1000)
 
-    # -- the design --------------------------------------------------------------------------------
+    # -- shapes and hyperparameters ------------------------------------------------------------------
 
-    @property
-    def budgets(self) -> tuple[float, ...]:
-        """C_self of each IsoFLOP budget, rounded to 3 significant digits."""
-        return tuple(float(f"{self.base_budget * BUDGET_RATIO ** k:.3g}") for k in range(self.num_budgets))
-
-    def model(self, rung) -> ModelConfig:
-        """The model of a ladder rung (an index) or of an off-ladder shape (a (d, L) pair)."""
-        d, L = self.ladder[rung] if isinstance(rung, int) else rung
+    def model(self, rung: int) -> ModelConfig:
         return ModelConfig(vocab_size=self.vocab_size, num_latents=self.num_latents, num_prefix=0,
-                           num_channels=d, num_layers=L, num_heads=heads_for(d))
+                           num_channels=self.widths[rung], num_layers=self.num_layers, num_heads=self.num_heads)
 
-    def config(self, rung, budget: float, seed: int = 0, **overrides) -> TrainConfig:
-        """The TrainConfig of one run: ladder rung ``rung`` (or a (d, L) shape) trained on
-        C_self = ``budget``."""
-        cfg = TrainConfig(model=self.model(rung), corpus=self.corpus, tokenizer=self.tokenizer,
-                          batch_size=self.batch_size, budget_flops=float(budget), lr=self.lr, seed=seed,
-                          eval_windows=self.eval_windows, warmup_steps=0, **overrides)
-        steps = cfg.num_steps()  # the warmup and the validation points follow from the run's length
-        return replace(cfg, warmup_steps=max(1, round(self.warmup_fraction * steps)),
+    def lr(self, rung: int) -> float:
+        """The fitted rule's peak learning rate of a rung, to 3 significant digits."""
+        n = num_params(self.model(rung))
+        return float(f"{self.lr_ref * (n / 1e5) ** -self.lr_exponent:.3g}")
+
+    def config(self, rung: int, budget: float, seed: int = 0, lr: float | None = None, **overrides) -> TrainConfig:
+        """One run: rung ``rung`` trained on ``budget`` executed FLOPs with the study's recipe."""
+        model = self.model(rung)
+        b = overrides.pop("batch_size", self.batch_size)
+        warmup = overrides.pop("warmup_tokens_per_param", self.warmup_tokens_per_param)
+        base = dict(beta2=self.beta2)
+        base.update(overrides)
+        cfg = TrainConfig(model=model, corpus=self.corpus, tokenizer=self.tokenizer, batch_size=b,
+                          budget_flops=float(budget), accounting="executed", lr=self.lr(rung) if lr is None else lr,
+                          seed=seed, eval_windows=self.eval_windows, warmup_steps=0, **base)
+        steps = cfg.num_steps()
+        tokens_per_step = b * self.num_latents
+        return replace(cfg, warmup_steps=min(steps // 2, math.ceil(warmup * num_params(model) / tokens_per_step)),
                        eval_interval=max(1, math.ceil(steps / self.evals_per_run)))
 
-    def isoflop_grid(self) -> list[tuple]:
-        """(budget index, ladder rung or extra (d, L) shape) of every Approach-2 run."""
-        grid = [(k, k + i) for k in range(self.num_budgets) for i in range(self.sizes_per_budget)]
-        return grid + [(k, tuple(shape)) for k, shape in self.extra_isoflop]
+    # -- the runs -------------------------------------------------------------------------------------
 
-    def approach1_plan(self) -> list[tuple[int, int]]:
-        """(budget index, ladder rung) of every Approach-1 run: each size's horizons are the
-        ``approach1_horizons`` consecutive budgets that best overlap its IsoFLOP runs."""
-        plan = []
-        for j in self.approach1_sizes:
-            first = min(max(j - self.sizes_per_budget + 1, 0), self.num_budgets - self.approach1_horizons)
-            plan += [(k, j) for k in range(first, first + self.approach1_horizons)]
-        return plan
+    def isoflop_points(self) -> list[tuple[int, int, int]]:
+        """(budget index, rung, seed) of every IsoFLOP run."""
+        pts = [(k, j, s) for k, rungs in enumerate(self.profiles) for j in rungs for s in self.seeds]
+        pts += [(k, j, s) for k, j in self.vertex_points for s in self.vertex_seeds]
+        return list(dict.fromkeys(pts))
 
-    def recipe_plan(self) -> list[tuple[str, int]]:
-        return [(name, s) for name in self.recipes for s in self.recipe_seeds]
+    def isoflop_configs(self) -> list[TrainConfig]:
+        return [self.config(j, self.budgets[k], s) for k, j, s in self.isoflop_points()]
+
+    def sweep_budget(self, rung: int) -> float:
+        """Executed FLOPs of a sweep run: ``sweep_tokens_per_param`` tokens per parameter, at least
+        ``min_steps`` steps."""
+        model = self.model(rung)
+        per_token = model.shape().self_attn_flops("executed")
+        tokens = max(self.sweep_tokens_per_param * num_params(model),
+                     self.min_steps * self.batch_size * self.num_latents)
+        return float(f"{per_token * tokens:.3g}")
+
+    def sweep_points(self) -> list[tuple[int, float]]:
+        """(rung, peak rate) of every sweep run."""
+        extra = dict(self.sweep_extra_lrs)
+        return [(j, lr) for j in self.sweep_rungs for lr in sorted({*self.sweep_lrs, *extra.get(j, ())})]
+
+    def sweep_configs(self) -> list[TrainConfig]:
+        warmup = self.tuning_warmup_tokens_per_param
+        return [self.config(j, self.sweep_budget(j), 0, lr=lr, warmup_tokens_per_param=warmup)
+                for j, lr in self.sweep_points()]
+
+    def pilot_configs(self) -> dict[str, list[TrainConfig]]:
+        """name -> the pilot's runs (each value of its field, each pilot seed), at ``sweep_lr``."""
+        out = {}
+        budget = self.sweep_budget(self.pilot_rung)
+        for name, (fld, values) in PILOTS.items():
+            overrides = {"warmup_tokens_per_param": self.tuning_warmup_tokens_per_param}
+            out[name] = [self.config(self.pilot_rung, budget, s, lr=self.sweep_lr, **{**overrides, fld: v})
+                         for v in values for s in self.pilot_seeds[name]]
+        return out
 
     def recipe_config(self, name: str, seed: int) -> TrainConfig:
         if name not in self.recipes:
             raise ReplicationError(f"recipe={name!r}; allowed: {', '.join(self.recipes)}")
-        return self.config(self.recipe_size, self.budgets[self.recipe_budget], seed, **self.recipes[name])
+        return self.config(self.recipe_rung, self.budgets[self.recipe_budget], seed, **self.recipes[name])
 
-    def scaling_configs(self) -> list[TrainConfig]:
-        """Approach 1 and 2 runs (the baseline recipe, every scaling seed), each once."""
-        pairs = list(dict.fromkeys(self.isoflop_grid() + self.approach1_plan()))
-        return [self.config(j, self.budgets[k], seed) for seed in self.scaling_seeds for k, j in pairs]
+    def recipe_configs(self) -> list[TrainConfig]:
+        return [self.recipe_config(n, s) for n in self.recipes for s in self.recipe_seeds]
 
     def configs(self) -> list[TrainConfig]:
-        """Every run of the study, each once (recipe baseline seed 0 is an IsoFLOP run too)."""
-        cfgs = self.scaling_configs() + [self.recipe_config(n, s) for n, s in self.recipe_plan()]
+        """Every run of the study, each once, in training order: the sweep, the pilots, the IsoFLOP
+        runs (middle budget first, then the extremes), the recipes."""
+        k_order = list(dict.fromkeys([len(self.budgets) // 2, 0, len(self.budgets) - 1, *range(len(self.budgets))]))
+        iso = sorted(self.isoflop_points(), key=lambda p: (p[2] not in self.seeds[:1], k_order.index(p[0]), p[1]))
+        cfgs = self.sweep_configs() + [c for cs in self.pilot_configs().values() for c in cs]
+        cfgs += [self.config(j, self.budgets[k], s) for k, j, s in iso] + self.recipe_configs()
         return list({c.run_id(): c for c in cfgs}.values())
 
-    def training_order(self) -> list[TrainConfig]:
-        """Every run, the middle budget first, then the extremes (they decide whether each profile
-        has an interior minimum early), then the rest and the recipe runs."""
-        mid, last = self.num_budgets // 2, self.num_budgets - 1
-        first = list(dict.fromkeys([mid, 0, last, *range(self.num_budgets)]))
-        pairs = sorted(dict.fromkeys(self.isoflop_grid() + self.approach1_plan()),
-                       key=lambda kj: (first.index(kj[0]), num_params(self.model(kj[1]))))
-        first_seed, *more = self.scaling_seeds
-        cfgs = [self.config(j, self.budgets[k], first_seed) for k, j in pairs]
-        cfgs += [self.recipe_config(n, s) for n, s in self.recipe_plan()]
-        cfgs += [self.config(j, self.budgets[k], seed) for seed in more for k, j in pairs]
-        return list({c.run_id(): c for c in cfgs}.values())
+    def check(self) -> list[str]:
+        """Every IsoFLOP run that breaks the design's rules (``min_steps``, ``max_epochs``), as lines."""
+        bad = []
+        for k, j, s in self.isoflop_points():
+            cfg = self.config(j, self.budgets[k], s)
+            steps = cfg.num_steps()
+            epochs = steps * cfg.batch_size * self.num_latents / TRAIN_TOKENS
+            if steps < self.min_steps:
+                bad.append(f"budget {self.budgets[k]:.3g}, d={self.widths[j]}: {steps} steps < {self.min_steps}")
+            if epochs > self.max_epochs:
+                bad.append(f"budget {self.budgets[k]:.3g}, d={self.widths[j]}: {epochs:.2f} epochs > {self.max_epochs}")
+        return bad
 
     def planned_flops(self) -> float:
-        """Total C_self the study trains, FLOPs."""
+        """Executed training FLOPs of every run of the study."""
         return sum(c.budget_flops for c in self.configs())
 
 

@@ -6,6 +6,10 @@ The design is the article's (see :mod:`replication.studies.krasser_design`): a r
 ``N_opt``; every model of the experiment is trained on ``D_iso = C_ref / C_self`` latent tokens, so all
 spend the same self-attention compute. At CPU scale the same design is an :class:`Experiment` with 128
 latents, batch 16 and 4 heads, models of 10^4-10^5 parameters and budgets near 10^12 FLOPs.
+
+Runs of one seed share their initial-weight seeding and batch stream across models, so every verdict is
+a paired t test over the seeds (:mod:`replication.studies.stats`), shown with its p-value and interval,
+and has one of the book's three outcomes for the article's claim.
 """
 from __future__ import annotations
 
@@ -22,15 +26,11 @@ from replication.fit import parabola_vertex
 from replication.sources.krasser import CONCLUSIONS as ARTICLE_CONCLUSIONS
 from replication.store.runs import RunStore
 from replication.studies.krasser_design import Experiment, check_models, chinchilla_laws
-from replication.studies.stats import pooled_z_comparison
+from replication.studies.stats import NOT_DISTINGUISHABLE, PairedTest, paired_test, seeds_needed, verdict
 from replication.training.config import ModelConfig, TrainConfig
 
 #: The chapters' ``scale`` parameter: the CPU-scale study, or the article's setup only.
 SCALES = ("cpu", "article")
-
-#: What each experiment's conclusion expects of (reference, predicted-optimal): the predicted model
-#: wins in Experiment 1, the reference wins in 2a and 2b.
-_ARTICLE_WINNER = {"1": "predicted", "2a": "reference", "2b": "reference"}
 
 # --------------------------------------------------------------------------------------------------
 # CPU-scale designs
@@ -220,62 +220,167 @@ def loss_summary(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: What the book says instead of quoting an optimum the parabola extrapolates to.
+OUTSIDE_RANGE = "outside the trained range"
+
+
 def empirical_optimum(summary: pd.DataFrame) -> float:
     """N_self at the vertex of a parabola fitted to mean final loss against log N_self (as Chinchilla's
     IsoFLOP profiles, Approach 2), even outside the trained range. NaN when fewer than 3 models or when
-    the parabola opens downwards."""
+    the parabola opens downwards. The book quotes it only inside the trained range (:func:`optimum_text`)."""
     vertex = parabola_vertex(np.log(summary["N_self"].to_numpy(float)), summary["mean"].to_numpy(float))
     return float(np.exp(vertex.x))
 
 
-def verdicts(study: KrasserStudy, summary: pd.DataFrame, z: float = 2.0) -> pd.DataFrame:
-    """Each predicted-optimal model against the reference (model 1), and the best model overall
-    (:func:`replication.studies.stats.pooled_z_comparison`).
+def optimum_inside(summary: pd.DataFrame) -> bool:
+    """Whether the empirical optimum lies within the sizes trained (False when there is none)."""
+    n_hat = empirical_optimum(summary)
+    return bool(summary["N_self"].min() <= n_hat <= summary["N_self"].max())
 
-    Without the article's predicted numbering (custom models), the model nearest to each law's N_opt
-    stands in for the predicted model.
-    """
+
+def optimum_text(summary: pd.DataFrame) -> str:
+    """The empirical optimum as the book quotes it: a number only inside the trained range, where the
+    parabola interpolates; outside it the vertex is an extrapolation of three to five points, and only
+    its side is said."""
+    n_hat = empirical_optimum(summary)
+    if not n_hat == n_hat:
+        return "none (the parabola through the means has no minimum)"
+    if optimum_inside(summary):
+        return f"{n_hat:.3g}"
+    side = "below the smallest" if n_hat < summary["N_self"].min() else "above the largest"
+    return f"{OUTSIDE_RANGE} ({side} model)"
+
+
+# --------------------------------------------------------------------------------------------------
+# Verdicts: paired t tests over the seeds (runs of one seed share initial-weight seeding and batches)
+
+#: The sign of (predicted − reference) final loss that each experiment's conclusion predicts: in
+#: Experiment 1 the predicted compute-optimal model beats the reference (−1), in 2a and 2b the
+#: reference beats it (+1).
+CLAIMED_SIGN = {"1": -1, "2a": 1, "2b": 1}
+
+#: The article's claim of each experiment, as a comparison of final losses.
+CLAIMS = {"1": "the predicted compute-optimal model ends below the reference",
+          "2a": "the reference ends below the predicted compute-optimal model",
+          "2b": "the reference ends below the predicted compute-optimal model"}
+
+#: The power at which :func:`seeds_for_power` sizes a study.
+POWER = 0.8
+
+
+def final_losses(results: pd.DataFrame) -> pd.DataFrame:
+    """Final validation loss of every run: one row per seed, one column per model number."""
+    return results.pivot(index="seed", columns="model", values="final_loss")
+
+
+def compare(results: pd.DataFrame, model: int, reference: int = 1, level: float = 0.95) -> PairedTest:
+    """The paired t test of ``model − reference`` final losses over the seeds both have."""
+    losses = final_losses(results)
+    for name, number in (("model", model), ("reference", reference)):
+        if number not in losses.columns:
+            raise ReplicationError(f"{name}={number!r} is not in the results; allowed: "
+                                   f"{', '.join(map(str, losses.columns))}")
+    return paired_test(losses[model], losses[reference], level)
+
+
+def seeds_for_power(test: PairedTest, level: float = 0.95, power: float = POWER) -> float:
+    """Paired seeds that would detect the observed mean difference with ``power``, taking the observed
+    standard deviation of one difference as the true one. NaN without a difference or spread to size it
+    on; inf beyond 10,000 seeds."""
+    if not (test.sd > 0 and test.difference != 0 and math.isfinite(test.difference)):
+        return math.nan
+    try:
+        return float(seeds_needed(test.difference, test.sd, level, power))
+    except ReplicationError:
+        return math.inf
+
+
+def outcome_text(test: PairedTest, expected_sign: int, level: float = 0.95) -> str:
+    """The book's three words for ``test`` against a claim of the sign ``expected_sign`` and, when the
+    difference is within the noise, the seeds a difference this size would need."""
+    outcome = verdict(test, expected_sign, level)
+    if not outcome.startswith(NOT_DISTINGUISHABLE):
+        return outcome
+    n = seeds_for_power(test, level)
+    if n == n:
+        need = f"about {n:,.0f} seeds" if math.isfinite(n) else "more than 10,000 seeds"
+        outcome += f" ({need} would detect a difference this size with {POWER:.0%} power)"
+    return outcome
+
+
+def _predicted(study: KrasserStudy, summary: pd.DataFrame) -> dict[int, int]:
+    """Approach -> number of the model that approach predicts. Without the article's numbering (custom
+    models) the model nearest each law's N_opt, in log N_self, stands in."""
     exp = study.experiment
+    if exp.predicted:
+        return dict(exp.predicted)
+    log_n = np.log(summary["N_self"])
+    return {a: int((log_n - math.log(exp.n_opt(law))).abs().idxmin()) for a, law in chinchilla_laws().items()}
+
+
+def predicted_comparisons(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95):
+    """(approach, predicted model number, paired test against the reference) for each predicted model
+    that is not the reference itself."""
+    summary = loss_summary(results)
+    for approach, number in _predicted(study, summary).items():
+        if number != 1:
+            yield approach, number, compare(results, number, 1, level)
+
+
+def verdicts(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Each predicted-optimal model against the reference (model 1): the paired t test of their final
+    losses over the seeds (``test``: difference, interval, t, p), its outcome for the article's claim
+    (:data:`CLAIMS`), and, when not distinguishable, the seeds the observed difference would need."""
+    exp = study.experiment
+    summary = loss_summary(results)
     laws = chinchilla_laws()
-    predicted = dict(exp.predicted)
-    if not predicted:
-        n_self = summary["N_self"]
-        predicted = {a: int((np.log(n_self) - math.log(exp.n_opt(law))).abs().idxmin()) for a, law in laws.items()}
-    best = int(summary["mean"].idxmin())
+    best = summary.loc[int(summary["mean"].idxmin()), "label"]
+    needed = f"seeds for {POWER:.0%} power"
     rows = []
-    for approach, number in predicted.items():
-        if number == 1:
-            continue
-        r = pooled_z_comparison(summary, number, 1, z)
-        r.update({"approach": approach, "N_opt": exp.n_opt(laws[approach]),
-                  "predicted": summary.loc[number, "label"], "reference": summary.loc[1, "label"],
-                  "best model": summary.loc[best, "label"]})
-        rows.append(r)
-    cols = ["approach", "N_opt", "predicted", "reference", "difference", "pooled_se", "z", "verdict", "best model"]
+    for approach, number, test in predicted_comparisons(study, results, level):
+        outcome = verdict(test, CLAIMED_SIGN[study.name], level)
+        rows.append({"approach": approach, "N_opt": exp.n_opt(laws[approach]),
+                     "predicted": summary.loc[number, "label"], "reference": summary.loc[1, "label"],
+                     "difference": test.difference, "low": test.low, "high": test.high, "p": test.p,
+                     "seeds": test.seeds, "test": str(test), "outcome": outcome,
+                     needed: seeds_for_power(test, level) if outcome.startswith(NOT_DISTINGUISHABLE) else math.nan,
+                     "best model": best})
+    cols = ["approach", "N_opt", "predicted", "reference", "difference", "low", "high", "p", "seeds", "test",
+            "outcome", needed, "best model"]
     return pd.DataFrame(rows, columns=cols)
 
 
-def conclusion(study: KrasserStudy, summary: pd.DataFrame, z: float = 2.0) -> pd.DataFrame:
-    """Our verdict beside the article's: does the predicted-optimal model beat the reference (Exp. 1),
-    or the reference beat it (Exp. 2a, 2b)? Also where the empirical optimum lies relative to N_opt."""
-    v = verdicts(study, summary, z)
-    n_hat = empirical_optimum(summary)
-    expect = _ARTICLE_WINNER.get(study.name)
-    lo, hi = summary["N_self"].min(), summary["N_self"].max()
+def against_reference(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Every other model against the reference, by the same paired test: is it lower, higher, or not
+    distinguishable from the reference with the seeds run?"""
+    summary = loss_summary(results)
     rows = []
-    for r in v.to_dict("records"):
-        if expect == "predicted":
-            agrees = {"better": "agrees", "worse": "disagrees"}.get(r["verdict"], "cannot tell (within noise)")
-        elif expect == "reference":
-            agrees = {"worse": "agrees", "better": "disagrees"}.get(r["verdict"], "cannot tell (within noise)")
-        else:
-            agrees = "n/a"
-        rows.append({"experiment": study.name, "approach": r["approach"],
-                     "article": ARTICLE_CONCLUSIONS.get(study.name, ""),
-                     "ours: predicted vs reference": f"{r['verdict']} ({r['difference']:+.4f} ± {r['pooled_se']:.4f})",
-                     "agreement": agrees, "best model": r["best model"], "N_opt (law)": r["N_opt"],
-                     "empirical N_opt (parabola)": n_hat, "law / empirical": r["N_opt"] / n_hat,
-                     "empirical inside trained range": bool(lo <= n_hat <= hi)})
+    for number in summary.index:
+        if number == 1:
+            continue
+        test = compare(results, number, 1, level)
+        word = {"agrees": "lower", "disagrees": "higher"}.get(verdict(test, -1, level), NOT_DISTINGUISHABLE)
+        rows.append({"model": number, "label": summary.loc[number, "label"], "shape": summary.loc[number, "shape"],
+                     "N_self": summary.loc[number, "N_self"], "test (model − reference)": str(test),
+                     "p": test.p, "than the reference": word})
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+def conclusion(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Our verdict beside the article's: its claim, our paired test and the outcome, the best model, and
+    where the empirical optimum lies relative to the law's N_opt (a number only inside the trained range)."""
+    summary = loss_summary(results)
+    n_hat, inside, where = empirical_optimum(summary), optimum_inside(summary), optimum_text(summary)
+    best = summary.loc[int(summary["mean"].idxmin()), "label"]
+    rows = []
+    for approach, number, test in predicted_comparisons(study, results, level):
+        n_opt = study.experiment.n_opt(chinchilla_laws()[approach])
+        rows.append({"experiment": study.name, "approach": approach,
+                     "article": ARTICLE_CONCLUSIONS.get(study.name, ""), "claim": CLAIMS[study.name],
+                     "ours: predicted − reference": str(test),
+                     "outcome": outcome_text(test, CLAIMED_SIGN[study.name], level), "best model": best,
+                     "N_opt (law)": f"{n_opt:.3g}", "empirical N_opt (parabola)": where,
+                     "law / empirical": f"{n_opt / n_hat:.2f}" if inside else where})
     return pd.DataFrame(rows)
 
 

@@ -43,6 +43,7 @@ def check_models(models, name: str = "models") -> tuple[tuple[int, int], ...]:
 #: The article's training setup, for the commands that reproduce it.
 ARTICLE_TOKENIZERS = {"1": "sentencepiece:32000", "2a": "bytes", "2b": "bytes"}
 ARTICLE_CORPORA = {"1": "hf:bookcorpusopen", "2a": "hf:bookcorpus", "2b": "hf:bookcorpus"}
+ARTICLE_OPTIMIZER = {"lr": 2e-4, "warmup_steps": 200, "grad_clip": 0.5}
 
 
 @dataclass(frozen=True)
@@ -316,8 +317,8 @@ def train_command(name: str, number: int, accounting: str = "corrected", gpus: i
     model = ModelConfig(vocab_size=exp.vocab_size, num_latents=exp.num_latents, num_prefix=exp.num_prefix,
                         num_channels=d, num_layers=L, num_heads=exp.num_heads, prefix_dropout=exp.prefix_dropout)
     cfg = TrainConfig(model=model, corpus=ARTICLE_CORPORA[name], tokenizer=ARTICLE_TOKENIZERS[name],
-                      budget_flops=float(exp.c_ref), accounting=accounting, batch_size=exp.batch_size, lr=2e-4,
-                      warmup_steps=200, grad_clip=0.5, eval_interval=500, seed=seed)
+                      budget_flops=float(exp.c_ref), accounting=accounting, batch_size=exp.batch_size,
+                      eval_interval=500, seed=seed, **ARTICLE_OPTIMIZER)
     args = arguments(cfg, always=("channels", "layers", "heads", "latents", "max-seq-len", "prefix-dropout",
                                   "tokenizer", "corpus", "budget-flops", "accounting", "batch-size", "lr",
                                   "warmup-steps", "grad-clip", "eval-interval", "seed"))

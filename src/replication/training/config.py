@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from replication.corpus.streams import DATA_VERSION
 from replication.corpus.tokenizers import parse_tokenizer
 from replication.errors import ReplicationError, check_choice, check_int, check_number
-from replication.estimate import ACCOUNTINGS, PerceiverARShape
+from replication.estimate import TRAIN_ACCOUNTINGS, PerceiverARShape
 from replication.store.runs import run_id
 
 #: Bump when a change to replication.training (the model or the loop) changes what a given config and
@@ -107,7 +107,7 @@ class TrainConfig:
     budget_flops: float | None = field(default=None, metadata=_doc(
         "C_self of the whole run, FLOPs; steps = ceil(C / C_self per latent token / (n B))"))
     accounting: str = field(default="corrected", metadata=_doc(
-        f"how --budget-flops is turned into steps: {' or '.join(ACCOUNTINGS)} (replication.estimate)"))
+        f"how --budget-flops is turned into steps: {', '.join(TRAIN_ACCOUNTINGS)} (replication.estimate)"))
     lr: float = field(default=2e-4, metadata=_doc("peak learning rate, after a linear warmup"))
     min_lr_ratio: float = field(default=0.1, metadata=_doc("the cosine decays to min_lr_ratio x lr"))
     cosine_cycle_ratio: float = field(default=1.0, metadata=_doc(
@@ -142,7 +142,7 @@ class TrainConfig:
             raise ReplicationError("give exactly one of steps and budget_flops")
         if self.steps is not None:
             object.__setattr__(self, "steps", check_int("steps", self.steps, 1, MAX_STEPS))
-        check_choice("accounting", self.accounting, ACCOUNTINGS)
+        check_choice("accounting", self.accounting, TRAIN_ACCOUNTINGS)
         check_number("val_fraction", self.val_fraction, 0.0, 0.5, lo_open=True)
         object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, 1))
         if self.micro_batch_size is not None:

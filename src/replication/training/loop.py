@@ -48,6 +48,10 @@ from replication.training.distributed import Env, gradient_sync, mean_over_proce
 from replication.training.model import PerceiverAR
 
 
+#: Validation windows per forward pass, at least (unless a micro-batch size is set to save memory).
+EVAL_BATCH = 64
+
+
 class TrainingDiverged(ReplicationError):
     """The loss, the gradient norm or the weights became NaN or Inf; the last good (finite) checkpoint is
     kept."""
@@ -146,7 +150,9 @@ def evaluate(model, data: TokenData, cfg: TrainConfig, env: Env) -> float:
     m = cfg.model
     model.eval()
     total, count = 0.0, 0
-    mb = cfg.micro_batch_size or cfg.batch_size
+    # without backward, a forward pass holds a third of a training micro-batch's memory; small models
+    # run 1.2-1.4x faster per window in batches of 64 than of 8 (replication bench study)
+    mb = cfg.micro_batch_size or max(cfg.batch_size, EVAL_BATCH)
     with torch.no_grad(), env.autocast():
         for x, y in data.val_batches(m.max_seq_len, m.num_latents, cfg.eval_windows, mb):
             _, loss = model(x.to(env.device), y.to(env.device))

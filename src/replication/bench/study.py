@@ -1,0 +1,413 @@
+"""``replication bench study``: the trainer's speed on the CPU-scale Chinchilla study's shapes, variant
+against variant.
+
+The study (:mod:`replication.studies.chinchilla_design`) trains plain decoders of 4 layers and 2 heads,
+context n=128, batches of 8 sequences, V=262 bytes, each run in its own process on 1 torch thread, two
+runs at a time on two cores. This benchmark times that training step on a few widths of the study's
+ladder (by default the smallest, a middle one and the largest the study trains), in one process on 1
+thread, with deterministic algorithms on as the training loop turns them on for the CPU.
+
+**Training.** One step is what ``training.loop.train`` does per step: forward, backward, gradient
+clipping, an AdamW (foreach) update, zero_grad and ``loss.item()``, on one fixed random batch (the batch
+drawing is left out). Each variant has its own model and optimizer from the same seed; the variants run
+interleaved step by step, so that the other jobs on the machine slow them alike, and the median step is
+reported. The variants:
+
+* ``sdpa``: the model as the loop runs it (attention through ``F.scaled_dot_product_attention``);
+* ``manual attention``: the same math written out, softmax(q k^T / sqrt(hd) + causal mask) v;
+* ``compile``: ``torch.compile`` of the model; its first step, the compilation, is reported apart;
+* ``no fill``: ``torch.utils.deterministic.fill_uninitialized_memory = False``, which deterministic mode
+  otherwise sets, so that every ``torch.empty`` is filled with NaN.
+
+``ratio`` is a variant's median step over sdpa's: below 1 it is faster. ``loss`` is the first step's
+loss, the same for every variant up to rounding (it checks that the variants compute the same thing).
+GFLOP/s are the executed FLOPs per token of ``replication.estimate`` (every matmul, the one the study's
+budgets count) times tokens per second.
+
+**Evaluation.** 128 validation windows of 128 tokens (random tokens; the cost does not depend on them)
+in eval mode without gradients, as ``training.loop.evaluate`` runs them, in batches of 8 (the training
+batch, what it did before) against batches of 64 (``EVAL_BATCH``, what it does now); ``ratio`` is the
+time in batches of 8 over the time in batches of 64.
+
+**Processes.** Two 1-thread child processes training the middle width at once, against one 2-thread
+child: total tokens per second of each set-up. A ratio above 1 says that two 1-thread runs side by side
+(what the study does) get more out of two cores than one run on both.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
+from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
+
+VARIANTS = ("sdpa", "manual attention", "compile", "no fill")
+EVAL_WINDOWS = 128
+EVAL_BATCHES = (8, 64)  # the training batch (the old evaluation) and EVAL_BATCH (the new one)
+
+
+def default_widths() -> tuple[int, int, int]:
+    """The smallest, a middle and the largest width the default study trains."""
+    trained = sorted({c.model.num_channels for c in DEFAULT.configs()})
+    return trained[0], trained[len(trained) // 2], trained[-1]
+
+
+def train_config(width: int):
+    """The study's TrainConfig of a width (its smallest budget: only the recipe matters here)."""
+    check_choice("widths", width, WIDTHS)
+    return DEFAULT.config(DEFAULT.widths.index(width), DEFAULT.budgets[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# the variants
+
+
+def manual_attend(self, x, q, k, v, rope_q, rope_k, mask=None):
+    """``AttentionLayer.attend`` with the attention written out instead of F.scaled_dot_product_attention."""
+    import torch
+
+    from replication.training.model import _heads, apply_rotary
+
+    h = self.num_heads
+    q, k, v = _heads(q, h), _heads(k, h), _heads(v, h)
+    if rope_q is not None:
+        q, k = apply_rotary(q, *rope_q), apply_rotary(k, *rope_k)
+    if mask is None:
+        mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    y = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1) @ v
+    x = x + self.out(y.transpose(1, 2).reshape(x.shape))
+    return x + self.mlp(x)
+
+
+@contextlib.contextmanager
+def manual_attention():
+    """Every AttentionLayer attends through :func:`manual_attend` inside the block."""
+    from replication.training.model import AttentionLayer
+
+    original = AttentionLayer.attend
+    AttentionLayer.attend = manual_attend
+    try:
+        yield
+    finally:
+        AttentionLayer.attend = original
+
+
+@contextlib.contextmanager
+def no_fill():
+    """Deterministic mode without filling uninitialized memory, inside the block."""
+    import torch.utils.deterministic as det
+
+    was = det.fill_uninitialized_memory
+    det.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        det.fill_uninitialized_memory = was
+
+
+#: variant -> the context each of its steps runs in
+CONTEXTS = {"sdpa": contextlib.nullcontext, "manual attention": manual_attention, "compile": contextlib.nullcontext,
+            "no fill": no_fill}
+
+
+@contextlib.contextmanager
+def as_the_loop_runs(threads: int):
+    """``threads`` torch threads and deterministic algorithms (warnings only), as ``train`` sets them on
+    the CPU; everything restored afterwards."""
+    import torch
+    import torch.utils.deterministic as det
+
+    was = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+           torch.is_deterministic_algorithms_warn_only_enabled(), det.fill_uninitialized_memory)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(was[0])
+        torch.use_deterministic_algorithms(was[1], warn_only=was[2])
+        det.fill_uninitialized_memory = was[3]
+
+
+def make_step(width: int, compile: bool = False, seed: int = 0):
+    """A closure running one training step of the study's model of ``width`` on a fixed random batch;
+    it returns the loss."""
+    import torch
+
+    from replication.training.model import PerceiverAR
+
+    cfg = train_config(width)
+    m = cfg.model
+    torch.manual_seed(seed)
+    model = PerceiverAR(m)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                            weight_decay=cfg.weight_decay, foreach=True)
+    fwd = torch.compile(model) if compile else model
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, m.vocab_size, (cfg.batch_size, m.max_seq_len), generator=g)
+    y = torch.randint(0, m.vocab_size, (cfg.batch_size, m.num_latents), generator=g)
+
+    def step() -> float:
+        _, loss = fwd(x, y)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        value = loss.item()
+        grad_norm.item()  # the loop checks both for NaN before the update
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return value
+
+    return step
+
+
+def _one_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:200]
+
+
+# --------------------------------------------------------------------------------------------------
+# the measurements
+
+
+def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS) -> list[dict]:
+    """One row per variant: median step (seconds), ratio to sdpa, tokens/s, executed GFLOP/s."""
+    cfg = train_config(width)
+    m = cfg.model
+    tokens = cfg.batch_size * m.num_latents
+    flops_per_token = m.shape().self_attn_flops("executed")
+    rows = {v: {"width": width, "N": num_params(m), "variant": v, "steps": steps} for v in variants}
+    fns = {}
+    for v in variants:
+        fns[v] = make_step(width, compile=v == "compile")
+        if v == "compile":
+            # the first call compiles; a model torch cannot compile is a row with its error, not a crash
+            t0 = time.perf_counter()
+            try:
+                rows[v]["loss"] = fns[v]()
+            except Exception as err:
+                rows[v]["error"] = _one_line(err)
+                del fns[v]
+                continue
+            rows[v]["compile_s"] = time.perf_counter() - t0
+    times = {v: [] for v in fns}
+    for i in range(warmup + steps):
+        for v, fn in fns.items():
+            with CONTEXTS[v]():
+                t0 = time.perf_counter()
+                loss = fn()
+                dt = time.perf_counter() - t0
+            if i == 0 and v != "compile":
+                rows[v]["loss"] = loss
+            if i >= warmup:
+                times[v].append(dt)
+    if "compile" in variants:
+        import torch
+
+        torch._dynamo.reset()  # drop this width's graphs: the next width compiles its own
+    base = statistics.median(times["sdpa"]) if "sdpa" in times else None
+    for v, ts in times.items():
+        med = statistics.median(ts)
+        rows[v].update(step_s=med, ratio=med / base if base else None, tokens_per_s=tokens / med,
+                       gflop_per_s=flops_per_token * tokens / med / 1e9, flops_per_token=flops_per_token)
+    return list(rows.values())
+
+
+def measure_evaluation(width: int, repeats: int, seed: int = 0) -> dict:
+    """Median time of evaluating EVAL_WINDOWS windows in batches of each of EVAL_BATCHES, interleaved."""
+    import torch
+
+    from replication.training.model import PerceiverAR
+
+    m = train_config(width).model
+    torch.manual_seed(seed)
+    model = PerceiverAR(m).eval()
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, m.vocab_size, (EVAL_WINDOWS, m.max_seq_len), generator=g)
+    y = torch.randint(0, m.vocab_size, (EVAL_WINDOWS, m.num_latents), generator=g)
+
+    def evaluate(batch: int) -> float:
+        total = 0.0
+        with torch.no_grad():
+            for i in range(0, EVAL_WINDOWS, batch):
+                total += model(x[i:i + batch], y[i:i + batch])[1].item() * len(x[i:i + batch])
+        return total / EVAL_WINDOWS
+
+    losses = {b: evaluate(b) for b in EVAL_BATCHES}  # also the warmup
+    times = {b: [] for b in EVAL_BATCHES}
+    for _ in range(repeats):
+        for b in EVAL_BATCHES:
+            t0 = time.perf_counter()
+            evaluate(b)
+            times[b].append(time.perf_counter() - t0)
+    small, large = (statistics.median(times[b]) for b in EVAL_BATCHES)
+    return {"width": width, "N": num_params(m), "windows": EVAL_WINDOWS, "repeats": repeats,
+            "batch_s": {str(b): statistics.median(times[b]) for b in EVAL_BATCHES},
+            "loss": {str(b): losses[b] for b in EVAL_BATCHES}, "ratio": small / large}
+
+
+def _child(width: int, steps: int, warmup: int, threads: int) -> None:
+    """A processes-section child: warm up, say "ready", wait for a line on stdin, time ``steps`` steps."""
+    with as_the_loop_runs(threads):
+        step = make_step(width)
+        for _ in range(warmup):
+            step()
+        print("ready", flush=True)
+        sys.stdin.readline()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
+
+
+def _together(width: int, steps: int, warmup: int, threads: int, count: int) -> list[float]:
+    """Seconds each of ``count`` children of ``threads`` threads took for ``steps`` steps, started at
+    once: each warms up on its own, then all are released together."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    code = f"from replication.bench.study import _child; _child({width}, {steps}, {warmup}, {threads})"
+    procs, errs = [], []
+    try:
+        for _ in range(count):
+            errs.append(tempfile.TemporaryFile(mode="w+"))
+            procs.append(subprocess.Popen([sys.executable, "-W", "ignore", "-c", code], env=env, text=True,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[-1]))
+
+        def expect(p, err, what):
+            line = p.stdout.readline()
+            if not line.strip():
+                p.wait()
+                err.seek(0)
+                tail = (err.read().strip().splitlines() or ["no output"])[-1]
+                raise ReplicationError(f"bench study: a child process died before {what}: {tail}")
+            return line
+
+        for p, err in zip(procs, errs):
+            expect(p, err, "warming up")
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        seconds = [json.loads(expect(p, err, "its timed steps"))["seconds"] for p, err in zip(procs, errs)]
+        for p in procs:
+            p.wait()
+        return seconds
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for err in errs:
+            err.close()
+
+
+def measure_processes(width: int, steps: int, warmup: int = 3) -> dict:
+    """Total training tokens/s of two 1-thread processes at once against one 2-thread process."""
+    cfg = train_config(width)
+    tokens = steps * cfg.batch_size * cfg.model.num_latents
+    two = _together(width, steps, warmup, threads=1, count=2)
+    (one,) = _together(width, steps, warmup, threads=2, count=1)
+    # both children start together; the set-up is done when the slower is
+    two_rate = 2 * tokens / max(two)
+    one_rate = tokens / one
+    return {"width": width, "steps": steps, "two_1thread_s": two, "one_2thread_s": one,
+            "two_1thread_tokens_per_s": two_rate, "one_2thread_tokens_per_s": one_rate,
+            "ratio": two_rate / one_rate}
+
+
+def run(widths=None, steps: int = 20, warmup: int = 3, variants=VARIANTS, eval_repeats: int = 5,
+        process_steps: int = 30) -> dict:
+    """Every section; ``process_steps=0`` skips the processes section, ``eval_repeats=0`` the evaluation."""
+    import torch
+
+    widths = list(default_widths() if widths is None else widths)
+    for w in widths:
+        check_choice("widths", w, WIDTHS)
+    check_int("steps", steps, 1, 10_000)
+    check_int("warmup", warmup, 0, 10_000)
+    check_int("eval_repeats", eval_repeats, 0, 1000)
+    check_int("process_steps", process_steps, 0, 10_000)
+    for v in variants:
+        check_choice("variants", v, VARIANTS)
+    if "sdpa" not in variants:
+        raise ReplicationError(f"variants={list(variants)!r} must include 'sdpa' (the ratios' reference)")
+    with as_the_loop_runs(1):
+        train = [row for w in widths for row in measure_training(w, steps, warmup, variants)]
+        evals = [measure_evaluation(w, eval_repeats) for w in widths] if eval_repeats else []
+    processes = measure_processes(widths[len(widths) // 2], process_steps) if process_steps else None
+    return {"threads": 1, "torch": torch.__version__, "deterministic": True, "train": train, "eval": evals,
+            "processes": processes}
+
+
+# --------------------------------------------------------------------------------------------------
+# the report
+
+
+def format_result(result: dict) -> str:
+    lines = [f"training step, median; 1 torch thread, deterministic algorithms on; torch {result['torch']}",
+             f"{'width':>5} {'N':>8}  {'variant':<16} {'ms/step':>8} {'ratio':>6} {'tokens/s':>9} {'GFLOP/s':>8}"
+             f" {'loss':>7}  note"]
+    last = None
+    for r in result["train"]:
+        head = f"{r['width']:>5} {r['N']:>8,}" if r["width"] != last else " " * 14
+        last = r["width"]
+        if "error" in r:
+            lines.append(f"{head}  {r['variant']:<16} {'-':>8} {'-':>6} {'-':>9} {'-':>8} {'-':>7}  {r['error']}")
+            continue
+        note = f"compile {r['compile_s']:.1f} s" if "compile_s" in r else ""
+        lines.append(f"{head}  {r['variant']:<16} {r['step_s'] * 1e3:>8.2f} {r['ratio']:>5.2f}x "
+                     f"{r['tokens_per_s']:>9,.0f} {r['gflop_per_s']:>8.2f} {r['loss']:>7.4f}  {note}".rstrip())
+    if result["eval"]:
+        small, large = (str(b) for b in EVAL_BATCHES)
+        lines += ["", f"evaluation of {EVAL_WINDOWS} windows of 128 tokens, median; ratio = batches of {small} "
+                  f"over batches of {large}",
+                  f"{'width':>5} {'N':>8}  {f'batch {small} ms':>11} {f'batch {large} ms':>12} {'ratio':>6}"]
+        for r in result["eval"]:
+            lines.append(f"{r['width']:>5} {r['N']:>8,}  {r['batch_s'][small] * 1e3:>11.1f} "
+                         f"{r['batch_s'][large] * 1e3:>12.1f} {r['ratio']:>5.2f}x")
+    p = result["processes"]
+    if p:
+        lines += ["", f"processes: width {p['width']}, {p['steps']} steps each, total tokens/s",
+                  f"  two 1-thread processes at once  {p['two_1thread_tokens_per_s']:>9,.0f}",
+                  f"  one 2-thread process            {p['one_2thread_tokens_per_s']:>9,.0f}",
+                  f"  ratio (two over one)            {p['ratio']:>8.2f}x"]
+    return "\n".join(lines)
+
+
+def parse_widths(text: str) -> list[int]:
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ReplicationError(f"widths={text!r} must be comma-separated integers, widths of the study's ladder: "
+                               f"{', '.join(map(str, WIDTHS))}") from None
+    return [check_choice("widths", w, WIDTHS) for w in widths]
+
+
+def main(argv: list[str]) -> int:
+    ap = ArgumentParser(prog="replication bench study", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--widths", help="comma-separated widths of the study's ladder (default: the smallest, a "
+                                     "middle and the largest trained)")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps per variant (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    ap.add_argument("--eval-repeats", type=int, default=5, help="timed evaluations per batch size (default 5; "
+                                                                "0 skips the evaluation)")
+    ap.add_argument("--process-steps", type=int, default=30, help="steps of each child in the processes section "
+                                                                  "(default 30; 0 skips it)")
+    ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile variant")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = ap.parse_args(argv)
+    widths = parse_widths(args.widths) if args.widths is not None else None
+    variants = [v for v in VARIANTS if not (args.no_compile and v == "compile")]
+    result = run(widths, args.steps, args.warmup, variants, args.eval_repeats, args.process_steps)
+    print(json.dumps(result, indent=1) if args.json else format_result(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,96 @@
+"""A run store for the Chinchilla study written from a known loss surface, with no training.
+
+:func:`fake_store` records every run a study needs (config.json, metrics.jsonl and a summary with
+its manifest, as the trainer writes them), so the study's tables and fits can be checked against
+answers computed here by hand.
+"""
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from replication.studies.chinchilla_design import DEFAULT, PILOTS, TRAIN_TOKENS, num_params
+from replication.store.runs import RunStore
+
+#: L(N, D) = E + A / N^alpha + B / D^beta: on TINY's budgets every IsoFLOP profile has its minimum
+#: 40-60% of the way through its sizes (in log N), so every vertex is interior and bracketed.
+LAW = {"E": 1.0, "A": 145.0, "alpha": 0.5, "B": 1000.0, "beta": 0.45}
+
+#: Loss added per unit of log(lr / lr*(N))^2: the sweep's optimum is the study's own rule lr*(N).
+LR_CURVATURE = 0.1
+
+#: Three budgets 4x apart (16x in all), five sizes each, two rungs up per budget (as DEFAULT moves one
+#: rung per doubling), two seeds; the sweep, pilots and recipes are DEFAULT's.
+TINY = replace(DEFAULT, budgets=(2.5e11, 1e12, 4e12), profiles=((0, 1, 2, 3, 4), (2, 3, 4, 5, 6), (4, 5, 6, 7, 8)),
+               seeds=(0, 1), vertex_points=(), recipe_budget=1, recipe_rung=4, recipe_seeds=(0, 1, 2, 3))
+
+
+def surface(n, d, law=LAW):
+    return law["E"] + law["A"] / np.power(n, law["alpha"]) + law["B"] / np.power(d, law["beta"])
+
+
+def lr_rule(study, n):
+    """The study's rule lr*(N), unrounded."""
+    return study.lr_ref * (n / 1e5) ** -study.lr_exponent
+
+
+def fake_store(root, study=TINY, law=LAW, noise=0.0, seed_sd=0.0, recipe_shift=None, recipe_jitter=None,
+               pilot_shift=None, seed=0) -> dict:
+    """Record every run of ``study`` under ``root`` as if its loss followed ``law`` (plus the
+    learning-rate penalty), at every validation point. Returns run id -> final validation loss.
+
+    Offsets, constant along each run's curve:
+    - ``seed_sd``: one normal draw per seed, shared by every run of that seed (the same initial
+      weights and batches), which paired comparisons cancel;
+    - ``noise``: one normal draw per run (from its id), except recipe runs;
+    - ``recipe_shift`` name -> nats added to that recipe's runs, ``recipe_jitter`` name -> one value
+      per recipe seed added as well (the baseline gets neither);
+    - ``pilot_shift`` pilot -> {value: nats} added to the runs of that pilot value (a run that is in
+      several pilots, at their shared values, gets each pilot's shift).
+    """
+    store = RunStore(root)
+    recipe_shift, recipe_jitter, pilot_shift = recipe_shift or {}, recipe_jitter or {}, pilot_shift or {}
+    recipe_of = {}
+    for name in study.recipes:
+        for i, s in enumerate(study.recipe_seeds):
+            recipe_of.setdefault(study.recipe_config(name, s).run_id(), (name, i))
+    pilot_of = {}
+    for name, cfgs in study.pilot_configs().items():
+        values = PILOTS[name][1]
+        seeds = study.pilot_seeds[name]
+        for i, cfg in enumerate(cfgs):  # pilot_configs lists each value's seeds in turn
+            pilot_of.setdefault(cfg.run_id(), {})[name] = values[i // len(seeds)]
+    seed_effect = {}
+    final = {}
+    for cfg in study.configs():
+        rid = cfg.run_id()
+        n = num_params(cfg.model)
+        steps = cfg.num_steps()
+        per_step = cfg.batch_size * cfg.model.num_latents
+        per_token = cfg.model.shape().self_attn_flops("executed")
+        if cfg.seed not in seed_effect:
+            seed_effect[cfg.seed] = seed_sd * np.random.default_rng((seed, 1, cfg.seed)).standard_normal()
+        offset = seed_effect[cfg.seed] + LR_CURVATURE * math.log(cfg.lr / lr_rule(study, n)) ** 2
+        if rid in recipe_of:
+            name, i = recipe_of[rid]
+            if name != "baseline":
+                offset += recipe_shift.get(name, 0.0) + (recipe_jitter[name][i] if name in recipe_jitter else 0.0)
+        else:
+            offset += noise * np.random.default_rng((seed, 2, int(rid, 16))).standard_normal()
+        for pilot, value in pilot_of.get(rid, {}).items():
+            offset += pilot_shift.get(pilot, {}).get(value, 0.0)
+
+        run = store.run(rid)
+        run.write_config(cfg.identity())
+        marks = list(range(cfg.eval_interval, steps + 1, cfg.eval_interval))
+        marks += [] if marks and marks[-1] == steps else [steps]
+        lines = [{"kind": "val", "step": k, "latent_tokens": k * per_step, "C_self": per_token * k * per_step,
+                  "C_cross": 0, "loss": float(surface(n, k * per_step, law)) + offset} for k in marks]
+        run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+        d = steps * per_step
+        final[rid] = lines[-1]["loss"]
+        run.write_summary({"final_val_loss": final[rid], "steps": steps, "latent_tokens": d,
+                           "C_self": per_token * d, "C_cross": 0, "epochs": d / TRAIN_TOKENS,
+                           "train_tokens": TRAIN_TOKENS, "wall_s": 1.0, "num_params": n, "device": "fake"})
+    return final

@@ -1,0 +1,258 @@
+"""The Perceiver AR transfer test (replication.studies.transfer): its design against counts done here
+by hand, and its analysis on fake run stores with planted optima (nothing is trained)."""
+import itertools
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from replication.errors import ReplicationError
+from replication.store.runs import RunStore
+from replication.studies import transfer as X
+from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, WIDTHS, ChinchillaStudy
+
+T = X.TRANSFER
+L, n, B, P = DEFAULT.num_layers, DEFAULT.num_latents, DEFAULT.batch_size, 3 * DEFAULT.num_latents
+
+
+def params(d, V=262, seq=n, layers=L):
+    """N of Krasser's model by hand: tied token embedding, positions, hybrid layer, decoder layers, output bias."""
+    return V * d + seq * d + 12 * d * d + 7 * d + (layers - 1) * (12 * d * d + 4 * d) + V
+
+
+def c_self(d, V=262):
+    return 3 * (L * (24 * d * d + 4 * d * n) + 2 * d * V)
+
+
+def c_cross(d, p=0.5):
+    return 3 * int((4 * d * d * P / n + 4 * d * P) * (1 - p))
+
+
+N_OPT = params(WIDTHS[5])  # the ladder's rung 5 (d = 24): the study's middle budget's middle size
+
+
+# -- the design -------------------------------------------------------------------------------------
+
+
+def test_budget_prefix_and_sizes():
+    assert T.budget == 1e12 and T.num_prefix == 384 and T.seeds == (0, 1, 2, 3)
+    ladder = np.log([params(d) for d in WIDTHS])
+    want = tuple(int(np.abs(ladder - math.log(f * N_OPT)).argmin()) for f in (0.5, 1, 2))
+    assert want == (3, 5, 7) and T.sizes(N_OPT) == want
+    # three factors that all land on rung 5 take its neighbours
+    assert X.TransferStudy(factors=(0.9, 1.0, 1.1)).sizes(N_OPT) == (4, 5, 6)
+    with pytest.raises(ReplicationError, match=r"^n_opt=.*off the study's ladder"):
+        T.sizes(params(WIDTHS[-1]))  # 2x the largest rung is not on the ladder
+
+
+def test_decoder_runs_are_the_studys_own():
+    iso = {c.run_id() for c in DEFAULT.isoflop_configs()}
+    dec = [(j, s, c) for v, j, s, c in T.runs(N_OPT) if v == "decoder"]
+    assert len(dec) == 12
+    for j, s, c in dec:
+        assert c.run_id() == DEFAULT.config(j, 1e12, s).run_id()
+        if s in DEFAULT.seeds:  # seeds 0 and 1 of rungs 3, 5, 7 are IsoFLOP runs of the middle budget
+            assert c.run_id() in iso
+
+
+def test_prefix_runs_under_both_counts():
+    runs = {(v, j, s): c for v, j, s, c in T.runs(N_OPT)}
+    for j in (3, 5, 7):
+        d = WIDTHS[j]
+        for s in T.seeds:
+            dec, own, tot = (runs[(v, j, s)] for v in ("decoder", "prefix, C_self", "prefix, C_self + C_cross"))
+            assert own.model.num_prefix == P and own.model.prefix_dropout == 0.5 and dec.model.num_prefix == 0
+            assert own.lr == tot.lr == dec.lr == DEFAULT.lr(j)
+            steps_self = math.ceil(1e12 / c_self(d) / (B * n))
+            steps_total = math.ceil(1e12 / (c_self(d) + c_cross(d)) / (B * n))
+            assert dec.num_steps() == own.num_steps() == steps_self
+            assert tot.num_steps() == steps_total and tot.budget_flops is None
+            ratio = c_self(d) / (c_self(d) + c_cross(d))
+            assert tot.num_steps() / own.num_steps() == pytest.approx(ratio, abs=2 / steps_self)
+            assert tot.eval_interval == math.ceil(steps_total / DEFAULT.evals_per_run)
+            same = ("model", "corpus", "tokenizer", "batch_size", "lr", "seed", "beta2", "eval_windows")
+            assert all(getattr(tot, f) == getattr(own, f) for f in same)
+
+
+def test_vocabulary_matches_the_articles_share():
+    article = params(512, V=32000, seq=2048, layers=9)
+    assert article == pytest.approx(4.58e7, rel=2e-3)  # the article's Table 1
+    target = 32000 * 512 / article
+    d = WIDTHS[5]
+    share = {V: V * d / params(d, V=V, seq=n + P) for V in T.vocab_sizes}
+    best = min(share, key=lambda V: abs(share[V] - target))
+    assert X.article_share() == pytest.approx(target) and T.vocab_size(N_OPT) == best == 1024
+    # with the position embeddings counted too (bytes already has 0.40 here, so 512 is nearest)
+    target2 = (32000 + 2048) * 512 / article
+    share2 = {V: (V + n + P) * d / params(d, V=V, seq=n + P) for V in T.vocab_sizes}
+    best2 = min(share2, key=lambda V: abs(share2[V] - target2))
+    assert X.TransferStudy(share="token+positions").vocab_size(N_OPT) == best2 == 512
+    sp = [c for v, _, _, c in T.runs(N_OPT) if "SentencePiece" in v]
+    assert len(sp) == 24 and {c.tokenizer for c in sp} == {"sentencepiece:1024"}
+
+
+def test_plan_and_check():
+    plan = T.plan(N_OPT).set_index(["variant", "rung", "seed"])
+    fast = c_self(28)
+    for j in (3, 5, 7):
+        d = WIDTHS[j]
+        rate = 35.0 * min(1.0, fast / c_self(d))
+        assert plan.loc[("decoder", j, 0), "seconds"] == pytest.approx(plan.loc[("decoder", j, 0), "steps"] / rate)
+        own = plan.loc[("prefix, C_self", j, 0)]
+        assert own["seconds"] == pytest.approx(own["steps"] / rate * (c_self(d) + c_cross(d)) / c_self(d))
+    own_ids = {c.run_id() for c in DEFAULT.configs()}
+    assert len(plan) == 60 and list(plan["in study"]) == [r in own_ids for r in plan["run_id"]]
+    assert not plan.loc[[v != "decoder" for v, _, _ in plan.index], "in study"].any()
+    new = plan[~plan["in study"]]
+    assert T.planned_seconds(N_OPT) == pytest.approx(new["seconds"].sum())
+    assert T.planned_flops(N_OPT) == pytest.approx((new["C_self"] + new["C_cross"]).sum())
+    assert T.check(N_OPT, {"sentencepiece:1024": TRAIN_TOKENS // 3}) == []
+    lines = X.TransferStudy(variants=("decoder",)).check(N_OPT)
+    assert lines == []
+    strict = X.TransferStudy(study=ChinchillaStudy(min_steps=3000), variants=("decoder",))
+    bad = strict.check(N_OPT)
+    assert bad == [f"decoder, d={WIDTHS[j]}: {math.ceil(1e12 / c_self(WIDTHS[j]) / (B * n))} steps < 3000"
+                   for j in (5, 7)]
+    assert any("epochs not checked" in line for line in T.check(N_OPT))
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"budget": 1e13}, r"^budget=1e\+13 is out of range; allowed: \[2\.5e\+11, 4e\+12\] \(the study's budgets, "
+                       r"executed FLOPs\)$"),
+    ({"factors": (1.0, 2.0)}, r"^factors="),
+    ({"seeds": (0,)}, r"^seeds=\(0,\)"),
+    ({"variants": ("decoder", "nope")}, r"^variants='nope' is not known"),
+    ({"variants": ("prefix, C_self",)}, r"^variants=.*'decoder'"),
+    ({"vocab_sizes": (20000,)}, r"^vocab_sizes=20000 is out of range; allowed: \[16, 10689\]$"),
+    ({"share": "all"}, r"^share='all' is not known"),
+    ({"prefix_dropout": 1.0}, r"^prefix_dropout=1\.0 is out of range; allowed: \[0, 1\)$"),
+])
+def test_bad_designs(kwargs, pattern):
+    with pytest.raises(ReplicationError, match=pattern) as err:
+        X.TransferStudy(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_calls():
+    for call, pattern in [(lambda: T.sizes(1.0), r"^n_opt=1\.0 is out of range"),
+                          (lambda: T.config("decoder, SentencePiece", 5, 0), r"^variant=.*needs vocab_size"),
+                          (lambda: T.config("encoder", 5, 0), r"^variant='encoder' is not known"),
+                          (lambda: T.plan(N_OPT, steps_per_s=0), r"^steps_per_s=0 is out of range")]:
+        with pytest.raises(ReplicationError, match=pattern) as err:
+            call()
+        assert "\n" not in str(err.value)
+
+
+# -- the analysis, on fake stores -------------------------------------------------------------------
+
+
+def fake_table(log_shift, noise=0.0, seed_sd=0.05, curvature=0.05, seed=0) -> pd.DataFrame:
+    """Final losses of every run: E + curvature (log N_self − log N*_v)² + a per-seed offset (shared by
+    every variant, as paired seeds share batches) + per-run noise; N*_v is the variant's middle size
+    times exp(log_shift[v])."""
+    rng = np.random.default_rng(seed)
+    offset = dict(zip(T.seeds, seed_sd * rng.standard_normal(len(T.seeds))))
+    rows = []
+    for v, j, s, cfg in T.runs(N_OPT):
+        n_self = cfg.model.shape().num_self_attn_params
+        mid = replace(cfg.model, num_channels=WIDTHS[5]).shape().num_self_attn_params
+        loss = 1.5 + curvature * (math.log(n_self / mid) - log_shift.get(v, 0.0)) ** 2
+        rows.append({"variant": v, "rung": j, "width": WIDTHS[j], "seed": s, "N_self": n_self,
+                     "loss": loss + offset[s] + noise * rng.standard_normal(), "run_id": cfg.run_id()})
+    return pd.DataFrame(rows)
+
+
+def write_store(root, log_shift, **surface) -> pd.DataFrame:
+    """Record every run of :func:`fake_table` in a run store under ``root``; returns the table."""
+    store, t = RunStore(root), fake_table(log_shift, **surface)
+    for (*_, cfg), loss in zip(T.runs(N_OPT), t["loss"]):
+        run = store.run(cfg.run_id())
+        run.write_config(cfg.identity())
+        run.metrics_path.write_text(json.dumps({"kind": "val", "step": 1, "loss": loss}) + "\n")
+        run.write_summary({"final_val_loss": loss, "steps": cfg.num_steps(), "C_self": 1.0, "C_cross": 0.0,
+                           "num_params": cfg.model.shape().num_params, "wall_s": 1.0})
+    return t
+
+
+def vertex(t, variant, seeds=None):
+    """log N* of a variant by numpy's own polyfit through the mean loss (over ``seeds``, repeats counted)."""
+    g = t[t["variant"] == variant].pivot_table(index="N_self", columns="seed", values="loss")
+    y = g[list(g.columns) if seeds is None else list(seeds)].mean(axis=1)
+    a, b, _ = np.polyfit(np.log(g.index.to_numpy(float)), y.to_numpy(), 2)
+    return -b / (2 * a)
+
+
+def test_planted_shift_is_found(tmp_path):
+    # 1.5x: inside the sizes trained (2x would be past the largest, 1.85x the middle)
+    written = write_store(tmp_path, {"prefix, C_self": math.log(1.5)}, noise=0.001)
+    t = X.runs_table(T, N_OPT, tmp_path)
+    assert len(t) == 60 and np.array_equal(t["loss"], written["loss"])
+    v = X.verdicts(t).set_index("comparison")
+    want = vertex(written, "prefix, C_self") - vertex(written, "decoder")
+    assert v.loc["prefix, C_self", "shift"] == pytest.approx(want, abs=1e-9)
+    assert want == pytest.approx(math.log(1.5), abs=0.05)
+    assert v.loc["prefix, C_self", "outcome"] == "agrees"
+    assert v.loc["prefix, C_self + C_cross", "outcome"] == "disagrees"
+    assert v.loc["prefix, SentencePiece", "outcome"] == "disagrees"
+    # SentencePiece's middle size is larger in N (its embedding): the planted optimum moves by that much
+    sp_mid, mid = (params(WIDTHS[5], V=V) for V in (1024, 262))
+    assert v.loc["vocabulary, decoder", "shift"] == pytest.approx(math.log(sp_mid / mid), abs=0.05)
+    assert v.loc["vocabulary, decoder", "outcome"] == "agrees"
+    assert v.loc["vocabulary x prefix", "outcome"] == "agrees" and v.loc["vocabulary x prefix", "shift"] < 0
+    # the interval is the bootstrap over all 4^4 joint draws of seeds, recomputed here with polyfit
+    draws = [vertex(written, "prefix, C_self", sd) - vertex(written, "decoder", sd)
+             for sd in itertools.product(T.seeds, repeat=4)]
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    assert (v.loc["prefix, C_self", "low"], v.loc["prefix, C_self", "high"]) == pytest.approx((lo, hi), abs=1e-9)
+    o = X.optima(t).set_index("variant")
+    assert o.loc["decoder", "N_star"] == pytest.approx(math.exp(vertex(written, "decoder")))
+
+
+def test_no_shift_rarely_agrees():
+    """Calibration: with nothing planted, "agrees" (a false positive) comes at about the nominal 5%."""
+    outcomes = [o for k in range(40) for o in X.verdicts(fake_table({}, noise=0.001, seed=k)).set_index(
+        "comparison").loc[["prefix, C_self", "prefix, C_self + C_cross", "prefix, SentencePiece"], "outcome"]]
+    assert outcomes.count("agrees") <= 12  # of 120; binomial(120, 0.05) exceeds 12 with probability 0.7%
+    assert outcomes.count("disagrees") >= 90
+
+
+def test_noise_is_not_distinguishable_and_tests_are_paired(tmp_path):
+    written = write_store(tmp_path, {}, noise=0.2, seed=3)
+    t = X.runs_table(T, N_OPT, tmp_path)
+    v = X.verdicts(t).set_index("comparison")
+    assert v.loc["prefix, C_self", "outcome"] == "not distinguishable with 4 seeds"
+    s = X.size_tests(t)
+    row = s[(s["comparison"] == "prefix, C_self") & (s["rung"] == 5)].iloc[0]
+    a, b = (written[(written["variant"] == x) & (written["rung"] == 5)].sort_values("seed")["loss"]
+            for x in ("prefix, C_self", "decoder"))
+    assert row["p"] == pytest.approx(stats.ttest_rel(a.to_numpy(), b.to_numpy()).pvalue)
+
+
+def test_optimum_outside_the_range_is_not_a_number(tmp_path):
+    write_store(tmp_path, {"prefix, C_self": math.log(10)}, noise=0.001)
+    t = X.runs_table(T, N_OPT, tmp_path)
+    o = X.optima(t).set_index("variant")
+    assert math.isnan(o.loc["prefix, C_self", "N_star"])
+    assert o.loc["prefix, C_self", "where"] == "outside the trained range (above the largest size)"
+    v = X.verdicts(t).set_index("comparison")
+    assert math.isnan(v.loc["prefix, C_self", "shift"]) and v.loc["prefix, C_self", "outcome"] == "agrees"
+
+
+def test_missing_run_and_bad_analysis_inputs(tmp_path):
+    write_store(tmp_path, {})
+    first = T.runs(N_OPT)[0][3].run_id()
+    (tmp_path / first / "summary.json").unlink()
+    with pytest.raises(ReplicationError, match=rf"^1 run\(s\) of the transfer test .*first: {first}\)"):
+        X.runs_table(T, N_OPT, tmp_path)
+    write_store(tmp_path, {})  # records it again
+    t = X.runs_table(T, N_OPT, tmp_path)
+    for call, pattern in [(lambda: X.verdicts(t, margin=0), r"^margin=0 is out of range; allowed: \(0, 10\]$"),
+                          (lambda: X.verdicts(t, bootstrap=0), r"^bootstrap=0 is out of range"),
+                          (lambda: X.optima(t, level=1.0), r"^level=1\.0 is out of range")]:
+        with pytest.raises(ReplicationError, match=pattern) as err:
+            call()
+        assert "\n" not in str(err.value)
