@@ -15,6 +15,16 @@ from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float) -> str:
+    """2.5e+11 as "2.5×10¹¹" (1e+12 as "10¹²")."""
+    mantissa, exponent = f"{x:.2g}".split("e") if "e" in f"{x:.2g}" else (f"{x:.2g}", "0")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    return power if mantissa == "1" else f"{mantissa}×{power}"
+
+
 def interval(value: float, ci, digits: int = 2) -> str:
     """"0.52 [0.47, 0.58]"; the value alone without a finite interval."""
     if ci is None or not np.all(np.isfinite(ci)):
@@ -59,7 +69,7 @@ def plot_profiles(fit, runs: pd.DataFrame, ax=None):
         x = np.log(g["N"].to_numpy(float))
         coef = np.polyfit(x, g["loss"], 2)
         xs = np.linspace(x.min(), x.max(), 100)
-        ax.plot(np.exp(xs), np.polyval(coef, xs), color=c, label=f"C = {g['C'].iloc[0]:.2g} FLOPs")
+        ax.plot(np.exp(xs), np.polyval(coef, xs), color=c, label=f"C = {sci(g['C'].iloc[0])}")
         row = table.loc[k]
         if row["interior"]:
             y = np.polyval(coef, math.log(row["N_star"]))
@@ -205,7 +215,7 @@ def steps_table(runs: pd.DataFrame) -> pd.DataFrame:
     one = runs.drop_duplicates(["budget", "width"])
     cell = one.assign(cell=[f"{s:,} ({e:.1f})" for s, e in zip(one["steps"], one["epochs"])])
     t = cell.pivot(index="width", columns="C", values="cell").fillna("")
-    t.columns = [f"C = {c:.2g}" for c in t.columns]
+    t.columns = [f"C = {sci(c)}" for c in t.columns]
     t.index.name = "width d"
     return t
 
@@ -216,10 +226,10 @@ def vertex_table(fit, bytes_per_token: float) -> pd.DataFrame:
     rows = []
     for _, r in t.iterrows():
         if not r["interior"]:
-            rows.append({"executed FLOPs C": f"{r['C']:.2g}", "N_opt": "no interior minimum"})
+            rows.append({"executed FLOPs C": sci(r["C"]), "N_opt": "no interior minimum"})
             continue
         rows.append({
-            "executed FLOPs C": f"{r['C']:.2g}",
+            "executed FLOPs C": sci(r["C"]),
             "N_opt": f"{r['N_star'] / 1e3:.1f}k [{r['N_star low'] / 1e3:.1f}k, {r['N_star high'] / 1e3:.1f}k]",
             "D_opt (bytes)": f"{r['D_star'] / 1e6:.2f}M [{r['D_star low'] / 1e6:.2f}M, {r['D_star high'] / 1e6:.2f}M]",
             "bytes per parameter": f"{r['tokens_per_param']:.0f} [{r['tokens_per_param low']:.0f}, "
