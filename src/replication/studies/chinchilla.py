@@ -22,7 +22,7 @@ from replication.errors import ReplicationError, check_choice, check_int
 from replication.fit import (bootstrap_approach3, fit_approach1, fit_approach3, fit_compute_optimal, params_to_theta,
                              predict_loss, run_bootstrap)
 from replication.fit.approach2 import batch_vertices
-from replication.fit.bootstrap import Bootstrap, check_resamples
+from replication.fit.bootstrap import check_resamples
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy, num_nonembedding_params, num_params
 from replication.store.runs import RunStore
 
@@ -156,11 +156,18 @@ def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "execute
     table["sizes above"] = [int((n > v).sum()) for n, v in zip(sizes, table["N_star"])]
     ci, kept, law_samples = None, None, None
     if bootstrap:
-        w = _vertices(t, count, _strata_picks(t["budget"].to_numpy(), bootstrap, seed))
-        a, b = _slopes(w[0], w[2]), _slopes(w[1], w[2])
-        good = np.isfinite(a) & np.isfinite(b)
-        boot = Bootstrap(("a", "b"), np.c_[a[good], b[good]], bootstrap, (10, 90))
+        resampled = {}
+
+        def refit(picks):  # every resample's vertices are kept for the per-budget intervals below
+            w = _vertices(t, count, picks)
+            a, b = _slopes(w[0], w[2]), _slopes(w[1], w[2])
+            good = np.isfinite(a) & np.isfinite(b)
+            resampled.update(w=w, a=a, b=b, good=good)
+            return np.c_[a[good], b[good]]
+
+        boot = run_bootstrap(refit, len(t), bootstrap, names=("a", "b"), seed=seed, strata=t["budget"].to_numpy())
         ci, kept = boot.interval(), boot.summary
+        w, a, b, good = (resampled[k] for k in ("w", "a", "b", "good"))
         # each resample's laws, log N* = log k_N + a log C* (and for D*), for the chapter's bands
         used = np.isfinite(w[0])  # the budgets each resample's slopes went through
         with np.errstate(all="ignore"):
@@ -183,19 +190,11 @@ def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "execute
                             "law_samples": law_samples})
 
 
-def _strata_picks(strata: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """(resamples, rows) row indices, each row redrawn with replacement within its stratum."""
-    rng = np.random.default_rng(seed)
-    picks = np.empty((resamples, strata.size), dtype=int)
-    for label in np.unique(strata):
-        members = np.flatnonzero(strata == label)
-        picks[:, members] = members[rng.integers(0, members.size, size=(resamples, members.size))]
-    return picks
-
-
-def accounting_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """a and b of Approach 2 with N and C counted each way, on the same runs."""
-    t = runs_table(study, root)
+def accounting_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 1000, seed: int = 0,
+                     runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """a and b of Approach 2 with N and C counted each way, on the same runs (``runs``: :func:`runs_table`,
+    if already read)."""
+    t = runs_table(study, root) if runs is None else runs
     rows = []
     for count in COUNTS:
         fit = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed)
@@ -208,11 +207,11 @@ def accounting_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int
 # -- Approaches 1 and 3 -------------------------------------------------------------------------------
 
 
-def curves_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
+def curves_table(study: ChinchillaStudy = DEFAULT, root=None, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Validation-loss curves of every IsoFLOP run, averaged over seeds at each validation step: N, D
     (tokens so far), C (executed FLOPs so far), loss, run (size and budget), horizon (the run's tokens)."""
     store = RunStore(root)
-    t = runs_table(study, root)
+    t = runs_table(study, root) if runs is None else runs
     frames = []
     for (k, j), g in t.groupby(["budget", "rung"]):
         per_seed = []
@@ -226,10 +225,12 @@ def curves_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def approach1(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 200, seed: int = 0):
-    """Approach 1 on the IsoFLOP runs' curves (their last 15%). The interval resamples whole runs."""
+def approach1(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 200, seed: int = 0,
+              curves: pd.DataFrame | None = None):
+    """Approach 1 on the IsoFLOP runs' curves (their last 15%; ``curves``: :func:`curves_table`, if
+    already read). The interval resamples whole runs."""
     check_resamples(bootstrap)
-    curves = curves_table(study, root)
+    curves = curves_table(study, root) if curves is None else curves
     fit = fit_approach1(curves)
     if not bootstrap:
         return fit
@@ -307,13 +308,15 @@ def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame,
 # -- robustness -------------------------------------------------------------------------------------
 
 
-def robustness_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 400, seed: int = 0) -> pd.DataFrame:
+def robustness_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 400, seed: int = 0,
+                     runs: pd.DataFrame | None = None, headline=None) -> pd.DataFrame:
     """a of Approach 2 when the analysis changes: each size left out, only the 3 or 5 sizes around each
     vertex (the nearest and its neighbours), one seed only; and a of Approach 3 for several Huber deltas.
     ``inside`` says whether the changed a lies within the headline's interval (None where the change
-    leaves no estimate)."""
-    t = runs_table(study, root)
-    base = approach2(study, runs=t, bootstrap=bootstrap, seed=seed)
+    leaves no estimate). ``runs`` and ``headline`` (:func:`runs_table` and :func:`approach2` with the same
+    bootstrap and seed), if already computed."""
+    t = runs_table(study, root) if runs is None else runs
+    base = approach2(study, runs=t, bootstrap=bootstrap, seed=seed) if headline is None else headline
     lo, hi = base.ci["a"]
     rows = [{"analysis": "Approach 2, every run (headline)", "a": base["a"], "b": base["b"]}]
 

@@ -73,8 +73,9 @@ def pilot_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
         fld, values = PILOTS[name]
         chosen = getattr(study, fld)
         loss = {}
-        for cfg, s in zip(cfgs, summaries(cfgs, root)):
-            loss.setdefault(_value(cfg, fld, study), {})[cfg.seed] = s["final_val_loss"]
+        points = [(v, seed) for v in values for seed in study.pilot_seeds[name]]  # pilot_configs' order
+        for (v, seed), s in zip(points, summaries(cfgs, root)):
+            loss.setdefault(v, {})[seed] = s["final_val_loss"]
         ref = pd.Series(loss[chosen])
         for v in values:
             x = pd.Series(loss[v])
@@ -82,16 +83,6 @@ def pilot_table(study: ChinchillaStudy = DEFAULT, root=None) -> pd.DataFrame:
             rows.append({"pilot": name, "value": v, "chosen": v == chosen, "loss": x.mean(), "seeds": len(x),
                          "Δ vs chosen": test.difference, "p": test.p, "test": str(test) if v != chosen else ""})
     return pd.DataFrame(rows)
-
-
-def _value(cfg, fld: str, study: ChinchillaStudy):
-    """The pilot field's value of a pilot run (the warmup is stored in steps, the pilot in tokens per N)."""
-    if fld == "warmup_tokens_per_param":
-        for v in PILOTS["warmup"][1]:
-            if study.config(study.pilot_rung, cfg.budget_flops, cfg.seed, lr=cfg.lr,
-                            warmup_tokens_per_param=v).warmup_steps == cfg.warmup_steps:
-                return v
-    return getattr(cfg, fld)
 
 
 # -- the recipe claims ------------------------------------------------------------------------------
