@@ -15,7 +15,7 @@ from replication.store.runs import RunStore
 from replication.studies import transfer as X
 from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, WIDTHS, ChinchillaStudy
 
-T = X.TRANSFER
+T = X.TransferStudy(budget=1e12)  # the design checked at the study's middle budget (counts below by hand)
 L, n, B, P = DEFAULT.num_layers, DEFAULT.num_latents, DEFAULT.batch_size, 3 * DEFAULT.num_latents
 
 
@@ -39,6 +39,7 @@ N_OPT = params(WIDTHS[5])  # the ladder's rung 5 (d = 24): the study's middle bu
 
 
 def test_budget_prefix_and_sizes():
+    assert X.TRANSFER.budget == 5e11 and X.TransferStudy().budget == 1e12  # the book's, and the default
     assert T.budget == 1e12 and T.num_prefix == 384 and T.seeds == (0, 1, 2, 3)
     ladder = np.log([params(d) for d in WIDTHS])
     want = tuple(int(np.abs(ladder - math.log(f * N_OPT)).argmin()) for f in (0.5, 1, 2))
@@ -256,3 +257,36 @@ def test_missing_run_and_bad_analysis_inputs(tmp_path):
         with pytest.raises(ReplicationError, match=pattern) as err:
             call()
         assert "\n" not in str(err.value)
+
+
+def test_article_outcome_reads_the_shift_against_the_articles_claim():
+    def row(name, outcome, low=0.1):
+        return {"comparison": name, "outcome": outcome, "low": low}
+
+    # the article: the prefix does not move N*; a shift that is found refutes it, one ruled out confirms it
+    assert X.article_outcome(row("prefix, C_self", "agrees")) == "disagrees"
+    assert X.article_outcome(row("prefix, C_self", "disagrees")) == "agrees"
+    nd = "not distinguishable with 4 seeds"
+    assert X.article_outcome(row("prefix, SentencePiece", nd)) == nd
+    # the article: bytes put N* below SentencePiece, i.e. log(N*_SP / N*_bytes) > 0
+    assert X.article_outcome(row("vocabulary, decoder", "agrees", low=0.2)) == "agrees"
+    assert X.article_outcome(row("vocabulary, decoder", "agrees", low=-0.9)) == "disagrees"
+    assert X.article_outcome(row("vocabulary, decoder", "disagrees")) == "disagrees"
+    assert X.article_outcome(row("prefix, C_self + C_cross", "agrees")) == "no claim"
+    with pytest.raises(ReplicationError, match=r"^comparison='encoder' is not known"):
+        X.article_outcome(row("encoder", "agrees"))
+
+
+def test_sizes_without_the_token_embedding(tmp_path):
+    """At one width a larger vocabulary adds V d to N_self: counted without it, the planted optimum (the same
+    width for both vocabularies) does not move."""
+    write_store(tmp_path, {}, noise=0.0)
+    t = X.runs_table(T, N_OPT, tmp_path)
+    assert (t["N_body"] == t["N_self"] - t["V"] * t["width"]).all() and set(t["V"]) == {262, 1024}
+    whole = X.verdicts(t, bootstrap=200).set_index("comparison").loc["vocabulary, decoder"]
+    body = X.verdicts(t, bootstrap=200, size="N_body").set_index("comparison").loc["vocabulary, decoder"]
+    assert whole["outcome"] == "agrees" and whole["shift"] > 0.3
+    # the same width is not the same N_body either (the fake surface is planted in N_self): a smaller shift
+    assert abs(body["shift"]) < whole["shift"] / 2
+    with pytest.raises(ReplicationError, match=r"^size='N' is not known"):
+        X.optima(t, size="N")

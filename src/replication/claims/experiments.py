@@ -9,6 +9,7 @@ against the article's runs.
 """
 from __future__ import annotations
 
+import math
 from functools import partial
 
 from replication.claims.computed import experiment, law
@@ -98,6 +99,23 @@ def _cpu_best_vs_n_opt() -> dict:
     return out
 
 
+def _transfer(comparison: str) -> dict:
+    """The transfer test's verdict on one comparison (recorded runs; nothing is trained)."""
+    from replication.studies import transfer
+
+    test = transfer.TRANSFER
+    v = transfer.verdicts(transfer.runs_table(test, transfer.law_n_opt(test))).set_index("comparison")
+    r = {**v.loc[comparison].to_dict(), "comparison": comparison}
+    ratio = "outside the trained range" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
+    return {"N* ratio": ratio, "95% interval": f"{math.exp(r['low']):.2f}-{math.exp(r['high']):.2f}",
+            "per-seed t": r["per-seed t"], "outcome": transfer.article_outcome(r)}
+
+
+_TRANSFER = ("our CPU-scale transfer test: decoder-only against Perceiver AR (prefix 3x the latents) at one budget "
+             "of the study's law, 3 sizes x 4 paired seeds; N* ratio with a paired bootstrap and a paired t test on "
+             "per-seed shifts")
+
+
 def experiment_claims() -> list[Claim]:
     """The article's loss claims (and the update note's), on Krasser's reported losses and at CPU scale."""
     exp1_quote = ("the final validation loss of the compute-optimal model is actually less than that of the two "
@@ -159,4 +177,15 @@ def experiment_claims() -> list[Claim]:
                         Predicate(fmt=".3f", reading="the retrained model 2's reported loss below model 1's",
                                   test=lambda v: v["model 2"] < v["model 1"]),
                         "experiment1", lambda: reported("1", "corrected"), note=_note("1", "corrected")),
+        _cpu_claim("article.transfer.cpu", "article", "they can only be applied to the self-attention part of Perceiver "
+                   "AR. For calculating N_opt, we must therefore use the estimated training FLOPs of the self-attention "
+                   "part", "the prefix leaves N_opt where it is (C = C_self)",
+                   Predicate(fmt="", reading="the N* ratio with and without a prefix within a factor sqrt 2 of 1 in "
+                             "both the bootstrap and the t interval", test=_agrees),
+                   "transfer", partial(_transfer, "prefix, C_self"), note=_TRANSFER),
+        _cpu_claim("article.vocabulary.cpu", "article", "the smaller vocabulary rather than a longer prefix sequence "
+                   "is the reason", "bytes put N_opt below SentencePiece",
+                   Predicate(fmt="", reading="N*(SentencePiece) / N*(bytes) above 1 in the bootstrap and the t test, "
+                             "decoder-only models, nothing else changed", test=_agrees),
+                   "transfer", partial(_transfer, "vocabulary, decoder"), note=_TRANSFER),
     ]

@@ -276,8 +276,9 @@ class TransferStudy:
         return float(p.loc[~p["in study"], "seconds"].sum())
 
 
-#: The transfer test the book trains.
-TRANSFER = TransferStudy()
+#: The transfer test the book trains: the study's second budget, 5e11 executed FLOPs, where all five
+#: variants (53 runs not in the study) fit in about 27 minutes of the two cores; at 1e12 they would take 45.
+TRANSFER = TransferStudy(budget=5e11)
 
 
 def law_n_opt(transfer: TransferStudy = TRANSFER, root=None) -> float:
@@ -312,7 +313,9 @@ def runs_table(transfer: TransferStudy, n_opt: float, root=None) -> pd.DataFrame
         if sm["num_params"] != shape.num_params:
             raise ReplicationError(f"run {cfg.run_id()}: {sm['num_params']} parameters, design says {shape.num_params}")
         rows.append({"variant": x, "rung": j, "width": cfg.model.num_channels, "seed": s, "N": shape.num_params,
-                     "N_self": shape.num_self_attn_params, "P": cfg.model.num_prefix, "tokenizer": cfg.tokenizer,
+                     "N_self": shape.num_self_attn_params,
+                     "N_body": shape.num_self_attn_params - cfg.model.vocab_size * cfg.model.num_channels,
+                     "V": cfg.model.vocab_size, "P": cfg.model.num_prefix, "tokenizer": cfg.tokenizer,
                      "steps": sm["steps"], "C_self": sm["C_self"], "C_cross": sm["C_cross"],
                      "loss": sm["final_val_loss"], "wall_s": sm["wall_s"], "run_id": cfg.run_id()})
     if missing:
@@ -321,13 +324,18 @@ def runs_table(transfer: TransferStudy, n_opt: float, root=None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _grid(table: pd.DataFrame, variant: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """log N_self (sizes,) and losses (sizes, seeds) of one variant, and its seeds."""
+#: how a size is counted: N_self (every parameter but the prefix's position embeddings, the article's
+#: convention) or N_body (N_self without the token embedding, which a vocabulary changes at one width)
+SIZES = ("N_self", "N_body")
+
+
+def _grid(table: pd.DataFrame, variant: str, size: str = "N_self") -> tuple[np.ndarray, np.ndarray, list]:
+    """log size (sizes,) and losses (sizes, seeds) of one variant, and its seeds."""
     g = table[table["variant"] == variant]
     if g.empty:
         raise ReplicationError(f"variant={variant!r} has no runs in the table; allowed: "
                                f"{', '.join(table['variant'].unique())}")
-    p = g.pivot_table(index="N_self", columns="seed", values="loss")
+    p = g.pivot_table(index=size, columns="seed", values="loss")
     if p.isna().any().any() or len(p) < 3:
         raise ReplicationError(f"variant {variant!r}: needs every seed at 3 or more sizes")
     return np.log(p.index.to_numpy(float)), p.to_numpy(float), list(p.columns)
@@ -359,14 +367,17 @@ def _where(side: int) -> str:
             1: "outside the trained range (above the largest size)"}[int(side)]
 
 
-def optima(table: pd.DataFrame, bootstrap: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-    """Per variant: the compute-optimal N_self (NaN when not interior, with where it lies instead),
-    the bootstrap interval over seeds (from interior resamples only) and the share of interior resamples."""
+def optima(table: pd.DataFrame, bootstrap: int = 2000, seed: int = 0, level: float = 0.95,
+           size: str = "N_self") -> pd.DataFrame:
+    """Per variant: the compute-optimal size (``size``, one of :data:`SIZES`; NaN when not interior, with
+    where it lies instead), the bootstrap interval over seeds (from interior resamples only) and the share
+    of interior resamples."""
+    check_choice("size", size, SIZES)
     check_int("bootstrap", bootstrap, 1)
     check_number("level", level, 0, 1, lo_open=True, hi_open=True)
     rows = []
     for variant in table["variant"].unique():
-        x, y, seeds = _grid(table, variant)
+        x, y, seeds = _grid(table, variant, size)
         at, side = _argmin(x, y.mean(1)[None, :])
         idx = _resamples(len(seeds), bootstrap, seed)
         b_at, b_side = _argmin(x, y[:, idx].mean(2).T)
@@ -380,12 +391,13 @@ def optima(table: pd.DataFrame, bootstrap: int = 2000, seed: int = 0, level: flo
 
 
 def size_tests(table: pd.DataFrame) -> pd.DataFrame:
-    """At each size, a paired t test over seeds of every two-variant comparison (loss − reference)."""
+    """At each size, a paired t test over seeds of every two-variant comparison (loss − reference)
+    whose variants share a tokenizer."""
     rows = []
     present = set(table["variant"])
     for name, (plus, minus) in COMPARISONS.items():
-        if len(plus) != 1 or not {*plus, *minus} <= present:
-            continue
+        if len(plus) != 1 or not {*plus, *minus} <= present or VARIANTS[plus[0]][0] != VARIANTS[minus[0]][0]:
+            continue  # losses per byte and per subword token are not comparable
         a, b = (table[table["variant"] == v[0]] for v in (plus, minus))
         for j in sorted(a["rung"].unique()):
             la, lb = (t[t["rung"] == j].set_index("seed")["loss"] for t in (a, b))
@@ -397,15 +409,17 @@ def size_tests(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts(table: pd.DataFrame, margin: float = math.log(2) / 2, bootstrap: int = 2000, seed: int = 0,
-             level: float = 0.95) -> pd.DataFrame:
+             level: float = 0.95, size: str = "N_self") -> pd.DataFrame:
     """Per comparison of :data:`COMPARISONS` whose variants are in ``table``: the shift
     log(N*_variant / N*_reference) (NaN unless every vertex is interior), its paired-bootstrap interval,
     the outcome for the hypothesis "the shift is not zero" (see the module's docstring), and the paired
-    t test of the per-seed shifts."""
+    t test of the per-seed shifts. ``size``: how N* is counted (:data:`SIZES`); the vocabulary rows differ
+    between the two, since at one width a larger vocabulary adds its embedding to N_self."""
     check_number("margin", margin, 0, 10, lo_open=True)
     check_int("bootstrap", bootstrap, 1)
     check_number("level", level, 0, 1, lo_open=True, hi_open=True)
-    grids = {v: _grid(table, v) for v in table["variant"].unique()}
+    check_choice("size", size, SIZES)
+    grids = {v: _grid(table, v, size) for v in table["variant"].unique()}
     rows = []
     for name, (plus, minus) in COMPARISONS.items():
         if not {*plus, *minus} <= set(grids):
@@ -445,3 +459,31 @@ def verdicts(table: pd.DataFrame, margin: float = math.log(2) / 2, bootstrap: in
                      "per-seed t": str(t).replace(" nats", ""), "per-seed low": t.low, "per-seed high": t.high,
                      "per-seed p": t.p})
     return pd.DataFrame(rows)
+
+
+#: comparison -> (what the article says of it, the sign of the shift it implies: 0 none, +1 a larger N*
+#: for the first variant, None no claim)
+ARTICLE = {
+    "prefix, C_self": ("a law for decoder-only models, applied with C counted as self-attention compute "
+                       "only, predicts Perceiver AR's optimum: the prefix does not move N*", 0),
+    "prefix, C_self + C_cross": ("no claim (the article counts C_self); shown for the other way of counting", None),
+    "prefix, SentencePiece": ("the law's prediction holds with a SentencePiece vocabulary (Experiment 1)", 0),
+    "vocabulary, decoder": ("with bytes the law overestimates N_opt (Experiment 2): the bytes optimum lies "
+                            "below the SentencePiece one", 1),
+    "vocabulary x prefix": ("the vocabulary, not the prefix, explains Experiment 2 (Experiment 2b): the "
+                            "vocabulary does not change what the prefix does", 0),
+}
+
+
+def article_outcome(row) -> str:
+    """The verdict on the article's claim for one row of :func:`replication.studies.transfer.verdicts`, whose
+    outcome speaks to "the shift is not zero" ("agrees": it moves; "disagrees": it stays within the margin)."""
+    _, sign = ARTICLE[check_choice("comparison", row["comparison"], tuple(ARTICLE))]
+    if sign is None:
+        return "no claim"
+    if row["outcome"].startswith(NOT_DISTINGUISHABLE):
+        return row["outcome"]
+    moved = row["outcome"] == "agrees"
+    if sign == 0:
+        return "disagrees" if moved else "agrees"
+    return "agrees" if moved and (row["low"] > 0) == (sign > 0) else "disagrees"

@@ -1,0 +1,119 @@
+"""The Perceiver AR transfer test: the chapter's figure, its tables, and the verdicts read against the
+article's claims."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from _lib import tables
+from _lib.figures import PALETTE
+from replication.studies.transfer import ARTICLE, article_outcome
+
+STYLE = {  # variant -> (colour, marker, linestyle, label)
+    "decoder": (PALETTE[0], "o", "-", "decoder only (P = 0)"),
+    "prefix, C_self": (PALETTE[1], "s", "--", "Perceiver AR, C = C_self"),
+    "prefix, C_self + C_cross": (PALETTE[2], "^", ":", "Perceiver AR, C = C_self + C_cross"),
+    "decoder, SentencePiece": (PALETTE[0], "o", "-", "decoder only (P = 0)"),
+    "prefix, SentencePiece": (PALETTE[1], "s", "--", "Perceiver AR, C = C_self"),
+}
+
+
+def plot_losses(runs: pd.DataFrame, optima: pd.DataFrame, budget_label: str):
+    """Final loss against N_self at one budget: bytes (left) and SentencePiece (right); dots are seeds, lines
+    the parabola in log N through the seed means, an open marker its vertex where it lies inside."""
+    panels = [("bytes", "validation loss (nats per byte)"), ("sentencepiece", "validation loss (nats per token)")]
+    panels = [p for p in panels if runs["tokenizer"].str.startswith(p[0]).any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
+    star = optima.set_index("variant")
+    for ax, (kind, ylabel) in zip(axes[0], panels):
+        for variant, g in runs[runs["tokenizer"].str.startswith(kind)].groupby("variant", sort=False):
+            colour, marker, ls, label = STYLE[variant]
+            offset = {"prefix, C_self": 1.02, "prefix, C_self + C_cross": 1.04}.get(variant, 1.0)  # no dot hides
+            ax.scatter(g["N_self"] * offset, g["loss"], color=colour, marker=marker, s=14, alpha=0.45, lw=0)
+            mean = g.groupby("N_self")["loss"].mean()
+            x = np.log(mean.index.to_numpy(float))
+            c = np.polyfit(x, mean.to_numpy(), 2)
+            grid = np.linspace(x.min(), x.max(), 60)
+            ax.plot(np.exp(grid), np.polyval(c, grid), color=colour, ls=ls, label=label)
+            ax.plot(mean.index, mean, color=colour, marker=marker, ls="none", ms=6)
+            n = star.loc[variant, "N_star"]
+            if math.isfinite(n):
+                ax.plot([n], [np.polyval(c, math.log(n))], marker=marker, ms=11, mfc="white", mec=colour, mew=1.5,
+                        ls="none")
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters N (all but the prefix's position embeddings)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{'bytes (V = 262)' if kind == 'bytes' else 'SentencePiece'}, C = {budget_label}", fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def verdict_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparison: the shift as a ratio of optima with its interval, the per-seed t test, and
+    the outcome for the article's claim."""
+    v = verdicts.assign(article=[ARTICLE[c][0] for c in verdicts["comparison"]],
+                        verdict=[article_outcome(r) for _, r in verdicts.iterrows()])
+    ratio = [("outside the trained range" if not math.isfinite(r["ratio"]) else
+              f"{r['ratio']:.2f} [{math.exp(r['low']):.2f}, {math.exp(r['high']):.2f}]") for _, r in v.iterrows()]
+    return v.assign(ratio_text=ratio)[["comparison", "article", "ratio_text", "per-seed t", "verdict"]]
+
+
+def show_verdicts(verdicts: pd.DataFrame, level: float):
+    return tables.table(verdict_table(verdicts), headers={
+        "comparison": "comparison", "article": "what the article says",
+        "ratio_text": f"N* ratio [{level:.0%} interval]", "per-seed t": "per-seed shift, paired t",
+        "verdict": "verdict on the article"})
+
+
+def show_optima(optima: pd.DataFrame, level: float):
+    o = optima.assign(star=[tables.number(n) if math.isfinite(n) else w for n, w in zip(optima["N_star"],
+                                                                                        optima["where"])])
+    return tables.table(o, headers={"variant": "variant", "star": "N* (parameters)",
+                                    "N_star low": f"{level:.0%} low", "N_star high": f"{level:.0%} high",
+                                    "interior share": "resamples with a minimum"},
+                        formats={"N_star low": "int", "N_star high": "int", "interior share": "pct"},
+                        columns=["variant", "star", "N_star low", "N_star high", "interior share", "seeds"])
+
+
+def show_size_tests(tests: pd.DataFrame):
+    return tables.table(tests, headers={"comparison": "comparison", "width": "width d", "N_self": "N (parameters)",
+                                        "test": "loss − decoder's, paired t"},
+                        columns=["comparison", "width", "N_self", "test"])
+
+
+def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFrame,
+                 body: pd.DataFrame | None = None) -> dict:
+    """The numbers the prose quotes."""
+    from myst_nb import glue
+
+    v = verdicts.set_index("comparison")
+    from replication.studies.chinchilla_design import TRAIN_TOKENS
+
+    out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(transfer.budget), "tr_n_opt": n_opt, "tr_runs": len(runs),
+           "tr_seeds": len(transfer.seeds), "tr_prefix": transfer.num_prefix, "tr_latents": transfer.study.num_latents,
+           "tr_core_min": float(runs.drop_duplicates("run_id")["wall_s"].sum() / 60),
+           "tr_sizes": ", ".join(f"{n:,}" for n in sorted(runs.loc[runs["variant"] == "decoder", "N_self"].unique()))}
+    for key, name in (("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross"),
+                      ("sp", "prefix, SentencePiece"), ("vocab", "vocabulary, decoder"),
+                      ("inter", "vocabulary x prefix")):
+        if name not in v.index:
+            continue
+        r = v.loc[name]
+        out[f"tr_{key}_ratio"] = ("outside the trained range" if not math.isfinite(r["ratio"])
+                                  else f"{r['ratio']:.2f}")
+        out[f"tr_{key}_lo"], out[f"tr_{key}_hi"] = math.exp(r["low"]), math.exp(r["high"])
+        out[f"tr_{key}_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
+        out[f"tr_{key}_verdict"] = article_outcome({**r.to_dict(), "comparison": name})
+    if body is not None and "vocabulary, decoder" in set(body["comparison"]):
+        r = body.set_index("comparison").loc["vocabulary, decoder"]
+        out["tr_vocab_body_ratio"] = f"{r['ratio']:.2f}" if math.isfinite(r["ratio"]) else "outside the trained range"
+        out["tr_vocab_body_lo"], out["tr_vocab_body_hi"] = math.exp(r["low"]), math.exp(r["high"])
+        out["tr_vocab_body_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
+        out["tr_vocab_body_verdict"] = article_outcome({**r.to_dict(), "comparison": "vocabulary, decoder"})
+    for k, val in out.items():
+        glue(k, val, display=False)
+    return out
