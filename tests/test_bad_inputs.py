@@ -432,7 +432,7 @@ def test_an_executed_chapter_ends_in_the_error_of_its_cell_and_leaves_nothing(ca
     before = _written()
     assert main(["run", "approach2", "-p", "noise=-1.0"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last == ("replication run: error: approach2: cell 6 failed: ReplicationError: noise=-1.0 is out of range; "
+    assert last == ("replication run: error: approach2: cell 3 failed: ReplicationError: noise=-1.0 is out of range; "
                     "allowed: [0, inf)")
     assert _written() == before
 

@@ -164,3 +164,35 @@ def test_page_registers_its_script_and_styles():
     js = (REPO_DIR / "book" / "_static" / "claims.js").read_text()
     assert "location.hash" in js and "hashchange" in js
     assert not re.search(r"fetch\(|XMLHttpRequest|https?:", js)  # offline: nothing is loaded
+
+
+def test_numbers_in_e_notation_are_written_with_powers_of_ten(page):
+    from _lib.claims import powers_of_ten
+
+    assert powers_of_ten("5.78e+17") == "5.78×10¹⁷"  # the digits are kept, trailing zeros too
+    assert powers_of_ten("2.50E+08 FLOPs, δ = 1e-3.") == "2.50×10⁸ FLOPs, δ = 10⁻³."
+    assert powers_of_ten("1.25e+25 to 1.27e+25") == "1.25×10²⁵ to 1.27×10²⁵"
+    assert powers_of_ten("T3.A1.67B.C, eq10, 6ND") == "T3.A1.67B.C, eq10, 6ND"
+    # every cell's text but the claim ids (anchors such as assignment.1e26)
+    cells = [re.sub(r'<a class="claim-id"[^>]*>.*?</a>|<[^>]+>', "", c)
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)]
+    assert cells and not [c for c in cells if re.search(r"\d[eE][+-]?\d", c)]
+
+
+def test_verdict_counts_and_summary_tables(df):
+    from _lib.claims import glue_counts, outcome_counts, source_table, summary_table
+
+    counts = glue_counts(df)
+    assert sum(counts[n] for n in ("n_holds", "n_differs", "n_not_at_cpu_scale", "n_not_checkable")) == len(df)
+    assert counts["n_paper"] + counts["n_krasser"] + counts["n_writeups"] == len(df)
+    assert counts["n_differs"] == (df["outcome"] == DIFFERS).sum()
+    paper = df[df["source"].isin(["T2", "T3", "A3", "A4", "eq10"])]
+    assert counts["paper_outcomes"] == outcome_counts(paper)
+    assert outcome_counts(paper).startswith(f"{(paper['outcome'] == HOLDS).sum()} hold")
+    for styler, rows in ((summary_table(claims.summary(df)), len(KINDS) + 1),
+                         (source_table(claims.summary_by_source(df)), df["source"].nunique())):
+        html = styler.to_html()
+        assert 'class="rp-table"' in html and html.split("<tbody>")[1].count("<tr>") == rows
+    totals = source_table(claims.summary_by_source(df)).data
+    assert list(totals["total"]) == list(df.groupby("source").size().reindex(
+        [s for s in SOURCES if s in set(df["source"])]).astype(str))

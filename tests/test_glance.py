@@ -26,3 +26,20 @@ def test_curves_pass_through_anchor_with_table2_slopes():
 def test_bad_range():
     with pytest.raises(ReplicationError, match="c_min"):
         glance.allocation_curves(1e20, 1e18)
+
+
+def test_glued_numbers_are_the_tables_arithmetic():
+    v = glance.glue_numbers(10.0, 1e18, 1e26)
+    assert v["gl_sum_verdict"] == "reproduced" and v["gl_sum_lo"] == pytest.approx(1.0) and v["gl_sums"] == "1.00"
+    assert v["gl_kaplan_n"] == pytest.approx(10**0.73) and v["gl_kaplan_tpp"] == pytest.approx(10**-0.46)
+    assert (v["gl_chin_n_lo"], v["gl_chin_n_hi"]) == (pytest.approx(10**0.46), pytest.approx(10**0.50))
+    assert v["gl_per_decade"] == pytest.approx(10**0.23)
+    # at the plot's right edge Kaplan's model is (C/C0)^0.23 times Approach 1's, on as many times fewer tokens
+    edge = 1e26 / (6 * 70e9 * 1.4e12)
+    assert v["gl_edge_n"] == pytest.approx(edge**0.23) == pytest.approx(v["gl_edge_d"])
+    assert v["gl_edge_c"] == "10²⁶"
+
+
+def test_exponent_table_as_shown_has_readable_cells():
+    html = glance.show_exponents(10.0).to_html()
+    assert "e+" not in html and "5.37" in html and "× for 10× C" in html

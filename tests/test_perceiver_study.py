@@ -248,18 +248,18 @@ def test_design_comparison_is_computed_from_both_designs():
         assert t.loc["epochs", "kept"] == ("changed" if name == "1" else "kept")
         assert t.loc["reference steps", "article"] == f"{article.ref_steps:,}"
         share = article.ratios()["C_cross/C"]
-        assert t.loc["cross-attention share C_cross/C", "article"] == (f"{100 * share.min():.2g}%–"
+        assert t.loc["cross-attention share of all FLOPs", "article"] == (f"{100 * share.min():.2g}%–"
                                                                       f"{100 * share.max():.2g}%")
         layers = [L for _, L in study.experiment.models]
         assert t.loc["layers", "CPU scale"] == (str(min(layers)) if min(layers) == max(layers)
                                                 else f"{min(layers)}–{max(layers)}")
     # under the article's accounting, the article's share is that of its printed Table 4 (5.36% to 10.74%)
     t = design_comparison(ps.cpu_study("2a", "article"))
-    assert t.loc["cross-attention share C_cross/C", "article"] == "5.4%–11%"
+    assert t.loc["cross-attention share of all FLOPs", "article"] == "5.4%–11%"
     setup = ps.cpu_study("2a", "article").experiment.setup()
     share = setup["C_cross"] / setup["C"]
     want = f"{100 * share.min():.2g}%–{100 * share.max():.2g}%"
-    assert t.loc["cross-attention share C_cross/C", "CPU scale"] == want
+    assert t.loc["cross-attention share of all FLOPs", "CPU scale"] == want
     assert t.loc["epochs", "CPU scale"].startswith("not trained")
 
 

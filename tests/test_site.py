@@ -71,6 +71,18 @@ def test_every_chapter_page_says_how_to_re_run_it(site):
     assert "Built from commit" in (site / "intro.html").read_text()
 
 
+def test_every_chapter_page_offers_its_executed_notebook(site):
+    import nbformat
+
+    from replication import pipeline
+
+    for chapter in pipeline.chapters():
+        assert f'href="_notebooks/{chapter}.ipynb"' in (site / f"{chapter}.html").read_text(), chapter
+        nb = nbformat.read(site / "_notebooks" / f"{chapter}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert any(c.get("outputs") for c in code), f"{chapter}: the notebook offered has no outputs"
+
+
 def test_site_ships_no_source_maps_and_no_thebe(site):
     assert not list(site.rglob("*.map"))
     for html in site.glob("*.html"):
@@ -165,3 +177,125 @@ def test_claims_page_opens_filtered_from_its_address(site, chromium, server, tmp
     at = dom.index(f'id="claim-{held}"')
     fold = dom[:at][dom[:at].rindex("<details"):]
     assert re.match(r'<details class="claims-holding"[^>]*\bopen\b', fold), fold[:200]
+
+
+# -- what a reader sees: verdicts, captions, tables that fit, readable numbers -------------------------------
+
+#: pages that are not chapters with a result of their own: the landing page and the bibliography
+WITHOUT_VERDICT = {"intro", "references"}
+
+#: run in the page after its scripts: every table wider than the article's column, and (on the claims page)
+#: what choosing an outcome in the filter leaves visible
+PROBE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main");
+  const column = article.getBoundingClientRect().width;
+  const wide = [];
+  for (const t of article.querySelectorAll("table")) {
+    if (t.closest("[hidden]")) continue;
+    const box = t.parentElement, width = t.getBoundingClientRect().width;
+    if (width > column + 1 || box.scrollWidth > box.clientWidth + 1) {
+      const head = (t.querySelector("th, td") || {textContent: ""}).textContent.trim().slice(0, 40);
+      wide.push(`table ${Math.round(width)} px, its box ${box.clientWidth} px (scrolls ${box.scrollWidth} px), `
+                + `column ${Math.round(column)} px (${head})`);
+    }
+  }
+  const probe = {column: Math.round(column), wide: wide};
+  const form = document.querySelector("form.claims-filter");
+  if (form) {
+    const select = form.elements.outcome;
+    select.value = "differs";
+    form.dispatchEvent(new Event("change", {bubbles: true}));
+    probe.visible = document.querySelectorAll("tbody.claim:not([hidden])").length;
+    probe.shownDiffers = document.querySelectorAll('tbody.claim[data-outcome="differs"]:not([hidden])').length;
+  }
+  document.documentElement.setAttribute("data-probe", JSON.stringify(probe));
+}, 300));
+</script>"""
+
+
+def probed(site, chromium, server, page, profile, width=1400) -> dict:
+    """:data:`PROBE`'s findings on ``page`` in a window ``width`` pixels wide (a copy of the page beside it)."""
+    import html as html_lib
+    import json
+
+    copy = site / f"_probe_{page}.html"
+    copy.write_text((site / f"{page}.html").read_text().replace("</body>", PROBE + "</body>"))
+    try:
+        result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900", f"--user-data-dir={profile}",
+                                 "--dump-dom", f"{server}/{copy.name}"], capture_output=True, text=True, timeout=120)
+    finally:
+        copy.unlink()
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = re.search(r'data-probe="([^"]*)"', result.stdout)
+    assert found, f"{page}: the probe did not run"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_no_table_is_wider_than_its_column(site, chromium, server, tmp_path):
+    wide = {}
+    for page in toc_chapters():
+        probe = probed(site, chromium, server, page, tmp_path / "profile")
+        assert probe["column"] > 600, (page, probe)  # the article column at 1400 px
+        if probe["wide"]:
+            wide[page] = probe["wide"]
+    assert not wide, f"tables wider than the column at 1400 px: {wide}"
+
+
+def test_claims_filter_shows_only_the_chosen_outcome(site, chromium, server, tmp_path):
+    from replication import claims
+
+    df = claims.table(claims.registry())
+    differs = int((df["outcome"] == claims.DIFFERS).sum())
+    probe = probed(site, chromium, server, "claims", tmp_path / "profile")
+    assert probe["visible"] == probe["shownDiffers"] == differs > 0
+
+
+def _article(page_html: str) -> str:
+    m = re.search(r'<article class="bd-article"[^>]*>(.*)</article>', page_html, re.S)
+    return m.group(1) if m else page_html
+
+
+def test_every_chapter_opens_with_a_verdict_box(site):
+    missing = []
+    for page in toc_chapters():
+        if page in WITHOUT_VERDICT:
+            continue
+        body = _article((site / f"{page}.html").read_text())
+        box = re.search(r'<div class="(?=[^"]*\bverdict\b)(?=[^"]*\badmonition\b)[^"]*">\s*'
+                        r'<p class="admonition-title">Verdict</p>', body)
+        if not box:
+            missing.append(page)
+            continue
+        # "at the top": before the chapter's second section heading
+        sections = [m.start() for m in re.finditer(r"<h2\b", body)]
+        assert len(sections) < 2 or box.start() < sections[1], f"{page}: the verdict box comes late"
+    assert not missing, f"no Verdict box: {missing}"
+
+
+def test_every_figure_has_a_number_a_caption_and_alt_text(site):
+    loose = {}
+    for page in toc_chapters():
+        body = _article((site / f"{page}.html").read_text())
+        for fig in re.findall(r"<figure\b.*?</figure>", body, re.S):
+            assert "<figcaption" in fig and 'class="caption-number"' in fig, f"{page}: figure without a numbered caption"
+            for alt in re.findall(r'<img\b[^>]*\balt="([^"]*)"', fig):
+                assert len(alt.split()) >= 5 and not re.search(r"[0-9a-f]{16}|\.(png|svg)", alt), (page, alt)
+        # an image shown outside a figure is a figure without a caption
+        outside = re.sub(r"<figure\b.*?</figure>", "", body, flags=re.S)
+        images = re.findall(r'<img\b[^>]*src="[^"]*\.(?:png|svg|jpg)"', outside)
+        if images:
+            loose[page] = len(images)
+    assert not loose, f"images outside a numbered figure: {loose}"
+
+
+def test_rendered_tables_have_no_e_notation_and_no_cut_cells(site):
+    bad = {}
+    for page in toc_chapters():
+        body = _article((site / f"{page}.html").read_text())
+        for table in re.findall(r"<table\b.*?</table>", body, re.S):
+            cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh]\b[^>]*>(.*?)</t[dh]>", table, re.S)]
+            hits = [c for c in cells if re.search(r"\d(?:\.\d+)?e[+-]\d", c) or c.endswith("...") or c.endswith("…")]
+            if hits:
+                bad.setdefault(page, []).extend(hits[:3])
+    assert not bad, f"raw e-notation or cut cells in tables: {bad}"

@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from . import figures, tables
+
 from replication.bench import gpu
 from replication.errors import ReplicationError, check_choice, check_int, check_number
 from replication.estimate import ACCOUNTINGS
@@ -52,13 +54,26 @@ def hours_table(record: dict | None, accounting: str, assumed_mfu: float, assume
                 "MFU from", "GPU-hours"]]
 
 
-def hours_display(page: Page) -> pd.DataFrame:
-    """The GPU-hours table as the page shows it."""
-    out = page.hours.copy()
-    out["executed FLOPs"] = out["executed FLOPs"].map(lambda x: f"{x:.3g}")
-    out["MFU"] = out["MFU"].map(lambda x: f"{x:.1%}")
-    out["GPU-hours"] = out["GPU-hours"].map(lambda x: f"{x:.2f}")
-    return out.set_index(["experiment", "model number"])
+def hours_display(page: Page):
+    """The GPU-hours of every model as the page shows it."""
+    return tables.table(page.hours, {"experiment": "experiment", "model number": "model",
+                                     "model": "channels / layers", "num_steps": "steps",
+                                     "executed FLOPs": "FLOPs executed", "GPU-hours": "GPU-hours"},
+                        {"num_steps": "int", "executed FLOPs": "sci3", "GPU-hours": "f2"},
+                        columns=["experiment", "model number", "model", "num_steps", "executed FLOPs", "GPU-hours"])
+
+
+def totals_display(page: Page):
+    """Per experiment: the models, the MFU and peak the hours rest on (and where the MFU comes from), and
+    the GPU-hours of one seed of every model."""
+    h = page.hours
+    g = h.groupby("experiment", sort=False)
+    df = pd.DataFrame({"models": g.size(), "MFU": g["MFU"].first(), "MFU from": g["MFU from"].first(),
+                       "peak TFLOP/s": g["peak TFLOP/s"].first(), "GPU-hours": g["GPU-hours"].sum()})
+    return tables.table(df, {"experiment": "experiment", "models": "models", "MFU": "MFU (share of the peak)",
+                             "MFU from": "MFU from", "peak TFLOP/s": "dense bf16 peak (TFLOP/s)",
+                             "GPU-hours": "GPU-hours, one seed of each model"},
+                        {"models": "int", "MFU": "pct", "peak TFLOP/s": "f0", "GPU-hours": "f1"})
 
 
 def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_tflops: float, accounting: str,
@@ -79,7 +94,7 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
     totals = hours.groupby("experiment")["GPU-hours"].sum()
     v = {"as_assumed_mfu": assumed_mfu * 100, "as_assumed_peak": assumed_peak_tflops, "as_gpus": gpus,
          "as_total_hours": float(totals.sum()), "as_records": len(found), "as_batch": gpu.BATCH_SIZE,
-         "as_dropout": gpu.PREFIX_DROPOUT}
+         "as_dropout": gpu.PREFIX_DROPOUT, "as_accounting": accounting}
     for key, shape in (("ref", gpu.SHAPES["reference"]), ("big", gpu.SHAPES["2a-largest"])):
         v.update({f"as_{key}_d": shape["num_channels"], f"as_{key}_L": shape["num_layers"],
                   f"as_{key}_n": shape["num_latents"], f"as_{key}_P": shape["num_prefix"],
@@ -87,6 +102,7 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
     for name in EXPERIMENTS:
         v[f"as_hours_{name}"] = float(totals[name])
         v[f"as_models_{name}"] = int((hours["experiment"] == name).sum())
+    v["as_steps_lo"], v["as_steps_hi"] = int(hours["num_steps"].min()), int(hours["num_steps"].max())
     measured = (hours["MFU from"] != "assumed").any()
     assumed = f"an assumed MFU of {assumed_mfu:.0%} of a {assumed_peak_tflops:g} TFLOP/s dense bf16 peak"
     if record is None:
@@ -106,8 +122,14 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
                              "(fp32).") if c else "The record has no bf16-against-fp32 comparison."
         d = record.get("ddp")
         v["as_ddp"] = (f"Two processes ran {d['speedup']:.2f} times the latent tokens per second of one, and their "
-                       f"loss curves differ by at most {d['max_abs_train_loss_diff']:.2g}.") if d else \
+                       f"loss curves differ by at most {tables.number(d['max_abs_train_loss_diff'], 2)}.") if d else \
             "Multi-GPU scaling has not been measured (the record's machine had one GPU)."
+    if record is None:
+        v["as_outcome"] = "not measured (no GPU record exists yet)"
+    elif record.get("tiny"):
+        v["as_outcome"] = "not measured (the record shown is a CPU check, not a GPU)"
+    else:
+        v["as_outcome"] = f"measured on a {record['device_name']}"
     losses = ("the article's losses at its own scale: this project has not trained these models (they need the "
               "GPU-hours below and the Hugging Face book corpora)")
     v["as_not_established"] = (losses[0].upper() + losses[1:] if record is not None and not record.get("tiny") else
@@ -126,24 +148,39 @@ def throughput_table(page: Page):
     rows = pd.DataFrame(page.record["throughput"])
     rows["peak memory GiB"] = rows["peak_memory_bytes"].map(lambda b: b / 2**30 if b else float("nan"))
     rows["model TFLOP/s"] = rows["model_flops_per_s"] / 1e12
-    return rows[["shape", "compile", "num_params", "batch_size", "latent_tokens_per_s", "model TFLOP/s", "mfu",
-                 "peak memory GiB", "first_step_s"]]
+    rows["compile"] = rows["compile"].map({True: "compiled", False: "eager"})
+    return tables.table(rows, {"shape": "shape", "compile": "mode", "num_params": "parameters",
+                               "latent_tokens_per_s": "latent tokens per second", "model TFLOP/s": "model TFLOP/s",
+                               "mfu": "MFU (share of the peak)", "peak memory GiB": "peak memory (GiB)",
+                               "first_step_s": "first step (s)"},
+                        {"num_params": "sci3", "latent_tokens_per_s": "sig3", "model TFLOP/s": "sig3",
+                         "mfu": "pct", "peak memory GiB": "f1", "first_step_s": "f1"},
+                        columns=["shape", "compile", "num_params", "latent_tokens_per_s", "model TFLOP/s", "mfu",
+                                 "peak memory GiB", "first_step_s"])
 
 
 def plot_precision(page: Page):
-    """bf16 and fp32 training losses of the record's precision comparison (nothing without one)."""
+    """bf16 and fp32 training losses of the record's precision comparison; without one, a panel that says
+    so (the chapter's numbered figure always has something to show)."""
     c = (page.record or {}).get("precision_comparison")
     if not c:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for precision, style in (("fp32", "-"), ("bf16-autocast", "--")):
+        fig, ax = plt.subplots(figsize=(7.2, 1.2))
+        ax.axis("off")
+        why = "no GPU record yet" if page.record is None else "the record has no bf16-against-fp32 comparison"
+        ax.text(0.5, 0.5, f"Not measured: {why}.", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for precision, style, marker, colour, name in (("fp32", "-", "o", figures.PALETTE[0], "fp32 (TF32 off)"),
+                                                   ("bf16-autocast", "--", "x", figures.PALETTE[1],
+                                                    "bf16 autocast")):
         loss = c[precision]["train_loss"]
-        ax.plot(range(1, len(loss) + 1), loss, style, label=precision)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_title(f"{c['num_channels']}/{c['num_layers']}, n={c['num_latents']}, P={c['num_prefix']}: "
-                 f"{c['steps']} steps from one seed")
-    ax.legend()
+        every = max(1, len(loss) // 20)
+        ax.plot(range(1, len(loss) + 1), loss, ls=style, marker=marker, markevery=every, ms=5, color=colour,
+                label=name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss (nats per byte)")
+    ax.legend(title=f"{c['num_channels']}/{c['num_layers']}, {c['num_latents']} latents, prefix {c['num_prefix']}",
+              title_fontsize=8, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -10,9 +10,11 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, RESTATED,
-                                SOURCES, replications)
+from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES,
+                                RESTATED, SOURCES, replications)
 from replication.pipeline import toc_chapters
+
+from .tables import table
 
 #: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
 #: repeating them, so that every claim is on the page once (and its anchor is unique).
@@ -30,14 +32,66 @@ def chapter_link(name: str, available) -> str:
     return f'<a href="{name}.html">{name}</a>' if name in available else html.escape(name)
 
 
-def glue_counts(df: pd.DataFrame) -> dict[str, int]:
-    """Glue the page's headline counts (``n_total``, ``n_data``, ``n_replicated``, ``n_arithmetic``,
-    ``n_restated``) for its prose; returns them."""
+#: the page's Verdict groups the sources: the paper itself, Krasser's article and note, and the write-ups
+#: (every other source)
+PAPER_SOURCES = ("T2", "T3", "A3", "A4", "eq10")
+KRASSER_SOURCES = ("article", "update")
+
+#: outcome -> the name of its count in :func:`glue_counts`
+OUTCOME_COUNTS = {HOLDS: "n_holds", DIFFERS: "n_differs", NOT_AT_CPU_SCALE: "n_not_at_cpu_scale",
+                  NOT_CHECKABLE: "n_not_checkable"}
+
+
+def outcome_counts(rows: pd.DataFrame) -> str:
+    """The outcomes of ``rows`` in words, the most common first: "40 hold, 3 differ, 2 not checkable here"."""
+    verbs = {HOLDS: ("holds", "hold"), DIFFERS: ("differs", "differ")}
+    counts = rows["outcome"].value_counts()
+    parts = []
+    for outcome in sorted(OUTCOMES, key=lambda o: (-counts.get(o, 0), OUTCOMES.index(o))):
+        n = int(counts.get(outcome, 0))
+        if n:
+            one, many = verbs.get(outcome, (outcome, outcome))
+            parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) if parts else "none"
+
+
+def glue_counts(df: pd.DataFrame) -> dict:
+    """Glue the page's headline counts for its prose and its Verdict; returns them. Totals: ``n_total``;
+    by kind of evidence: ``n_data``, ``n_replicated`` (from data, and holding), ``n_arithmetic``,
+    ``n_restated``; by outcome: the names of :data:`OUTCOME_COUNTS`; by group of sources: ``n_paper``,
+    ``n_krasser``, ``n_writeups`` and their outcomes in words (``paper_outcomes``, ...)."""
     counts = {"n_total": len(df), "n_data": int((df["kind"] == DATA).sum()), "n_replicated": len(replications(df)),
               "n_arithmetic": int((df["kind"] == ARITHMETIC).sum()), "n_restated": int((df["kind"] == RESTATED).sum())}
+    counts |= {name: int((df["outcome"] == outcome).sum()) for outcome, name in OUTCOME_COUNTS.items()}
+    groups = {"paper": df["source"].isin(PAPER_SOURCES), "krasser": df["source"].isin(KRASSER_SOURCES)}
+    groups["writeups"] = ~(groups["paper"] | groups["krasser"])
+    for group, mask in groups.items():
+        counts[f"n_{group}"] = int(mask.sum())
+        counts[f"{group}_outcomes"] = outcome_counts(df[mask])
     for name, value in counts.items():
         glue(name, value, display=False)
     return counts
+
+
+def summary_table(summary: pd.DataFrame):
+    """``claims.summary``: claims per kind of evidence and outcome, with totals."""
+    return table(summary, index="kind of evidence", formats={c: "int" for c in summary.columns},
+                 caption="Claims by kind of evidence (rows) and outcome (columns)")
+
+
+def source_table(by_source: pd.DataFrame):
+    """``claims.summary_by_source``: claims per source and outcome, with each source's total."""
+    t = by_source.assign(total=by_source.sum(axis=1))
+    return table(t, index="source", formats={c: "int" for c in t.columns},
+                 caption="Claims by source (rows) and outcome (columns)")
+
+
+def tokens_at_70b(t: pd.DataFrame):
+    """``claims.rows_at_70b``: the printed tokens of the '67B' rows against the law through the other rows."""
+    return table(t, index="approach",
+                 headers={"approach": "approach (table)", "printed tokens": "printed tokens (trillions)",
+                          "law at 67B": "law at 67B (trillions)", "law at 70B": "law at 70B (trillions)"},
+                 formats={c: (lambda x: f"{x / 1e12:.2f}") for c in t.columns})
 
 
 def badge(group: str, label: str) -> str:
@@ -63,10 +117,24 @@ def filters(df: pd.DataFrame) -> HTML:
                 f'<output class="claims-count">{len(df)} claims</output></form>')
 
 
+_E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?!\w|\.\d)")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def powers_of_ten(text: str) -> str:
+    """Every number in e-notation in ``text`` written with a power of ten and the same digits:
+    "5.78e+17" -> "5.78×10¹⁷", "1e-3" -> "10⁻³". Other text is left alone."""
+    def write(m):
+        power = "10" + str(int(m.group(2))).translate(_SUPERSCRIPT)
+        return power if m.group(1) == "1" else f"{m.group(1)}×{power}"
+    return _E_NOTATION.sub(write, text)
+
+
 def _claim(row, available, corrected: bool) -> str:
-    """One claim: its main row (quote, printed, ours, badges) and, under it, the note, rule and chapter."""
-    e = lambda x: html.escape(str(x))  # noqa: E731
-    cid = e(row["id"])
+    """One claim: its main row (quote, printed, ours, badges) and, under it, the note, rule and chapter.
+    Numbers in e-notation are written with powers of ten (:func:`powers_of_ten`), with the digits kept."""
+    e = lambda x: html.escape(powers_of_ten(str(x)))  # noqa: E731
+    cid = html.escape(str(row["id"]))
     cells = [f'<td class="claim-what"><a class="claim-id" href="#claim-{cid}">{cid}</a> {e(row["quote"])}</td>',
              f'<td data-label="printed">{e(row["expected"])}</td>', f'<td data-label="ours">{e(row["ours"])}</td>']
     if corrected:
@@ -78,7 +146,7 @@ def _claim(row, available, corrected: bool) -> str:
     detail = (f'<td colspan="{len(cells)}">{note}<span class="claim-rule">{rule}'
               f'chapter: {chapter_link(row["chapter"], available)}</span></td>')
     return (f'<tbody class="claim" id="claim-{cid}" data-outcome="{slug(row["outcome"])}" '
-            f'data-kind="{slug(row["kind"])}" data-source="{e(row["source"])}">'
+            f'data-kind="{slug(row["kind"])}" data-source="{html.escape(str(row["source"]))}">'
             f'<tr>{"".join(cells)}</tr><tr class="claim-note">{detail}</tr></tbody>')
 
 

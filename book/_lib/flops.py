@@ -1,4 +1,5 @@
-"""Counting FLOPs: the term-by-term tables and the figures of the flops chapter."""
+"""Counting FLOPs: the term-by-term tables, the article's tables in both accountings (split so that
+they fit a page), the check of every printed cell, and the figures of the flops chapter."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,6 +8,24 @@ from replication.errors import ReplicationError, check_int
 from replication.estimate import ACCOUNTINGS, Decoder, PerceiverARShape
 from replication.sources.krasser import NUM_LATENTS, PREFIX_DROPOUT
 from replication.studies.krasser_design import check_models
+
+from . import figures, tables
+
+#: the terms of the accountings, as the tables name them
+TERMS = {"embedding": "token embedding", "prefix_embedding": "prefix embedding", "weights": "weight matmuls",
+         "prefix_kv": "prefix keys and values", "attention_logits": "attention logits",
+         "attention_softmax": "attention softmax", "attention_reduction": "attention reduction over values",
+         "final_logits": "final logits", "embeddings": "embeddings", "attention_qkv": "attention q, k, v",
+         "attention_project": "attention output projection", "dense": "dense (MLP)"}
+PARTS = {"self": "self-attention", "cross": "cross-attention"}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+#: the columns of the article's tables, as the tables head them (units in the header)
+COLUMNS = {"label": "model", "shape": "channels / layers", "num_steps": "steps",
+           "D_iso": "latent tokens", "N": "parameters", "N_cross": "cross-attention parameters",
+           "N_self": "self-attention parameters", "C": "training FLOPs", "C_cross": "cross-attention FLOPs",
+           "C_self": "self-attention FLOPs", "C_self_hat": "6ND estimate of self-attention FLOPs",
+           "N_cross/N": "cross-attention share of parameters", "C_cross/C": "cross-attention share of FLOPs",
+           "C_self/C_self_hat": "self-attention FLOPs / 6ND estimate"}
 
 
 def accounting_terms(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
@@ -67,21 +86,26 @@ def cross_shares(vocab_size: int, num_channels: int, num_layers: int, prefix_len
     return pd.DataFrame(rows)
 
 
+#: how the figures draw each accounting
+STYLES = {"article": dict(ls="--", marker="o", label="article's accounting"),
+          "corrected": dict(ls="-", marker="s", label="corrected accounting")}
+
+
 def plot_self_flops_ratios(df: pd.DataFrame):
     """One panel per vocabulary: C_self / 6 N_self against N_self, a line per accounting."""
     import matplotlib.pyplot as plt
 
     vocabs = sorted(df["vocab_size"].unique())
-    fig, axes = plt.subplots(1, len(vocabs), figsize=(5 * len(vocabs), 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(vocabs), figsize=(4.5 * len(vocabs), 3.6), sharey=True, squeeze=False)
     for ax, V in zip(axes[0], vocabs):
-        for acc, style in zip(ACCOUNTINGS, ("o--", "s-")):
+        for i, acc in enumerate(ACCOUNTINGS):
             part = df[(df["vocab_size"] == V) & (df["accounting"] == acc)]
-            ax.plot(part["N_self"], part["C_self/6N_self"], style, label=acc)
-        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+            ax.plot(part["N_self"], part["C_self/6N_self"], color=figures.PALETTE[i], **STYLES[acc])
+        ax.axhline(1.0, color=figures.PALETTE[7], lw=0.8, ls=":")
         ax.set_xscale("log")
-        ax.set_xlabel("$N_{self}$ (parameters)")
-        ax.set_title(f"V = {V:,}")
-    axes[0][0].set_ylabel(r"$C_{self} / 6 N_{self}$ per token")
+        ax.set_xlabel("self-attention parameters $N_{self}$")
+        ax.set_title(f"vocabulary V = {V:,}")
+    axes[0][0].set_ylabel(r"$C_{self}\,/\,6 N_{self}$ per latent token")
     axes[0][0].legend()
     fig.tight_layout()
     return fig
@@ -92,21 +116,24 @@ def plot_cross_shares(frames: dict, marks=(1536, 3584)):
 
     A colour per frame, a line style per accounting; ``marks`` are prefix lengths to flag (the article's).
     """
+    import matplotlib as mpl
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for i, (label, df) in enumerate(frames.items()):
-        for acc, style in zip(ACCOUNTINGS, ("--", "-")):
+        for acc in ACCOUNTINGS:
             part = df[df["accounting"] == acc]
             # corrected curves of different vocabularies coincide; markers of shrinking size keep both visible
             marker = dict(marker="o", markersize=7 - 3 * i, fillstyle="none") if acc == "corrected" else {}
-            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], style, color=f"C{i}", label=f"{label}, {acc}",
+            ax.plot(part["prefix_length"], 100 * part["C_cross/C"], STYLES[acc]["ls"],
+                    color=figures.PALETTE[i % len(figures.PALETTE)], label=f"{label}, {STYLES[acc]['label']}",
                     **marker)
     for P in marks:
-        ax.axvline(P, color="grey", lw=0.8, ls=":")
+        ax.axvline(P, color=figures.PALETTE[7], lw=0.8, ls=":")
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.set_xlabel("prefix length P (tokens)")
-    ax.set_ylabel(r"$C_{cross} / C$ (%)")
+    ax.set_ylabel("cross-attention share of training FLOPs (%)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -164,6 +191,277 @@ def glue_conventions(table: pd.DataFrame) -> dict:
         v[f"fc_{key}_shift"] = float(t.loc[cor, "N_opt"] / t.loc[law, "N_opt"] - 1) * 100
         same = t["nearest trained model"].nunique() == 1
         v[f"fc_{key}_same"] = "the same under every pairing" if same else "not the same under every pairing"
+    for k, x in v.items():
+        glue(k, x, display=False)
+    return v
+
+
+# --------------------------------------------------------------------------------------------------
+# the chapter's tables, as the page shows them
+
+
+def terms_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT):
+    """:func:`accounting_terms` with readable names (training FLOPs per latent token)."""
+    t = accounting_terms(model, prefix_dropout).reset_index()
+    t["part"] = t["part"].map(PARTS)
+    t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
+    return tables.table(t, headers={"article": "article (FLOPs per latent token)",
+                                    "corrected": "corrected (FLOPs per latent token)"},
+                        formats={"article": "sci3", "corrected": "sci3"})
+
+
+def summary_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT):
+    """The parameter counts and per-token FLOPs of one model in both accountings."""
+    rows = {"num_params": ("parameters N", "int"), "num_self_attn_params": ("self-attention parameters", "int"),
+            "num_cross_attn_params": ("cross-attention parameters", "int"),
+            "self_attn_flops": ("self-attention training FLOPs per latent token", "sci3"),
+            "cross_attn_flops": ("cross-attention training FLOPs per latent token", "sci3"),
+            "self_attn_flops_6n": ("6 × self-attention parameters (FLOPs per latent token)", "sci3"),
+            "cross_attn_share": ("cross-attention share of the FLOPs", lambda x: f"{100 * x:.2f}%"),
+            "self_attn_flops_over_6n": ("self-attention FLOPs / 6 × self-attention parameters", "f4")}
+    out = {acc: model.summary(prefix_dropout, acc) for acc in ACCOUNTINGS}
+    t = pd.DataFrame([{"quantity": label, **{acc: tables.FORMATS[fmt](out[acc][k]) if isinstance(fmt, str)
+                                              else fmt(out[acc][k]) for acc in ACCOUNTINGS}}
+                      for k, (label, fmt) in rows.items()])
+    return tables.table(t, index="quantity")
+
+
+def as_printed(x) -> str:
+    """3 significant figures as the article prints them, trailing zeros kept: 4.50×10⁷ (its 4.50e+07)."""
+    mantissa, exponent = f"{float(x):.2e}".split("e")
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def _labelled(df: pd.DataFrame, labels=None) -> pd.DataFrame:
+    """A stacked (accounting, model) frame with the model's label and its shape as columns."""
+    t = df.reset_index()
+    if "label" not in t.columns:
+        t["label"] = [labels[m - 1] if labels else f"Model {m}" for m in t["model"]]
+    if "num_channels" in t.columns:
+        t["shape"] = [f"{d}/{L}" for d, L in zip(t["num_channels"], t["num_layers"])]
+    return t
+
+
+def experiment_tables(df: pd.DataFrame, labels=None) -> list:
+    """An experiment's setup and ratio columns (index: accounting, model) as tables that fit a page:
+    the models, tokens and parameters; the FLOPs; the ratios, each as far as ``df`` has them."""
+    t = _labelled(df, labels)
+    head = ["accounting", "label"]
+    parts = [["shape", "num_steps", "D_iso", "N", "N_cross", "N_self"], ["C", "C_cross", "C_self", "C_self_hat"],
+             ["N_cross/N", "C_cross/C", "C_self/C_self_hat"]]
+    formats = {c: as_printed for c in ("D_iso", "N", "N_cross", "N_self", "C", "C_cross", "C_self", "C_self_hat")}
+    formats |= {"num_steps": "int", "N_cross/N": "f4", "C_cross/C": "f4", "C_self/C_self_hat": "f4"}
+    return [tables.table(t, columns=head + cols, headers=COLUMNS, formats=formats)
+            for cols in parts if all(c in t.columns for c in cols)]
+
+
+def article_tables(number: int) -> list:
+    """Table ``number`` (1-5) of the article in both accountings, as :func:`experiment_tables`."""
+    from replication.sources import krasser
+    from replication.studies.krasser_design import both_accountings
+
+    labels = krasser.DESIGNS[krasser.TABLE_EXPERIMENT[number]]["labels"]
+    return experiment_tables(both_accountings(number), labels)
+
+
+def article_check() -> pd.DataFrame:
+    """Every printed cell of the article's Tables 1-5 but the channels and layers (which define the
+    models) against our estimator, printed the article's way (3 significant figures, ratios to 4
+    decimals): how many give the printed digits under each accounting."""
+    from replication.sources import krasser
+    from replication.studies.krasser_design import article_table, formatted
+
+    rows = []
+    for number, printed in krasser.TABLES.items():
+        cols = [c for c in printed.columns if c not in ("num_channels", "num_layers")]
+        row = {"table": number, "experiment": krasser.TABLE_EXPERIMENT[number], "cells": printed[cols].size}
+        for acc in ACCOUNTINGS:
+            got = formatted(article_table(number, acc))
+            row[acc] = int(sum(got.loc[i, c] == printed.loc[i, c] for i in printed.index for c in cols))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def check_table(check: pd.DataFrame):
+    """:func:`article_check` as the page shows it."""
+    return tables.table(check, headers={"table": "the article's table", "experiment": "experiment",
+                                        "cells": "printed cells checked",
+                                        "article": "reproduced (article's accounting)",
+                                        "corrected": "unchanged under the correction"})
+
+
+def table_a4_check() -> dict:
+    """How many of Table A4's printed ratios FLOPs/6ND each decoder accounting gives, to the printed
+    two decimals."""
+    from replication.estimate import DECODER_ACCOUNTINGS, table_a4
+
+    t = table_a4()
+    printed = [f"{x:.2f}" for x in t["paper_ratio"]]
+    return {acc: sum(f"{x:.2f}" == p for x, p in zip(t[acc], printed)) for acc in DECODER_ACCOUNTINGS} | \
+        {"rows": len(t)}
+
+
+def glue_check(check: pd.DataFrame, a4: dict) -> dict:
+    """Glue the numbers and outcomes of the verdict: the cells of Tables 1-5 reproduced, and the
+    Table A4 ratios under the accounting that matches and under Appendix F as written."""
+    from myst_nb import glue
+
+    v = {"fl_cells": int(check["cells"].sum()), "fl_match": int(check["article"].sum()),
+         "fl_unchanged": int(check["corrected"].sum()), "fl_a4_rows": int(a4["rows"]),
+         "fl_a4_match": int(a4["table_a4"]), "fl_a4_appf": int(a4["appendix_f"])}
+    v["fl_outcome"] = "reproduced" if v["fl_match"] == v["fl_cells"] else "differs"
+    v["fl_a4_outcome"] = "reproduced" if v["fl_a4_match"] == v["fl_a4_rows"] else "differs"
+    v["fl_a4_appf_outcome"] = "reproduced" if v["fl_a4_appf"] == v["fl_a4_rows"] else "differs"
+    for k, x in v.items():
+        glue(k, x, display=False)
+    return v
+
+
+def laws_table():
+    """The two Chinchilla laws Krasser fits: N_opt = k_N C^a, D_opt = k_D C^b."""
+    from replication.fit.laws import chinchilla_law
+
+    t = pd.DataFrame([{"law": f"Approach {i}", **{k: getattr(chinchilla_law(i), k) for k in ("k_N", "a", "k_D", "b")}}
+                      for i in (1, 2)])
+    return tables.table(t, index="law", headers={"k_N": "k_N (N_opt = k_N Cᵃ)", "a": "a", "k_D": "k_D (D_opt = k_D Cᵇ)",
+                                                 "b": "b"}, formats={"k_N": "f4", "a": "f2", "k_D": "f4", "b": "f2"})
+
+
+def predictions_table():
+    """:func:`replication.studies.krasser_design.predictions` with readable headers."""
+    from replication.studies.krasser_design import predictions
+
+    t = predictions()
+    t["approach"] = [f"Approach {a}" for a in t["approach"]]
+    return tables.table(t, columns=["experiment", "accounting", "approach", "C_ref", "N_opt", "model", "N_self/N_opt"],
+                        headers={"approach": "law", "C_ref": "reference budget (FLOPs)",
+                                 "N_opt": "N_opt (parameters)", "model": "model trained (channels / layers)",
+                                 "N_self/N_opt": "its self-attention parameters / N_opt"},
+                        formats={"C_ref": "sci3", "N_opt": "sci3", "N_self/N_opt": "f3"})
+
+
+def nearest_table(choices=(("article", 11), ("corrected", 10)), approach: int = 2):
+    """Experiment 1: N_opt under each accounting and the shape with the given depth whose
+    self-attention parameters lie nearest to it."""
+    from replication.estimate import ComputeEstimator
+    from replication.fit.laws import chinchilla_law
+    from replication.studies import krasser_design
+
+    law = chinchilla_law(approach)
+    rows = []
+    for acc, layers in choices:
+        exp = krasser_design.experiment("1", acc)
+        n_opt = exp.n_opt(law)
+        d, n = krasser_design.closest_model(ComputeEstimator(exp.vocab_size, exp.max_seq_len, exp.num_latents,
+                                                             accounting=acc), n_opt, layers)
+        rows.append({"accounting": acc, "N_opt": n_opt, "layers": layers, "channels": d, "N_self": n})
+    return tables.table(pd.DataFrame(rows), headers={
+        "N_opt": "N_opt (parameters)", "layers": "layers", "channels": "nearest channels (multiple of 8)",
+        "N_self": "its self-attention parameters"}, formats={"N_opt": "sci3", "N_self": "int"})
+
+
+def mine_tables(experiments: dict, laws: dict):
+    """Your own experiment (``experiments``: accounting -> Experiment): its budget and N_opt under
+    each law, and its setup and ratios as :func:`experiment_tables`."""
+    rows = [{"accounting": acc, "C_ref": float(e.c_ref),
+             **{f"law {i}": e.n_opt(law) for i, law in laws.items()}} for acc, e in experiments.items()]
+    first = tables.table(pd.DataFrame(rows), headers={"C_ref": "reference budget (FLOPs)",
+                                                      **{f"law {i}": f"N_opt, Approach {i} (parameters)" for i in laws}},
+                         formats={"C_ref": "sci3", **{f"law {i}": "sci3" for i in laws}})
+    stacked = pd.concat({acc: e.setup().join(e.ratios()) for acc, e in experiments.items()},
+                        names=["accounting", "model"])
+    labels = next(iter(experiments.values())).labels or None
+    return [first, *experiment_tables(stacked, labels)]
+
+
+def appendix_f_table(model: Decoder):
+    """:func:`appendix_f_terms` with readable names."""
+    t = appendix_f_terms(model).reset_index()
+    t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
+    for c in ("appendix_f", "table_a4"):
+        t[c] = t[c].map({True: "yes", False: "no"})
+    return tables.table(t, headers={"training FLOPs per token": "training FLOPs per token",
+                                    "share": "share of the total", "appendix_f": "counted in Appendix F's text",
+                                    "table_a4": "counted in Table A4"},
+                        formats={"training FLOPs per token": "sci3", "share": "pct"})
+
+
+def table_a4_tables():
+    """Chinchilla's Table A4 recomputed, as two tables: the six shapes and their parameters, and the
+    printed ratio FLOPs/6ND beside each accounting's."""
+    from replication.estimate import table_a4
+
+    t = table_a4()
+    shapes = tables.table(t, columns=["N", "n_layers", "d_model", "ffw_size", "n_heads", "kv_size"],
+                          headers={"N": "parameters N", "n_layers": "layers", "d_model": "model width",
+                                   "ffw_size": "MLP width", "n_heads": "heads", "kv_size": "key/value size"},
+                          formats={"N": "int"})
+    ratios = tables.table(t, columns=["N", "paper_ratio", "appendix_f", "table_a4", "palm"],
+                          headers={"N": "parameters N", "paper_ratio": "printed in Table A4",
+                                   "appendix_f": "Appendix F as written", "table_a4": "without embeddings and logits",
+                                   "palm": "PaLM's 6N + attention"},
+                          formats={"N": "int", "paper_ratio": "f2", "appendix_f": "f3", "table_a4": "f3",
+                                   "palm": "f3"})
+    return shapes, ratios
+
+
+def pairings_table(pairings: pd.DataFrame):
+    """:func:`convention_pairings` as the page shows it."""
+    t = pairings.reset_index()
+    t["budget counted as"] = t["budget counted as"].map({"article C_self": "article's self-attention FLOPs",
+                                                         "corrected C_self": "corrected self-attention FLOPs",
+                                                         "6 N_self D (the law's)": "6ND (the law's convention)"})
+    return tables.table(t, columns=["experiment", "budget counted as", "C_ref", "C_ref / 6ND", "N_opt",
+                                    "nearest trained model", "closest shape"],
+                        headers={"C_ref": "reference budget (FLOPs)", "C_ref / 6ND": "budget / 6ND",
+                                 "N_opt": "N_opt (parameters)", "nearest trained model": "nearest trained model",
+                                 "closest shape": "closest shape, same depth"},
+                        formats={"C_ref": "sci3", "C_ref / 6ND": "f3", "N_opt": "sci3"})
+
+
+def glue_prose() -> dict:
+    """Glue the numbers the chapter's prose quotes about the article's own models (not the reader's
+    parameters): the logits' share of the count, the ratios to 6ND, the cross-attention shares, how
+    the correction moves budgets and N_opt, and Table A4's terms. Returns them by name."""
+    from myst_nb import glue
+
+    from replication.estimate import table_a4
+    from replication.fit.laws import chinchilla_law
+    from replication.studies.krasser_design import experiment
+
+    def ref(name, acc="article"):
+        e = experiment(name, acc)
+        return e, PerceiverARShape(e.vocab_size, e.max_seq_len, e.num_latents, *e.models[0])
+
+    v = {}
+    for name, key in (("1", "fl_logit_share"), ("2a", "fl_logit_share_bytes")):
+        _, m = ref(name)
+        v[key] = 100 * m.self_attn_terms("article")["final_logits"] / sum(m.self_attn_terms("article").values())
+    art = pd.concat([experiment(n, "article").ratios() for n in ("1", "2a", "2b")])["C_self/C_self_hat"]
+    v["fl_art_ratio_min"], v["fl_art_ratio_max"] = float(art.min()), float(art.max())
+    for name, key in (("1", "e1"), ("2a", "e2a")):
+        v[f"fl_cor_ratio_{key}"] = float(experiment(name, "corrected").ratios().loc[1, "C_self/C_self_hat"])
+    _, m = ref("1")
+    for acc in ACCOUNTINGS:
+        c_self, c_cross = m.self_attn_flops(acc), m.cross_attn_flops(PREFIX_DROPOUT, acc)
+        v[f"fl_share_{acc[:3]}"] = 100 * c_cross / (c_self + c_cross)
+    law = chinchilla_law(2)
+    e1 = {acc: experiment("1", acc) for acc in ACCOUNTINGS}
+    e2a = {acc: experiment("2a", acc) for acc in ACCOUNTINGS}
+    for acc in ACCOUNTINGS:
+        v[f"fl_e1_cref_{acc[:3]}"] = tables.sci(float(e1[acc].c_ref), 3)
+        v[f"fl_e1_nopt_{acc[:3]}"] = tables.sci(e1[acc].n_opt(law), 3)
+    v["fl_e1_budget_drop"] = 100 * (1 - e1["corrected"].c_ref / e1["article"].c_ref)
+    v["fl_e2a_cref_rise"] = 100 * (e2a["corrected"].c_ref / e2a["article"].c_ref - 1)
+    v["fl_e2a_nopt_factor"] = e2a["corrected"].n_opt(law) / e2a["article"].n_opt(law)
+    v["fl_law2_a"] = law.a
+    a4 = table_a4()
+    first = appendix_f_terms(Decoder(*(int(a4.loc[0, c]) for c in ("n_layers", "d_model", "ffw_size", "n_heads",
+                                                                    "kv_size"))))
+    v["fl_a4_left_out"] = 100 * float(first.loc[~first["table_a4"], "share"].sum())
+    v["fl_a4_appf_first"], v["fl_a4_appf_last"] = float(a4["appendix_f"].iloc[0]), float(a4["appendix_f"].iloc[-1])
+    v["fl_a4_N_first"], v["fl_a4_ratio_first"] = int(a4.loc[0, "N"]), float(a4.loc[0, "table_a4"])
+    v = {k: x if isinstance(x, (str, int)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)
     return v

@@ -9,6 +9,21 @@ import pandas as pd
 from replication.fit import planning
 from replication.sources.models import PUBLISHED_MODELS
 
+from .figures import PALETTE
+from .tables import number, sci, table
+
+#: how the chapter names each law of planning.LAWS (a CSV of final losses is "Approach 3 fitted to the data")
+LAW_LABELS = {"paper": "the paper's eq. 10 (unrounded constants)", "paper-rounded": "the paper's eq. 10 as printed",
+              "besiroglu": "Besiroglu et al.'s refit", "figure4": "our refit to the Figure 4 points",
+              "study": "our CPU-scale fit"}
+
+#: line styles, one per target loss, so that no curve hides another
+_STYLES = ("-", "--", ":", "-.")
+
+
+def law_label(law) -> str:
+    return LAW_LABELS.get(law.name, "Approach 3 fitted to the data")
+
 
 def sweep(params, losses, T) -> pd.DataFrame:
     """One row per (target loss, lifetime inference tokens T): the optimum and its savings."""
@@ -21,27 +36,42 @@ def sweep(params, losses, T) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def plot_optimum(table: pd.DataFrame):
+def sweep_table(sweep_df: pd.DataFrame, T_shown):
+    """The optimum at a few lifetimes T, for each target loss."""
+    t = sweep_df[np.isin(sweep_df["T"], T_shown)]
+    return table(t, columns=["loss", "T", "N", "D", "D/N", "N / N_chinchilla", "saved %"],
+                 headers={"loss": "target loss (nats per token)", "T": "lifetime inference tokens T",
+                          "N": "parameters N", "D": "training tokens D", "D/N": "tokens per parameter D/N",
+                          "N / N_chinchilla": "N / Chinchilla-optimal N",
+                          "saved %": "lifetime FLOPs saved (%)"},
+                 formats={"loss": "f2", "T": "sci", "N": "sci3", "D": "sci3", "D/N": "int",
+                          "N / N_chinchilla": "f2", "saved %": lambda x: "under 0.01" if x < 0.01 else number(x, 2)})
+
+
+def plot_optimum(sweep_df: pd.DataFrame):
     """Optimal N and D/N against T, one line per target loss."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    for loss, t in table.groupby("loss"):
-        a.loglog(t["T"], t["N"], label=f"L = {loss:g}")
-        b.loglog(t["T"], t["D/N"], label=f"L = {loss:g}")
+    for i, (loss, t) in enumerate(sweep_df.groupby("loss")):
+        style = dict(color=PALETTE[i % len(PALETTE)], ls=_STYLES[i % len(_STYLES)], label=f"L = {loss:g}")
+        a.loglog(t["T"], t["N"], **style)
+        b.loglog(t["T"], t["D/N"], **style)
     a.set(xlabel="lifetime inference tokens T", ylabel="optimal parameters N")
-    b.set(xlabel="lifetime inference tokens T", ylabel="optimal tokens per parameter D/N")
-    a.legend()
+    b.set(xlabel="lifetime inference tokens T", ylabel="optimal training tokens per parameter D/N")
+    a.legend(title="target loss (nats per token)", title_fontsize=8, fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def plot_savings(table: pd.DataFrame):
+def plot_savings(sweep_df: pd.DataFrame):
     """Lifetime FLOPs saved over the Chinchilla-optimal model of the same loss, in percent."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for loss, t in table.groupby("loss"):
-        ax.semilogx(t["T"], t["saved %"], label=f"L = {loss:g}")
-    ax.set(xlabel="lifetime inference tokens T", ylabel="total FLOPs saved (% of Chinchilla-optimal's)")
-    ax.legend()
+    for i, (loss, t) in enumerate(sweep_df.groupby("loss")):
+        ax.semilogx(t["T"], t["saved %"], color=PALETTE[i % len(PALETTE)], ls=_STYLES[i % len(_STYLES)],
+                    label=f"L = {loss:g}")
+    ax.set(xlabel="lifetime inference tokens T",
+           ylabel="lifetime FLOPs saved (%)")
+    ax.legend(title="target loss (nats per token)", title_fontsize=8, fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -54,61 +84,115 @@ def models_table(params) -> pd.DataFrame:
     return t[["N", "D", "tokens_per_param", "loss", "overtraining", "breakeven_inference_tokens"]].astype(float)
 
 
+def models_view(models: pd.DataFrame):
+    """The published models as the chapter shows them."""
+    t = models.rename_axis("model").reset_index()
+    return table(t, index="model",
+                 headers={"model": "model", "N": "parameters N", "D": "training tokens D",
+                          "tokens_per_param": "tokens per parameter D/N", "loss": "loss under the law (nats per token)",
+                          "overtraining": "over-training factor",
+                          "breakeven_inference_tokens": "break-even lifetime inference tokens T"},
+                 formats={"N": "sci3", "D": "sci3", "tokens_per_param": "sig3", "loss": "f3", "overtraining": "sig3",
+                          "breakeven_inference_tokens": lambda x: "none (under-trained)" if not np.isfinite(x)
+                          else sci(x)})
+
+
+#: where each published model's label goes (offset in points, alignment), so that none covers another
+_LABEL_PLACES = {"Chinchilla": (5, 4, "left"), "LLaMA-65B": (5, -10, "left"), "Llama-2-70B": (5, 2, "left"),
+                 "Llama-2-7B": (-5, 3, "right"), "Llama-2-13B": (5, 4, "left"), "LLaMA-7B": (-5, -10, "right"),
+                 "LLaMA-13B": (5, -10, "left"), "LLaMA-33B": (0, -11, "center"), "GPT-3": (-5, 5, "right"),
+                 "Gopher": (0, -11, "center")}
+
+
 def plot_models(params, models: pd.DataFrame):
     """Published models in (N, D), with the compute-optimal frontier of the law."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.8))
     C = np.logspace(21, 26, 50)
     opt = planning.compute_optimal(params, C)
-    ax.loglog(opt["N"], opt["D"], "k-", label="compute-optimal frontier")
-    ax.scatter(models["N"], models["D"], color="C1")
+    ax.loglog(opt["N"], opt["D"], "-", color=PALETTE[7], lw=1, label="compute-optimal frontier")
+    ax.scatter(models["N"], models["D"], color=PALETTE[1], zorder=3, label="published model")
     for name, r in models.iterrows():
-        ax.annotate(f"{name} ({r['overtraining']:.2g}x)", (r["N"], r["D"]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+        dx, dy, ha = _LABEL_PLACES.get(name, (5, -3, "left"))
+        ax.annotate(f"{name} ({number(r['overtraining'], 2)}×)", (r["N"], r["D"]), fontsize=7, xytext=(dx, dy),
+                    textcoords="offset points", ha=ha)
     ax.set(xlabel="parameters N", ylabel="training tokens D")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig
 
 
-def law_comparison(laws: dict, loss: float, T_values) -> pd.DataFrame:
-    """The recommendation for one target loss under each law: N, D, D/N, with the bootstrap interval where
-    the law has samples."""
+def law_comparison(laws: dict, loss: float, T_values):
+    """The recommendation for one target loss under each law: N, D, D/N, with the 80% bootstrap interval
+    where the law has samples."""
     rows = []
-    for name, law in laws.items():
+    for law in laws.values():
         for T in T_values:
             r = planning.inference_optimal(law.params, loss, T)
             iv = planning.plan_samples(law, planning.inference_optimal, loss, T)
-            row = {"law": name, "T": T, "N": float(r["N"]), "D": float(r["D"]), "D/N": float(r["tokens_per_param"])}
-            row |= {"N 10-90%": "no bootstrap", "D/N 10-90%": "no bootstrap"}
-            if iv:
-                row |= {"N 10-90%": f"[{iv['N'][0]:.3g}, {iv['N'][1]:.3g}]",
-                        "D/N 10-90%": f"[{iv['tokens_per_param'][0]:.3g}, {iv['tokens_per_param'][1]:.3g}]"}
-            rows.append(row)
-    return pd.DataFrame(rows).set_index(["law", "T"])
+            n, tpp = float(r["N"]) / 1e9, float(r["tokens_per_param"])
+            rows.append({"law": law_label(law), "T": T,
+                         "N": f"{n:.1f}" + (f" [{iv['N'][0] / 1e9:.1f}, {iv['N'][1] / 1e9:.1f}]" if iv else ""),
+                         "D": float(r["D"]) / 1e12,
+                         "D/N": f"{tpp:.0f}" + (f" [{iv['tokens_per_param'][0]:.0f}, "
+                                                f"{iv['tokens_per_param'][1]:.0f}]" if iv else "")})
+    return table(pd.DataFrame(rows), columns=["law", "T", "N", "D", "D/N"],
+                 headers={"law": "law", "T": "lifetime inference tokens T",
+                          "N": "parameters N, billions (80% interval)", "D": "training tokens D, trillions",
+                          "D/N": "tokens per parameter D/N (80% interval)"},
+                 formats={"T": "sci", "D": "f2"})
+
+
+def verdict(laws, loss: float, T_values) -> str:
+    """reproduced when, under every law and for every T, the least-lifetime-cost model is smaller and trained
+    on more tokens than the Chinchilla-optimal model of the same loss (Sardana & Frankle's finding);
+    differs otherwise."""
+    ok = all(float(r["size_ratio"]) < 1 < float(r["token_ratio"])
+             for law in laws for r in (planning.inference_optimal(law.params, loss, T) for T in T_values))
+    return "reproduced" if ok else "differs"
 
 
 def glue_numbers(law, loss: float, T_small: float, T_large: float, models: pd.DataFrame, refit=None) -> dict:
-    """Glue every number the prose quotes (plain floats); returns them by name."""
+    """Glue every number the prose quotes (plain floats, and strings for numbers written 10ⁿ); returns them
+    by name."""
     from myst_nb import glue
 
     from replication.sources import chinchilla as paper
 
-    v = {"pl_loss": loss, "pl_T1": T_small, "pl_T2": T_large, "pl_E": law.params["E"]}
+    v = {"pl_loss": loss, "pl_T1": T_small, "pl_T2": T_large, "pl_T1_s": sci(T_small), "pl_T2_s": sci(T_large),
+         "pl_E": law.params["E"], "pl_law": law_label(law)}
     g = planning.compute_optimal(law.params, paper.GOPHER_FLOPS)
-    v |= {"pl_gopher_C": paper.GOPHER_FLOPS, "pl_gopher_N": float(g["N"]) / 1e9, "pl_gopher_tpp": float(g["tokens_per_param"])}
+    v |= {"pl_gopher_C": paper.GOPHER_FLOPS, "pl_gopher_C_s": sci(paper.GOPHER_FLOPS, 3),
+          "pl_gopher_N": float(g["N"]) / 1e9, "pl_gopher_tpp": float(g["tokens_per_param"])}
     c = planning.chinchilla_at_loss(law.params, loss)
     v |= {"pl_chin_N": float(c["N"]) / 1e9, "pl_chin_D": float(c["D"]) / 1e12}
+    beyond = []
     for tag, T in (("1", T_small), ("2", T_large)):
         r = planning.inference_optimal(law.params, loss, T)
+        beyond.append(law.extrapolates(float(r["N"]), float(r["D"])))
         v |= {f"pl_N{tag}": float(r["N"]) / 1e9, f"pl_D{tag}": float(r["D"]) / 1e12,
               f"pl_tpp{tag}": float(r["tokens_per_param"]), f"pl_saved{tag}": 100 * float(r["saved_fraction"]),
               f"pl_size{tag}": float(r["size_ratio"]), f"pl_tokens{tag}": float(r["token_ratio"])}
         if refit is not None:
             f = planning.inference_optimal(refit.params, loss, T)
+            beyond.append(refit.extrapolates(float(f["N"]), float(f["D"])))
             iv = planning.plan_samples(refit, planning.inference_optimal, loss, T)
             v |= {f"pl_refit_N{tag}": float(f["N"]) / 1e9, f"pl_refit_N{tag}_lo": iv["N"][0] / 1e9,
-                  f"pl_refit_N{tag}_hi": iv["N"][1] / 1e9, f"pl_refit_tpp{tag}": float(f["tokens_per_param"])}
+                  f"pl_refit_N{tag}_hi": iv["N"][1] / 1e9, f"pl_refit_tpp{tag}": float(f["tokens_per_param"]),
+                  f"pl_refit_size{tag}": float(f["size_ratio"])}
+    if refit is not None:
+        ratios = [v[f"pl_refit_N{tag}"] / v[f"pl_N{tag}"] for tag in ("1", "2")]
+        v |= {"pl_law_ratio_lo": min(ratios), "pl_law_ratio_hi": max(ratios)}
+    v["pl_verdict"] = verdict([law] + ([refit] if refit is not None else []), loss, (T_small, T_large))
+    v["pl_beyond"] = ("All of these models lie beyond the runs the laws were fitted to, in parameters, tokens "
+                      "or compute: they are extrapolations" if all(beyond) else
+                      f"{sum(beyond)} of these {len(beyond)} models lie beyond the runs the laws were fitted to, "
+                      "in parameters, tokens or compute, and are extrapolations")
+    outside = [name for name, r in models.iterrows() if law.extrapolates(r["N"], r["D"])]
+    v["pl_models_beyond"] = ("Every model here is larger, or trained on more tokens, than any run behind the law: "
+                             "these numbers are extrapolations" if len(outside) == len(models) else
+                             f"{len(outside)} of the {len(models)} models here are larger, or trained on more tokens, "
+                             "than any run behind the law: their numbers are extrapolations")
     v |= {"pl_chinchilla_over": float(models.loc["Chinchilla", "overtraining"]),
           "pl_llama2_7b_over": float(models.loc["Llama-2-7B", "overtraining"]),
           "pl_llama2_7b_T": float(models.loc["Llama-2-7B", "breakeven_inference_tokens"]) / 1e12,

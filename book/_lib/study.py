@@ -6,23 +6,15 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import NullFormatter
 
 from replication.sources.chinchilla import TABLE_2
 from replication.studies import chinchilla, chinchilla_tuning
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy
 
-#: Okabe-Ito, a colour-blind-safe palette
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def sci(x: float) -> str:
-    """2.5e+11 as "2.5×10¹¹" (1e+12 as "10¹²")."""
-    mantissa, exponent = f"{x:.2g}".split("e") if "e" in f"{x:.2g}" else (f"{x:.2g}", "0")
-    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
-    return power if mantissa == "1" else f"{mantissa}×{power}"
+from .figures import PALETTE
+from .tables import sci, table
 
 
 def interval(value: float, ci, digits: int = 2) -> str:
@@ -32,6 +24,18 @@ def interval(value: float, ci, digits: int = 2) -> str:
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def _plain_minor_ticks(ax) -> None:
+    """No labels on the minor ticks of a log x axis: on a short range they collide."""
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _budget_ticks(ax, budgets) -> None:
+    """Major ticks of a log x axis of compute at every other budget (a factor 4 apart), written 2.5×10¹¹."""
+    ticks = list(budgets)[::2]
+    ax.set_xticks(ticks, [sci(c) for c in ticks])
+    _plain_minor_ticks(ax)
+
+
 def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
     """Final loss against peak learning rate per swept size, each size's optimum, and the rule."""
     t = chinchilla_tuning.sweep_table(study, root)
@@ -39,7 +43,7 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.6))
     for i, ((w, n), g) in enumerate(t.groupby(["width", "N"])):
         g = g.sort_values("lr")
-        ax.plot(g["lr"], g["loss"], "o-", color=PALETTE[i], label=f"d = {w} (N = {n / 1e3:.0f}k)")
+        ax.plot(g["lr"], g["loss"], "o-", color=PALETTE[i], label=f"d = {w} (N = {n:,})")
         o = opt[opt["width"] == w].iloc[0]
         if np.isfinite(o["lr*"]):
             ax.axvline(o["lr*"], color=PALETTE[i], ls=":", lw=1)
@@ -51,7 +55,7 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
     n = np.geomspace(min(study.model(j).shape().num_params for j in range(len(study.widths))),
                      max(study.model(j).shape().num_params for j in range(len(study.widths))), 50)
     bx.plot(n, study.lr_ref * (n / 1e5) ** -study.lr_exponent, color=PALETTE[1],
-            label=f"rule: {study.lr_ref:.3g}·(N/10⁵)^−{study.lr_exponent:.3g}")
+            label=f"rule: ${study.lr_ref:.3g}\\,(N/10^5)^{{-{study.lr_exponent:.3g}}}$")
     bx.set(xscale="log", yscale="log", xlabel="parameters N", ylabel="peak learning rate",
            title="the rule every run uses")
     bx.legend(frameon=False, fontsize=8)
@@ -62,7 +66,7 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
 def plot_profiles(fit, runs: pd.DataFrame, ax=None):
     """The IsoFLOP profiles: every run, each budget's parabola, and its vertex with its interval."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.2))
-    table = fit.table.set_index("budget")
+    vertices = fit.table.set_index("budget")
     for i, (k, g) in enumerate(runs.groupby("budget")):
         c = PALETTE[i % len(PALETTE)]
         ax.plot(g["N"], g["loss"], "o", color=c, ms=4, alpha=0.6)
@@ -70,14 +74,15 @@ def plot_profiles(fit, runs: pd.DataFrame, ax=None):
         coef = np.polyfit(x, g["loss"], 2)
         xs = np.linspace(x.min(), x.max(), 100)
         ax.plot(np.exp(xs), np.polyval(coef, xs), color=c, label=f"C = {sci(g['C'].iloc[0])}")
-        row = table.loc[k]
+        row = vertices.loc[k]
         if row["interior"]:
             y = np.polyval(coef, math.log(row["N_star"]))
             lo, hi = row.get("N_star low", np.nan), row.get("N_star high", np.nan)
             err = [[row["N_star"] - lo], [hi - row["N_star"]]] if np.isfinite(lo) else None
             ax.errorbar([row["N_star"]], [y], xerr=err, fmt="D", color=c, mec="black", capsize=3)
     ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)")
-    ax.legend(frameon=False, fontsize=8, title="executed training FLOPs", title_fontsize=8)
+    ax.legend(frameon=False, fontsize=8, title="budget (executed training FLOPs)", title_fontsize=8)
+    fig.tight_layout()
     return fig
 
 
@@ -85,16 +90,18 @@ def plot_optima(fit, bytes_per_token: float):
     """N* and D* of each budget with their intervals, the fitted laws with their 80% bands and the
     paper's slopes; and tokens per parameter at each vertex, in bytes and in subword tokens."""
     t = fit.table[fit.table["interior"]]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
     c = np.geomspace(t["C*"].min(), t["C*"].max(), 50)
     samples = fit.details.get("law_samples")
     for ax, col, exp, k, paper, unit, cols in (
-            (axes[0], "N_star", "a", "k_N", TABLE_2["approach2"]["a"], "parameters N_opt", (0, 1)),
-            (axes[1], "D_star", "b", "k_D", TABLE_2["approach2"]["b"], "training bytes D_opt", (2, 3))):
+            (axes[0], "N_star", "a", "k_N", TABLE_2["approach2"]["a"], "compute-optimal parameters $N_{opt}$",
+             (0, 1)),
+            (axes[1], "D_star", "b", "k_D", TABLE_2["approach2"]["b"], "compute-optimal training bytes $D_{opt}$",
+             (2, 3))):
         y = t[col].to_numpy()
         err = [y - t[f"{col} low"].to_numpy(), t[f"{col} high"].to_numpy() - y] if f"{col} low" in t else None
         ax.errorbar(t["C*"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="vertex, 80% interval")
-        ax.plot(c, fit[k] * c ** fit[exp], color=PALETTE[0], label=f"fit: {exp} = {fit[exp]:.2f}")
+        ax.plot(c, fit[k] * c ** fit[exp], color=PALETTE[0], label=f"fit: ${exp}$ = {fit[exp]:.2f}")
         if samples is not None and len(samples):
             curves = np.exp(samples[:, cols[0], None] + samples[:, cols[1], None] * np.log(c)[None, :])
             lo, hi = np.percentile(curves, [10, 90], axis=0)
@@ -102,6 +109,7 @@ def plot_optima(fit, bytes_per_token: float):
         mid = math.exp(np.log(t["C*"]).mean()), math.exp(np.log(y).mean())
         ax.plot(c, mid[1] * (c / mid[0]) ** paper, "--", color=PALETTE[1], label=f"paper's slope {paper:.2f}")
         ax.set(xscale="log", yscale="log", xlabel="executed training FLOPs C", ylabel=unit)
+        _budget_ticks(ax, fit.table["C"])
         ax.legend(frameon=False, fontsize=8)
     ax = axes[2]
     y = t["tokens_per_param"].to_numpy() / bytes_per_token
@@ -111,7 +119,8 @@ def plot_optima(fit, bytes_per_token: float):
                t["tokens_per_param high"].to_numpy() / bytes_per_token - y]
     ax.errorbar(t["C*"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="ours, in subword tokens")
     ax.axhline(PAPER_TOKENS_PER_PARAM, color=PALETTE[1], ls="--", label="Chinchilla, about 20")
-    ax.set(xscale="log", yscale="log", xlabel="executed training FLOPs C", ylabel="tokens per parameter D/N")
+    ax.set(xscale="log", xlabel="executed training FLOPs C", ylabel="subword tokens per parameter D/N")
+    _budget_ticks(ax, fit.table["C"])
     sec = ax.secondary_yaxis("right", functions=(lambda x: x * bytes_per_token, lambda x: x / bytes_per_token))
     sec.set_ylabel("bytes per parameter")
     ax.legend(frameon=False, fontsize=8)
@@ -119,17 +128,49 @@ def plot_optima(fit, bytes_per_token: float):
     return fig
 
 
-def plot_robustness(table: pd.DataFrame, lo: float, hi: float):
+def plot_robustness(robust: pd.DataFrame, lo: float, hi: float):
     """The exponent a under each change of analysis, against the headline's interval."""
-    t = table.iloc[::-1]
+    t = robust.iloc[::-1]
     fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(t) + 1))
     ax.axvspan(lo, hi, color=PALETTE[5], alpha=0.3, label="headline 80% interval")
     ax.axvline(TABLE_2["approach2"]["a"], color=PALETTE[1], ls="--", label="paper (Approach 2)")
-    ok = np.isfinite(t["a"])
-    ax.plot(t["a"][ok], np.arange(len(t))[ok.to_numpy()], "o", color=PALETTE[0])
+    y = np.arange(len(t))
+    inside = ((t["a"] >= lo) & (t["a"] <= hi)).to_numpy()
+    ok = np.isfinite(t["a"]).to_numpy()
+    ax.plot(t["a"][ok & inside], y[ok & inside], "o", color=PALETTE[0], label="estimate inside")
+    if (ok & ~inside).any():
+        ax.plot(t["a"][ok & ~inside], y[ok & ~inside], "X", color=PALETTE[3], ms=7, label="estimate outside")
     ax.set_yticks(np.arange(len(t)), t["analysis"])
-    ax.set(xlabel="exponent a of N_opt ∝ C^a")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set(xlabel=r"exponent $a$ of $N_{opt} \propto C^a$")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(t) + 1)),
+              ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_envelope(curves: pd.DataFrame, fit1, study: ChinchillaStudy = DEFAULT):
+    """Approach 1 on the study's runs. Left: every run's validation curve against executed FLOPs, coloured
+    by its parameters. Right: the run on the envelope over each stretch of compute, and the fitted law."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    norm = LogNorm(curves["N"].min(), curves["N"].max())
+    cmap = plt.get_cmap("viridis")
+    for _, g in curves.groupby("run"):
+        ax.plot(g["C"], g["loss"], color=cmap(norm(g["N"].iloc[0])), lw=0.8, alpha=0.8)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="parameters N")
+    ax.set(xscale="log", xlabel="executed training FLOPs C", ylabel="validation loss (nats per byte)",
+           title="validation curves of every run")
+    seg = fit1.table
+    bx.hlines(seg["N"], seg["C_from"], seg["C_to"], lw=3, color=PALETTE[0])
+    bx.plot(np.sqrt(seg["C_from"] * seg["C_to"]), seg["N"], "o", color=PALETTE[0], ms=4,
+            label="run on the envelope (lowest loss)")
+    c = np.geomspace(seg["C_from"].min(), seg["C_to"].max(), 50)
+    bx.plot(c, fit1.law.n_opt(c), "--", color=PALETTE[1], label=f"fit: $N_{{opt}} \\propto C^{{{fit1['a']:.2f}}}$")
+    bx.set(xscale="log", yscale="log", xlabel="executed training FLOPs C",
+           ylabel="compute-optimal parameters $N_{opt}$",
+           title="the envelope")
+    _plain_minor_ticks(ax)
+    _budget_ticks(bx, study.budgets)
+    bx.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -138,6 +179,16 @@ def plot_robustness(table: pd.DataFrame, lo: float, hi: float):
 
 #: Chinchilla's tokens per parameter at the compute-optimal frontier (its Table 3, about 20).
 PAPER_TOKENS_PER_PARAM = 20.0
+
+
+def flops_exponent(study: ChinchillaStudy = DEFAULT) -> float:
+    """k of executed training FLOPs per token ∝ N^k across the study's widths (a least-squares slope in
+    log-log): below 1 where attention and the unembedding weigh more at small widths."""
+    from replication.studies.chinchilla_design import num_params
+
+    n = [num_params(study.model(j)) for j in range(len(study.widths))]
+    f = [study.model(j).shape().self_attn_flops("executed") for j in range(len(study.widths))]
+    return float(np.polyfit(np.log(n), np.log(f), 1)[0])
 
 
 def verdict_a(ci, paper_value: float) -> str:
@@ -184,6 +235,14 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         "st_bpb_lo": float(runs["bits_per_byte"].min()),
         "st_bpb_hi": float(runs["bits_per_byte"].max()),
     }
+    from replication.studies.chinchilla_design import TRAIN_TOKENS, num_nonembedding_params, num_params
+
+    shares = [num_nonembedding_params(DEFAULT.model(j)) / num_params(DEFAULT.model(j))
+              for j in range(len(DEFAULT.widths))]
+    out["st_train_mb"] = TRAIN_TOKENS / 1e6
+    out["st_min_share"] = 100 * min(shares)
+    out["st_flops_k"] = flops_exponent(DEFAULT)
+    out["st_ka_b"] = out["st_flops_k"] * out["st_a"] + out["st_b"]
     for _, r in recipes.iterrows():
         key = {"cycle 1.5×": "cycle", "decay to 0": "decay", "AdamW (wd 0.1)": "adamw"}[r["recipe"]]
         out[f"st_rec_{key}"] = r["verdict"]
@@ -195,7 +254,7 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
     return out
 
 
-def design_table(study: ChinchillaStudy = DEFAULT) -> pd.DataFrame:
+def design_table(study: ChinchillaStudy = DEFAULT):
     """The shape family: one row per width."""
     from replication.studies.chinchilla_design import num_nonembedding_params, num_params
 
@@ -203,38 +262,135 @@ def design_table(study: ChinchillaStudy = DEFAULT) -> pd.DataFrame:
     for j, w in enumerate(study.widths):
         m = study.model(j)
         n = num_params(m)
-        rows.append({"width d": w, "parameters N": f"{n:,}",
-                     "non-embedding share": f"{num_nonembedding_params(m) / n:.0%}",
-                     "executed FLOPs per token": f"{m.shape().self_attn_flops('executed'):,}",
-                     "peak learning rate": f"{study.lr(j):.3g}"})
-    return pd.DataFrame(rows).set_index("width d")
+        rows.append({"width": w, "N": n, "share": num_nonembedding_params(m) / n,
+                     "flops": m.shape().self_attn_flops("executed"), "lr": study.lr(j)})
+    return table(pd.DataFrame(rows), index="width",
+                 headers={"width": "width d", "N": "parameters N", "share": "non-embedding share of N",
+                          "flops": "executed training FLOPs per token", "lr": "peak learning rate"},
+                 formats={"width": "int", "N": "int", "share": lambda x: f"{x:.0%}", "flops": "int",
+                          "lr": "sig3"})
 
 
-def steps_table(runs: pd.DataFrame) -> pd.DataFrame:
+def steps_table(runs: pd.DataFrame):
     """Steps (and epochs) of each IsoFLOP run: widths down, budgets across."""
     one = runs.drop_duplicates(["budget", "width"])
     cell = one.assign(cell=[f"{s:,} ({e:.1f})" for s, e in zip(one["steps"], one["epochs"])])
     t = cell.pivot(index="width", columns="C", values="cell").fillna("")
-    t.columns = [f"C = {sci(c)}" for c in t.columns]
-    t.index.name = "width d"
-    return t
+    t.columns = [f"{sci(c)} FLOPs" for c in t.columns]
+    t = t.reset_index()
+    return table(t, index="width", headers={"width": "width d"}, formats={"width": "int"},
+                 caption="Steps (epochs) of each run, by width and executed-FLOP budget")
 
 
-def vertex_table(fit, bytes_per_token: float) -> pd.DataFrame:
+#: how the chapter names the pilots and writes their values
+_PILOTS = {"beta2": ("Adam β₂", lambda v: f"{v:g}"),
+           "warmup": ("warmup", lambda v: "none" if v == 0 else ("N tokens" if v == 1 else f"{v:g}N tokens")),
+           "batch": ("batch", lambda v: f"{v:g} sequences")}
+
+
+def pilot_table(pilots: pd.DataFrame):
+    """The pilots: each value's mean final loss and its paired difference from the chosen value."""
+    t = pilots.assign(pilot=[_PILOTS[p][0] for p in pilots["pilot"]],
+                      value=[_PILOTS[p][1](v) for p, v in zip(pilots["pilot"], pilots["value"])],
+                      chosen=["yes" if c else "" for c in pilots["chosen"]],
+                      **{"Δ vs chosen": [math.nan if c else d
+                                         for c, d in zip(pilots["chosen"], pilots["Δ vs chosen"])]})
+    return table(t, columns=["pilot", "value", "chosen", "seeds", "loss", "Δ vs chosen", "p"],
+                 headers={"pilot": "pilot", "value": "value", "chosen": "used", "seeds": "seeds",
+                          "loss": "mean final validation loss (nats per byte)",
+                          "Δ vs chosen": "paired difference from the value used (nats per byte)",
+                          "p": "p (paired t-test)"},
+                 formats={"seeds": "int", "loss": "f4", "Δ vs chosen": _signed4, "p": "p"})
+
+
+def _signed4(x) -> str:
+    return "—" if not np.isfinite(x) else f"{x:+.4f}".replace("-", "−")
+
+
+def vertex_table(fit, bytes_per_token: float):
     """Each budget's vertex with its 80% interval, and tokens per parameter in bytes and in subwords."""
-    t = fit.table
     rows = []
-    for _, r in t.iterrows():
-        if not r["interior"]:
-            rows.append({"executed FLOPs C": sci(r["C"]), "N_opt": "no interior minimum"})
-            continue
-        rows.append({
-            "executed FLOPs C": sci(r["C"]),
-            "N_opt": f"{r['N_star'] / 1e3:.1f}k [{r['N_star low'] / 1e3:.1f}k, {r['N_star high'] / 1e3:.1f}k]",
-            "D_opt (bytes)": f"{r['D_star'] / 1e6:.2f}M [{r['D_star low'] / 1e6:.2f}M, {r['D_star high'] / 1e6:.2f}M]",
-            "bytes per parameter": f"{r['tokens_per_param']:.0f} [{r['tokens_per_param low']:.0f}, "
-                                   f"{r['tokens_per_param high']:.0f}]",
-            "subword tokens per parameter": f"{r['tokens_per_param'] / bytes_per_token:.1f}",
-            "widths below / above": f"{r['sizes below']} / {r['sizes above']}",
-            "resamples with a minimum": f"{r['interior share']:.0%}"})
-    return pd.DataFrame(rows).set_index("executed FLOPs C")
+    for _, r in fit.table.iterrows():
+        row = {"C": r["C"]}
+        if r["interior"]:
+            row |= {"N": interval(r["N_star"] / 1e3, (r["N_star low"] / 1e3, r["N_star high"] / 1e3), 1),
+                    "D": interval(r["D_star"] / 1e6, (r["D_star low"] / 1e6, r["D_star high"] / 1e6), 2),
+                    "bpp": interval(r["tokens_per_param"], (r["tokens_per_param low"], r["tokens_per_param high"]), 0),
+                    "tpp": r["tokens_per_param"] / bytes_per_token,
+                    "sides": f"{r['sizes below']} / {r['sizes above']}", "share": r["interior share"]}
+        else:
+            row |= {"N": "no interior minimum", "D": "", "bpp": "", "tpp": math.nan, "sides": "", "share": math.nan}
+        rows.append(row)
+    return table(pd.DataFrame(rows), index="C",
+                 headers={"C": "budget C (executed FLOPs)",
+                          "N": "optimal parameters N, thousands (80% interval)",
+                          "D": "optimal training bytes D, millions (80% interval)",
+                          "bpp": "bytes per parameter (80% interval)", "tpp": "subword tokens per parameter",
+                          "sides": "widths below / above the vertex", "share": "resamples with a minimum"},
+                 formats={"C": "sci", "tpp": "f1", "share": lambda x: "—" if not np.isfinite(x) else f"{x:.0%}"})
+
+
+#: the four ways of counting compute, in words
+COUNTS = {"executed": "every executed matmul (our budgets)",
+          "C_self": "Krasser's corrected count (no embedding, no unembedding)",
+          "6N": "6N per token, every parameter (Chinchilla's C = 6ND)",
+          "6N non-embedding": "6N per token without the embeddings (Kaplan's)"}
+
+
+def accounting_table(counts: pd.DataFrame):
+    """The exponents a and b of the same runs, with N and C counted each way."""
+    t = pd.DataFrame({"count": [COUNTS.get(c, c) for c in counts["count"]],
+                      "a": [interval(r["a"], (r["a low"], r["a high"])) for _, r in counts.iterrows()],
+                      "b": [interval(r["b"], (r["b low"], r["b high"])) for _, r in counts.iterrows()]})
+    return table(t, index="count", headers={"count": "how compute is counted",
+                                            "a": "exponent a of N_opt (80% interval)",
+                                            "b": "exponent b of D_opt (80% interval)"})
+
+
+def robustness_table(robust: pd.DataFrame):
+    """The exponents under each change of analysis, and whether a stays inside the headline's interval."""
+    t = robust.assign(inside=[("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else "no estimate"
+                              for v in robust["inside"]])
+    return table(t, index="analysis", columns=["analysis", "a", "b", "inside"],
+                 headers={"analysis": "change of analysis", "a": "exponent a", "b": "exponent b",
+                          "inside": "a inside the headline's 80% interval"},
+                 formats={"a": "f3", "b": "f3"})
+
+
+def recipe_table(recipes: pd.DataFrame):
+    """The recipe claims: the paper's words, our paired difference with its 95% interval, the verdict, and
+    the seeds a test would need to see a 1% effect."""
+    t = recipes.assign(diff=[f"{_signed4(d)} [{_signed4(lo)}, {_signed4(hi)}]"
+                             for d, lo, hi in zip(recipes["Δ (recipe − baseline)"], recipes["low"],
+                                                  recipes["high"])])
+    return table(t, index="recipe", columns=["recipe", "claim", "diff", "p", "verdict", "seeds for 1% of loss"],
+                 headers={"recipe": "recipe", "claim": "the paper's claim",
+                          "diff": "recipe − baseline, nats per byte (95% interval)", "p": "p (paired t-test)",
+                          "verdict": "outcome", "seeds for 1% of loss": "seeds to see 1% of the loss"},
+                 formats={"p": "p", "seeds for 1% of loss": "int"})
+
+
+def runs_preview(runs: pd.DataFrame, rows: int = 6):
+    """The first rows of the runs file, with readable headers."""
+    return table(runs.head(rows), columns=["N", "D", "C", "loss", "seed", "steps", "epochs"],
+                 headers={"N": "parameters N", "D": "training bytes D", "C": "budget C (executed FLOPs)",
+                          "loss": "final validation loss (nats per byte)", "seed": "seed", "steps": "steps",
+                          "epochs": "epochs"},
+                 formats={"N": "int", "D": "int", "C": "sci", "loss": "f4", "seed": "int", "steps": "int",
+                          "epochs": "f2"})
+
+
+def approach3_table(fit3):
+    """Approach 3's fitted constants, the exponent they imply for C = 6ND, and the exponent of the
+    minimum along our IsoFLOP lines (executed FLOPs), with its interval."""
+    p = fit3.params
+    ours = fit3.details["ours"]
+    ci = ours.get("ci", {})
+    rows = [("irreducible loss E (nats per byte)", f"{p['E']:.3f}"), ("A", f"{p['A']:,.0f}"),
+            ("α, the exponent of N", f"{p['alpha']:.3f}"), ("B", f"{p['B']:,.0f}"),
+            ("β, the exponent of D", f"{p['beta']:.3f}"),
+            ("a = β / (α + β), N_opt's exponent if C = 6ND", f"{fit3['a']:.3f}"),
+            ("a along our IsoFLOP budgets (80% interval)", interval(ours["a"], ci.get("a"), 3)),
+            ("b along our IsoFLOP budgets (80% interval)", interval(ours["b"], ci.get("b"), 3))]
+    return table(pd.DataFrame(rows, columns=["quantity", "value"]), index="quantity",
+                 headers={"quantity": "Approach 3", "value": "fitted"})

@@ -1,7 +1,7 @@
 """What the published site adds around the executed chapters, and what an offline site must not ship.
 
 - Every chapter page says how to re-run it: a note below its parameters cell with the exact command and the
-  chapter's parameters with their defaults.
+  chapter's parameters with their defaults, and a link to the page as an executed notebook (``_notebooks/``).
 - The footer names the commit and the date the site was built from (from git, when the checkout has it).
 - The bibliography's labels read like the citations in the text ("Hoffmann et al., 2022"), not "HBM+22".
 - Nothing loads from the network and nothing is declared twice: the Thebe launcher (which would fetch its
@@ -14,6 +14,8 @@ import subprocess
 from pathlib import Path
 
 RERUN_TAG = "rerun-note"
+#: the site's folder of executed notebooks, one per chapter (copied from myst-nb's own at the build's end)
+NOTEBOOKS = "_notebooks"
 
 
 def _literal(value) -> str:
@@ -37,7 +39,9 @@ def rerun_note(chapter: str, defaults: dict):
         f"```{{admonition}} Re-run this chapter\n:class: tip {RERUN_TAG}\n"
         f"Every number on this page is computed when the book is built. To compute it again with other values, "
         f"run `replication run {chapter} -p {first}={_literal(value)}` (one `-p` per parameter; "
-        f"`replication run {chapter} --list` lists them). Parameters: {listed}.\n```"
+        f"`replication run {chapter} --list` lists them), or "
+        f'<a href="{NOTEBOOKS}/{chapter}.ipynb" download>download this page as an executed notebook</a>. '
+        f"Parameters: {listed}.\n```"
     )
     note.metadata["tags"] = [RERUN_TAG]
     return note
@@ -96,6 +100,12 @@ def _on_build_finished(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         for path in Path(app.outdir).rglob("*.map"):
             path.unlink()
+        import shutil
+
+        executed = Path(app.outdir).parent / "jupyter_execute"  # where myst-nb writes each page's notebook
+        (Path(app.outdir) / NOTEBOOKS).mkdir(exist_ok=True)
+        for nb in executed.glob("*.ipynb"):
+            shutil.copyfile(nb, Path(app.outdir) / NOTEBOOKS / nb.name)
 
 
 def _register_author_year_labels() -> None:

@@ -1,0 +1,65 @@
+"""The flops chapter's helpers (book/_lib/flops.py): the check of every printed cell of the article's
+Tables 1-5, the Table A4 check behind the verdict, and the tables as the page shows them."""
+import pytest
+
+from _lib import flops
+
+
+def _html(styler) -> str:
+    return styler.to_html()
+
+
+def test_every_printed_cell_of_tables_1_to_5_is_reproduced_under_the_article_accounting():
+    check = flops.article_check()
+    assert check["table"].tolist() == [1, 2, 3, 4, 5]
+    # the channels and layers define the models and are left aside: 9 columns of Table 1, 3 of Table 2
+    assert check["cells"].tolist() == [27, 9, 45, 15, 18]
+    assert (check["article"] == check["cells"]).all()
+    # the correction changes most cells: every FLOP count and every step count but the reference's
+    assert (check["corrected"] < check["cells"]).all()
+
+
+def test_table_a4_reproduces_only_without_embeddings_and_logits():
+    a4 = flops.table_a4_check()
+    assert a4["rows"] == 6
+    assert a4["table_a4"] == 6
+    assert a4["appendix_f"] == 0
+
+
+def test_article_tables_are_split_to_fit_and_print_three_significant_figures():
+    models, compute = flops.article_tables(1)
+    ratios, = flops.article_tables(2)
+    for styler, most in ((models, 8), (compute, 6), (ratios, 5)):
+        assert len(styler.data.columns) <= most
+        html = _html(styler)
+        assert "e+" not in html and "rp-table" in html
+    # Table 1, model 1: the article's 4.50e+07 self-attention parameters, with its trailing zero
+    assert models.data.iloc[0]["self-attention parameters"] == "4.50×10⁷"
+    assert compute.data.iloc[0]["training FLOPs"] == "5.93×10¹⁷"
+    assert ratios.data.iloc[3]["self-attention FLOPs / 6ND estimate"] == "0.7351"
+
+
+def test_as_printed_keeps_the_article_digits():
+    assert flops.as_printed(4.5e7) == "4.50×10⁷"
+    assert flops.as_printed(7.6e15) == "7.60×10¹⁵"
+    assert flops.as_printed(1e9) == "1.00×10⁹"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: flops.pairings_table(flops.convention_pairings()),
+    flops.predictions_table,
+    flops.nearest_table,
+    lambda: flops.table_a4_tables()[1],
+    flops.laws_table,
+])
+def test_chapter_tables_have_no_e_notation_and_no_raw_names(make):
+    html = _html(make())
+    assert "e+" not in html
+    for raw in ("C_ref", "N_self/N_opt", "paper_ratio", "num_channels", "C_self_hat"):
+        assert f">{raw}<" not in html
+
+
+def test_nearest_shapes_of_experiment_1():
+    t = flops.nearest_table().data
+    assert t["nearest channels (multiple of 8)"].tolist() == ["632", "592"]
+    assert t["its self-attention parameters"].tolist() == ["73,333,256", "61,360,240"]
