@@ -200,7 +200,9 @@ window.addEventListener("load", () => setTimeout(() => {
                 + `column ${Math.round(column)} px (${head})`);
     }
   }
-  const probe = {column: Math.round(column), wide: wide};
+  const searches = Array.from(document.querySelectorAll(".search-button-field, input[type=search]"))
+    .filter((e) => e.offsetParent !== null).length;
+  const probe = {column: Math.round(column), wide: wide, searches: searches};
   const form = document.querySelector("form.claims-filter");
   if (form) {
     const select = form.elements.outcome;
@@ -232,11 +234,12 @@ def probed(site, chromium, server, page, profile, width=1400) -> dict:
     return json.loads(html_lib.unescape(found.group(1)))
 
 
-def test_no_table_is_wider_than_its_column(site, chromium, server, tmp_path):
+def test_no_table_is_wider_than_its_column_and_one_search_box(site, chromium, server, tmp_path):
     wide = {}
     for page in toc_chapters():
         probe = probed(site, chromium, server, page, tmp_path / "profile")
         assert probe["column"] > 600, (page, probe)  # the article column at 1400 px
+        assert probe["searches"] == 1, f"{page}: {probe['searches']} search boxes in view"
         if probe["wide"]:
             wide[page] = probe["wide"]
     assert not wide, f"tables wider than the column at 1400 px: {wide}"
