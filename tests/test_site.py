@@ -302,3 +302,12 @@ def test_rendered_tables_have_no_e_notation_and_no_cut_cells(site):
             if hits:
                 bad.setdefault(page, []).extend(hits[:3])
     assert not bad, f"raw e-notation or cut cells in tables: {bad}"
+
+
+def test_key_equations_are_numbered_and_referenced(site):
+    numbered = {"glance": 1, "flops": 2, "approach3": 2, "planning": 1}
+    for page, count in numbered.items():
+        html = (site / f"{page}.html").read_text()
+        assert html.count('class="eqno"') >= count, page
+    # a reference from another chapter resolves to its number (a link into approach3.html)
+    assert re.search(r'href="approach3.html#equation-eq-parametric-loss"', (site / "planning.html").read_text())
