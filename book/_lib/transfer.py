@@ -86,7 +86,7 @@ def show_size_tests(tests: pd.DataFrame):
 
 
 def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFrame,
-                 body: pd.DataFrame | None = None) -> dict:
+                 body: pd.DataFrame | None = None, size_tests: pd.DataFrame | None = None) -> dict:
     """The numbers the prose quotes."""
     from myst_nb import glue
 
@@ -114,6 +114,11 @@ def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFr
         out["tr_vocab_body_lo"], out["tr_vocab_body_hi"] = math.exp(r["low"]), math.exp(r["high"])
         out["tr_vocab_body_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
         out["tr_vocab_body_verdict"] = article_outcome({**r.to_dict(), "comparison": "vocabulary, decoder"})
+    if size_tests is not None:  # what the prefix does to the loss at a fixed size, per way of counting
+        for key, name in (("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross")):
+            d = size_tests.loc[size_tests["comparison"] == name, "difference"]
+            if len(d):
+                out[f"tr_cost_{key}_lo"], out[f"tr_cost_{key}_hi"] = float(d.min()), float(d.max())
     for k, val in out.items():
         glue(k, val, display=False)
     return out
