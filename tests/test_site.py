@@ -147,7 +147,7 @@ def test_pages_render_math_offline(site, chromium, server, tmp_path):
 
 
 def claims_dom(chromium, url, profile, width: int) -> str:
-    """The claims page's DOM after claims.js ran, in a window ``width`` pixels wide."""
+    """A page's DOM after its scripts ran (the claims page's claims.js), in a window ``width`` pixels wide."""
     result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900", f"--user-data-dir={profile}",
                              "--dump-dom", url], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -224,12 +224,10 @@ def probed(site, chromium, server, page, profile, width=1400) -> dict:
     copy = site / f"_probe_{page}.html"
     copy.write_text((site / f"{page}.html").read_text().replace("</body>", PROBE + "</body>"))
     try:
-        result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900", f"--user-data-dir={profile}",
-                                 "--dump-dom", f"{server}/{copy.name}"], capture_output=True, text=True, timeout=120)
+        dom = claims_dom(chromium, f"{server}/{copy.name}", profile, width)
     finally:
         copy.unlink()
-    assert result.returncode == 0, result.stderr[-2000:]
-    found = re.search(r'data-probe="([^"]*)"', result.stdout)
+    found = re.search(r'data-probe="([^"]*)"', dom)
     assert found, f"{page}: the probe did not run"
     return json.loads(html_lib.unescape(found.group(1)))
 

@@ -3,7 +3,6 @@ from a fit's frontier, the sum-versus-mean demonstration of scipy's stopping tes
 paper's own runs (the Figure 4 points): its tables, the numbers the prose quotes, and its figures."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

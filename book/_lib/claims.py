@@ -14,7 +14,7 @@ from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_
                                 RESTATED, SOURCES, replications)
 from replication.pipeline import toc_chapters
 
-from .tables import table
+from .tables import power_of_ten, table
 
 #: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
 #: repeating them, so that every claim is on the page once (and its anchor is unique).
@@ -118,16 +118,12 @@ def filters(df: pd.DataFrame) -> HTML:
 
 
 _E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?!\w|\.\d)")
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def powers_of_ten(text: str) -> str:
     """Every number in e-notation in ``text`` written with a power of ten and the same digits:
     "5.78e+17" -> "5.78×10¹⁷", "1e-3" -> "10⁻³". Other text is left alone."""
-    def write(m):
-        power = "10" + str(int(m.group(2))).translate(_SUPERSCRIPT)
-        return power if m.group(1) == "1" else f"{m.group(1)}×{power}"
-    return _E_NOTATION.sub(write, text)
+    return _E_NOTATION.sub(lambda m: power_of_ten(m.group(1), int(m.group(2))), text)
 
 
 def _claim(row, available, corrected: bool) -> str:

@@ -68,12 +68,8 @@ def _label_or_number(df: pd.DataFrame) -> list[str]:
     return [str(i) for i in df.index.get_level_values("model")]
 
 
-def _signed4(x: float) -> str:
-    return "—" if not x == x else f"{x:+.4f}".replace("-", "−")
-
-
 def _interval(low: float, high: float) -> str:
-    return "—" if not (low == low and high == high) else f"[{_signed4(low)}, {_signed4(high)}]"
+    return "—" if not (low == low and high == high) else f"[{tables.signed(low, 4)}, {tables.signed(high, 4)}]"
 
 
 def _span(values, fmt=str) -> str:
@@ -276,7 +272,7 @@ def verdict_display(study: KrasserStudy, results: pd.DataFrame):
                          "interval": "95% interval (nats per token)", "p": "p (paired t test)",
                          "outcome": "outcome for the article's claim",
                          needed: f"seeds for {krasser.POWER:.0%} power at this difference"},
-                        {"N_opt": "sci3", "difference": _signed4, "p": "p", needed: "int"})
+                        {"N_opt": "sci3", "difference": "signed4", "p": "p", needed: "int"})
 
 
 def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
@@ -297,7 +293,7 @@ def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
                                                            "(nats per token)",
                                              "interval": "95% interval (nats per token)", "p": "p (paired t test)",
                                              "word": "final loss, against the reference"},
-                        {"N_self": "int", "difference": _signed4, "p": "p"})
+                        {"N_self": "int", "difference": "signed4", "p": "p"})
 
 
 def cost_table(results: pd.DataFrame):

@@ -18,7 +18,6 @@ TERMS = {"embedding": "token embedding", "prefix_embedding": "prefix embedding",
          "final_logits": "final logits", "embeddings": "embeddings", "attention_qkv": "attention q, k, v",
          "attention_project": "attention output projection", "dense": "dense (MLP)"}
 PARTS = {"self": "self-attention", "cross": "cross-attention"}
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: the columns of the article's tables, as the tables head them (units in the header)
 COLUMNS = {"label": "model", "shape": "channels / layers", "num_steps": "steps",
            "D_iso": "latent tokens", "N": "parameters", "N_cross": "cross-attention parameters",
@@ -228,8 +227,7 @@ def summary_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOU
 
 def as_printed(x) -> str:
     """3 significant figures as the article prints them, trailing zeros kept: 4.50×10⁷ (its 4.50e+07)."""
-    mantissa, exponent = f"{float(x):.2e}".split("e")
-    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return tables.sci(float(x), 3, trailing_zeros=True)
 
 
 def _labelled(df: pd.DataFrame, labels=None) -> pd.DataFrame:

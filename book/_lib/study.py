@@ -14,6 +14,7 @@ from replication.studies import chinchilla, chinchilla_tuning
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy
 
 from .figures import PALETTE
+from . import tables
 from .tables import sci, table
 
 
@@ -300,11 +301,7 @@ def pilot_table(pilots: pd.DataFrame):
                           "loss": "mean final validation loss (nats per byte)",
                           "Δ vs chosen": "paired difference from the value used (nats per byte)",
                           "p": "p (paired t-test)"},
-                 formats={"seeds": "int", "loss": "f4", "Δ vs chosen": _signed4, "p": "p"})
-
-
-def _signed4(x) -> str:
-    return "—" if not np.isfinite(x) else f"{x:+.4f}".replace("-", "−")
+                 formats={"seeds": "int", "loss": "f4", "Δ vs chosen": "signed4", "p": "p"})
 
 
 def vertex_table(fit, bytes_per_token: float):
@@ -360,7 +357,7 @@ def robustness_table(robust: pd.DataFrame):
 def recipe_table(recipes: pd.DataFrame):
     """The recipe claims: the paper's words, our paired difference with its 95% interval, the verdict, and
     the seeds a test would need to see a 1% effect."""
-    t = recipes.assign(diff=[f"{_signed4(d)} [{_signed4(lo)}, {_signed4(hi)}]"
+    t = recipes.assign(diff=[f"{tables.signed(d, 4)} [{tables.signed(lo, 4)}, {tables.signed(hi, 4)}]"
                              for d, lo, hi in zip(recipes["Δ (recipe − baseline)"], recipes["low"],
                                                   recipes["high"])])
     return table(t, index="recipe", columns=["recipe", "claim", "diff", "p", "verdict", "seeds for 1% of loss"],

@@ -15,18 +15,32 @@ import pandas as pd
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def sci(x: float, sig: int = 2) -> str:
-    """2.5e+11 as "2.5×10¹¹" and 1e+12 as "10¹²", with ``sig`` significant figures."""
+def power_of_ten(mantissa: str, exponent: int) -> str:
+    """"5.78", 17 as "5.78×10¹⁷"; a mantissa of 1 as the power alone ("10¹⁷")."""
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    if mantissa in ("1", "-1"):
+        return power if mantissa == "1" else f"−{power}"
+    return f"{mantissa.replace('-', '−')}×{power}"
+
+
+def sci(x: float, sig: int = 2, trailing_zeros: bool = False) -> str:
+    """2.5e+11 as "2.5×10¹¹" and 1e+12 as "10¹²", with ``sig`` significant figures (``trailing_zeros``:
+    kept, as a table that prints 4.50e+07 has them: "4.50×10⁷")."""
     if not math.isfinite(x):
         return _missing(x)
     if x == 0:
         return "0"
     mantissa, exponent = f"{x:.{sig - 1}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
-    if mantissa in ("1", "-1"):
-        return power if mantissa == "1" else f"−{power}"
-    return f"{mantissa.replace('-', '−')}×{power}"
+    if not trailing_zeros and "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return power_of_ten(mantissa, int(exponent))
+
+
+def signed(x, digits: int = 3) -> str:
+    """A difference with its sign: +0.039 / −0.008; — for a missing value."""
+    if not isinstance(x, numbers.Number) or not math.isfinite(x):
+        return number(x) if isinstance(x, numbers.Number) else str(x)
+    return f"{x:+.{digits}f}".replace("-", "−")
 
 
 def _missing(x) -> str:
@@ -58,7 +72,7 @@ def _fixed(digits: int):
 
 
 #: named formats: "int" (separators), "sci" (×10ⁿ), "pct" (a share as a percentage), "p" (a p-value),
-#: "signed" (with + or −, 3 decimals), "f0".."f4" (fixed decimals), "sig2".."sig4" (significant figures)
+#: "signed"/"signed4" (with + or −, 3 or 4 decimals), "f0".."f4" (fixed decimals), "sig2".."sig4" (significant figures)
 FORMATS = {
     "int": lambda x: number(int(round(x))) if isinstance(x, numbers.Number) and math.isfinite(x) else number(x),
     "sci": lambda x: sci(float(x)) if isinstance(x, numbers.Number) else str(x),
@@ -66,8 +80,8 @@ FORMATS = {
     "pct": lambda x: f"{100 * x:.1f}%" if isinstance(x, numbers.Number) and math.isfinite(x) else number(x),
     "p": lambda x: ("&lt; 0.001" if x < 1e-3 else f"{x:.3f}") if isinstance(x, numbers.Number) and math.isfinite(x)
     else number(x),
-    "signed": lambda x: (f"{x:+.3f}".replace("-", "−")) if isinstance(x, numbers.Number) and math.isfinite(x)
-    else number(x),
+    "signed": signed,
+    "signed4": lambda x: signed(x, 4),
     **{f"f{d}": _fixed(d) for d in range(5)},
     **{f"sig{s}": (lambda s: lambda x: number(x, s))(s) for s in (2, 3, 4)},
 }

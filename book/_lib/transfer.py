@@ -10,6 +10,7 @@ import pandas as pd
 
 from _lib import tables
 from _lib.figures import PALETTE
+from replication.studies.chinchilla_design import TRAIN_TOKENS
 from replication.studies.transfer import ARTICLE, article_outcome
 
 STYLE = {  # variant -> (colour, marker, linestyle, label)
@@ -90,30 +91,24 @@ def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFr
     """The numbers the prose quotes."""
     from myst_nb import glue
 
-    v = verdicts.set_index("comparison")
-    from replication.studies.chinchilla_design import TRAIN_TOKENS
-
-    out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(transfer.budget), "tr_n_opt": n_opt, "tr_runs": len(runs),
-           "tr_seeds": len(transfer.seeds), "tr_prefix": transfer.num_prefix, "tr_latents": transfer.study.num_latents,
+    out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(transfer.budget), "tr_n_opt": n_opt,
+           "tr_runs": len(runs), "tr_seeds": len(transfer.seeds), "tr_prefix": transfer.num_prefix, "tr_latents": transfer.study.num_latents,
            "tr_core_min": float(runs.drop_duplicates("run_id")["wall_s"].sum() / 60),
            "tr_sizes": ", ".join(f"{n:,}" for n in sorted(runs.loc[runs["variant"] == "decoder", "N_self"].unique()))}
-    for key, name in (("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross"),
-                      ("sp", "prefix, SentencePiece"), ("vocab", "vocabulary, decoder"),
-                      ("inter", "vocabulary x prefix")):
+    rows = [(f"tr_{key}", verdicts, name) for key, name in (
+        ("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross"), ("sp", "prefix, SentencePiece"),
+        ("vocab", "vocabulary, decoder"), ("inter", "vocabulary x prefix"))]
+    if body is not None:
+        rows.append(("tr_vocab_body", body, "vocabulary, decoder"))
+    for key, table, name in rows:
+        v = table.set_index("comparison")
         if name not in v.index:
             continue
         r = v.loc[name]
-        out[f"tr_{key}_ratio"] = ("outside the trained range" if not math.isfinite(r["ratio"])
-                                  else f"{r['ratio']:.2f}")
-        out[f"tr_{key}_lo"], out[f"tr_{key}_hi"] = math.exp(r["low"]), math.exp(r["high"])
-        out[f"tr_{key}_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
-        out[f"tr_{key}_verdict"] = article_outcome({**r.to_dict(), "comparison": name})
-    if body is not None and "vocabulary, decoder" in set(body["comparison"]):
-        r = body.set_index("comparison").loc["vocabulary, decoder"]
-        out["tr_vocab_body_ratio"] = f"{r['ratio']:.2f}" if math.isfinite(r["ratio"]) else "outside the trained range"
-        out["tr_vocab_body_lo"], out["tr_vocab_body_hi"] = math.exp(r["low"]), math.exp(r["high"])
-        out["tr_vocab_body_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
-        out["tr_vocab_body_verdict"] = article_outcome({**r.to_dict(), "comparison": "vocabulary, decoder"})
+        out[f"{key}_ratio"] = f"{r['ratio']:.2f}" if math.isfinite(r["ratio"]) else "outside the trained range"
+        out[f"{key}_lo"], out[f"{key}_hi"] = math.exp(r["low"]), math.exp(r["high"])
+        out[f"{key}_p"] = tables.number(r["per-seed p"], 2) if math.isfinite(r["per-seed p"]) else "no test"
+        out[f"{key}_verdict"] = article_outcome({**r.to_dict(), "comparison": name})
     if size_tests is not None:  # what the prefix does to the loss at a fixed size, per way of counting
         for key, name in (("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross")):
             d = size_tests.loc[size_tests["comparison"] == name, "difference"]

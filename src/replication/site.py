@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -100,8 +101,6 @@ def _on_build_finished(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         for path in Path(app.outdir).rglob("*.map"):
             path.unlink()
-        import shutil
-
         executed = Path(app.outdir).parent / "jupyter_execute"  # where myst-nb writes each page's notebook
         (Path(app.outdir) / NOTEBOOKS).mkdir(exist_ok=True)
         for nb in executed.glob("*.ipynb"):

@@ -10,7 +10,7 @@ against the article's runs.
 from __future__ import annotations
 
 import math
-from functools import partial
+from functools import lru_cache, partial
 
 from replication.claims.computed import experiment, law
 from replication.claims.rules import ARITHMETIC, DATA, Claim, Predicate
@@ -99,12 +99,19 @@ def _cpu_best_vs_n_opt() -> dict:
     return out
 
 
-def _transfer(comparison: str) -> dict:
-    """The transfer test's verdict on one comparison (recorded runs; nothing is trained)."""
+@lru_cache(maxsize=1)
+def _transfer_verdicts():
+    """The transfer test's verdicts, once for all its claims (recorded runs; nothing is trained)."""
     from replication.studies import transfer
 
-    test = transfer.TRANSFER
-    v = transfer.verdicts(transfer.runs_table(test, transfer.law_n_opt(test))).set_index("comparison")
+    return transfer.verdicts(transfer.runs_table(transfer.TRANSFER, transfer.law_n_opt(transfer.TRANSFER)))
+
+
+def _transfer(comparison: str) -> dict:
+    """The transfer test's verdict on one comparison."""
+    from replication.studies import transfer
+
+    v = _transfer_verdicts().set_index("comparison")
     r = {**v.loc[comparison].to_dict(), "comparison": comparison}
     ratio = "outside the trained range" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
     return {"N* ratio": ratio, "95% interval": f"{math.exp(r['low']):.2f}-{math.exp(r['high']):.2f}",
