@@ -67,11 +67,16 @@ def d(tmp_path_factory):
 
 
 def _written():
-    """What a command could have written: the tracked tree's status, and chapter outputs (ignored by git)."""
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout
+    """What a command could have written: the status of the folders it writes to (the run store, the data
+    sets, the book), the entries at the top of the repository, and chapter outputs (ignored by git).
+
+    The source folders are left out so that an edit made while the suite runs is not taken for a write.
+    """
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "runs", "data", "book"],
+                            cwd=REPO, capture_output=True, text=True, check=True).stdout
+    top = sorted(p.name for p in REPO.iterdir())
     outputs = sorted(p for p in CHAPTER_OUTPUT.rglob("*") if p.is_file()) if CHAPTER_OUTPUT.is_dir() else []
-    return status, outputs
+    return status, top, outputs
 
 
 def _one_line(err: str, expected) -> None:
