@@ -2,11 +2,18 @@
 
 A subcommand's parser lives in ``replication/cli/<command>.py`` (the benchmarks in ``replication/bench/``)
 and is imported only when used, so that ``replication flops`` does not pay for importing torch.
+
+Exit status: 0 done, 2 a bad input or an impossible request (one line on stderr), 130 interrupted by Ctrl-C
+(SIGINT), 143 stopped by SIGTERM (``kill``, a scheduler's time limit). Ctrl-C and SIGTERM alike print one
+line saying what stopped and, for training, the checkpoint it resumes from.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from replication.errors import ReplicationError
 
@@ -43,27 +50,50 @@ def _dispatch(table, name, argv):
     return getattr(importlib.import_module(module), func)(argv)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt(received: list):
+    """While a command runs, SIGTERM raises KeyboardInterrupt (appending to ``received``), so that it
+    stops the way Ctrl-C does, at the last checkpoint with one line, instead of killing the process
+    silently."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0
     name, rest = argv[0], argv[1:]
+    terminated: list[int] = []
     try:
-        if name == "bench":
-            if not rest or rest[0] not in BENCHES:
-                choices = ", ".join(BENCHES) or "none yet"
-                raise ReplicationError(f"bench: choose one of: {choices}")
-            return _dispatch(BENCHES, rest[0], rest[1:]) or 0
-        if name not in COMMANDS:
-            raise ReplicationError(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)}, bench")
-        return _dispatch(COMMANDS, name, rest) or 0
+        with _sigterm_as_interrupt(terminated):
+            if name == "bench":
+                if not rest or rest[0] not in BENCHES:
+                    choices = ", ".join(BENCHES) or "none yet"
+                    raise ReplicationError(f"bench: choose one of: {choices}")
+                return _dispatch(BENCHES, rest[0], rest[1:]) or 0
+            if name not in COMMANDS:
+                raise ReplicationError(f"unknown command {name!r}; choose one of: {', '.join(COMMANDS)}, bench")
+            return _dispatch(COMMANDS, name, rest) or 0
     except ReplicationError as err:
         print(f"replication {name}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as err:  # Ctrl-C: one line (what was interrupted, where it resumes), exit 130
-        print(f"replication {name}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: one line (what stopped, where it resumes)
+        how = "terminated" if terminated else "interrupted"
+        print(f"replication {name}: {how}" + (f": {err}" if str(err) else ""), file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
 
 
 if __name__ == "__main__":

@@ -2,11 +2,19 @@
 
 Each split is one stream: documents in order, each followed by an end-of-sequence token. Streams are
 cached under the run store's cache folder and memory-mapped when read back.
+
+The cache is read as plain arrays (``allow_pickle=False``: an .npy file of objects would unpickle them)
+and checked before use: a ``<key>.json`` beside the two streams records what they were built from (the
+corpus hash, the tokenizer, the split) and the SHA-256 of each stream's tokens. A cache that is damaged,
+swapped for another or left half-written does not match it and is rebuilt (atomically, as it was written),
+with one line on stderr; a run never trains on tokens that are not its corpus's.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +22,7 @@ import numpy as np
 
 from replication.corpus.documents import DEFAULT_CORPUS, Document, corpus_hash, load_documents, split_documents
 from replication.corpus.tokenizers import BytesTokenizer, SentencePieceTokenizer, parse_tokenizer
-from replication.files import atomic_write_bytes
+from replication.files import atomic_write_bytes, atomic_write_text
 
 #: Bump when a change in replication.corpus changes the token streams a given corpus, tokenizer and
 #: split produce (it is part of every run id, like the model's version).
@@ -69,23 +77,63 @@ def _stream(tok, docs: list[Document]) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _read_cached(paths: list[Path], meta_path: Path, built_from: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The cached (train, val) streams, or ValueError saying why they cannot be used."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"{meta_path} cannot be read ({type(err).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("built_from") != built_from:
+        raise ValueError(f"{meta_path} records other inputs than this corpus, tokenizer and split")
+    streams = []
+    for p, split in zip(paths, ("train", "val")):
+        try:
+            # memory-mapped: a large corpus is paged in as the sampler touches it
+            arr = np.load(p, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise ValueError(f"{p} is not a token stream ({str(err).splitlines()[0] if str(err) else err!r})") \
+                from None
+        if arr.ndim != 1 or arr.dtype not in (np.uint16, np.int32) or not arr.flags.c_contiguous:
+            raise ValueError(f"{p} holds a {arr.dtype} array of shape {arr.shape}, not a token stream")
+        if hashlib.sha256(memoryview(arr).cast("B")).hexdigest() != meta.get("sha256", {}).get(split):
+            raise ValueError(f"{p} does not match the SHA-256 recorded in {meta_path.name}")
+        streams.append(arr)
+    return streams[0], streams[1]
+
+
 def load_data(corpus: str = DEFAULT_CORPUS, tokenizer: str = "bytes", val_fraction: float = 0.05,
-              split_seed: int = 0, cache_dir: Path | None = None) -> TokenData:
-    """Load, split and tokenize a corpus; token streams are cached under ``cache_dir``."""
+              split_seed: int = 0, cache_dir: Path | None = None, warn=None) -> TokenData:
+    """Load, split and tokenize a corpus; token streams are cached under ``cache_dir``.
+
+    ``warn`` (default: print to stderr) receives the one line said when a cache is rebuilt."""
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
     kind, vocab = parse_tokenizer(tokenizer)
     docs = load_documents(corpus)
     train_docs, val_docs = split_documents(docs, val_fraction, split_seed)
     tok = BytesTokenizer() if kind == "bytes" else SentencePieceTokenizer.train(train_docs, vocab, cache_dir)
     tok_key = "bytes" if kind == "bytes" else hashlib.sha256(tok.model_bytes).hexdigest()[:16]
     key = hashlib.sha256(f"{corpus_hash(docs)}|{tok_key}|{val_fraction}|{split_seed}".encode()).hexdigest()[:16]
-    paths = [Path(cache_dir) / "tokens" / f"{key}-{s}.npy" for s in ("train", "val")] if cache_dir else None
-    if paths and all(p.is_file() for p in paths):
-        # memory-mapped: a large corpus is paged in as the sampler touches it
-        train, val = (np.load(p, mmap_mode="r") for p in paths)
-    else:
+    built_from = {"corpus_hash": corpus_hash(docs), "tokenizer": tok_key, "val_fraction": val_fraction,
+                  "split_seed": split_seed, "data_version": DATA_VERSION}
+    train = val = None
+    if cache_dir:
+        folder = Path(cache_dir) / "tokens"
+        paths = [folder / f"{key}-{s}.npy" for s in ("train", "val")]
+        meta_path = folder / f"{key}.json"
+        if any(p.exists() for p in (*paths, meta_path)):
+            try:
+                train, val = _read_cached(paths, meta_path, built_from)
+            except ValueError as why:
+                warn(f"token cache: {why}; rebuilding it")
+    if train is None:
         train, val = _stream(tok, train_docs), _stream(tok, val_docs)
-        for p, arr in zip(paths or [], (train, val)):
-            buf = io.BytesIO()
-            np.save(buf, arr)
-            atomic_write_bytes(p, buf.getvalue())
+        if cache_dir:
+            # the streams first, the record of their hashes last: a cache cut short is never taken for whole
+            for p, arr in zip(paths, (train, val)):
+                buf = io.BytesIO()
+                np.save(buf, arr, allow_pickle=False)
+                atomic_write_bytes(p, buf.getvalue())
+            meta = {"built_from": built_from,
+                    "sha256": {s: hashlib.sha256(a.tobytes()).hexdigest() for s, a in (("train", train), ("val", val))}}
+            atomic_write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return TokenData(train, val, tok.vocab_size, tok, corpus, corpus_hash(docs), len(train_docs), len(val_docs))

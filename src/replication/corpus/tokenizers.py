@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from replication.corpus.documents import Document, corpus_hash
 from replication.errors import ReplicationError, check_range
-from replication.files import atomic_write_bytes
+from replication.files import atomic_write_bytes, atomic_write_text
 
 #: Special tokens shared by both tokenizers; bytes come after them (byte b is token b + 6).
 SPECIALS = ("<pad>", "</s>", "<s>", "<unk>", "<mask>", "<sep>")
@@ -63,8 +64,18 @@ class SentencePieceTokenizer:
 
         key = hashlib.sha256(f"{corpus_hash(docs)}|unigram|{vocab_size}".encode()).hexdigest()[:16]
         path = Path(cache_dir) / "tokenizers" / f"sp-{key}.model" if cache_dir else None
+        # the model's SHA-256 beside it: a damaged or replaced model would tokenize the corpus differently
+        # (and the token cache, keyed by the model's hash, would follow it), so it is retrained instead
+        digest = path.with_name(path.name + ".sha256") if path else None
         if path and path.is_file():
-            return cls(path.read_bytes())
+            data = path.read_bytes()
+            recorded = digest.read_text().strip() if digest.is_file() else None
+            if recorded == hashlib.sha256(data).hexdigest():
+                try:
+                    return cls(data)
+                except (RuntimeError, OSError):
+                    pass
+            print(f"tokenizer cache: {path} does not match its recorded SHA-256; retraining it", file=sys.stderr)
         lines = [line for _, t in docs for line in t.splitlines() if line.strip()]
         buf = io.BytesIO()
         try:
@@ -79,6 +90,7 @@ class SentencePieceTokenizer:
                                    f"{str(err).splitlines()[-1]}") from None
         if path:
             atomic_write_bytes(path, buf.getvalue())
+            atomic_write_text(digest, hashlib.sha256(buf.getvalue()).hexdigest() + "\n")
         return cls(buf.getvalue())
 
 

@@ -39,10 +39,23 @@ MIGRATION = "tools/add_manifests.py"
 MANIFEST_FILES = ("config.json", "metrics.jsonl")
 
 
+#: How the runs folder is named in messages.
+ROOT_NAME = "runs folder (--runs-dir, $REPLICATION_RUNS_DIR)"
+
+
+def _check_root(root) -> Path:
+    # Path("") is ".": an empty setting (a variable left blank, a quoting slip) would write a store of
+    # runs into whatever folder the command is run from
+    if isinstance(root, str) and not root.strip():
+        raise ReplicationError(f"{ROOT_NAME}={root!r} is empty; allowed: a folder path (leave the option "
+                               "out, or unset the variable, for the default)")
+    return Path(root)
+
+
 def default_root() -> Path:
     env = os.environ.get("REPLICATION_RUNS_DIR")
-    if env:
-        return Path(env)
+    if env is not None:
+        return _check_root(env)
     if (_REPO_DIR / "pyproject.toml").is_file():
         return _REPO_DIR / "runs"
     return Path.cwd() / "runs"
@@ -153,6 +166,49 @@ def manifest(run_dir: Path, summary: dict) -> dict:
     return out
 
 
+#: The summary fields that repeat what metrics.jsonl's last validation record says.
+CROSS_CHECKED = {"final_val_loss": "loss", "steps": "step", "latent_tokens": "latent_tokens",
+                 "C_self": "C_self", "C_cross": "C_cross"}
+
+
+def _last_records(metrics_path: Path) -> dict:
+    """The last train and val records of a metrics.jsonl, read from its end (a run logs both at its
+    last step, so a few lines suffice)."""
+    last = {}
+    for line in reversed(_read_text(metrics_path).splitlines()):
+        try:
+            rec = _metrics_record(line)
+        except ValueError as err:
+            raise ReplicationError(f"{metrics_path}: not a metrics record ({err})") from None
+        last.setdefault(rec["kind"], rec)
+        if len(last) == 2:
+            break
+    return last
+
+
+def _cross_check(rid: str, path: Path, summary: dict, metrics_path: Path) -> None:
+    """Refuse a summary whose numbers are not those of its metrics.jsonl: the manifest proves that the
+    files are as the run finished only if nobody rewrote the summary and its manifest together."""
+    last = _last_records(metrics_path)
+    val, train = last.get("val"), last.get("train")
+    if val is None:
+        raise ReplicationError(f"run {rid}: {metrics_path} holds no validation record; its summary.json says "
+                               f"final_val_loss={summary.get('final_val_loss')!r}")
+    for field, key in CROSS_CHECKED.items():
+        if field in summary and summary[field] != val.get(key):
+            raise ReplicationError(f"run {rid}: {path} says {field}={summary[field]!r}, its metrics.jsonl's last "
+                                   f"validation record {key}={val.get(key)!r}: the summary was edited")
+        if field not in summary:
+            raise ReplicationError(f"run {rid}: {path} has no {field}")
+    if train is None or train["step"] != summary["steps"]:
+        raise ReplicationError(f"run {rid}: {path} says steps={summary['steps']!r}, its metrics.jsonl's last "
+                               f"train record step={None if train is None else train['step']!r}: the summary "
+                               "was edited")
+    if "C" in summary and summary["C"] != summary["C_self"] + summary["C_cross"]:
+        raise ReplicationError(f"run {rid}: {path} says C={summary['C']!r}, not C_self + C_cross = "
+                               f"{summary['C_self'] + summary['C_cross']!r}: the summary was edited")
+
+
 @dataclass
 class Run:
     """A recorded run: its id, directory, config, metrics and (when finished) summary.
@@ -206,6 +262,7 @@ class Run:
                     "after the run finished")
         if summary.get("run_id") != self.id:
             raise ReplicationError(f"run {self.id}: {path} is the summary of run {summary.get('run_id')!r}")
+        _cross_check(self.id, path, summary, self.metrics_path)
         return summary
 
     @property
@@ -260,7 +317,7 @@ class RunStore:
     """The runs under one root folder, and the hidden folders that serve them."""
 
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else default_root()
+        self.root = _check_root(root) if root is not None else default_root()
 
     def run(self, rid: str) -> Run:
         return Run(rid, self.root / rid)
@@ -304,7 +361,7 @@ class RunStore:
         """Create the root if need be, or raise ReplicationError unless runs can be written under it (the
         last check before a run is written)."""
         root = self.root
-        where = f"runs folder (--runs-dir, $REPLICATION_RUNS_DIR) {root}"
+        where = f"{ROOT_NAME} {root}"
         if root.exists() and not root.is_dir():
             raise ReplicationError(f"{where} is a file, not a folder")
         try:

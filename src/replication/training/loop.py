@@ -31,8 +31,12 @@ recorded run retrained on the same CPU kernels repeats its metrics bit for bit.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -107,18 +111,86 @@ def global_batch(cfg: TrainConfig, data: TokenData, step: int):
 # checkpoints
 
 
-def save_checkpoint(path: Path, model, opt, state: dict) -> None:
-    """Model, optimizer and loop state, written atomically over the previous checkpoint."""
+#: What a checkpoint holds besides the weights: which run wrote it and with what config. A checkpoint
+#: without these is from before they were recorded and is refused (checkpoints are never committed, so
+#: this loses nothing recorded: the run is retrained).
+CHECKPOINT_FORMAT = 2
+RETRAIN = "retrain the run from step 0 (replication train --retrain)"
+
+
+def config_sha256(cfg: TrainConfig) -> str:
+    """The full SHA-256 of the config's identity (the run id is its first 12 hex digits)."""
+    blob = json.dumps(cfg.identity(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def save_checkpoint(path: Path, model, opt, state: dict, cfg: TrainConfig) -> None:
+    """Model, optimizer and loop state, written atomically over the previous checkpoint.
+
+    Only tensors and plain Python values go in, so that :func:`read_checkpoint` can load it with
+    ``weights_only=True`` (a full unpickler would run whatever code a planted file names)."""
     with atomic_write(path, "wb") as f:
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}, f)
+        torch.save({"format": CHECKPOINT_FORMAT, "run_id": cfg.run_id(), "config_sha256": config_sha256(cfg),
+                    "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}, f)
 
 
-def load_checkpoint(path: Path, model, opt, device: str) -> dict:
-    """Restore model and optimizer from ``path``; returns the loop state saved with them."""
-    ck = torch.load(path, map_location=device, weights_only=False)
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
+def _load_error(err: Exception) -> str:
+    """torch's reason for refusing a file, in one line (without its advice to load it unsafely)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    reason = next((line for line in lines if "unsupported GLOBAL" in line or "Unsupported" in line), None)
+    return reason or (lines[-1] if len(lines) == 1 else type(err).__name__)
+
+
+def read_checkpoint(path: Path, cfg: TrainConfig, device: str = "cpu") -> dict:
+    """The checkpoint at ``path``, loaded without running code from it and checked to be this run's.
+
+    Raises ReplicationError (one line naming the file) for a file that is not plain tensors and numbers,
+    one of another run or another config, and one written before checkpoints recorded their run."""
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # an unpickler's errors are many (UnpicklingError, RuntimeError, EOFError...)
+        raise ReplicationError(f"checkpoint {path} cannot be loaded as plain tensors and numbers "
+                               f"({_load_error(err)}): not a checkpoint of this code, or damaged; delete it or "
+                               f"{RETRAIN}") from None
+    if not isinstance(ck, dict) or not {"model", "optimizer", "state"} <= set(ck):
+        raise ReplicationError(f"checkpoint {path} is not a training checkpoint (no model, optimizer and loop "
+                               f"state); delete it or {RETRAIN}")
+    if "run_id" not in ck or "config_sha256" not in ck:
+        raise ReplicationError(f"checkpoint {path} was written before checkpoints recorded their run id and "
+                               f"config hash: {RETRAIN}")
+    rid, sha = cfg.run_id(), config_sha256(cfg)
+    if ck["run_id"] != rid or ck["config_sha256"] != sha:
+        raise ReplicationError(f"checkpoint {path} is of run {ck['run_id']!r} (config {str(ck['config_sha256'])[:16]}), "
+                               f"not of run {rid!r} (config {sha[:16]}) that resumes from it; delete it or {RETRAIN}")
+    state = ck["state"]
+    step = state.get("step") if isinstance(state, dict) else None
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= cfg.num_steps():
+        raise ReplicationError(f"checkpoint {path} holds step={step!r}, not a step of this run "
+                               f"(0..{cfg.num_steps()}); delete it or {RETRAIN}")
+    return ck
+
+
+def load_checkpoint(path: Path, model, opt, device: str, cfg: TrainConfig) -> dict:
+    """Restore model and optimizer from ``path`` (:func:`read_checkpoint`); returns the loop state."""
+    ck = read_checkpoint(path, cfg, device)
+    try:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ReplicationError(f"checkpoint {path} does not fit this run's model or optimizer ({msg}); "
+                               f"delete it or {RETRAIN}") from None
     return ck["state"]
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """Name ``path`` in an OSError raised while writing it (a failed fsync or write names no file)."""
+    try:
+        yield
+    except OSError as err:
+        err.filename = str(path)
+        raise
 
 
 def _finite_weights(model) -> bool:
@@ -185,7 +257,7 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
                             weight_decay=cfg.weight_decay, **({"fused": True} if env.cuda else {"foreach": True}))
     state = {"step": 0, "wall_s": 0.0}
     if ckpt_path is not None and Path(ckpt_path).is_file():
-        state = load_checkpoint(ckpt_path, model, opt, env.device)
+        state = load_checkpoint(ckpt_path, model, opt, env.device, cfg)
         if env.master:
             log(f"resuming from step {state['step']} ({ckpt_path})")
             threads = state.get("threads")
@@ -202,9 +274,13 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     fwd = torch.compile(net) if cfg.compile else net
     tokens_per_step = cfg.batch_size * m.num_latents
 
+    # metrics.jsonl's size when it last matched the checkpoint: a write that fails (a full disk) cuts
+    # the file back to it, so the records never run ahead of the checkpoint the run resumes from
+    good_size = metrics_path.stat().st_size if metrics_path is not None and metrics_path.is_file() else 0
+
     def record(rec: dict) -> None:
         if metrics_path is not None and env.master:
-            with open(metrics_path, "a") as f:
+            with _writing(metrics_path), open(metrics_path, "a") as f:
                 f.write(json.dumps(rec, allow_nan=False) + "\n")
 
     def at(step: int) -> dict:
@@ -274,18 +350,35 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
                     raise TrainingDiverged(f"weights not finite after step {step}; stopped; last good "
                                            f"checkpoint: {last_good()}")
             if ckpt_path is not None and env.master and (step % cfg.checkpoint_interval == 0 or last):
-                save_checkpoint(Path(ckpt_path), model, opt,
-                                {"step": step, "wall_s": wall0 + time.perf_counter() - t_start,
-                                 "val_loss": val_loss, "threads": torch.get_num_threads()})
+                with _writing(ckpt_path):
+                    save_checkpoint(Path(ckpt_path), model, opt,
+                                    {"step": step, "wall_s": wall0 + time.perf_counter() - t_start,
+                                     "val_loss": val_loss, "threads": torch.get_num_threads()}, cfg)
                 state = {"step": step}
-    except KeyboardInterrupt:
+                good_size = metrics_path.stat().st_size if metrics_path is not None and metrics_path.is_file() else 0
+    except KeyboardInterrupt as err:
         if ckpt_path is None:
             where = "; it was not checkpointed"
         elif Path(ckpt_path).is_file():
             where = f"; it resumes from its checkpoint at step {state['step']}"
         else:
             where = " before its first checkpoint; retrain it from step 0 (replication train --retrain)"
-        raise KeyboardInterrupt(f"{name} stopped at step {step} of {total_steps}{where}") from None
+        # the same type: a SIGTERM turned into an interrupt (replication.cli) stays one
+        raise type(err)(f"{name} stopped at step {step} of {total_steps}{where}") from None
+    except OSError as err:  # a full disk, a quota, a folder made read-only: the file, why, where it resumes
+        if metrics_path is not None and env.master:
+            with contextlib.suppress(OSError):  # truncating frees space; it needs none
+                os.truncate(metrics_path, good_size)
+        why = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        if ckpt_path is not None and Path(ckpt_path).is_file():
+            where = f"the run resumes from its last good checkpoint at step {state['step']} ({ckpt_path})"
+        elif ckpt_path is not None:
+            where = "no checkpoint was written yet: the run starts again from step 0"
+        else:
+            where = "it was not checkpointed"
+        what = f"writing {err.filename}" if err.filename else "a write"
+        raise ReplicationError(f"{name} stopped at step {step} of {total_steps}: {what} failed: {why}; {where}") \
+            from None
     finally:
         if bar is not None:
             bar.close()

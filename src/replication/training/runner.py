@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,11 +81,18 @@ def _check_resumable(run: Run, ckpt_path: Path, cfg: TrainConfig) -> None:
         raise ReplicationError(f"run {run.id}: {run.config_path} is not the config whose id is {run.id} (edited "
                                f"or corrupt); {retrain}")
     if ckpt_path.is_file():
+        # loaded (safely) and checked to be this run's now, before anything is written: a planted, damaged
+        # or swapped checkpoint is refused here, and by the studies before any worker starts
+        loop.read_checkpoint(ckpt_path, cfg)
         return
     if run.metrics_path.is_file() and run.metrics_path.stat().st_size:
         raise ReplicationError(f"run {run.id} is incomplete: {run.metrics_path} holds records but there is no "
                                f"summary.json and no checkpoint to resume from ({ckpt_path}); training it "
                                f"from step 0 would overwrite them: {retrain}")
+
+
+def _why(err: OSError) -> str:
+    return "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err))
 
 
 def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool = True, log=print,
@@ -125,10 +135,15 @@ def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool
             summary = loop.train(cfg, token_data, run_dir=run.dir,
                                  ckpt_path=None if retrain and rank else ckpt_path, progress=progress, log=log)
             if summary is not None:  # only rank 0 writes under DDP
-                run.write_summary(summary)
+                try:
+                    run.write_summary(summary)
+                except OSError as err:
+                    raise ReplicationError(f"run {rid}: writing {run.summary_path} failed: {_why(err)}; the run "
+                                           f"resumes from its last good checkpoint at step {summary['steps']} "
+                                           f"({ckpt_path})") from None
     except OSError as err:  # a full disk, a folder made read-only meanwhile: one line naming the file
         where = f"{err.filename}: " if err.filename else ""
-        raise ReplicationError(f"run {rid}: {where}{err.strerror or err}") from None
+        raise ReplicationError(f"run {rid}: {where}{_why(err)}") from None
     if not run.finished and rank == 0:
         raise ReplicationError(f"run {rid} did not finish")
     return run
@@ -162,7 +177,7 @@ def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, wo
     running: list[tuple[subprocess.Popen, object]] = []
     asked = [store.run(cfg.run_id()) for cfg in todo]
     with tqdm(total=len(todo), desc=f"training {len(todo)} runs, {workers} at a time",
-              disable=not progress) as bar, _stop_on_interrupt(running, asked):
+              disable=not progress) as bar, _stop_on_interrupt(running, asked), sigterm_interrupts():
         while todo or running:
             while todo and len(running) < workers:
                 cfg = todo.pop(0)
@@ -186,28 +201,53 @@ def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, wo
     return runs
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: the run stops at its last checkpoint and says where it resumes."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 @contextlib.contextmanager
-def _stop_on_interrupt(running: list, asked: list[Run]):
-    """Ctrl-C: stop the workers (each keeps its last checkpoint) and say so in one line."""
+def sigterm_interrupts():
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) while the block runs, where nothing else
+    handles it: by default it would kill the process silently, and a parent its workers' parent."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
-    except KeyboardInterrupt:
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(running: list, asked: list[Run]):
+    """Ctrl-C or SIGTERM: stop the workers (each keeps its last checkpoint) and say so in one line."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
         for proc, _ in running:
-            proc.terminate()
+            proc.terminate()  # SIGTERM: each worker stops as on Ctrl-C (_train_in_worker)
         for proc, _ in running:
             proc.wait()
         done = sum(r.finished for r in asked)
-        raise KeyboardInterrupt(f"{done} of {len(asked)} runs finished, {len(running)} stopped; asking for them "
-                                "again resumes each from its last checkpoint") from None
+        raise type(err)(f"{done} of {len(asked)} runs finished, {len(running)} stopped; asking for them "
+                        "again resumes each from its last checkpoint") from None
 
 
 def _train_in_worker(root: str, cfg_json: str) -> None:
     cfg = TrainConfig.from_dict(json.loads(cfg_json))
     try:
-        get_or_train(cfg, RunStore(root), progress=False, log=lambda *a, **k: None)
+        with sigterm_interrupts():
+            get_or_train(cfg, RunStore(root), progress=False, log=lambda *a, **k: None)
     except ReplicationError as err:  # the parent reports the last line of the log
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt as err:
-        print(f"interrupted: {err}", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as err:  # exit status as the command line's: 143 for SIGTERM, 130 for Ctrl-C
+        terminated = isinstance(err, Terminated)
+        print(f"{'terminated' if terminated else 'interrupted'}: {err}", file=sys.stderr)
+        sys.exit(143 if terminated else 130)
