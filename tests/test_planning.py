@@ -105,9 +105,9 @@ def test_intervals_from_samples():
 
 @pytest.mark.parametrize("args, words", [
     (["--loss", "1.6"], ["1.6", "E = 1.693", "'paper'"]),
-    (["--compute", "-1"], ["compute", "(0, inf)"]),
+    (["--compute", "-1"], ["--compute=-1.0", "[1e+06, 1e+35] FLOPs"]),
     (["--compute=-1"], ["compute"]),
-    (["--loss", "2", "--inference-tokens=-5"], ["inference tokens", "[0, inf)"]),
+    (["--loss", "2", "--inference-tokens=-5"], ["--inference-tokens=-5.0", "[0, 1e+20]"]),
     (["--params", "0"], ["params"]),
     (["--params", "1e6", "--loss", "2.0"], ["cannot reach loss 2"]),
     (["--params", "1e9", "--tokens", "1e12"], ["not both"]),

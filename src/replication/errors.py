@@ -65,9 +65,41 @@ def finite_float(text: str) -> float:
     return value
 
 
+class _Once:
+    """An option action that refuses a second occurrence on one command line: argparse would keep the last
+    value silently (``--data a.csv --data b.csv`` fits b.csv), and the user may believe the first applied."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = getattr(parser, "_options_seen", None)
+        if seen is not None:  # None outside ArgumentParser.parse_known_args (a parser built another way)
+            if self in seen:  # argparse's message names the option by all its strings (-p/--param)
+                raise argparse.ArgumentError(self, "given more than once; allowed: once (a repeated option "
+                                                   "would silently keep only its last value)")
+            seen.add(self)
+        super().__call__(parser, namespace, values, option_string)
+
+
+# The actions that keep one value; "append", "append_const", "extend" and "count" mean to be repeated.
+_ONCE = {name: type(f"{cls.__name__}Once", (_Once, cls), {}) for name, cls in (
+    (None, argparse._StoreAction), ("store", argparse._StoreAction), ("store_const", argparse._StoreConstAction),
+    ("store_true", argparse._StoreTrueAction), ("store_false", argparse._StoreFalseAction))}
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a bad command line as a ReplicationError: one line naming the option, where
-    argparse would print the whole usage above it and exit."""
+    argparse would print the whole usage above it and exit; and an option given twice is refused."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, cls in _ONCE.items():  # argument groups share this registry
+            self.register("action", name, cls)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._options_seen = set()  # the actions given so far, for this parse only
+        try:
+            return super().parse_known_args(args, namespace)
+        finally:
+            self._options_seen = None
 
     def error(self, message):
         if message.endswith("expected one argument"):  # argparse reads -1e12 or -1,2 as an option

@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
     check_range("--starts", args.starts, 1, 4500)
     check_resamples(args.bootstrap, "--bootstrap")
     check_int("--seed", args.seed, 0)
-    data = read_csv(args.data) if args.data else default_data(args.seed)
+    data = read_csv(args.data, "--data") if args.data else default_data(args.seed)
     N, D, loss, _ = observations(data)
     n, d, l = np.log(N), np.log(D), np.log(loss)
     grid = chinchilla_grid()

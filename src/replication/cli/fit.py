@@ -86,9 +86,7 @@ def main(argv: list[str]) -> int:
                    help="approach1: log-spaced FLOP grid size, 2 to 1,000,000 (default 1500)")
     args = vars(p.parse_args(argv))
     kind, path, as_json = args.pop("kind"), args.pop("data"), args.pop("json")
-    data = read_csv(path)
-    if data.empty:
-        raise ReplicationError(f"--data {path!r} has no rows; allowed: a CSV with a header and one row per run")
+    data = read_csv(path, "--data")
     result = run_fit(kind, data, **args)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, default=float))

@@ -21,6 +21,11 @@ MODES = {
     "--decoder-only": ("vocab_size", "max_seq_len", "channels", "layers", "heads", "ffw_size", "kv_size"),
     "--table-a4": ("vocab_size", "max_seq_len"),
 }
+#: The range of each integer option. Counts at these bounds are already far past any model built (vocabularies
+#: reach ~256k tokens, contexts ~10M, widths ~25k, depths ~200, MLPs 4-8x the width, heads of 64-256 channels),
+#: so a larger value is a typo; Python's integers would print its FLOPs, meaninglessly, to hundreds of digits.
+LIMITS = {"vocab_size": (1, 10**7), "max_seq_len": (1, 10**8), "num_latents": (1, 10**8), "channels": (1, 10**6),
+          "layers": (1, 10**4), "heads": (1, 10**6), "ffw_size": (1, 10**7), "kv_size": (1, 10**5)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,20 +40,20 @@ def _parser() -> argparse.ArgumentParser:
             "mode does not read is an error."
         ),
     )
-    ap.add_argument("--vocab-size", type=int, help="V (default 32000)")
+    ap.add_argument("--vocab-size", type=int, help="V, in [1, 10^7] (default 32000)")
     ap.add_argument("--max-seq-len", type=int,
-                    help="prefix + latents; the sequence length with --decoder-only (default 2048)")
+                    help="prefix + latents; the sequence length with --decoder-only; in [1, 10^8] (default 2048)")
     ap.add_argument("--num-latents", type=int, help="n, latent tokens, < --max-seq-len (default 512)")
-    ap.add_argument("--channels", type=int, help="d, model channels / d_model (default 512)")
-    ap.add_argument("--layers", type=int, help="L, attention layers incl. the hybrid one (default 9)")
+    ap.add_argument("--channels", type=int, help="d, model channels / d_model, in [1, 10^6] (default 512)")
+    ap.add_argument("--layers", type=int, help="L, attention layers incl. the hybrid one, in [1, 10^4] (default 9)")
     ap.add_argument("--heads", type=int, help="H, attention heads, dividing d (default 8)")
     ap.add_argument("--prefix-dropout", type=finite_float, help="p in [0, 1) (default 0.5)")
     ap.add_argument("--accounting", choices=ACCOUNTINGS, help="Perceiver AR accounting (default corrected)")
     ap.add_argument("--decoder-only", action="store_true", default=False,
                     help="count a decoder-only transformer (uses --channels, --layers, --heads, --ffw-size, "
                          "--kv-size, --vocab-size, --max-seq-len)")
-    ap.add_argument("--ffw-size", type=int, help="MLP width f with --decoder-only (default 4d)")
-    ap.add_argument("--kv-size", type=int, help="head size with --decoder-only (default d/H)")
+    ap.add_argument("--ffw-size", type=int, help="MLP width f with --decoder-only, in [1, 10^7] (default 4d)")
+    ap.add_argument("--kv-size", type=int, help="head size with --decoder-only, in [1, 10^5] (default d/H)")
     ap.add_argument("--table-a4", action="store_true", default=False,
                     help="print Chinchilla's Table A4 recomputed (uses --vocab-size, --max-seq-len)")
     ap.add_argument("--json", action="store_true", default=False, help="print one JSON object instead of text")
@@ -94,6 +99,9 @@ def _main(argv: list[str]) -> int:
         if name not in MODES[mode]:
             readers = " and ".join(m for m, names in MODES.items() if name in names)
             raise ReplicationError(f"{_FLAGS.get(name, name)} does not apply to {mode}; it applies to {readers}")
+    for name, (lo, hi) in LIMITS.items():
+        if name in given:
+            check_int(name, given[name], lo, hi)
     args = argparse.Namespace(**{**DEFAULTS, **given}, json=as_json)
     if table:
         df = table_a4(check_int("vocab_size", args.vocab_size, 1), check_int("max_seq_len", args.max_seq_len, 1))

@@ -4,13 +4,41 @@ from __future__ import annotations
 import json
 import math
 
-from replication.errors import ArgumentParser, ReplicationError, check_number, finite_float
+from replication.errors import ArgumentParser, ReplicationError, finite_float
 from replication.fit import planning
 
 #: What each question reports, in the order printed: key -> label.
 LABELS = {"N": "parameters N", "D": "training tokens D", "tokens_per_param": "tokens per parameter D/N",
           "loss": "predicted loss", "train_flops": "training FLOPs 6ND", "inference_flops": "inference FLOPs 2NT",
           "total_flops": "total FLOPs"}
+
+
+#: The range of each numeric question, option -> (lo, hi, unit). Each keeps the plan a physical model:
+#: - compute: at 1e6 FLOPs the paper's compute-optimal model has ~300 parameters and a predicted loss of 128 nats
+#:   (a uniform guess over a million tokens scores 14), so nothing smaller plans a language model; 1e35 is a
+#:   billion times the largest training runs to date (~1e26), already nine decades beyond any fitted law.
+#: - params, tokens: from a thousand (a model smaller than a byte vocabulary's embedding table of width 4)
+#:   to 1e15 parameters (a thousand times the largest models) and 1e17 tokens (hundreds of times the stock
+#:   of human-written text, ~3e14 tokens).
+#: - inference tokens: 0 (training alone) to 1e20, a thousand years of serving 3e9 tokens a second.
+#: - loss: cross-entropy in nats per token; it must also lie above the law's irreducible E (checked with the
+#:   law). A uniform guess over 10^8 tokens scores ln 1e8 = 18.4, so no target above 20 is a language model's.
+RANGES = {"compute": (1e6, 1e35, "FLOPs"), "loss": (None, 20.0, "nats per token, and above the law's E"),
+          "params": (1e3, 1e15, "parameters"), "tokens": (1e3, 1e17, "training tokens"),
+          "inference_tokens": (0.0, 1e20, "tokens served")}
+
+
+def check_question(**values) -> None:
+    """Refuse a question outside :data:`RANGES`, one line naming the option and its range (None: not asked)."""
+    for name, v in values.items():
+        if v is None:
+            continue
+        lo, hi, unit = RANGES[name]
+        option = "--" + name.replace("_", "-")
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or (v <= 0 if lo is None else v < lo) or v > hi:
+            allowed = f"(0, {hi:g}]" if lo is None else f"[{lo:g}, {hi:g}]"
+            raise ReplicationError(f"{option}={v!r} is out of range; allowed: {allowed} {unit}")
 
 
 def _scalar(v):
@@ -22,10 +50,7 @@ def answer(law: planning.Law, *, compute=None, loss=None, params=None, tokens=No
            ci=(10, 90)) -> dict:
     """The plan as plain values (what ``--json`` prints): the question, the law, the answer and, where the law
     has bootstrap samples, intervals of N, D and D/N."""
-    for name, v, lo_open in (("compute", compute, True), ("loss", loss, True), ("params", params, True),
-                             ("tokens", tokens, True), ("inference tokens", inference_tokens, False)):
-        if v is not None:
-            check_number(name, v, 0, None, lo_open=lo_open)
+    check_question(compute=compute, loss=loss, params=params, tokens=tokens, inference_tokens=inference_tokens)
     if params is not None and tokens is not None:
         raise ReplicationError("give --params or --tokens, not both: with both fixed nothing is left to plan")
     p = law.params
@@ -105,18 +130,17 @@ def main(argv: list[str]) -> int:
     p.add_argument("--bootstrap", type=int, default=1000, metavar="K",
                    help="figure4, study, --data: bootstrap resamples of the fit for intervals, 0 or 2 to 1,000,000 "
                         "(default 1000)")
-    p.add_argument("--compute", type=finite_float, metavar="C", help="FLOPs: the compute-optimal N, D and loss")
-    p.add_argument("--loss", type=finite_float, metavar="L", help="target loss (> the law's E)")
+    p.add_argument("--compute", type=finite_float, metavar="C",
+                   help="FLOPs, in [1e6, 1e35]: the compute-optimal N, D and loss")
+    p.add_argument("--loss", type=finite_float, metavar="L",
+                   help="target loss in nats per token, above the law's E and at most 20")
     p.add_argument("--inference-tokens", type=finite_float, metavar="T",
-                   help="lifetime inference tokens, >= 0 (with --loss, --params or --tokens)")
-    p.add_argument("--params", type=finite_float, metavar="N", help="a fixed model size, > 0")
-    p.add_argument("--tokens", type=finite_float, metavar="D", help="a fixed number of training tokens, > 0")
+                   help="lifetime inference tokens, in [0, 1e20] (with --loss, --params or --tokens)")
+    p.add_argument("--params", type=finite_float, metavar="N", help="a fixed model size, in [1e3, 1e15] parameters")
+    p.add_argument("--tokens", type=finite_float, metavar="D", help="a fixed number of training tokens, in [1e3, 1e17]")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     a = p.parse_args(argv)
-    for name in ("compute", "loss", "params", "tokens", "inference_tokens"):  # before any slow fit
-        v = getattr(a, name)
-        if v is not None:
-            check_number(name.replace("_", " "), v, 0, None, lo_open=name != "inference_tokens")
+    check_question(**{name: getattr(a, name) for name in RANGES})  # before any slow fit
     if a.data and a.law != "paper":
         raise ReplicationError("give --law or --data, not both")
     law = planning.load_law(a.law, data=a.data, bootstrap=a.bootstrap)

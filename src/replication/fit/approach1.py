@@ -8,8 +8,15 @@ import numpy as np
 from replication.errors import ReplicationError, check_int, check_number
 from replication.fit.bootstrap import check_resamples
 from replication.fit.laws import fit_compute_optimal
-from replication.fit.observations import column, observations, positive
+from replication.fit.observations import column, need_variation, observations, positive
 from replication.fit.result import FitResult
+
+
+#: The most training curves, and runs × FLOP grid points, one fit takes. The paper's Approach 1 used a few
+#: hundred models at four horizons each; each run is found by a scan of every row, and the envelope holds two
+#: float tables of runs × grid points (20,000,000 cells: 320 MB).
+MAX_RUNS = 5_000
+MAX_CELLS = 20_000_000
 
 
 def fit_approach1(data=None, *, N=None, D=None, loss=None, C=None, run=None, horizon=None,
@@ -42,9 +49,17 @@ def fit_approach1(data=None, *, N=None, D=None, loss=None, C=None, run=None, hor
     run = np.asarray(run)
     if run.size != N.size:
         raise ReplicationError(f"run has {run.size} values but N has {N.size}")
+    # Integer codes, in order of first appearance as pd.unique gives them: each run's rows are then found by
+    # an integer scan, not a comparison of Python objects (run names) over every row, once per run.
+    codes, labels = pd.factorize(run)
+    if labels.size > MAX_RUNS:
+        raise ReplicationError(f"Approach 1 got {labels.size:,} runs; allowed: at most {MAX_RUNS:,} training curves")
+    if labels.size * grid_points > MAX_CELLS:
+        raise ReplicationError(f"Approach 1 would tabulate {labels.size:,} runs × {grid_points:,} grid points; "
+                               f"allowed: at most {MAX_CELLS:,} (fewer runs or a smaller grid_points)")
     curves = []
-    for r in pd.unique(run):
-        m = run == r
+    for k, r in enumerate(labels):
+        m = codes == k
         h = D[m].max() if H is None else H[m].max()
         keep = m & (D >= (1 - tail) * h)
         order = np.argsort(C[keep])
@@ -56,6 +71,8 @@ def fit_approach1(data=None, *, N=None, D=None, loss=None, C=None, run=None, hor
     if len(curves) < 2:
         raise ReplicationError(f"Approach 1 needs at least 2 runs with 2 or more points in the last {tail:.0%} "
                                f"of their schedule; got {len(curves)}")
+    need_variation("Approach 1 takes the lowest loss over runs of different sizes at each FLOP count: it needs "
+                   "N and loss each to take 2 or more values", N=N, loss=loss)
     lo = min(c["logC"][0] for c in curves)
     hi = max(c["logC"][-1] for c in curves)
     grid = np.linspace(lo, hi, grid_points)

@@ -11,8 +11,13 @@ import numpy as np
 from replication.errors import ReplicationError, check_choice, check_number
 from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import fit_compute_optimal
-from replication.fit.observations import observations, positive
+from replication.fit.observations import need_variation, observations, positive
 from replication.fit.result import FitResult
+
+
+#: The most IsoFLOP budgets one fit takes: the paper used 9; the grouping of points by budget scans every
+#: point once per budget, which at a million budgets (a C column of unrounded values) would never end.
+MAX_BUDGETS = 1_000
 
 
 class NoInteriorMinimum(ReplicationError):
@@ -88,6 +93,8 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     check_number("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
     check_resamples(bootstrap)
     N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
+    need_variation("Approach 2 fits a parabola of loss in log N at each budget: it needs N and loss each to "
+                   "take 2 or more values", N=N, loss=loss)
     label = _group_budgets(C, budgets, snap_tol)
     label_of_point = label.copy()
     if budgets is not None:
@@ -95,8 +102,12 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
         keep = np.isfinite(label)
         N, loss, C = N[keep], loss[keep], label[keep]
         D, label = C / (6 * N), label[keep]
+    found = np.unique(label[np.isfinite(label)])
+    if found.size > MAX_BUDGETS:  # each budget is one scan of every point and two parabola fits
+        raise ReplicationError(f"Approach 2 found {found.size:,} IsoFLOP budgets (distinct C to 4 significant "
+                               f"digits); allowed: at most {MAX_BUDGETS:,} (group runs with budgets and snap_tol)")
     rows, parabolas, excluded = [], [], []
-    for c in np.unique(label[np.isfinite(label)]):
+    for c in found:
         m = label == c
         in_n = parabola_vertex(np.log(N[m]), loss[m])
         in_d = parabola_vertex(np.log(D[m]), loss[m])

@@ -16,12 +16,19 @@ from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import ScalingLaw
 from replication.fit.objectives import (PARAM_NAMES, huber_lse_objective, huber_nll_objective, params_to_theta,
                                         start_grid, theta_to_params)
-from replication.fit.observations import need_points, observations
+from replication.fit.observations import need_points, need_variation, observations
 from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS,
                                       default_workers, in_threads, irls_likelihood, lbfgs_batch, scipy_polish)
 from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
 
 ESTIMATORS = ("huber", "likelihood")
+
+#: The Huber δ allowed (see :func:`fit_approach3`); the paper's is 1e-3.
+DELTA_RANGE = (1e-8, 10.0)
+#: The most final losses one fit takes. Its 4,500 starts advance as one batch of arrays of starts × points:
+#: about 0.4 MB per point (2,000 points: 0.9 GB, 35 s on two cores), so 5,000 points need about 2 GB. The
+#: paper fitted ~400 final losses; Epoch AI's reading of its Figure 4 has 245.
+MAX_POINTS = 5_000
 
 #: What a bootstrap of Approach 3 reports per resample: the constants and the exponents they imply.
 BOOTSTRAP_NAMES = (*PARAM_NAMES, "a", "b")
@@ -88,7 +95,11 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     over fewer rows may sum in another order), so the best objective agrees to about 1e-10, relative.
     """
     check_choice("method", method, ESTIMATORS)
-    check_number("delta", delta, 0, None, lo_open=True)
+    # δ is where a log-loss residual turns from quadratic to linear. Below ~1e-8 the objective is δ·Σ|r| in
+    # numbers so small that the optimiser stops anywhere (1e-12 already ends at α < 0; a denormal 1e-310 at
+    # α = 2, β = 6e-9), and the likelihood's normaliser 2·exp(−δ²/2)/δ overflows. Above ~1 every residual
+    # (a factor e in the loss) is quadratic: larger δ changes nothing, so 10 bounds a typo, not a choice.
+    check_number("delta", delta, DELTA_RANGE[0], DELTA_RANGE[1])
     check_int("polish", polish, 1, 100)
     check_int("maxiter", maxiter, 1)
     check_resamples(bootstrap)
@@ -96,6 +107,11 @@ def fit_approach3(data=None, *, N=None, D=None, loss=None, method: str = "huber"
     N, D, loss, _ = observations(data, N=N, D=D, loss=loss)
     n_par = 5 if method == "huber" else 6
     need_points(f"Approach 3 ({method}, {n_par} parameters)", N.size, n_par)
+    need_variation("Approach 3 fits how the loss falls with N and with D: it needs N, D and loss each to take "
+                   "2 or more values", N=N, D=D, loss=loss)
+    if N.size > MAX_POINTS:
+        raise ReplicationError(f"Approach 3 got {N.size:,} points; allowed: at most {MAX_POINTS:,} (final losses, one "
+                               "per trained model): its batched fit holds every start × every point in memory")
     n, d, l = np.log(N), np.log(D), np.log(loss)
     starts = start_grid(grid, seed)
     t0 = time.perf_counter()

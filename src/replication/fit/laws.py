@@ -19,7 +19,7 @@ import numpy as np
 
 from replication.errors import ReplicationError, check_range
 from replication.fit.bootstrap import check_resamples, run_bootstrap
-from replication.fit.observations import need_points, positive
+from replication.fit.observations import need_points, need_variation, positive
 from replication.fit.result import CONVERGED, FitResult
 from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
 
@@ -102,6 +102,11 @@ def fit_prefactors(C, N, D, a: float, b: float, *, space: str = "linear") -> Fit
     C = positive("C", C)
     N, D = positive("N", N, C.size, like="C"), positive("D", D, C.size, like="C")
     need_points("a prefactor fit", C.size, 1)
+    # One budget determines k_N and k_D with the exponents fixed, so one row is a fit; many copies of one row
+    # are not more rows (a fill-down export error, reported as a perfect fit on n points).
+    if C.size > 1 and np.ptp(C) == 0 and np.ptp(N) == 0 and np.ptp(D) == 0:
+        raise ReplicationError(f"all {C.size} rows are the same point (C={C[0]:g}, N={N[0]:g}, D={D[0]:g}); "
+                               "a prefactor fit needs one row per budget: C, N and D of different runs")
     check_range("a", a, 0, 2)
     check_range("b", b, 0, 2)
     law = fit_scaling_law(C, N, D, a, b, space)
@@ -144,6 +149,8 @@ def fit_power_law(C, y, *, bootstrap: int = 0, ci: tuple[float, float] = (10, 90
     lc, ly = np.log(C), np.log(y)
     if np.ptp(lc) == 0:
         raise ReplicationError("C must take at least 2 distinct values to fit an exponent")
+    need_variation(f"a power law {name} = k·C^a would fit a = 0 exactly: the optimal {name} must change with "
+                   "the budget C", **{name: y})
     a, logk = ols_loglog(lc, ly)
     resid = ly - (logk + a * lc)
     params = {"k": float(np.exp(logk)), "a": float(a)}
