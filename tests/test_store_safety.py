@@ -5,6 +5,7 @@ metrics.jsonl, an edited config.json, NaN weights, corrupt files, a kill -9 in t
 checkpoint write.
 """
 import dataclasses
+import errno
 import importlib.util
 import json
 import os
@@ -22,7 +23,7 @@ import torch
 from replication import cli
 from replication.errors import ReplicationError
 from replication.files import write_json
-from replication.store.runs import RunStore, read_metrics
+from replication.store.runs import RunStore, manifest, read_metrics
 from replication.training import loop
 from replication.training.config import ModelConfig, TrainConfig
 from replication.training.runner import check_resources, get_or_train, get_or_train_many
@@ -50,9 +51,20 @@ def quiet(*a, **k):
     pass
 
 
+def tiny_args(*extra) -> list[str]:
+    """TINY_ARGS with ``extra`` options in place of the same ones there (an option may be given once)."""
+    given = {word for word in extra if word.startswith("--")}
+    base, words = [], iter(TINY_ARGS)
+    for word in words:
+        value = [] if word == "--no-progress" else [next(words)]
+        if word not in given:
+            base += [word, *value]
+    return [*base, *extra]
+
+
 def train_cli(capsys, runs, *extra):
     """``replication train`` on the tiny config: (exit status, stderr lines)."""
-    rc = cli.main(["train", *TINY_ARGS, "--runs-dir", str(runs), *extra])
+    rc = cli.main(["train", *tiny_args(*extra), "--runs-dir", str(runs)])
     return rc, capsys.readouterr().err.strip().splitlines()
 
 
@@ -227,6 +239,33 @@ def test_a_cut_off_approach1_run_fails_the_study_instead_of_changing_its_exponen
         S.curves_table(D.DEFAULT, root)
 
 
+def rewrite_summary(run, **fields) -> None:
+    """Edit a finished run's summary and recompute its manifest, as a careful editor would."""
+    s = {k: v for k, v in json.loads(run.summary_path.read_text()).items() if k != "manifest"}
+    s.update(fields)
+    write_json(run.summary_path, {**s, "manifest": manifest(run.dir, s)})
+
+
+@pytest.mark.parametrize("field,delta", [("final_val_loss", -0.01), ("steps", 1), ("latent_tokens", 64),
+                                         ("C_self", 1), ("C_cross", 1), ("C", 1)])
+def test_a_summary_edited_with_its_manifest_is_refused_against_the_metrics(finished, field, delta, capsys):
+    store, run = finished
+    s = run.summary
+    rewrite_summary(run, **{field: s[field] + delta})
+    for name, read in readers(store, run).items():
+        with pytest.raises(ReplicationError, match=f"run {run.id}: .*summary.json says {field}=") as err:
+            read()
+        assert "\n" not in str(err.value), name
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 2 and len(err) == 1 and f"says {field}=" in err[0] and run.id in err[0]
+
+
+def test_a_summary_and_metrics_that_agree_still_verify(finished):
+    store, run = finished
+    rewrite_summary(run, wall_s=1.0)  # not in metrics.jsonl: nothing to check it against
+    assert run.summary["wall_s"] == 1.0
+
+
 # -- the recorded runs and their migration ----------------------------------------------------------
 
 
@@ -303,7 +342,7 @@ def test_nan_weights_never_reach_a_checkpoint_or_the_metrics(tmp_path, monkeypat
     ckpt = tmp_path / "ckpt.pt"
     with pytest.raises(loop.TrainingDiverged, match=f"{needle}.*last good checkpoint: step 2"):
         loop.train(cfg, data, run_dir=tmp_path, ckpt_path=ckpt, progress=False, log=quiet)
-    ck = torch.load(ckpt, weights_only=False)
+    ck = torch.load(ckpt, weights_only=True)
     assert ck["state"]["step"] == 2
     assert all(torch.isfinite(v).all() for v in ck["model"].values())
     records = strict_json_lines(tmp_path / "metrics.jsonl")  # valid JSON: no bare NaN
@@ -416,7 +455,7 @@ def test_resuming_with_another_thread_count_warns(tmp_path, monkeypatch, capsys)
     with pytest.raises(Stop):
         get_or_train(tiny(), store, progress=False, log=quiet)
     undo()
-    assert torch.load(store.checkpoint_path(tiny().run_id()), weights_only=False)["state"]["threads"] == 1
+    assert torch.load(store.checkpoint_path(tiny().run_id()), weights_only=True)["state"]["threads"] == 1
     capsys.readouterr()
     torch.set_num_threads(2)  # the one_thread fixture restores the count
     get_or_train(tiny(), store, progress=False, log=quiet)
@@ -438,6 +477,287 @@ def test_stray_temporaries_are_removed_on_the_next_start(tmp_path, monkeypatch):
     get_or_train(tiny(), store, progress=False, log=logs.append)
     assert not any(p.exists() for p in stray) and run.finished
     assert sum("left by a write that was killed" in m for m in logs) == 2
+
+
+# -- checkpoints: loaded without running code, and only into their own run ------------------------
+
+
+class Planted:
+    """What a malicious checkpoint holds: unpickling it runs a command (here: touches a marker file)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def stopped_at(store, cfg, call: int, monkeypatch) -> Path:
+    """Train ``cfg`` until its ``call``-th optimizer step, which raises; returns its checkpoint."""
+    undo = interrupted(monkeypatch, call)
+    with pytest.raises(Stop):
+        get_or_train(cfg, store, progress=False, log=quiet)
+    undo()
+    return store.checkpoint_path(cfg.run_id())
+
+
+def test_a_checkpoint_holds_only_what_weights_only_loads(finished):
+    store, run = finished
+    ck = torch.load(store.checkpoint_path(run.id), weights_only=True)
+    assert ck["run_id"] == run.id and ck["config_sha256"].startswith(run.id)
+    assert ck["state"]["step"] == 8 and set(ck["optimizer"]) == {"state", "param_groups"}
+
+
+@pytest.mark.parametrize("how", ["get_or_train", "cli", "many"])
+def test_a_planted_pickle_checkpoint_is_refused_and_never_runs(tmp_path, capsys, how):
+    store = RunStore(tmp_path / "runs")
+    marker = tmp_path / "MARKER"
+    ck = store.checkpoint_path(tiny().run_id())
+    ck.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": {}, "optimizer": {}, "state": {"step": 4}, "run_id": tiny().run_id(),
+                "payload": Planted(marker)}, ck)
+    needle = f"checkpoint {ck} cannot be loaded as plain tensors and numbers"
+    if how == "cli":
+        rc, err = train_cli(capsys, store.root)
+        assert rc == 2 and len(err) == 1 and needle in err[0] and "--retrain" in err[0]
+    else:
+        train = (lambda: get_or_train(tiny(), store, progress=False, log=quiet)) if how == "get_or_train" \
+            else (lambda: get_or_train_many([tiny()], store, progress=False))
+        with pytest.raises(ReplicationError, match=f"^{needle}"):
+            train()
+    assert not marker.exists()
+    assert not (store.root / tiny().run_id()).exists()  # refused before the run's folder is made
+    rc, err = train_cli(capsys, store.root, "--retrain")  # what the message says to do
+    assert rc == 0 and not marker.exists() and store.run(tiny().run_id()).finished
+
+
+def test_swapped_checkpoints_of_two_runs_are_refused(tmp_path, monkeypatch, capsys):
+    store = RunStore(tmp_path)
+    a, b = tiny(seed=1), tiny(seed=2)
+    pa, pb = stopped_at(store, a, 6, monkeypatch), stopped_at(store, b, 6, monkeypatch)
+    data_a, data_b = pa.read_bytes(), pb.read_bytes()
+    pa.write_bytes(data_b)
+    pb.write_bytes(data_a)
+    metrics = store.run(a.run_id()).metrics_path.read_bytes()
+    for cfg, path, other in ((a, pa, b), (b, pb, a)):
+        with pytest.raises(ReplicationError, match=f"^checkpoint {path} is of run '{other.run_id()}' .*not of run "
+                                                   f"'{cfg.run_id()}' .* that resumes from it"):
+            get_or_train(cfg, store, progress=False, log=quiet)
+    with pytest.raises(ReplicationError, match="is of run"):  # the studies' path refuses before any worker
+        get_or_train_many([a, b], store, progress=False)
+    assert store.run(a.run_id()).metrics_path.read_bytes() == metrics  # nothing recorded from the wrong run
+
+
+def test_a_checkpoint_from_before_run_ids_is_refused_with_retrain(tmp_path, monkeypatch, capsys):
+    store = RunStore(tmp_path)
+    path = stopped_at(store, tiny(), 6, monkeypatch)
+    ck = torch.load(path, weights_only=True)
+    torch.save({k: ck[k] for k in ("model", "optimizer", "state")}, path)  # the old format
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 2 and len(err) == 1
+    assert f"checkpoint {path} was written before checkpoints recorded their run id" in err[0]
+    assert "replication train --retrain" in err[0]
+    rc, err = train_cli(capsys, store.root, "--retrain")
+    assert rc == 0 and store.run(tiny().run_id()).finished
+
+
+@pytest.mark.parametrize("data", [b"", b"garbage", b"PK\x03\x04 cut"])
+def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys, data):
+    store = RunStore(tmp_path)
+    ck = store.checkpoint_path(tiny().run_id())
+    ck.parent.mkdir(parents=True)
+    ck.write_bytes(data)
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 2 and len(err) == 1 and f"checkpoint {ck} cannot be loaded" in err[0]
+
+
+# -- the token cache: no pickle, and checked against what it was built from ------------------------
+
+
+def _token_files(store):
+    folder = store.cache_dir / "tokens"
+    return sorted(folder.glob("*-train.npy"))[0], sorted(folder.glob("*-val.npy"))[0], folder
+
+
+@pytest.mark.parametrize("damage", ["swap", "corrupt", "truncate", "pickle", "other-meta"])
+def test_a_damaged_or_swapped_token_cache_is_rebuilt(finished, damage, capsys):
+    import numpy as np
+
+    from replication.corpus.streams import load_data
+
+    store, run = finished
+    good = load_data(cache_dir=store.cache_dir)
+    # copies: the cache is memory-mapped, and the damage below rewrites the files in place
+    good_train, good_val = np.array(good.train), np.array(good.val)
+    del good
+    train, val, folder = _token_files(store)
+    [meta] = folder.glob("*.json")
+    if damage == "swap":
+        t = train.read_bytes()
+        train.write_bytes(val.read_bytes())
+        val.write_bytes(t)
+    elif damage == "corrupt":
+        data = bytearray(train.read_bytes())
+        data[-10] ^= 0xFF  # one token changed: the header still parses
+        train.write_bytes(bytes(data))
+    elif damage == "truncate":
+        train.write_bytes(train.read_bytes()[:1000])
+    elif damage == "pickle":  # an .npy of objects would unpickle them
+        np.save(train, np.array([Planted(store.root / "MARKER")], dtype=object), allow_pickle=True)
+    else:
+        m = json.loads(meta.read_text())
+        m["built_from"]["val_fraction"] = 0.1
+        meta.write_text(json.dumps(m))
+    capsys.readouterr()
+    again = load_data(cache_dir=store.cache_dir)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("token cache: ") and err[0].endswith("; rebuilding it")
+    assert np.array_equal(again.train, good_train) and np.array_equal(again.val, good_val)
+    assert not (store.root / "MARKER").exists()
+    load_data(cache_dir=store.cache_dir)  # rebuilt: read back without a word
+    assert capsys.readouterr().err == ""
+    assert not list(folder.glob("*.tmp"))
+    # and a run trained on the rebuilt cache is the same run
+    run.summary_path.unlink()
+    shutil.rmtree(store.checkpoint_path(run.id).parent)
+    before = run.metrics_path.read_text()
+    run.metrics_path.unlink()
+    get_or_train(tiny(), store, progress=False, log=quiet)
+    strip = [{k: v for k, v in r.items() if k not in ("wall_s", "latent_tokens_per_s")} for r in read_metrics(run.metrics_path)]
+    assert strip == [{k: v for k, v in json.loads(line).items() if k not in ("wall_s", "latent_tokens_per_s")}
+                     for line in before.splitlines()]
+
+
+# -- a full disk ------------------------------------------------------------------------------------
+
+
+def full_disk(monkeypatch, name: str, nth: int):
+    """Make the ``nth`` fsync of a file whose name contains ``name`` fail with ENOSPC (the atomic writer
+    fsyncs its temporary file before the rename, where a full disk shows at the latest)."""
+    real = os.fsync
+    seen = {"n": 0}
+
+    def fsync(fd):
+        if name in os.readlink(f"/proc/self/fd/{fd}"):
+            seen["n"] += 1
+            if seen["n"] == nth:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return lambda: monkeypatch.setattr(os, "fsync", real)
+
+
+def _losses(run):
+    return [(r["kind"], r["step"], r["loss"]) for r in read_metrics(run.metrics_path)]
+
+
+@pytest.mark.parametrize("nth,resumes", [(1, None), (2, 4)])  # checkpoints at steps 4 and 8
+def test_a_full_disk_while_checkpointing_is_one_line_and_the_run_resumes_bit_exact(finished, tmp_path, monkeypatch,
+                                                                                  capsys, nth, resumes):
+    _, ref = finished
+    store = RunStore(tmp_path / "full")
+    undo = full_disk(monkeypatch, "ckpt.pt", nth)
+    rc, err = train_cli(capsys, store.root)
+    ck = store.checkpoint_path(ref.id)
+    assert rc == 2 and len(err) == 1, err
+    assert f"writing {ck} failed: no space left on device" in err[0]
+    if resumes:
+        assert f"the run resumes from its last good checkpoint at step {resumes} ({ck})" in err[0]
+        assert torch.load(ck, weights_only=True)["state"]["step"] == resumes  # the last good one, intact
+    else:
+        assert "no checkpoint was written yet: the run starts again from step 0" in err[0]
+        assert not ck.exists()
+    run = store.run(ref.id)
+    assert max([r["step"] for r in read_metrics(run.metrics_path)], default=0) == (resumes or 0)
+    assert not list(store.root.rglob("*.tmp"))
+    undo()
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 0 and (not resumes or f"resuming from step {resumes}" in "\n".join(err))
+    assert run.final_loss == ref.final_loss and _losses(run) == _losses(ref)
+
+
+def test_a_full_disk_while_logging_cuts_the_half_line_and_resumes_bit_exact(finished, tmp_path, monkeypatch, capsys):
+    _, ref = finished
+    store = RunStore(tmp_path / "full")
+
+    class HalfWritten:  # the 5th record is cut after 10 characters by ENOSPC
+        n = 0
+
+        def __init__(self, path, mode):
+            self.f = open(path, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, text):
+            HalfWritten.n += 1
+            if HalfWritten.n == 5:
+                self.f.write(text[:10])
+                self.f.flush()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return self.f.write(text)
+
+    monkeypatch.setattr(loop, "open", HalfWritten, raising=False)
+    rc, err = train_cli(capsys, store.root)
+    run = store.run(ref.id)
+    assert rc == 2 and len(err) == 1
+    assert f"writing {run.metrics_path} failed: no space left on device" in err[0]
+    assert "resumes from its last good checkpoint at step 4" in err[0]
+    assert [r["step"] for r in read_metrics(run.metrics_path)] == [2, 4, 4]  # no half line, nothing past step 4
+    monkeypatch.delattr(loop, "open")
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 0 and run.final_loss == ref.final_loss and _losses(run) == _losses(ref)
+
+
+def test_a_full_disk_while_writing_the_summary_resumes_at_the_last_step(finished, tmp_path, monkeypatch, capsys):
+    _, ref = finished
+    store = RunStore(tmp_path / "full")
+    undo = full_disk(monkeypatch, "summary.json", 1)
+    rc, err = train_cli(capsys, store.root)
+    run = store.run(ref.id)
+    assert rc == 2 and len(err) == 1
+    assert f"writing {run.summary_path} failed: no space left on device" in err[0]
+    assert "resumes from its last good checkpoint at step 8" in err[0] and not run.finished
+    undo()
+    rc, err = train_cli(capsys, store.root)
+    assert rc == 0 and run.final_loss == ref.final_loss and _losses(run) == _losses(ref)
+
+
+def test_a_full_disk_on_retrain_is_one_line_and_retrain_then_works(finished, monkeypatch, capsys):
+    store, run = finished
+    loss = run.final_loss
+    undo = full_disk(monkeypatch, "ckpt.pt", 1)
+    rc, err = train_cli(capsys, store.root, "--retrain")
+    assert rc == 2 and "no space left on device" in err[-1] and "starts again from step 0" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    undo()
+    rc, err = train_cli(capsys, store.root)  # the message's word: asking again trains it from step 0
+    assert rc == 0 and run.final_loss == loss
+
+
+# -- the runs folder --------------------------------------------------------------------------------
+
+
+def test_an_empty_runs_folder_is_refused_and_nothing_is_written_where_the_command_runs(tmp_path, monkeypatch,
+                                                                                       capsys):
+    monkeypatch.chdir(tmp_path)
+    needle = "runs folder (--runs-dir, $REPLICATION_RUNS_DIR)='' is empty; allowed: a folder path"
+    rc = cli.main(["train", *TINY_ARGS, "--runs-dir", ""])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and needle in err[0]
+    monkeypatch.setenv("REPLICATION_RUNS_DIR", "")
+    rc = cli.main(["train", *TINY_ARGS])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and needle in err[0]
+    with pytest.raises(ReplicationError, match="is empty"):
+        RunStore()
+    with pytest.raises(ReplicationError, match="is empty"):
+        RunStore("")
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- kill -9 in the middle of a checkpoint write ----------------------------------------------------
@@ -482,7 +802,7 @@ def test_kill_9_during_a_checkpoint_write_resumes_bit_exact_and_leaves_no_stray_
     assert json.loads(out.stdout)["final_val_loss"] == json.loads(ref.stdout)["final_val_loss"]
     [a] = (tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")
     [b] = (runs / ".checkpoints").glob("*/ckpt.pt")
-    a, b = torch.load(a, weights_only=False)["model"], torch.load(b, weights_only=False)["model"]
+    a, b = torch.load(a, weights_only=True)["model"], torch.load(b, weights_only=True)["model"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
     assert not list(runs.rglob("*.tmp"))
     run = RunStore(runs).runs()[0]

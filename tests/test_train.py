@@ -1,3 +1,4 @@
+import contextlib
 import json
 import math
 import os
@@ -34,7 +35,7 @@ def token_data(tmp_path_factory):
 
 
 def state_of(path):
-    return torch.load(path, weights_only=False)["model"]
+    return torch.load(path, weights_only=True)["model"]
 
 
 def test_lr_schedule():
@@ -111,7 +112,7 @@ def test_resume_is_bit_exact(token_data, tmp_path, monkeypatch):
         T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=tmp_path / "r.pt", progress=False,
                 log=lambda *a: None)
     monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
-    assert torch.load(tmp_path / "r.pt", weights_only=False)["state"]["step"] == 12
+    assert torch.load(tmp_path / "r.pt", weights_only=True)["state"]["step"] == 12
     resumed = T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=tmp_path / "r.pt", progress=False,
                       log=lambda *a: None)
     assert resumed["final_val_loss"] == full["final_val_loss"]
@@ -139,7 +140,7 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(token_data, tmp_path, monk
     monkeypatch.setattr(PerceiverAR, "forward", forward)
     with pytest.raises(T.TrainingDiverged, match="step 6"):
         T.train(tiny(), token_data, ckpt_path=tmp_path / "c.pt", progress=False, log=lambda *a: None)
-    ck = torch.load(tmp_path / "c.pt", weights_only=False)
+    ck = torch.load(tmp_path / "c.pt", weights_only=True)
     assert ck["state"]["step"] == 4
     assert all(torch.isfinite(v).all() for v in ck["model"].values())
 
@@ -205,13 +206,13 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline:
         found = list(ckpts.glob("*/ckpt.pt")) if ckpts.exists() else []
-        if found and torch.load(found[0], weights_only=False)["state"]["step"] >= 20:
+        if found and torch.load(found[0], weights_only=True)["state"]["step"] >= 20:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    killed_at = torch.load(found[0], weights_only=False)["state"]["step"]
+    killed_at = torch.load(found[0], weights_only=True)["state"]["step"]
     assert 20 <= killed_at < steps
     assert not list(runs.glob("*/summary.json"))
 
@@ -220,8 +221,8 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
     assert "resuming from step" in out.stderr
     resumed = json.loads(out.stdout)
     assert resumed["final_val_loss"] == ref["final_val_loss"]
-    a = torch.load(next((tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")), weights_only=False)["model"]
-    b = torch.load(found[0], weights_only=False)["model"]
+    a = torch.load(next((tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")), weights_only=True)["model"]
+    b = torch.load(found[0], weights_only=True)["model"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
 
 
@@ -338,3 +339,110 @@ def test_python_dash_m_replication_train_is_the_cli():
     out = subprocess.run([sys.executable, "-m", "replication", "train", "--help"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and "--cosine-cycle-ratio" in out.stdout
+
+
+# -- what is bit-exact on one machine: the same config, seed and thread count give the same numbers ----
+
+
+def _losses(runs):
+    [run_dir] = [p for p in Path(runs).iterdir() if not p.name.startswith(".")]
+    return [(r["kind"], r["step"], r["loss"]) for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_two_processes_with_the_same_thread_count_train_bit_identical_runs(tmp_path):
+    """The property a retraining test can hold to exactly: on one machine, with one thread count, a run
+    is a pure function of its config (the CPU kernels chosen, hence the sums' order, depend on the
+    machine and the thread count; nothing else in a run is left to chance). Two threads: the kernels'
+    parallel reductions are part of what is repeated."""
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    outs = [subprocess.run(_cli_cmd(tmp_path / name, 60), capture_output=True, text=True, env=env, timeout=100)
+            for name in ("a", "b")]
+    assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
+    a, b = (json.loads(o.stdout) for o in outs)
+    assert a["threads"] == b["threads"] == 2
+    assert a["final_val_loss"] == b["final_val_loss"] and _losses(tmp_path / "a") == _losses(tmp_path / "b")
+
+
+# -- SIGTERM stops a run as Ctrl-C does ------------------------------------------------------------
+
+
+def _wait_for_checkpoints(runs: Path, count: int, step: int, proc, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        found = list(runs.glob(".checkpoints/*/ckpt.pt"))
+        steps = []
+        for path in found:
+            with contextlib.suppress(Exception):  # caught mid-rename: try again
+                steps.append(torch.load(path, weights_only=True)["state"]["step"])
+        if len(steps) >= count and min(steps) >= step:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {count} checkpoint(s) at step >= {step} in {timeout} s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sigterm_stops_replication_train_in_one_line_and_it_resumes_bit_exact(tmp_path):
+    steps = 150
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ref = subprocess.run(_cli_cmd(tmp_path / "ref", steps), capture_output=True, text=True, env=env, timeout=100)
+    assert ref.returncode == 0, ref.stderr
+
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(_cli_cmd(runs, steps), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for_checkpoints(runs, 1, 20, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    [line] = err.strip().splitlines()
+    [ck] = runs.glob(".checkpoints/*/ckpt.pt")
+    at = torch.load(ck, weights_only=True)["state"]["step"]
+    assert line.startswith("replication train: terminated: run ") and f" of {steps}; it resumes from its " \
+        f"checkpoint at step {at}" in line, line
+    assert out == "" and not list(runs.glob("*/summary.json")) and not list(runs.rglob("*.tmp"))
+
+    again = subprocess.run(_cli_cmd(runs, steps), capture_output=True, text=True, env=env, timeout=100)
+    assert again.returncode == 0 and f"resuming from step {at}" in again.stderr
+    assert json.loads(again.stdout)["final_val_loss"] == json.loads(ref.stdout)["final_val_loss"]
+    assert _losses(runs) == _losses(tmp_path / "ref")
+
+
+MANY = """
+import sys
+from replication.store.runs import RunStore
+from replication.training.config import ModelConfig, TrainConfig
+from replication.training.runner import Terminated, get_or_train_many
+
+model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
+cfgs = [TrainConfig(model=model, batch_size=8, steps=3000, warmup_steps=5, eval_interval=1000, eval_windows=8,
+                    checkpoint_interval=10, seed=seed) for seed in (1, 2)]
+try:
+    get_or_train_many(cfgs, RunStore(sys.argv[1]), workers=2, progress=False)
+except KeyboardInterrupt as err:
+    print(f"{type(err).__name__}: {err}", file=sys.stderr)
+    sys.exit(143 if isinstance(err, Terminated) else 130)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sigterm_stops_the_training_workers_each_at_its_checkpoint(tmp_path):
+    runs = tmp_path / "runs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", MANY, str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    _wait_for_checkpoints(runs, 2, 10, proc, timeout=90)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == ("Terminated: 0 of 2 runs finished, 2 stopped; asking for them again resumes each from "
+                           "its last checkpoint")
+    for ck in runs.glob(".checkpoints/*/ckpt.pt"):  # each worker said where it resumes, and stopped there
+        rid = ck.parent.name
+        [line] = (runs / ".logs" / f"{rid}.log").read_text().strip().splitlines()
+        at = torch.load(ck, weights_only=True)["state"]["step"]
+        assert line.startswith(f"terminated: run {rid} stopped at step ") and \
+            line.endswith(f"of 3000; it resumes from its checkpoint at step {at}"), line
+    assert not list(runs.rglob("*.tmp"))
