@@ -236,7 +236,7 @@ CHAPTERS = [
     ("run approach3 -p grid=300", ["parameter 'grid' expects str"]),  # documented: grid="300"
     ("run approach3 -p bootstrap=0.5", ["parameter 'bootstrap' expects int", "0.5"]),
     ("run experiment1 -p seeds=5", ["parameter 'seeds' expects list", "5"]),
-    ("run glance --params {d}/missing.yaml", ["params file", "does not exist"]),
+    ("run glance --params {d}/missing.yaml", ["--params=", "missing.yaml", "no such file"]),
     ("book --params {d}/bad.yaml", ["params file bad.yaml", "not valid YAML"]),
     ("book --params {d}/unknown.yaml", ["unknown chapter 'nosuch'", "chapters: approach1"]),
     ("book --params {d}/badparam.yaml", ["unknown parameter 'nosuch'", "parameters: c_min"]),

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -149,9 +150,11 @@ def test_library_hash_covers_the_store_that_is_read(tmp_path, monkeypatch):
     run = RunStore(tmp_path).run("abc123")
     run.dir.mkdir()
     (run.dir / "config.json").write_text("{}\n")
-    (run.dir / "metrics.jsonl").write_text('{"kind": "val", "step": 1, "loss": 2.0}\n')
+    last = {"step": 1, "loss": 2.0, "latent_tokens": 64, "C_self": 1.0, "C_cross": 2.0}  # what a summary repeats
+    (run.dir / "metrics.jsonl").write_text(json.dumps({"kind": "train", **last}) + "\n"
+                                           + json.dumps({"kind": "val", **last}) + "\n")
     assert pipeline.library_hash(tmp_path) == before  # an unfinished run changes nothing
-    run.write_summary({"final_val_loss": 2.0, "steps": 1})
+    run.write_summary({"final_val_loss": 2.0, "steps": 1, "latent_tokens": 64, "C_self": 1.0, "C_cross": 2.0})
     finished = pipeline.library_hash(tmp_path)
     assert finished != before
     monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path))
@@ -239,3 +242,160 @@ def test_rerun_note_gives_a_command_that_parses_back_to_the_defaults():
     shown = dict(part.split("` (default `") for part in note.split("Parameters: `")[1].rstrip(".\n`").split(
         "`), `"))
     assert {k: ast.literal_eval(v.rstrip("`)")) for k, v in shown.items()} == defaults
+
+
+# -- parameters: element by element, written as literals only ---------------------------------------
+
+LIST_DEFAULTS = {"models": [[512, 9], [592, 10]], "sizes": [1e7, 3e9, 20], "seeds": [0, 1], "free": [],
+                 "losses": [2.1, 2.0]}
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({"models": [(640, 11)]}, {"models": [[640, 11]]}),     # a tuple from -p is a list
+    ({"sizes": [1e8, 2e9, 30]}, {"sizes": [1e8, 2e9, 30]}),  # [float, float, int] as the default has it
+    ({"losses": [2, 1.9]}, {"losses": [2.0, 1.9]}),
+    ({"free": [[1, "a"], None, True]}, {"free": [[1, "a"], None, True]}),  # an empty default: any plain value
+])
+def test_validate_lists_element_by_element(given, expected):
+    assert pipeline.validate_parameters("tiny", LIST_DEFAULTS, given) == expected
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"models": [("x\", __import__('os'), \"",)]}, r"'models' expects list of list of int, got .* at models\[0\]\[0\]"),
+    ({"models": [b"x"]}, r"'models' expects list of list of int, got b'x' at models\[0\]"),
+    ({"models": {1, 2}}, r"'models' expects list of list of int, got \{1, 2\}$"),
+    ({"models": [[512, True]]}, r"got True at models\[0\]\[1\]"),
+    ({"seeds": [0, 1.5]}, r"'seeds' expects list of int, got 1.5 at seeds\[1\]"),
+    ({"free": [{"a": 1}]}, r"'free' expects list \(of numbers, strings, bools, None or lists of those\), got"),
+    ({"free": [[1e400]]}, r"'free' must be finite, got inf at free\[0\]\[0\]"),
+    ({"losses": ["2.1"]}, r"'losses' expects list of float, got '2.1' at losses\[0\]"),
+    ({"layers": None}, "parameter 'layers' expects int, got None"),
+    ({"name": b"kjv"}, "parameter 'name' expects str, got b'kjv'"),
+])
+def test_validate_refuses_what_is_not_a_plain_value_of_the_defaults_kind(given, message):
+    defaults = {**LIST_DEFAULTS, "layers": 4, "name": "kjv"}
+    with pytest.raises(ReplicationError, match=message):
+        pipeline.validate_parameters("tiny", defaults, given)
+
+
+def test_parameters_source_writes_literals_that_read_back():
+    import ast
+
+    from replication.parameters import parameters_source
+
+    params = {"name": 'x", __import__("os").system("touch PWNED"), "\n\\', "sizes": [1e-300, -0.0, 7, [None, True]]}
+    source = parameters_source(params)
+    assert source.startswith("# Parameters\n")
+    tree = ast.parse(source)
+    assert [type(node) for node in tree.body] == [ast.Assign, ast.Assign]  # nothing but two assignments
+    assert {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body} == params
+    for bad in ({"a": ("x",)}, {"a": {"x"}}, {"a": b"x"}, {"a": [float("nan")]}, {"a": {"k": 1}}):
+        with pytest.raises(ReplicationError):
+            parameters_source(bad)
+    with pytest.raises(ReplicationError, match="not a Python name"):
+        parameters_source({"import os; x": 1})
+
+
+def test_injected_cell_is_placed_and_tagged_as_papermill_would():
+    nb = pipeline._read_md(CHAPTER)
+    out = pipeline.inject_parameters(nb, {"layers": 3})
+    tags = [c.metadata.get("tags", []) for c in out.cells]
+    at = tags.index(["parameters"])
+    assert tags[at + 1] == ["injected-parameters"] and out.cells[at + 1].source == "# Parameters\nlayers = 3\n"
+    assert out.metadata.papermill["parameters"] == {"layers": 3}
+    again = pipeline.inject_parameters(out, {"layers": 5})  # an executed notebook: the injected cell is replaced
+    assert [c.source for c in again.cells].count("# Parameters\nlayers = 5\n") == 1
+    assert sum("injected-parameters" in c.metadata.get("tags", []) for c in again.cells) == 1
+
+
+EVIL = "`x` <script>alert(1)</script> ```{note}\n$x$ {{ y }}"
+
+
+def _rendered(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def test_notes_show_a_parameter_value_as_text():
+    import html
+    import re
+
+    import nbformat
+
+    from replication import site
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]})])
+    pipeline._label_injected(nb, {"a": EVIL})
+    site.add_rerun_note(nb, "tiny", {"name": EVIL, "n": 1})
+    for note in (nb.cells[1].source, nb.cells[-1].source):
+        fence = note.split("{")[0]
+        body = note.split("\n", 1)[1].rsplit("\n", 1)[0]
+        assert note.endswith("\n" + fence) and fence not in body  # nothing in the value closes the block
+        page = _rendered(body)
+        assert "<script>" not in page and "&lt;script&gt;" in page
+        codes = [html.unescape(c) for c in re.findall(r"<code>(.*?)</code>", page, flags=re.S)]
+        assert any(repr(EVIL) in c for c in codes), codes  # the value, whole, as code
+
+
+# -- concurrent runs: one waits, nothing finished is removed ------------------------------------------
+
+
+def test_remove_unfinished_spares_finished_and_locked_folders(tmp_path):
+    chapter = tmp_path / "tiny"
+    finished, running, left = chapter / "finished", chapter / "running", chapter / "left"
+    for folder in (finished, running, left):
+        folder.mkdir(parents=True)
+        (folder / "figures").mkdir()
+    (finished / "tiny.ipynb").write_text("{}")
+    with pipeline._folder_lock(running, wait=True) as held:  # another run writing it
+        assert held
+        with pipeline._folder_lock(running, wait=False) as again:
+            assert again is False
+        pipeline._remove_unfinished(chapter, "tiny")
+    assert finished.exists() and running.exists() and not left.exists()
+
+
+def test_a_failed_run_removes_only_its_own_folder(book, tmp_path, monkeypatch):
+    out = tmp_path / "runs"
+    other = out / "tiny" / "finished"
+    other.mkdir(parents=True)
+    (other / "tiny.ipynb").write_text("{}")
+
+    def fail(*args, **kwargs):
+        raise ReplicationError("tiny: cell 2 failed: boom")
+
+    monkeypatch.setattr(pipeline, "execute", fail)
+    with pytest.raises(ReplicationError, match="boom"):
+        pipeline.run_chapter("tiny", {"layers": 3}, book_dir=book, out_root=out, progress=False)
+    assert [p.name for p in (out / "tiny").iterdir()] == ["finished"] and (other / "tiny.ipynb").exists()
+
+
+DRIVER = """
+import sys
+from pathlib import Path
+from replication import pipeline
+print(pipeline.run_chapter("tiny", {"layers": 7}, book_dir=Path(sys.argv[1]), out_root=Path(sys.argv[2]),
+                           progress=False))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_identical_runs_at_once_both_succeed_with_one_folder(book, tmp_path):
+    import subprocess
+    import sys
+
+    # the chapter sleeps, so that the second run starts while the first one is executing
+    (book / "tiny.md").write_text(CHAPTER.replace("print(budget", "import time; time.sleep(3); print(budget"))
+    out = tmp_path / "runs"
+    runs = [subprocess.Popen([sys.executable, "-c", DRIVER, str(book), str(out)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [run.communicate(timeout=100) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in results]
+    folders = {stdout.strip() for stdout, _ in results}
+    assert len(folders) == 1
+    folder = Path(folders.pop())
+    assert (folder / "tiny.ipynb").exists() and (folder / "parameters.json").exists()
+    assert [p.name for p in (out / "tiny").iterdir()] == [folder.name]

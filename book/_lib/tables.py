@@ -4,9 +4,12 @@ reader writes them (thousands separators, ×10ⁿ, consistent significant figure
 ``table(df, headers={...}, formats={...})`` returns a pandas Styler, which the page renders as HTML.
 A format is one of :data:`FORMATS` or a callable; columns without one are formatted by their values
 (integers with separators, other numbers with ``sig`` significant figures, ×10ⁿ outside [1e-3, 1e5)).
+Formats write plain text (``< 0.001``, ``5.78×10¹⁷``); every cell, header and the caption is escaped when
+the table is rendered (:func:`html_text`), so a string from data or a parameter is shown, never run.
 """
 from __future__ import annotations
 
+import html
 import math
 import numbers
 
@@ -78,13 +81,29 @@ FORMATS = {
     "sci": lambda x: sci(float(x)) if isinstance(x, numbers.Number) else str(x),
     "sci3": lambda x: sci(float(x), 3) if isinstance(x, numbers.Number) else str(x),
     "pct": lambda x: f"{100 * x:.1f}%" if isinstance(x, numbers.Number) and math.isfinite(x) else number(x),
-    "p": lambda x: ("&lt; 0.001" if x < 1e-3 else f"{x:.3f}") if isinstance(x, numbers.Number) and math.isfinite(x)
+    "p": lambda x: ("< 0.001" if x < 1e-3 else f"{x:.3f}") if isinstance(x, numbers.Number) and math.isfinite(x)
     else number(x),
     "signed": signed,
     "signed4": lambda x: signed(x, 4),
     **{f"f{d}": _fixed(d) for d in range(5)},
     **{f"sig{s}": (lambda s: lambda x: number(x, s))(s) for s in (2, 3, 4)},
 }
+
+
+#: the markup the helpers write themselves, in headers such as "N<sub>self</sub>": tags without attributes,
+#: kept when the rest is escaped
+OWN_MARKUP = ("<sub>", "</sub>", "<sup>", "</sup>")
+
+
+def html_text(x) -> str:
+    """``x`` as text in the page's HTML: escaped, so that a string from data or a parameter (a GPU record's
+    name, a CSV header, a caption naming a file) shows as the characters it holds and cannot add markup or
+    a script; the helpers' own :data:`OWN_MARKUP` alone is kept. (Quotes stay: the text is an element's
+    content, never an attribute's.)"""
+    text = html.escape(str(x), quote=False)
+    for tag in OWN_MARKUP:
+        text = text.replace(html.escape(tag, quote=False), tag)
+    return text
 
 
 def _formatter(fmt, sig: int):
@@ -115,14 +134,17 @@ def table(df: pd.DataFrame, headers: dict | None = None, formats: dict | None = 
         shown[c] = [f(v) for v in t[c]]
     shown = shown.rename(columns={c: headers.get(c, c) for c in t.columns})
     label = headers.get(index, index) if index is not None else None
-    if label is not None:  # the label heads the index column, in the header's one row
-        shown = shown.set_index(label).rename_axis(index=None, columns=label)
+    # the label heads the index column, in the header's one row; the Styler writes an axis name as it is
+    axis_name = html_text(label) if label is not None else None
+    if label is not None:
+        shown = shown.set_index(label).rename_axis(index=None, columns=axis_name)
     if transpose:
-        shown = shown.T.rename_axis(index=None, columns=label)
-    styler = shown.style
+        shown = shown.T.rename_axis(index=None, columns=axis_name)
+    # the cells and headers stay plain text in styler.data; they are escaped as the table is written
+    styler = shown.style.format(html_text).format_index(html_text, axis=0).format_index(html_text, axis=1)
     if label is None and not transpose:
         styler = styler.hide(axis="index")
     styler = styler.set_table_attributes('class="rp-table"')
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html_text(caption))
     return styler

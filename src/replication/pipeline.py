@@ -23,7 +23,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import math
 import os
 import shutil
 import sys
@@ -32,6 +31,8 @@ from pathlib import Path
 from replication import site
 from replication.errors import ReplicationError
 from replication.files import atomic_write, atomic_write_bytes, atomic_write_text
+from replication.parameters import (inject_parameters, parse_assignments,  # noqa: F401 (the CLI imports them here)
+                                    read_params_file, validate_parameters)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parents[1]
@@ -97,82 +98,12 @@ def read_parameters(nb) -> dict:
     return params
 
 
-def _type_name(value) -> str:
-    return "float" if isinstance(value, float) else type(value).__name__
-
-
-def validate_parameters(chapter: str, defaults: dict, given: dict) -> dict:
-    """Check names and types of ``given`` against ``defaults``; return the coerced values."""
-    checked = {}
-    for name, value in given.items():
-        if name not in defaults:
-            known = ", ".join(defaults) or "none"
-            raise ReplicationError(f"{chapter}: unknown parameter {name!r}; parameters: {known}")
-        default = defaults[name]
-        if isinstance(value, str) and not isinstance(default, str) and default is not None:
-            value = _parse_value(value)
-        if _has_non_finite(value) or (isinstance(value, str) and not isinstance(default, str)
-                                      and value.strip().lstrip("+-").lower() in ("inf", "infinity", "nan")):
-            raise ReplicationError(f"{chapter}: parameter {name!r} must be finite, got {value!r}")
-        if default is None or value is None:
-            checked[name] = value
-        elif isinstance(default, bool) or isinstance(value, bool):
-            if type(value) is not type(default):
-                raise ReplicationError(f"{chapter}: parameter {name!r} expects {_type_name(default)}, got {value!r}")
-            checked[name] = value
-        elif isinstance(default, float) and isinstance(value, (int, float)):
-            checked[name] = float(value)
-        elif isinstance(default, (list, tuple)) and isinstance(value, (list, tuple)):
-            checked[name] = type(default)(value)
-        elif type(value) is type(default):
-            checked[name] = value
-        else:
-            raise ReplicationError(f"{chapter}: parameter {name!r} expects {_type_name(default)}, got {value!r}")
-    return checked
-
-
-def _has_non_finite(value) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return any(_has_non_finite(v) for v in value)
-    return False
-
-
-def _parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def parse_assignments(pairs: list[str]) -> dict:
-    given = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ReplicationError(f"-p expects name=value, got {pair!r}")
-        given[name.strip()] = _parse_value(value.strip())
-    return given
-
-
-def load_params_file(path: str | os.PathLike) -> dict[str, dict]:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ReplicationError(f"params file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        where = getattr(err, "problem_mark", None)
-        at = f" (line {where.line + 1})" if where is not None else ""
-        raise ReplicationError(f"params file {path.name}: not valid YAML text{at}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ReplicationError(f"params file {path.name}: expected a mapping chapter -> {{name: value}}")
-    unknown = sorted(set(map(str, data)) - set(chapters()))
+def load_params_file(path: str | os.PathLike, option: str = "--params") -> dict[str, dict]:
+    """:func:`~replication.parameters.read_params_file`, whose chapters must be the book's."""
+    data = read_params_file(path, option)
+    unknown = sorted(set(data) - set(chapters()))
     if unknown:
-        raise ReplicationError(f"params file {path.name}: unknown chapter {unknown[0]!r}; "
+        raise ReplicationError(f"params file {Path(path).name}: unknown chapter {unknown[0]!r}; "
                                f"chapters: {', '.join(sorted(chapters()))}")
     return data
 
@@ -278,7 +209,7 @@ def execute(path: Path, params: dict, output: Path | None, progress: bool = Fals
     import nbformat
     import papermill
 
-    nb = _read_md(path.read_text())
+    nb = inject_parameters(_read_md(path.read_text()), params)
     progress = progress and sys.stderr.isatty()
     sys.stderr.flush()
     saved = os.dup(2)
@@ -288,7 +219,7 @@ def execute(path: Path, params: dict, output: Path | None, progress: bool = Fals
             executed = papermill.execute_notebook(
                 nb,
                 None,
-                parameters=params,
+                parameters=None,  # injected above, by our own writer
                 kernel_name="python3",
                 language="python",
                 cwd=str(path.parent),
@@ -306,16 +237,16 @@ def execute(path: Path, params: dict, output: Path | None, progress: bool = Fals
 
 
 def _label_injected(nb, params: dict) -> None:
-    """Make the injected-parameters cell visible as such: a note above it lists what changed."""
+    """Make the injected-parameters cell visible as such: a note above it lists what changed. The values
+    are shown as code (:func:`site.code_span`): a backtick, ``<script>`` or a directive in one is text."""
     import nbformat
 
     for i, cell in enumerate(nb.cells):
         if "injected-parameters" in cell.metadata.get("tags", []):
-            shown = ", ".join(f"`{k} = {v!r}`" for k, v in params.items())
-            note = nbformat.v4.new_markdown_cell(
-                f"```{{note}}\nThis page was executed with parameters that differ from the chapter's "
-                f"defaults: {shown}. They are set in the cell below.\n```"
-            )
+            shown = ", ".join(site.code_span(f"{k} = {site.literal(v)}") for k, v in params.items())
+            note = nbformat.v4.new_markdown_cell(site.admonition(
+                "{note}", f"This page was executed with parameters that differ from the chapter's "
+                f"defaults: {shown}. They are set in the cell below."))
             note.metadata["tags"] = ["injected-parameters-note"]
             nb.cells.insert(i, note)
             return
@@ -329,66 +260,107 @@ def run_chapter(name: str, given: dict, book_dir: Path = BOOK_DIR, out_root: Pat
     """Execute ``name`` with ``given`` parameters; return the folder with the executed notebook.
 
     The notebook is written last, so a folder holds a notebook only when its figures and
-    ``parameters.json`` are complete; folders left without one by a failed or killed run are removed at
-    the next start.
+    ``parameters.json`` are complete, and a folder with one is never removed. A folder is written under a
+    lock on it (:func:`_folder_lock`): a second identical run waits for the first and returns its folder,
+    and a folder left without a notebook by a killed run is removed at the next start (only while nobody
+    holds its lock). A failed run removes its own folder only.
     """
     path = chapter_path(name, book_dir)
     text = path.read_text()
     params = validate_parameters(name, read_parameters(_read_md(text)), given)
-    out_dir = out_root / name / cache_key(text, params, helpers=chapter_helpers(text, book_dir))
+    key = cache_key(text, params, helpers=chapter_helpers(text, book_dir))
+    out_dir = out_root / name / key
     notebook = out_dir / f"{name}.ipynb"
     if notebook.exists():
         return out_dir
-    _remove_unfinished(out_root / name, name)
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / ".running").write_text(str(os.getpid()))  # also proves the folder is writable
-    except OSError as err:
-        raise ReplicationError(f"{name}: cannot write the chapter's output to {out_dir}: {err.strerror}") from None
-    try:
-        nb = execute(path, params, None, progress=progress)
-        _write_figures(nb, out_dir / "figures")
-        atomic_write_text(out_dir / "parameters.json", json.dumps(params, indent=2, default=repr) + "\n")
-        with atomic_write(notebook, "w", encoding="utf-8") as f:
-            import nbformat
-
-            nbformat.write(nb, f)
-        (out_dir / ".running").unlink()
-    except PapermillExecutionError as err:
-        _remove_output(out_dir)
-        raise ReplicationError(f"{name}: cell {err.exec_count} failed: {err.ename}: {err.evalue}") from None
-    except BaseException:
-        _remove_output(out_dir)
-        raise
+    waiting = f"{name}: waiting for another run with the same parameters" if progress else ""
+    with _folder_lock(out_dir, wait=True, waiting=waiting):
+        if notebook.exists():  # the run we waited for finished it
+            return out_dir
+        _remove_unfinished(out_root / name, name)
+        _execute_into(name, path, params, out_dir, progress)
     return out_dir
 
 
-def _remove_output(out_dir: Path) -> None:
-    """A failed run leaves nothing: its folder, and the chapter's folder if nothing else is in it."""
-    shutil.rmtree(out_dir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        out_dir.parent.rmdir()
+@contextlib.contextmanager
+def _folder_lock(folder: Path, wait: bool, waiting: str = ""):
+    """Hold an exclusive lock on ``folder`` (created if missing): yields True, or False when ``wait`` is
+    off and another process holds it (``waiting``: what to tell a terminal while we wait).
+
+    The lock is the folder's own (``flock`` on it), not a lock file beside it, so nothing but the output is
+    ever written. A folder removed while we waited for it (a failed run removes its own) is locked anew:
+    after each acquisition the path must still be the folder we hold.
+    """
+    import fcntl
+
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError as err:
+            raise ReplicationError(f"{folder.parent.name}: cannot write the chapter's output to {folder}: "
+                                   f"{err.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
+                if waiting and sys.stderr.isatty():
+                    print(waiting, file=sys.stderr)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                held = os.fstat(fd)
+                now = os.stat(folder)
+                same = (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+            except OSError:
+                same = False
+            if same:
+                yield True
+                return
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def _execute_into(name: str, path: Path, params: dict, out_dir: Path, progress: bool) -> None:
+    """Execute the chapter into ``out_dir``, whose lock the caller holds: the notebook last."""
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = out_dir / f"{name}.ipynb"
+    for left in out_dir.iterdir():  # what a killed run wrote (the folder itself is the lock: it stays)
+        shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
+    try:
+        nb = execute(path, params, None, progress=progress)
+        _write_figures(nb, out_dir / "figures")
+        atomic_write_text(out_dir / "parameters.json", json.dumps(params, indent=2) + "\n")
+        with atomic_write(notebook, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+    except PapermillExecutionError as err:
+        _remove_output(out_dir, notebook)
+        raise ReplicationError(f"{name}: cell {err.exec_count} failed: {err.ename}: {err.evalue}") from None
+    except BaseException:
+        _remove_output(out_dir, notebook)
+        raise
+
+
+def _remove_output(out_dir: Path, notebook: Path) -> None:
+    """A failed run leaves nothing of its own: its folder, unless the notebook made it (an interrupt after
+    the last write), in which case the run had in fact finished."""
+    if not notebook.exists():
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def _remove_unfinished(chapter_dir: Path, name: str) -> None:
-    """Output folders of ``name`` without a notebook, and not being written by a live process, are what a
-    failed or killed run left behind."""
-    if not chapter_dir.is_dir():
-        return
-    for folder in chapter_dir.iterdir():
-        if folder.is_dir() and not (folder / f"{name}.ipynb").exists() and not _running_elsewhere(folder):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running_elsewhere(folder: Path) -> bool:
-    try:
-        pid = int((folder / ".running").read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return pid != os.getpid()
+    """Output folders of ``name`` without a notebook and without a live run holding their lock: what a
+    killed run left. A folder being written, and a finished one, are left alone."""
+    for folder in chapter_dir.iterdir() if chapter_dir.is_dir() else []:
+        if not folder.is_dir() or (folder / f"{name}.ipynb").exists():
+            continue
+        with contextlib.suppress(ReplicationError), _folder_lock(folder, wait=False) as held:
+            if held and not (folder / f"{name}.ipynb").exists():  # only a lock holder writes the notebook
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_figures(nb, folder: Path) -> None:
@@ -422,7 +394,7 @@ def read_notebook(text: str):
 def _on_builder_inited(app) -> None:
     app.env.replication_lib_hash = library_hash()
     path = os.environ.get(PARAMS_ENV)
-    app.env.replication_params = load_params_file(path) if path else {}
+    app.env.replication_params = load_params_file(path, PARAMS_ENV) if path else {}
     if not hasattr(app.env, "replication_keys"):
         app.env.replication_keys = {}
 

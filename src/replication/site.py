@@ -10,40 +10,62 @@
 """
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 RERUN_TAG = "rerun-note"
 #: the site's folder of executed notebooks, one per chapter (copied from myst-nb's own at the build's end)
 NOTEBOOKS = "_notebooks"
 
 
-def _literal(value) -> str:
+def literal(value) -> str:
     """A Python literal as a reader would type it: ``1e+12``, not ``1000000000000.0``."""
     if isinstance(value, float) and float(f"{value:g}") == value:
         shown = f"{value:g}"
         return shown if any(c in shown for c in ".e") else shown + ".0"  # 2.0 stays a float
     if isinstance(value, (list, tuple)):
-        inner = ", ".join(_literal(v) for v in value)
+        inner = ", ".join(literal(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
     return repr(value)
+
+
+def code_span(text: str) -> str:
+    """``text`` as Markdown inline code, shown exactly as it is: fenced by one backtick more than its longest
+    run of backticks (CommonMark), so that a backtick, ``<script>``, ``{note}`` or ``$x$`` in a value is
+    text, never markup. A newline (which would end the paragraph) is shown as a space."""
+    text = " ".join(str(text).splitlines()) or " "
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""  # CommonMark strips one space each side
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def admonition(directive: str, body: str, options: str = "") -> str:
+    """A MyST directive block around ``body``, fenced by more backticks than ``body`` holds anywhere, so
+    that nothing in it can close the block."""
+    fence = "`" * max(3, max((len(run) for run in re.findall("`+", body)), default=0) + 1)
+    return f"{fence}{directive}\n{options}{body}\n{fence}"
 
 
 def rerun_note(chapter: str, defaults: dict):
     """A markdown cell: the command that re-runs ``chapter``, and its parameters with their defaults."""
     import nbformat
 
-    listed = ", ".join(f"`{name}` (default `{_literal(value)}`)" for name, value in defaults.items())
+    listed = ", ".join(f"{code_span(name)} (default {code_span(literal(value))})" for name, value in defaults.items())
     first, value = next(iter(defaults.items()))
-    note = nbformat.v4.new_markdown_cell(
-        f"```{{admonition}} Re-run this chapter\n:class: tip {RERUN_TAG}\n"
+    href = html.escape(f"{NOTEBOOKS}/{quote(chapter)}.ipynb")
+    note = nbformat.v4.new_markdown_cell(admonition(
+        "{admonition} Re-run this chapter",
         f"Every number on this page is computed when the book is built. To compute it again with other values, "
-        f"run `replication run {chapter} -p {first}={_literal(value)}` (one `-p` per parameter; "
-        f"`replication run {chapter} --list` lists them), or "
-        f'<a href="{NOTEBOOKS}/{chapter}.ipynb" download>download this page as an executed notebook</a>. '
-        f"Parameters: {listed}.\n```"
-    )
+        f"run {code_span(f'replication run {chapter} -p {first}={literal(value)}')} (one `-p` per parameter; "
+        f"{code_span(f'replication run {chapter} --list')} lists them), or "
+        f'<a href="{href}" download>download this page as an executed notebook</a>. '
+        f"Parameters: {listed}.",
+        options=f":class: tip {RERUN_TAG}\n",
+    ))
     note.metadata["tags"] = [RERUN_TAG]
     return note
 
