@@ -79,7 +79,7 @@ def main(argv: list[str]) -> int:
                    "(default) or Besiroglu et al.'s Huber likelihood")
     p.add_argument("--grid", help="approach3: 'chinchilla' (the paper's 4,500 starts, default) or a number of "
                    "them in [1, 4500]")
-    p.add_argument("--delta", type=finite_float, help="approach3: Huber delta, > 0 (default 1e-3)")
+    p.add_argument("--delta", type=finite_float, help="approach3: Huber delta, in [1e-6, 10] (default 1e-3)")
     p.add_argument("--tail", type=finite_float,
                    help="approach1: fraction of each schedule used, in (0, 1] (default 0.15)")
     p.add_argument("--grid-points", type=int,
