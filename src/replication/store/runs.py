@@ -362,8 +362,10 @@ class RunStore:
         last check before a run is written)."""
         root = self.root
         where = f"{ROOT_NAME} {root}"
-        if root.exists() and not root.is_dir():
+        if root.is_file():
             raise ReplicationError(f"{where} is a file, not a folder")
+        if root.exists() and not root.is_dir():
+            raise ReplicationError(f"{where} is not a folder (a FIFO, a socket or a device); allowed: a folder")
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as err:

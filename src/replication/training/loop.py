@@ -256,18 +256,19 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                             weight_decay=cfg.weight_decay, **({"fused": True} if env.cuda else {"foreach": True}))
     state = {"step": 0, "wall_s": 0.0}
-    if ckpt_path is not None and Path(ckpt_path).is_file():
+    resumed = ckpt_path is not None and Path(ckpt_path).is_file()
+    if resumed:
         state = load_checkpoint(ckpt_path, model, opt, env.device, cfg)
-        if env.master:
-            log(f"resuming from step {state['step']} ({ckpt_path})")
-            threads = state.get("threads")
-            if not env.cuda and threads is not None and threads != torch.get_num_threads():
-                print(f"warning: checkpointed with {threads} torch thread(s), resumed with "
-                      f"{torch.get_num_threads()}: the result will not be bit-identical to an uninterrupted run "
-                      "(set OMP_NUM_THREADS to match)", file=sys.stderr)
     metrics_path = Path(run_dir) / "metrics.jsonl" if run_dir is not None else None
     if metrics_path is not None and env.master:
         _truncate_metrics(metrics_path, state["step"], cfg, total_steps)
+    if resumed and env.master:  # said once the checkpoint and the records are known to agree
+        log(f"resuming from step {state['step']} ({ckpt_path})")
+        threads = state.get("threads")
+        if not env.cuda and threads is not None and threads != torch.get_num_threads():
+            print(f"warning: checkpointed with {threads} torch thread(s), resumed with "
+                  f"{torch.get_num_threads()}: the result will not be bit-identical to an uninterrupted run "
+                  "(set OMP_NUM_THREADS to match)", file=sys.stderr)
     name = f"run {Path(run_dir).name}" if run_dir is not None else "training"
 
     net = wrap(model, env)
