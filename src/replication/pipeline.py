@@ -108,6 +108,14 @@ def load_params_file(path: str | os.PathLike, option: str = "--params") -> dict[
     return data
 
 
+def book_params(path: str | os.PathLike, option: str = "--params") -> dict[str, dict]:
+    """A params file for the whole book, every chapter's parameters validated: what ``replication book
+    --params`` checks before it builds, and what the Sphinx extension reads from ``$REPLICATION_PARAMS``."""
+    return {chapter: validate_parameters(chapter, read_parameters(_read_md(chapter_path(chapter).read_text())),
+                                         given)
+            for chapter, given in load_params_file(path, option).items()}
+
+
 # --- the execution cache -------------------------------------------------------------------------
 
 HELPERS_PACKAGE = "_lib"  # book/_lib: presentation helpers of single chapters
@@ -394,7 +402,7 @@ def read_notebook(text: str):
 def _on_builder_inited(app) -> None:
     app.env.replication_lib_hash = library_hash()
     path = os.environ.get(PARAMS_ENV)
-    app.env.replication_params = load_params_file(path, PARAMS_ENV) if path else {}
+    app.env.replication_params = book_params(path, PARAMS_ENV) if path else {}
     if not hasattr(app.env, "replication_keys"):
         app.env.replication_keys = {}
 

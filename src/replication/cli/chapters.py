@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 from replication.errors import ArgumentParser
-from replication.pipeline import (PARAMS_ENV, _read_md, build_command, chapter_path, load_params_file,
-                                  parse_assignments, read_parameters, run_chapter, validate_parameters)
+from replication.pipeline import (PARAMS_ENV, _read_md, book_params, build_command, chapter_path, load_params_file,
+                                  parse_assignments, read_parameters, run_chapter)
 
 
 def run_main(argv: list[str]) -> int:
@@ -27,6 +27,7 @@ def run_main(argv: list[str]) -> int:
         for name, value in read_parameters(_read_md(path.read_text())).items():
             print(f"{name} = {value!r}")
         return 0
+    # the file's values, then -p's; both are checked, element by element, before the chapter runs
     given = load_params_file(args.params).get(args.chapter, {}) if args.params else {}
     given.update(parse_assignments(args.param))
     out_dir = run_chapter(args.chapter, given)
@@ -40,9 +41,6 @@ def book_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if args.params:
-        params = load_params_file(args.params)
-        for chapter, given in params.items():
-            path = chapter_path(chapter)
-            validate_parameters(chapter, read_parameters(_read_md(path.read_text())), given)
+        book_params(args.params)  # every error before the build starts; the build reads the file again
         env[PARAMS_ENV] = str(Path(args.params).resolve())
     return subprocess.call(build_command(), env=env)
