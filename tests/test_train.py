@@ -346,7 +346,8 @@ def test_python_dash_m_replication_train_is_the_cli():
 
 def _losses(runs):
     [run_dir] = [p for p in Path(runs).iterdir() if not p.name.startswith(".")]
-    return [(r["kind"], r["step"], r["loss"]) for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())]
+    records = map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+    return [(r["kind"], r["step"], r["loss"]) for r in records]
 
 
 @pytest.mark.slow

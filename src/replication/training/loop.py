@@ -28,6 +28,13 @@ the step. With one process, micro-batches or not, these are the draws of the cod
 recorded runs (it drew the windows micro-batch after micro-batch from the same generator, and the noise
 inside the forward pass from torch's default generator, reseeded with k x 1_000_003 + s each step), so a
 recorded run retrained on the same CPU kernels repeats its metrics bit for bit.
+
+Checkpoints (:func:`save_checkpoint`, :func:`read_checkpoint`) hold tensors and plain values only and are
+loaded with ``weights_only=True``: a checkpoint is a file anyone could have put there, and a full unpickler
+runs the code it names. Each carries its run id and config hash, so a checkpoint moved to another run's
+place is refused instead of continuing that run with foreign weights. A write that fails (a full disk)
+stops the run in one line naming the file; metrics.jsonl is cut back to the last good checkpoint, which
+the next start resumes from.
 """
 from __future__ import annotations
 
@@ -160,7 +167,8 @@ def read_checkpoint(path: Path, cfg: TrainConfig, device: str = "cpu") -> dict:
                                f"config hash: {RETRAIN}")
     rid, sha = cfg.run_id(), config_sha256(cfg)
     if ck["run_id"] != rid or ck["config_sha256"] != sha:
-        raise ReplicationError(f"checkpoint {path} is of run {ck['run_id']!r} (config {str(ck['config_sha256'])[:16]}), "
+        theirs = str(ck["config_sha256"])[:16]
+        raise ReplicationError(f"checkpoint {path} is of run {ck['run_id']!r} (config {theirs}), "
                                f"not of run {rid!r} (config {sha[:16]}) that resumes from it; delete it or {RETRAIN}")
     state = ck["state"]
     step = state.get("step") if isinstance(state, dict) else None
