@@ -79,6 +79,9 @@ def _stream(tok, docs: list[Document]) -> np.ndarray:
 
 def _read_cached(paths: list[Path], meta_path: Path, built_from: dict) -> tuple[np.ndarray, np.ndarray]:
     """The cached (train, val) streams, or ValueError saying why they cannot be used."""
+    if not meta_path.is_file():
+        raise ValueError(f"{meta_path} is missing (a cache written before caches recorded their hashes, or cut "
+                         "short)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
