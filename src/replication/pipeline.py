@@ -12,7 +12,8 @@ One source of truth per chapter: ``book/<name>.md``. Two ways to execute it:
 * ``replication run <chapter> -p name=value`` executes one chapter with new parameters into
   ``runs/chapters/<chapter>/<key>/`` (the executed notebook, ``parameters.json`` and ``figures/``).
 
-Parameters are validated against the chapter's ``parameters`` cell before anything runs or is written.
+Parameters are validated against the chapter's ``parameters`` cell before anything runs or is written, and
+written into the chapter as literals by :mod:`replication.parameters` (never by papermill's translation).
 A site built from a parameter file: ``REPLICATION_PARAMS=params.yaml jupyter-book build book/`` or
 ``replication book --params params.yaml``, where the YAML maps chapter names to ``{name: value}``.
 """
