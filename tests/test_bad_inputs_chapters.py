@@ -53,6 +53,7 @@ def d(tmp_path_factory):
         "inf": "glance:\n  c_max: .inf\n",
         "nan_in_list": "planning:\n  losses: [2.1, .nan]\n",
         "bigint": "study:\n  seed: " + "9" * 200 + "\n",
+        "long_ambiguous": "study:\n  seed: 1_" + "1" * 5000 + "\n",  # 1.1 would read 5,001 digits
         "nested_bad": "flops:\n  my_models: [[512, [9]]]\n",
         "str_in_floats": "approach2:\n  budgets: [6e18, '1e19']\n",
         "null_in_ints": "transfer:\n  seeds: [0, 1, null]\n",
@@ -107,6 +108,8 @@ CHAPTERS = [
     ("run flops --params {d}/on_in_list.yaml", ["flops.my_models[0][1]", "on is True in YAML 1.1", AMBIGUOUS]),
     ("book --params {d}/underscore.yaml", ["transfer.bootstrap", "1_000 is 1000 in YAML 1.1", AMBIGUOUS]),
     ("book --params {d}/sexagesimal.yaml", ["study.seed", "1:30 is 90 in YAML 1.1", AMBIGUOUS]),
+    ("book --params {d}/long_ambiguous.yaml", ["study.seed", "1_1111", "read differently by YAML 1.1 and 1.2",
+                                               AMBIGUOUS]),
     # keys: strings, each once
     ("run glance --params {d}/dupe.yaml", ["params file dupe.yaml: glance (line 3)", "key 'c_min' appears more than "
                                            "once", "allowed: each name once"]),

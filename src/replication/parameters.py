@@ -271,11 +271,12 @@ def _yaml_value(node, where: str):
         return [_yaml_value(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
     tag, text = node.tag, node.value
     if tag == AMBIGUOUS:  # the two readings, for the message: PyYAML's (1.1) and ours (1.2)
+        allowed = "allowed: a decimal number without leading zeros or underscores, true/false, or a string in quotes"
+        if len(text) > 40:  # too long to show, or to read (Python reads no int of over 4,300 digits)
+            raise ReplicationError(f"{at}: {text[:20]}... is read differently by YAML 1.1 and 1.2; {allowed}")
         as_11 = yaml.safe_load(text)
         as_12 = int(text) if text.lstrip("+-").isdigit() else text
-        raise ReplicationError(f"{at}: {text} is {as_11!r} in YAML 1.1 but {as_12!r} in YAML 1.2; allowed: "
-                               f"a decimal number without leading zeros or underscores, true/false, or a string "
-                               f"in quotes")
+        raise ReplicationError(f"{at}: {text} is {as_11!r} in YAML 1.1 but {as_12!r} in YAML 1.2; {allowed}")
     if tag == "tag:yaml.org,2002:null":
         return None
     if tag == "tag:yaml.org,2002:bool":
