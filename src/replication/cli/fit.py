@@ -11,6 +11,7 @@ from replication.fit.approach3 import fit_approach3
 from replication.fit.laws import fit_compute_optimal, fit_prefactors
 from replication.fit.observations import observations, read_csv
 from replication.fit.result import FitResult
+from replication.fit.vertex import DEFAULT_ESTIMATOR, VERTEX_ESTIMATORS
 
 #: Each kind and the options it reads. An option given to a kind that does not read it is an error: it
 #: would be ignored, and the user would believe it had been applied.
@@ -18,7 +19,7 @@ OPTIONS = {
     "prefactor": ("a", "b", "space"),
     "powerlaw": ("bootstrap", "seed"),
     "approach1": ("tail", "grid_points", "bootstrap", "seed"),
-    "approach2": ("budgets", "snap_tol", "on_edge", "bootstrap", "seed"),
+    "approach2": ("budgets", "snap_tol", "on_edge", "estimator", "bootstrap", "seed"),
     "approach3": ("method", "grid", "delta", "bootstrap", "seed"),
 }
 KINDS = tuple(OPTIONS)
@@ -75,6 +76,10 @@ def main(argv: list[str]) -> int:
                    help="approach2: keep points within a factor 1±tol of a budget, tol in (0, 1) (default 0.1)")
     p.add_argument("--on-edge", choices=("exclude", "raise"), help="approach2: a budget without an interior "
                    "minimum is excluded (listed) or an error (default exclude)")
+    p.add_argument("--estimator", choices=VERTEX_ESTIMATORS, help="approach2: how each budget's minimum is found: "
+                   "a parabola through every run (all, the paper's), through the 5 sizes nearest the lowest loss "
+                   "(window), an Akima spline (spline), or the parametric form along the IsoFLOP line (profile) "
+                   f"(default {DEFAULT_ESTIMATOR})")
     p.add_argument("--method", choices=("huber", "likelihood"), help="approach3: Chinchilla's Huber-LSE grid fit "
                    "(default) or Besiroglu et al.'s Huber likelihood")
     p.add_argument("--grid", help="approach3: 'chinchilla' (the paper's 4,500 starts, default) or a number of "

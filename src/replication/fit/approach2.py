@@ -1,5 +1,7 @@
-"""Approach 2: IsoFLOP profiles. One parabola of loss in log N (and in log D) per budget; their
-vertices N*(C) and D*(C) give the compute-optimal power laws."""
+"""Approach 2: IsoFLOP profiles. The minimum of each budget's loss in log N (and in log D), N*(C) and
+D*(C), gives the compute-optimal power laws. The paper fits a parabola through every run of a budget
+(estimator "all"); the minimum may also be found by the estimators of :mod:`replication.fit.vertex`,
+whose bias :mod:`replication.fit.vertex_bias` measures."""
 from __future__ import annotations
 
 import math
@@ -13,6 +15,7 @@ from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import fit_compute_optimal
 from replication.fit.observations import need_variation, observations, positive
 from replication.fit.result import FitResult
+from replication.fit.vertex import DEFAULT_ESTIMATOR, check_estimator, minima, profile_minimum
 
 
 #: The most IsoFLOP budgets one fit takes: the paper used 9; the grouping of points by budget scans every
@@ -74,9 +77,14 @@ def _group_budgets(C: np.ndarray, budgets, snap_tol: float):
 
 
 def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None, snap_tol: float = 0.1,
-                  on_edge: str = "exclude", bootstrap: int = 0, ci=(10, 90), seed: int = 0) -> FitResult:
-    """Chinchilla's Approach 2: for each IsoFLOP budget, fit a parabola of loss in log N (and one
-    in log D); the vertices give N*(C) and D*(C); fit N* = k_N·C^a and D* = k_D·C^b.
+                  on_edge: str = "exclude", bootstrap: int = 0, ci=(10, 90), seed: int = 0,
+                  estimator: str = DEFAULT_ESTIMATOR) -> FitResult:
+    """Chinchilla's Approach 2: for each IsoFLOP budget, find the minimum of loss in log N (and in
+    log D); the minima give N*(C) and D*(C); fit N* = k_N·C^a and D* = k_D·C^b.
+
+    ``estimator`` (:data:`~replication.fit.vertex.VERTEX_ESTIMATORS`) finds each minimum: "all" is the
+    paper's parabola through every run of the budget, biased on wide lopsided profiles; the default
+    "profile" fits the parametric form along the IsoFLOP line (see :mod:`replication.fit.vertex`).
 
     Points are grouped by equal C, or snapped to the nearest of ``budgets``: points within a
     factor 1 ± ``snap_tol`` of it are moved onto it (C = budget, D = budget/6N), the rest are
@@ -84,14 +92,17 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     without an interior minimum raises :class:`NoInteriorMinimum` (``on_edge="raise"``) or is
     left out and listed in the result (``on_edge="exclude"``); its vertex is never used.
 
-    ``details["parabola_N"]`` holds the coefficients of each used budget's parabola in log N, in
-    the order of ``table``, and ``details["budget_of_point"]`` the budget of every input point.
+    ``details["curve_N"]`` holds each used budget's fitted curve in log N, in the order of ``table``
+    ((budgets, 2, 64): log N and loss over the fitted sizes), ``details["parabola_N"]`` the coefficients
+    of its parabola (NaN where the estimator is not a parabola), and ``details["budget_of_point"]`` the
+    budget of every input point.
     """
     import pandas as pd
 
     check_choice("on_edge", on_edge, ("raise", "exclude"))
     check_number("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
     check_resamples(bootstrap)
+    check_estimator(estimator)
     N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
     need_variation("Approach 2 fits a parabola of loss in log N at each budget: it needs N and loss each to "
                    "take 2 or more values", N=N, loss=loss)
@@ -106,11 +117,11 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     if found.size > MAX_BUDGETS:  # each budget is one scan of every point and two parabola fits
         raise ReplicationError(f"Approach 2 found {found.size:,} IsoFLOP budgets (distinct C to 4 significant "
                                f"digits); allowed: at most {MAX_BUDGETS:,} (group runs with budgets and snap_tol)")
-    rows, parabolas, excluded = [], [], []
+    rows, parabolas, curves, excluded = [], [], [], []
     for c in found:
         m = label == c
-        in_n = parabola_vertex(np.log(N[m]), loss[m])
-        in_d = parabola_vertex(np.log(D[m]), loss[m])
+        in_n = profile_minimum(np.log(N[m]), loss[m], estimator=estimator)
+        in_d = profile_minimum(np.log(D[m]), loss[m], estimator=estimator)
         why = in_n.reason or in_d.reason
         if why is not None:
             if on_edge == "raise":
@@ -120,7 +131,9 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
         n_star, d_star = math.exp(in_n.x), math.exp(in_d.x)
         rows.append({"C": float(c), "points": int(m.sum()), "N_star": n_star, "D_star": d_star,
                      "loss_star": in_d.y, "tokens_per_param": d_star / n_star})
-        parabolas.append(in_n.coef)
+        parabolas.append(in_n.coef or (math.nan,) * 3)
+        xs = np.linspace(np.log(N[m]).min(), np.log(N[m]).max(), 64)
+        curves.append((xs, in_n.curve(xs)))
     if len(rows) < 2:
         raise ReplicationError(f"Approach 2 needs at least 2 budgets with an interior minimum; got {len(rows)}"
                                + (f" ({len(excluded)} excluded: {excluded[0]['reason']}, ...)" if excluded else ""))
@@ -128,12 +141,15 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     fit = fit_compute_optimal(table["C"], table["N_star"], table["D_star"], bootstrap=bootstrap, ci=ci, seed=seed)
     message = ("all budgets have an interior minimum" if not excluded
                else f"{len(excluded)} budget(s) excluded: " + "; ".join(f"C={e['C']:.3g} ({e['reason']})" for e in excluded))
+    title = ("Approach 2, IsoFLOP parabolas (Hoffmann et al. 2022)" if estimator == "all"
+             else f"Approach 2, IsoFLOP profiles, minimum by the {estimator} estimator")
     return replace(
-        fit, method="approach2", title="Approach 2, IsoFLOP parabolas (Hoffmann et al. 2022)", message=message,
-        n_points=int(N.size), table=table,
+        fit, method="approach2", title=title, message=message, n_points=int(N.size), table=table,
         details={"budgets_used": len(rows), "budgets_excluded": len(excluded), "excluded": excluded,
-                 "budget_of_point": label_of_point, "parabola_N": np.array(parabolas)},
-        options={"snap_tol": snap_tol if budgets is not None else None, "on_edge": on_edge, **fit.options},
+                 "budget_of_point": label_of_point, "parabola_N": np.array(parabolas),
+                 "curve_N": np.array(curves)},
+        options={"estimator": estimator, "snap_tol": snap_tol if budgets is not None else None, "on_edge": on_edge,
+                 **fit.options},
     )
 
 
@@ -173,20 +189,25 @@ def budget_labels(C, budgets, snap_tol: float = 0.1) -> np.ndarray:
     return _group_budgets(positive("C", C), budgets, snap_tol)
 
 
-def resampled_exponents(logN: np.ndarray, loss: np.ndarray, label: np.ndarray, picks=None, weights=None):
+def resampled_exponents(logN: np.ndarray, loss: np.ndarray, label: np.ndarray, picks=None, weights=None,
+                        estimator: str = DEFAULT_ESTIMATOR):
     """Approach 2's exponent a on many resamples at once: (a, budgets used) per resample.
 
     ``label`` is each point's budget (NaN: not on one). A resample is a row of ``picks``, which gives,
     in the columns of each budget's points, the points drawn for that budget; or a row of
-    ``weights``, how often each point was drawn. Every budget's parabola in log N is refitted; a
-    budget without an interior minimum is left out of that resample, as in :func:`fit_approach2`;
-    a is the least-squares slope of log N* on log C (NaN below two budgets).
+    ``weights``, how often each point was drawn. Every budget's minimum in log N is refound by
+    ``estimator``; a budget without an interior minimum is left out of that resample, as in
+    :func:`fit_approach2`; a is the least-squares slope of log N* on log C (NaN below two budgets).
     """
+    check_estimator(estimator)
     budgets = np.unique(label[np.isfinite(label)])
     v = np.full((len(picks if weights is None else weights), budgets.size), np.nan)
     for j, c in enumerate(budgets):
         cols = np.flatnonzero(label == c)
-        if weights is None:
+        if estimator != "all":  # the budget's own points, each counted as often as it was drawn
+            w = weights[:, cols] if weights is not None else drawn_counts(picks[:, cols], cols)
+            v[:, j] = minima(logN[cols], np.broadcast_to(loss[cols], w.shape), w, estimator=estimator).x
+        elif weights is None:
             v[:, j] = batch_vertices(logN[picks[:, cols]], loss[picks[:, cols]])[0]
         else:
             w = weights[:, cols]
@@ -202,25 +223,35 @@ def resampled_exponents(logN: np.ndarray, loss: np.ndarray, label: np.ndarray, p
     return np.where(k >= 2, a, np.nan), k
 
 
+def drawn_counts(picks: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """How often each of the points ``cols`` appears in each row of ``picks`` (rows, draws), whose
+    entries are all among ``cols`` (sorted): (rows, len(cols))."""
+    local = np.searchsorted(cols, picks)
+    rows = np.arange(len(picks))[:, None] * cols.size
+    return np.bincount((rows + local).ravel(), minlength=len(picks) * cols.size).reshape(len(picks), cols.size)
+
+
 def bootstrap_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets, snap_tol: float = 0.1,
-                        resamples: int = 4000, seed: int = 0, ci=(10, 90)) -> Bootstrap:
+                        resamples: int = 4000, seed: int = 0, ci=(10, 90),
+                        estimator: str = DEFAULT_ESTIMATOR) -> Bootstrap:
     """The vertex-level bootstrap of :func:`fit_approach2` on points snapped to ``budgets``.
 
     Each resample redraws the points of every budget from that budget's own points (with
-    replacement), refits every budget's parabola and applies the point estimate's rule: a budget
+    replacement), refinds every budget's minimum by ``estimator`` and applies the point estimate's rule: a budget
     whose resampled parabola has no interior minimum is left out of that resample, and a resample
     with fewer than two budgets left is left out of the bootstrap.
 
     Snapping puts D* = C / 6N* on every budget, so b = 1 − a in every resample. The samples are
     (a, b, budgets used).
     """
+    check_estimator(estimator)
     N, D, loss, C = observations(data, N=N, D=D, loss=loss, C=C)
     label = budget_labels(C, budgets, snap_tol)
     keep = np.isfinite(label)
     logN, y, label = np.log(N[keep]), loss[keep], label[keep]
 
     def refit(picks: np.ndarray) -> np.ndarray:
-        a, k = resampled_exponents(logN, y, label, picks)
+        a, k = resampled_exponents(logN, y, label, picks, estimator=estimator)
         good = np.isfinite(a)
         return np.c_[a[good], 1 - a[good], k[good]]
 
