@@ -78,7 +78,9 @@ def test_bad_resample_count_is_rejected_before_any_fit():
 
 def test_huber_grid_fit_gives_the_published_chinchilla_style_values(huber):
     p = huber.params
-    assert round(p["A"], 1) == 477.8 and round(p["B"]) == 2143 and round(p["E"], 4) == 1.8172
+    # the objective's valley is flat along A and B: optima equal to 1e-12 in the objective (variable
+    # projection's and the 4,500-start grid's) differ by 1e-4 in A and B, so these digits are not printed
+    assert abs(p["A"] - 477.8) < 0.1 and abs(p["B"] - 2143) < 1 and round(p["E"], 4) == 1.8172
     assert round(p["alpha"], 4) == 0.3473 and round(p["beta"], 4) == 0.3672
 
 
@@ -92,9 +94,10 @@ def test_likelihood_gives_the_published_estimate(data, huber):
 
 @pytest.mark.slow
 def test_full_grid_matches_the_subsets_the_chapter_uses(data, huber):
-    full = F.fit_approach3(data)
+    full = F.fit_approach3(data, search="grid")  # the paper's 4,500 starts; huber is variable projection's
+    assert huber.fun <= full.fun * (1 + 1e-8)
     for k in F.PARAM_NAMES:
-        assert full[k] == pytest.approx(huber[k], rel=1e-4), k
+        assert full[k] == pytest.approx(huber[k], rel=5e-4), k
     # the fit on all 245 points and the delta sweep start from a tenth of the grid plus the 240-point optimum
     every = figure4.points(keep_all=True)
     grid = F.start_grid("chinchilla")
@@ -110,7 +113,10 @@ def test_full_grid_matches_the_subsets_the_chapter_uses(data, huber):
 def test_approach2_on_snapped_points_gives_the_measured_exponents():
     fit, fit_all, boot = figure4.isoflop_fits(400)
     assert round(fit["a"], 3) == 0.510 and round(fit["b"], 3) == 0.490
-    assert round(fit_all["a"], 4) == 0.4945
+    assert round(fit_all["a"], 4) == 0.4770  # the default profile estimator; the paper's parabola:
+    parabola = F.fit_approach2(figure4.points(keep_all=True), budgets=paper.ISOFLOP_BUDGETS, snap_tol=figure4.SNAP_TOL,
+                               estimator="all")
+    assert round(parabola["a"], 4) == 0.4945 and fit.options["estimator"] == "profile"
     assert fit.n_points == 124 and fit.details["budgets_used"] == 8
     assert [e["C"] for e in fit.details["excluded"]] == [1e20]
     assert np.allclose(boot.samples[:, 0] + boot.samples[:, 1], 1.0)
