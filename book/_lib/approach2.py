@@ -33,6 +33,40 @@ def off_centre_bias(params: dict, budget: float, offsets, *, span: float = 2.0, 
     return pd.DataFrame(rows)
 
 
+def bias_study(seeds: int = 100) -> pd.DataFrame:
+    """The bias study of :mod:`replication.fit.vertex_bias`: every estimator on every synthetic case."""
+    from replication.fit import vertex_bias
+
+    return vertex_bias.bias_table(seeds=seeds)
+
+
+def show_bias_study(t: pd.DataFrame):
+    """The bias study, one row per case and estimator: mean error and RMSE of a."""
+    return tables.table(t, columns=["case", "estimator", "true a", "mean error", "RMSE", "meets bounds"],
+                        headers={"case": "synthetic case", "estimator": "estimator", "true a": "true a",
+                                 "mean error": "mean error of a", "RMSE": "RMSE of a",
+                                 "meets bounds": "|mean| ≤ 0.005 and RMSE ≤ 0.02"},
+                        formats={"true a": "f3", "mean error": lambda x: f"{x:+.4f}".replace("-", "−"),
+                                 "RMSE": lambda x: f"{x:.4f}", "meets bounds": lambda x: "yes" if x else "no"})
+
+
+def glue_bias_study(t: pd.DataFrame) -> dict:
+    """Glue the bias study's numbers the prose quotes: the default's worst mean error and RMSE, and the
+    all-points parabola's worst mean error."""
+    from myst_nb import glue
+
+    from replication.fit import DEFAULT_ESTIMATOR
+
+    d, a = t[t["estimator"] == DEFAULT_ESTIMATOR], t[t["estimator"] == "all"]
+    v = {"a2b_default": DEFAULT_ESTIMATOR, "a2b_seeds": int(t["seeds"].iloc[0]), "a2b_cases": int(t["case"].nunique()),
+         "a2b_default_mean": float(d["mean error"].abs().max()), "a2b_default_rmse": float(d["RMSE"].max()),
+         "a2b_all_mean": float(a["mean error"].max()), "a2b_all_rmse": float(a["RMSE"].max()),
+         "a2b_default_ok": "meets" if d["meets bounds"].all() else "does not meet"}
+    for k, x in v.items():
+        glue(k, x, display=False)
+    return v
+
+
 def show_table_a3(a3: pd.DataFrame):
     """Table A3's Approach-2 columns with the check C / 6ND of each row."""
     t = a3.assign(check=a3["approach2_C"] / (6 * a3["N"] * a3["approach2_D"]))
@@ -144,15 +178,13 @@ def plot_isoflops(data, result: FitResult, ax=None, loss_label: str = "loss (nat
     norm = LogNorm(budgets.min(), budgets.max()) if budgets.min() < budgets.max() else LogNorm(budgets.min() / 2,
                                                                                             budgets.max() * 2)
     cmap = plt.get_cmap("viridis")
-    for row, coef in zip(result.table.itertuples(), result.details["parabola_N"]):
+    for row, (xs, ys) in zip(result.table.itertuples(), result.details["curve_N"]):
         color = cmap(norm(row.C))
         m = groups == row.C
-        x = np.log(N[m])
-        xs = np.linspace(x.min(), x.max(), 100)
         ax.plot(N[m], loss[m], "o", ms=3, color=color)
-        ax.plot(np.exp(xs), coef[0] + coef[1] * xs + coef[2] * xs * xs, "-", lw=1, color=color)
+        ax.plot(np.exp(xs), ys, "-", lw=1, color=color)
     ax.plot(result.table["N_star"], result.table["loss_star"], "*", color="black", ms=9, ls="none",
-            label="vertex of each parabola")
+            label=f"minimum of each fitted profile ({result.options.get('estimator', 'all')} estimator)")
     left_out = np.isin(groups, [e["C"] for e in result.details.get("excluded", [])])
     if left_out.any():
         ax.plot(N[left_out], loss[left_out], "o", ms=4, mfc="none", mec="grey", ls="none",
