@@ -85,7 +85,7 @@ def test_approach3_huber_recovers_noiseless_surface(clean):
 
 
 def test_approach3_full_grid_with_noise(noisy):
-    r = F.fit_approach3(noisy)  # all 4,500 starts
+    r = F.fit_approach3(noisy, search="grid")  # all 4,500 starts
     assert r.details["starts"] == 4500
     assert r["alpha"] == pytest.approx(TRUE["alpha"], abs=0.02)
     assert r["beta"] == pytest.approx(TRUE["beta"], abs=0.02)
