@@ -1,3 +1,11 @@
+import os
+
+# No test may reach the network: a corpus that "cannot be loaded" must fail at once, not after the hub
+# client's retries (about 20 s each). Set before anything imports ``datasets`` or ``huggingface_hub``, which
+# read these variables once, at import.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
 import pytest
 
 

@@ -105,7 +105,7 @@ FIT = [
     ("fit approach2 --data {d}/iso.csv --bootstrap 1", ["bootstrap=1", RESAMPLES]),
     ("fit approach2 --data {d}/iso.csv --bootstrap 5 --seed -1", ["seed=-1", "[0, inf)"]),
     ("fit approach2 --data {d}/iso.csv --delta 0.1", ["--delta does not apply to approach2", "approach3"]),
-    ("fit approach2 --data {d}/pts.csv", ["at least 2 budgets with an interior minimum", "need 3"]),
+    ("fit approach2 --data {d}/pts.csv", ["at least 2 budgets with an interior minimum", "need 5"]),
     ("fit powerlaw --data {d}/opt.csv --seed -1 --bootstrap 5", ["seed=-1", "[0, inf)"]),
     ("fit powerlaw --data {d}/opt.csv --seed -1", ["seed=-1", "[0, inf)"]),
     ("fit powerlaw --data {d}/opt.csv --bootstrap 1", ["bootstrap=1", RESAMPLES]),
@@ -363,7 +363,7 @@ PARAMETERS = [
     ("approach2 budgets=[-1e20, 1e21]", lambda: _iso(budgets=[-1e20, 1e21]), ["budgets[0]=-1e+20", "(0, inf)"]),
     ("approach2 budgets=[1e20]", lambda: F.fit_approach2(_iso(budgets=[1e20])), ["at least 2 budgets", "got 1"]),
     ("approach2 sizes=0", lambda: _iso(sizes=0), ["sizes=0", "[1, inf)"]),
-    ("approach2 sizes=2", lambda: F.fit_approach2(_iso(sizes=2)), ["2 distinct sizes, need 3"]),
+    ("approach2 sizes=2", lambda: F.fit_approach2(_iso(sizes=2)), ["2 distinct sizes, need 5"]),
     ("approach2 span=0.0", lambda: _iso(span=0.0), ["span=0.0", "(0, inf)"]),
     ("approach2 span=-1.0", lambda: _iso(span=-1.0), ["span=-1.0", "(0, inf)"]),
     ("approach2 noise=-1.0", lambda: _iso(noise=-1.0), ["noise=-1.0", "[0, inf)"]),
@@ -469,7 +469,7 @@ def test_grid_given_as_digits_is_that_many_starts():
     pts = _points()
     assert F.start_grid("300").shape == (300, 5)
     np.testing.assert_array_equal(F.start_grid("7", seed=3), F.start_grid(7, seed=3))
-    assert F.fit_approach3(pts, grid="5").details["starts"] == 5
+    assert F.fit_approach3(pts, grid="5", search="grid").details["starts"] == 5
 
 
 def test_log_spaced_is_the_chapters_old_expression():

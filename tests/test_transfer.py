@@ -173,8 +173,9 @@ def write_store(root, log_shift, **surface) -> pd.DataFrame:
     for (*_, cfg), loss in zip(T.runs(N_OPT), t["loss"]):
         run = store.run(cfg.run_id())
         run.write_config(cfg.identity())
-        run.metrics_path.write_text(json.dumps({"kind": "val", "step": 1, "loss": loss}) + "\n")
-        run.write_summary({"final_val_loss": loss, "steps": cfg.num_steps(), "C_self": 1.0, "C_cross": 0.0,
+        last = {"step": cfg.num_steps(), "latent_tokens": 1, "loss": loss, "C_self": 1.0, "C_cross": 0.0}  # the run's last records
+        run.metrics_path.write_text("".join(json.dumps({"kind": k, **last}) + "\n" for k in ("train", "val")))
+        run.write_summary({"final_val_loss": loss, "steps": cfg.num_steps(), "latent_tokens": 1, "C_self": 1.0, "C_cross": 0.0,
                            "num_params": cfg.model.shape().num_params, "wall_s": 1.0})
     return t
 
