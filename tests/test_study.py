@@ -306,7 +306,9 @@ def test_accounting_table_moves_the_exponents_as_derived(clean):
     assert list(table.index) == list(S.COUNTS)
     ex = S.approach2(TINY, root, bootstrap=0)
     a, b = ex["a"], ex["b"]
-    assert table.loc["executed", "a"] == a and table.loc["executed", "b"] == b
+    # the same slopes, computed once by the fit and once through exponents(): equal to rounding
+    assert table.loc["executed", "a"] == pytest.approx(a, abs=1e-12)
+    assert table.loc["executed", "b"] == pytest.approx(b, abs=1e-12)
     # Every count sees the same runs, so the vertices N*, D* barely move; only their compute does:
     # log C*_count = log C*_executed + log r(N*), r = the count's FLOPs per token / executed ones. If r
     # has elasticity e = dlog r / dlog N and the count's N has elasticity e_N in N, then across budgets
@@ -333,6 +335,43 @@ def test_accounting_table_moves_the_exponents_as_derived(clean):
             assert e.min() > 0 and table.loc[count, "b"] < b
     e_6n = np.diff(np.log(6 * n / f)) / np.diff(np.log(n))
     assert e_6n.min() > 0 and table.loc["6N", "a"] < a
+
+
+def test_exponents_carry_every_interval_recomputed_independently(noisy):
+    root, _ = noisy
+    runs = S.runs_table(TINY, root)
+    fit = S.approach2(TINY, root, runs=runs, bootstrap=100, seed=0)
+    ex = S.exponents(TINY, runs=runs, fit=fit)
+    t = fit.table
+    log_c, log_n, log_d = (np.log(t[c].to_numpy(float)) for c in ("C*", "N_star", "D_star"))
+    a = ex["a"]
+    assert a.estimate == pytest.approx(fit["a"], abs=1e-12) and ex["b"].estimate == pytest.approx(fit["b"], abs=1e-12)
+    # the bootstrap interval is the headline's own (the same resamples)
+    assert a.bootstrap == (pytest.approx(fit.ci["a"][0], abs=1e-9), pytest.approx(fit.ci["a"][1], abs=1e-9))
+    # residual t: scipy's regression of the vertices
+    ref = stats.linregress(log_c, log_n)
+    half = stats.t.ppf(0.9, len(t) - 2) * ref.stderr
+    assert a.residual == (pytest.approx(ref.slope - half), pytest.approx(ref.slope + half))
+    # leave one width out: the headline refitted on the runs without each width, one at a time
+    # (a width whose loss leaves fewer than 2 vertices gives no slope, and no part of the range)
+    lowo = []
+    for w in sorted(runs["width"].unique()):
+        try:
+            lowo.append(S.approach2(TINY, runs=runs[runs["width"] != w], bootstrap=0)["a"])
+        except ReplicationError:
+            pass
+    assert len(lowo) >= 3
+    assert dict(a.ranges)["leave one width out"] == (pytest.approx(min(lowo)), pytest.approx(max(lowo)))
+    # leave one budget out: the slope through the other vertices
+    lobo = [np.polyfit(np.delete(log_c, i), np.delete(log_n, i), 1)[0] for i in range(len(t))]
+    assert dict(a.ranges)["leave one budget out"] == (pytest.approx(min(lobo)), pytest.approx(max(lobo)))
+    # b/a against the nominal budgets: the same under every count that sees every parameter
+    r = {c: S.exponents(TINY, runs=runs, count=c, bootstrap=0)["b/a"].estimate for c in ("executed", "C_self", "6N")}
+    assert r["C_self"] == pytest.approx(r["executed"]) and r["6N"] == pytest.approx(r["executed"])
+    budget = np.log(t["C"].to_numpy(float))
+    assert r["6N"] == pytest.approx(np.polyfit(budget, log_d, 1)[0] / np.polyfit(budget, log_n, 1)[0])
+    with pytest.raises(ReplicationError, match="counts C as 'executed'"):
+        S.exponents(TINY, runs=runs, count="6N", fit=fit)
 
 
 @pytest.mark.slow

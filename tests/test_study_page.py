@@ -76,7 +76,15 @@ def test_design_and_steps_tables(store):
 
 def test_accounting_robustness_pilot_and_recipe_tables(store):
     heads, rows = readable(view.accounting_table(store["counts"]))
-    assert len(rows) == 4 and all("[" in r[-1] for r in rows) and not any("C_self" in r[0] for r in rows)
+    assert len(rows) == 4 and all("[" in r[1] and " to " in r[-1] for r in rows)
+    assert not any("C_self" in r[0] for r in rows)
+    # every exponent with every interval: a and b under four counts, b/a with and without embeddings
+    heads, rows = readable(view.intervals_table(store["counts"]))
+    assert len(rows) == 10 and "widest (decides)" in heads and "residual t 80%" in heads
+    six = [r for r in rows if r[0] == "a, 6N"][0]
+    e = store["counts"].set_index("count").loc["6N", "intervals"]["a"]
+    assert six[heads.index("widest (decides)")] == f"{e.widest[0]:.3f} to {e.widest[1]:.3f}"
+    assert six[-1].endswith(e.verdict(0.49))
     heads, rows = readable(view.robustness_table(store["robust"]))
     assert len(rows) == len(store["robust"]) and {r[-1] for r in rows} <= {"yes", "no", "no estimate"}
     heads, rows = readable(view.pilot_table(store["pilots"]))

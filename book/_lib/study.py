@@ -65,19 +65,23 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
 
 
 def plot_profiles(fit, runs: pd.DataFrame, ax=None):
-    """The IsoFLOP profiles: every run, each budget's parabola, and its vertex with its interval."""
+    """The IsoFLOP profiles: every run, each budget's fitted curve (by the fit's estimator), and its
+    minimum with its interval."""
+    from replication.fit.vertex import profile_minimum
+
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.2))
     vertices = fit.table.set_index("budget")
+    estimator = fit.options.get("estimator", "all")
     for i, (k, g) in enumerate(runs.groupby("budget")):
         c = PALETTE[i % len(PALETTE)]
         ax.plot(g["N"], g["loss"], "o", color=c, ms=4, alpha=0.6)
         x = np.log(g["N"].to_numpy(float))
-        coef = np.polyfit(x, g["loss"], 2)
+        curve = profile_minimum(x, g["loss"].to_numpy(float), estimator=estimator).curve
         xs = np.linspace(x.min(), x.max(), 100)
-        ax.plot(np.exp(xs), np.polyval(coef, xs), color=c, label=f"C = {sci(g['C'].iloc[0])}")
+        ax.plot(np.exp(xs), curve(xs), color=c, label=f"C = {sci(g['C'].iloc[0])}")
         row = vertices.loc[k]
         if row["interior"]:
-            y = np.polyval(coef, math.log(row["N_star"]))
+            y = float(curve(math.log(row["N_star"])))
             lo, hi = row.get("N_star low", np.nan), row.get("N_star high", np.nan)
             err = [[row["N_star"] - lo], [hi - row["N_star"]]] if np.isfinite(lo) else None
             ax.errorbar([row["N_star"]], [y], xerr=err, fmt="D", color=c, mec="black", capsize=3)
@@ -129,11 +133,14 @@ def plot_optima(fit, bytes_per_token: float):
     return fig
 
 
-def plot_robustness(robust: pd.DataFrame, lo: float, hi: float):
-    """The exponent a under each change of analysis, against the headline's interval."""
+def plot_robustness(robust: pd.DataFrame, lo: float, hi: float, widest=None):
+    """The exponent a under each change of analysis, against the headline's bootstrap interval (and its
+    widest interval, if given)."""
     t = robust.iloc[::-1]
     fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(t) + 1))
-    ax.axvspan(lo, hi, color=PALETTE[5], alpha=0.3, label="headline 80% interval")
+    if widest is not None:
+        ax.axvspan(*widest, color=PALETTE[5], alpha=0.12, label="headline's widest interval")
+    ax.axvspan(lo, hi, color=PALETTE[5], alpha=0.3, label="headline 80% bootstrap interval")
     ax.axvline(TABLE_2["approach2"]["a"], color=PALETTE[1], ls="--", label="paper (Approach 2)")
     y = np.arange(len(t))
     inside = ((t["a"] >= lo) & (t["a"] <= hi)).to_numpy()
@@ -144,7 +151,7 @@ def plot_robustness(robust: pd.DataFrame, lo: float, hi: float):
     ax.set_yticks(np.arange(len(t)), t["analysis"])
     ax.set(xlabel=r"exponent $a$ of $N_{opt} \propto C^a$")
     ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(t) + 1)),
-              ncol=2)
+              ncol=3 if widest is not None else 2)
     fig.tight_layout()
     return fig
 
@@ -192,14 +199,9 @@ def flops_exponent(study: ChinchillaStudy = DEFAULT) -> float:
     return float(np.polyfit(np.log(n), np.log(f), 1)[0])
 
 
-def verdict_a(ci, paper_value: float) -> str:
-    """agrees when our interval holds the paper's value; disagrees otherwise."""
-    lo, hi = ci
-    return "agrees" if lo <= paper_value <= hi else "disagrees"
-
-
 def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int, runs: pd.DataFrame,
-                 sweep: pd.DataFrame, pilots: pd.DataFrame, fit1, fit3, recipes: pd.DataFrame) -> dict:
+                 sweep: pd.DataFrame, pilots: pd.DataFrame, fit1, fit3, recipes: pd.DataFrame,
+                 counts: pd.DataFrame) -> dict:
     """Every number the chapter's prose quotes, glued under its name (and returned)."""
     from myst_nb import glue
 
@@ -214,14 +216,15 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         "st_a": fit2["a"], "st_a_lo": fit2.ci["a"][0], "st_a_hi": fit2.ci["a"][1],
         "st_b": fit2["b"], "st_b_lo": fit2.ci["b"][0], "st_b_hi": fit2.ci["b"][1],
         "st_paper_a": paper["a"], "st_paper_b": paper["b"],
-        "st_verdict_a": verdict_a(fit2.ci["a"], paper["a"]), "st_verdict_b": verdict_a(fit2.ci["b"], paper["b"]),
         "st_budgets_used": int(fit2.details["budgets_used"]), "st_budgets": int(len(fit2.table)),
         "st_tpp_lo": float(tpp.min()), "st_tpp_hi": float(tpp.max()),
         "st_tpp_sub_lo": float(tpp.min() / bytes_per_token), "st_tpp_sub_hi": float(tpp.max() / bytes_per_token),
         "st_bytes_per_token": bytes_per_token, "st_vocab": vocab, "st_paper_tpp": PAPER_TOKENS_PER_PARAM,
         "st_robust_inside": int(robust_rows["inside"].sum()), "st_robust_rows": int(len(robust_rows)),
         "st_robust_min": float(robust_rows["a"].min()), "st_robust_max": float(robust_rows["a"].max()),
-        "st_survives": "survives" if robust_rows["inside"].astype(bool).all() else "does not survive",
+        "st_robust_outside": int(len(robust_rows) - robust_rows["inside"].sum()),
+        "st_robust_inside_widest": int(robust_rows["inside widest"].sum()) if "inside widest" in robust_rows
+        else -1,
         "st_robust_failed": ("every change leaves an estimate" if failed.empty else
                              f"{len(failed)} leave none ({', '.join(failed['analysis'])})"),
         "st_runs": int(len(runs)), "st_sweep_runs": int(len(sweep)),
@@ -244,6 +247,7 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
     out["st_min_share"] = 100 * min(shares)
     out["st_flops_k"] = flops_exponent(DEFAULT)
     out["st_ka_b"] = out["st_flops_k"] * out["st_a"] + out["st_b"]
+    out |= exponent_numbers(counts, paper)
     for _, r in recipes.iterrows():
         key = {"cycle 1.5×": "cycle", "decay to 0": "decay", "AdamW (wd 0.1)": "adamw"}[r["recipe"]]
         out[f"st_rec_{key}"] = r["verdict"]
@@ -253,6 +257,32 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
     for k, v in out.items():
         glue(k, v, display=False)
     return out
+
+
+#: the counts' short names in glue keys
+_COUNT_KEYS = {"executed": "ex", "C_self": "cs", "6N": "6n", "6N non-embedding": "ne"}
+#: the intervals' short names in glue keys
+_IV_KEYS = {"bootstrap": "boot", "residual t": "res", "leave one budget out": "lobo", "leave one width out": "lowo"}
+
+
+def exponent_numbers(counts: pd.DataFrame, paper: dict) -> dict:
+    """The glued numbers of every exponent under every count: ``st_<count>_<a|b|r>`` and, per interval,
+    ``..._<boot|res|lobo|lowo|wide>_<lo|hi>``; each one's verdict against the paper by the widest
+    interval (``..._verdict``), and how many times the bootstrap's width the widest is (``..._x``)."""
+    out = {"st_paper_ratio": paper["b"] / paper["a"]}
+    ref = {"a": paper["a"], "b": paper["b"], "r": paper["b"] / paper["a"]}
+    for _, row in counts.iterrows():
+        c = _COUNT_KEYS[row["count"]]
+        for name, e in row["intervals"].items():
+            key = f"st_{c}_{'r' if name == 'b/a' else name}"
+            out[key] = e.estimate
+            for iv, (lo, hi) in e.intervals().items():
+                out[f"{key}_{_IV_KEYS[iv]}_lo"], out[f"{key}_{_IV_KEYS[iv]}_hi"] = lo, hi
+            out[f"{key}_wide_lo"], out[f"{key}_wide_hi"] = e.widest
+            out[f"{key}_verdict"] = e.verdict(ref[key.rsplit("_", 1)[1]])
+            if e.bootstrap is not None:
+                out[f"{key}_x"] = (e.widest[1] - e.widest[0]) / (e.bootstrap[1] - e.bootstrap[0])
+    return {k: v if isinstance(v, str) else float(v) for k, v in out.items()}
 
 
 def design_table(study: ChinchillaStudy = DEFAULT):
@@ -335,22 +365,61 @@ COUNTS = {"executed": "every executed matmul (our budgets)",
 
 
 def accounting_table(counts: pd.DataFrame):
-    """The exponents a and b of the same runs, with N and C counted each way."""
-    t = pd.DataFrame({"count": [COUNTS.get(c, c) for c in counts["count"]],
-                      "a": [interval(r["a"], (r["a low"], r["a high"])) for _, r in counts.iterrows()],
-                      "b": [interval(r["b"], (r["b low"], r["b high"])) for _, r in counts.iterrows()]})
+    """The exponents a, b and b/a of the same runs, with N and C counted each way: each estimate with its
+    80% bootstrap interval, and the widest of its intervals (bootstrap, residual t, leave one budget out,
+    leave one width out), which decides a verdict."""
+    t = pd.DataFrame({"count": [COUNTS.get(c, c) for c in counts["count"]]})
+    for name in ("a", "b", "b/a"):
+        t[name] = [interval(r[name], (r[f"{name} low"], r[f"{name} high"])) for _, r in counts.iterrows()]
+        t[f"{name} widest"] = [f"{r[f'{name} widest'][0]:.2f} to {r[f'{name} widest'][1]:.2f}"
+                               for _, r in counts.iterrows()]
     return table(t, index="count", headers={"count": "how compute is counted",
-                                            "a": "exponent a of N_opt (80% interval)",
-                                            "b": "exponent b of D_opt (80% interval)"})
+                                            "a": "a of N_opt (80% bootstrap)", "a widest": "a: widest interval",
+                                            "b": "b of D_opt (80% bootstrap)", "b widest": "b: widest interval",
+                                            "b/a": "b/a of D_opt ∝ N_opt^(b/a) (80% bootstrap)",
+                                            "b/a widest": "b/a: widest interval"})
+
+
+def exponent_rows(counts: pd.DataFrame) -> dict:
+    """label -> ExponentIntervals for every exponent of ``counts`` (:func:`replication.studies.chinchilla.
+    accounting_table` keeps them in its ``intervals`` column): a and b under each count, and b/a once for
+    all parameters and once without the embeddings (it does not depend on how C is counted)."""
+    rows = {}
+    for _, r in counts.iterrows():
+        ex = r["intervals"]
+        rows[f"a, {r['count']}"] = ex["a"]
+        rows[f"b, {r['count']}"] = ex["b"]
+    by = counts.set_index("count")["intervals"]
+    rows["b/a, every parameter"] = by["6N"]["b/a"]
+    rows["b/a, without embeddings"] = by["6N non-embedding"]["b/a"]
+    return rows
+
+
+def intervals_table(counts: pd.DataFrame):
+    """Every exponent of the study with all its intervals, and the paper's value's outcome against the
+    widest (b under executed FLOPs and C_self has no counterpart in the paper, which counts 6ND)."""
+    from . import exponents
+
+    paper = TABLE_2["approach2"]
+    ref = {"a, 6N": paper["a"], "b, 6N": paper["b"], "a, executed": paper["a"], "a, C_self": paper["a"],
+           "b/a, every parameter": paper["b"] / paper["a"]}
+    return exponents.intervals_table(exponent_rows(counts), paper=ref)
 
 
 def robustness_table(robust: pd.DataFrame):
     """The exponents under each change of analysis, and whether a stays inside the headline's interval."""
-    t = robust.assign(inside=[("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else "no estimate"
-                              for v in robust["inside"]])
-    return table(t, index="analysis", columns=["analysis", "a", "b", "inside"],
+    def word(v):
+        return ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else "no estimate"
+
+    t = robust.assign(inside=[word(v) for v in robust["inside"]])
+    columns = ["analysis", "a", "b", "inside"]
+    if "inside widest" in robust:
+        t["inside widest"] = [word(v) for v in robust["inside widest"]]
+        columns.append("inside widest")
+    return table(t, index="analysis", columns=columns,
                  headers={"analysis": "change of analysis", "a": "exponent a", "b": "exponent b",
-                          "inside": "a inside the headline's 80% interval"},
+                          "inside": "a inside the headline's 80% bootstrap interval",
+                          "inside widest": "a inside the headline's widest interval"},
                  formats={"a": "f3", "b": "f3"})
 
 

@@ -25,6 +25,7 @@ from replication.fit.approach2 import drawn_counts
 from replication.fit.vertex import DEFAULT_ESTIMATOR, check_estimator, minima
 from replication.fit.bootstrap import check_resamples
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy, num_nonembedding_params, num_params
+from replication.studies.exponents import LOBO, LOWO, ExponentIntervals, exponent_intervals, ratio_samples
 from replication.store.runs import RunStore
 
 #: How a run's training compute is counted: the budget the study trains on (every executed matmul),
@@ -188,24 +189,68 @@ def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "execute
             table["tokens_per_param low"] = np.nanpercentile(tpp, 10, axis=0)
             table["tokens_per_param high"] = np.nanpercentile(tpp, 90, axis=0)
         table["interior share"] = np.isfinite(w[0]).mean(0)
+        vertex_samples = w
+    else:
+        vertex_samples = None
     return replace(fit, method="approach2", title=f"Approach 2, IsoFLOP profiles ({estimator} estimator), C counted "
                    f"as {count}", ci=ci, table=table, n_points=len(t),
                    details={"count": count, "budgets_used": int(ok.sum()), "bootstrap": kept,
-                            "law_samples": law_samples},
+                            "law_samples": law_samples, "vertex_samples": vertex_samples},
                    options={**fit.options, "estimator": estimator})
 
 
+def exponents(study: ChinchillaStudy = DEFAULT, root=None, count: str = "executed", runs: pd.DataFrame | None = None,
+              bootstrap: int = 1000, seed: int = 0, fit=None, estimator: str = DEFAULT_ESTIMATOR,
+              level: float = 0.8) -> dict[str, ExponentIntervals]:
+    """a, b (against the count's compute at each vertex) and b/a (against the nominal budgets, so that
+    it does not depend on the count) of Approach 2 under ``count``, each with its bootstrap, residual-t,
+    leave-one-budget-out and leave-one-width-out intervals (:mod:`replication.studies.exponents`).
+    ``fit``: :func:`approach2` with the same count, runs and estimator, if already computed (its
+    bootstrap is reused)."""
+    check_choice("count", count, COUNTS)
+    t = (runs_table(study, root) if runs is None else runs).reset_index(drop=True)
+    if fit is None:
+        fit = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed, estimator=estimator)
+    elif fit.details.get("count") != count or fit.options.get("estimator") != estimator:
+        raise ReplicationError(f"fit counts C as {fit.details.get('count')!r} with the "
+                               f"{fit.options.get('estimator')!r} estimator; asked for {count!r}, {estimator!r}")
+    log_budget = np.log(t.groupby("budget")["C"].first().sort_index().to_numpy(float))
+    n, d, c = _vertices(t, count, estimator=estimator)[:, 0]
+    widths = sorted(t["width"].unique())
+    lowo = [_vertices(t[t["width"] != w].reset_index(drop=True), count, estimator=estimator)[:, 0] for w in widths]
+    boot_w = fit.details.get("vertex_samples")
+    boot_ac = boot_r = None
+    if boot_w is not None:
+        good = np.isfinite(_slopes(boot_w[0], boot_w[2])) & np.isfinite(_slopes(boot_w[1], boot_w[2]))
+        boot_ac = {"a": _slopes(boot_w[0], boot_w[2])[good], "b": _slopes(boot_w[1], boot_w[2])[good]}
+        boot_r = {"b/a": ratio_samples(log_budget, boot_w[0], boot_w[1])[good]}
+    on_c = exponent_intervals(c, n, d, bootstrap=boot_ac, refits={LOWO: [(v[2], v[0], v[1]) for v in lowo]},
+                              level=level)
+    on_budget = exponent_intervals(log_budget, n, d, bootstrap=boot_r,
+                                   refits={LOWO: [(log_budget, v[0], v[1]) for v in lowo]}, level=level)
+    return {"a": on_c["a"], "b": on_c["b"], "b/a": on_budget["b/a"]}
+
+
 def accounting_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 1000, seed: int = 0,
-                     runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """a and b of Approach 2 with N and C counted each way, on the same runs (``runs``: :func:`runs_table`,
-    if already read)."""
+                     runs: pd.DataFrame | None = None, headline=None) -> pd.DataFrame:
+    """a, b and b/a of Approach 2 with N and C counted each way, on the same runs (``runs``:
+    :func:`runs_table`, if already read; ``headline``: :func:`approach2` under the executed count with
+    the same bootstrap and seed, if already computed): one row per count, each exponent's estimate and
+    its intervals (``a low``/``a high`` are the bootstrap's; ``a widest`` the widest of all) and, in
+    ``intervals``, the :func:`exponents` they come from."""
     t = runs_table(study, root) if runs is None else runs
     rows = []
     for count in COUNTS:
-        fit = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed)
-        rows.append({"count": count, "a": fit["a"], "a low": fit.ci["a"][0] if fit.ci else math.nan,
-                     "a high": fit.ci["a"][1] if fit.ci else math.nan, "b": fit["b"],
-                     "b low": fit.ci["b"][0] if fit.ci else math.nan, "b high": fit.ci["b"][1] if fit.ci else math.nan})
+        fit = headline if (headline is not None and count == "executed") else None
+        ex = exponents(study, runs=t, count=count, bootstrap=bootstrap, seed=seed, fit=fit)
+        row = {"count": count}
+        for name, e in ex.items():
+            boot = e.bootstrap or (math.nan, math.nan)
+            row |= {name: e.estimate, f"{name} low": boot[0], f"{name} high": boot[1],
+                    f"{name} residual": e.residual, f"{name} {LOBO}": dict(e.ranges)[LOBO],
+                    f"{name} {LOWO}": dict(e.ranges)[LOWO], f"{name} widest": e.widest}
+        row["intervals"] = ex
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -314,11 +359,12 @@ def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame,
 
 
 def robustness_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 400, seed: int = 0,
-                     runs: pd.DataFrame | None = None, headline=None) -> pd.DataFrame:
+                     runs: pd.DataFrame | None = None, headline=None, widest=None) -> pd.DataFrame:
     """a of Approach 2 when the analysis changes: each size left out, only the 3 or 5 sizes around each
     vertex (the nearest and its neighbours), one seed only; and a of Approach 3 for several Huber deltas.
-    ``inside`` says whether the changed a lies within the headline's interval (None where the change
-    leaves no estimate). ``runs`` and ``headline`` (:func:`runs_table` and :func:`approach2` with the same
+    ``inside`` says whether the changed a lies within the headline's bootstrap interval, ``inside widest``
+    whether within ``widest`` (the widest interval of :func:`exponents`, if given); None where the change
+    leaves no estimate. ``runs`` and ``headline`` (:func:`runs_table` and :func:`approach2` with the same
     bootstrap and seed), if already computed."""
     t = runs_table(study, root) if runs is None else runs
     base = approach2(study, runs=t, bootstrap=bootstrap, seed=seed) if headline is None else headline
@@ -353,4 +399,6 @@ def robustness_table(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int
                      "b": f.details["ours"]["b"]})
     out = pd.DataFrame(rows)
     out["inside"] = [bool(lo <= a <= hi) if np.isfinite(a) else None for a in out["a"]]
+    if widest is not None:
+        out["inside widest"] = [bool(widest[0] <= a <= widest[1]) if np.isfinite(a) else None for a in out["a"]]
     return out
