@@ -25,6 +25,7 @@ COMMANDS = {
     "train": ("replication.cli.train", "main", "train a Perceiver AR / decoder model into the run store"),
     "fit": ("replication.cli.fit", "main", "fit scaling laws (prefactor, powerlaw, approach1/2/3) to a CSV"),
     "plan": ("replication.cli.plan", "main", "what to train for a budget, a target loss and inference traffic"),
+    "sweep": ("replication.cli.sweep", "main", "a study's runs as jobs (submitit: local or SLURM); sweep status"),
 }
 
 #: ``replication bench <name>``

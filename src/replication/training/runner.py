@@ -5,21 +5,20 @@ summary's manifest); asking for one without a summary resumes it from its last c
 run is never overwritten: one with records but no checkpoint to resume from is an error until it is
 retrained (``retrain=True``, ``replication train --retrain``), which first moves its files to
 ``runs/.trash/``. Nothing is created on disk until the config, the corpus, the memory the run needs and
-the runs folder have been checked. Two processes asking for the same run take turns on the store's file
-lock; the second finds the first one's summary.
+the runs folder have been checked. Two processes asking for the same run take turns on the run's claim
+(``RunStore.claim``: a file that works across machines on a shared filesystem, taken over when its
+holder dies) and the store's file lock; the second finds the first one's summary.
+
+Many runs (:func:`get_or_train_many`) are trained as jobs of :mod:`replication.sweep` on its local
+executor (submitit), the path ``replication sweep`` takes on one machine.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 from replication.corpus.documents import check_corpus
@@ -96,11 +95,14 @@ def _why(err: OSError) -> str:
 
 
 def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool = True, log=print,
-                 retrain: bool = False) -> Run:
+                 retrain: bool = False, wait: bool = True, claimed: bool = False) -> Run:
     """The run of ``cfg`` in ``store`` (default: the default run store): recorded, resumed, or trained now.
 
     ``retrain`` moves whatever is recorded of the run (finished or not, its checkpoint too) to
-    ``.trash/<id>-<time>/`` in the store and trains it from step 0.
+    ``.trash/<id>-<time>/`` in the store and trains it from step 0. While another live worker holds the
+    run's claim, ``wait`` waits for it to finish (then returns its run) or, if False, raises
+    :class:`~replication.store.runs.RunBusy`. ``claimed``: the caller holds the run's claim already (a
+    sweep job, :func:`replication.sweep.jobs.train_job`).
     """
     store = store if store is not None else RunStore()
     check_corpus(cfg.corpus)
@@ -115,7 +117,9 @@ def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool
     if rank == 0:
         store.check_writable()
     try:
-        with store.lock(rid) if rank == 0 else contextlib.nullcontext():
+        claiming = rank == 0 and not claimed
+        with store.claim(rid, wait=wait, log=log) if claiming else contextlib.nullcontext() as claim, \
+                _locked(store, rid, claim) if rank == 0 else contextlib.nullcontext():
             if run.finished and not retrain:  # finished by another process while we waited
                 run.verify()
                 return run
@@ -149,15 +153,39 @@ def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool
     return run
 
 
+@contextlib.contextmanager
+def _locked(store: RunStore, rid: str, claim):
+    """The run's file lock, taken by the holder of its claim. Any live worker that trains the run holds
+    its claim, so a lock still held after the claim's staleness period is one that a dead machine left
+    on a network filesystem (fcntl locks die with their process on a local disk, not always on NFS)."""
+    from filelock import Timeout
+
+    from replication.store.runs import stale_seconds
+
+    lock, wait = store.lock(rid), claim.stale_s if claim is not None else stale_seconds()
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise ReplicationError(f"run {rid}: {lock.lock_file} is still locked {wait:g} s after this worker "
+                               "claimed the run, though no live worker claims it (a lock a dead machine left on "
+                               "a network filesystem?); delete the file if no process trains the run") from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, workers: int | None = None,
                       progress: bool = True) -> list[Run]:
-    """The runs of many configs, training the missing ones in ``workers`` child processes.
+    """The runs of many configs, training the missing ones as ``workers`` jobs at a time.
 
-    Small models use two cores poorly from one process, so by default each missing run gets a
-    process with an equal share of the cores. The file lock of :func:`get_or_train` keeps two
-    studies (or two chapters) that ask for the same run from training it twice.
+    The jobs go through the sweep's local executor (:func:`replication.sweep.engine.run_local`,
+    submitit), the path of ``replication sweep --executor local``. Small models use two cores poorly from
+    one process, so by default each missing run gets a process with an equal share of the cores. The
+    runs' claims keep two studies (or two chapters, or two machines on one store) that ask for the same
+    run from training it twice. A failed run stops the others and raises, naming its log.
     """
-    from tqdm.auto import tqdm
+    from replication.sweep.engine import run_local
 
     store = store if store is not None else RunStore()
     runs = [store.run(cfg.run_id()) for cfg in cfgs]
@@ -170,34 +198,7 @@ def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, wo
         check_corpus(cfg.corpus)
         check_resources(cfg)
         _check_resumable(store.run(cfg.run_id()), store.checkpoint_path(cfg.run_id()), cfg)
-    cores = os.cpu_count() or 1
-    workers = min(len(todo), workers or cores)
-    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cores // workers)))
-    code = "import sys; from replication.training.runner import _train_in_worker; _train_in_worker(*sys.argv[1:])"
-    running: list[tuple[subprocess.Popen, object]] = []
-    asked = [store.run(cfg.run_id()) for cfg in todo]
-    with tqdm(total=len(todo), desc=f"training {len(todo)} runs, {workers} at a time",
-              disable=not progress) as bar, _stop_on_interrupt(running, asked), sigterm_interrupts():
-        while todo or running:
-            while todo and len(running) < workers:
-                cfg = todo.pop(0)
-                log_path = store.log_path(cfg.run_id())
-                with open(log_path, "w") as log_file:  # the child keeps its own handle
-                    proc = subprocess.Popen([sys.executable, "-c", code, str(store.root),
-                                             json.dumps(dataclasses.asdict(cfg))], env=env,
-                                            stdout=subprocess.DEVNULL, stderr=log_file)
-                running.append((proc, log_path))
-            for proc, log_path in list(running):
-                if proc.poll() is None:
-                    continue
-                running.remove((proc, log_path))
-                if proc.returncode:
-                    for other, _ in running:
-                        other.terminate()
-                    err = log_path.read_text().strip().splitlines()
-                    raise ReplicationError(f"training failed ({log_path}): {err[-1] if err else proc.returncode}")
-                bar.update()
-            time.sleep(0.2)
+    run_local(todo, store, study="local", max_parallel=workers, progress=progress, stop_on_failure=True)
     return runs
 
 
@@ -222,32 +223,3 @@ def sigterm_interrupts():
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def _stop_on_interrupt(running: list, asked: list[Run]):
-    """Ctrl-C or SIGTERM: stop the workers (each keeps its last checkpoint) and say so in one line."""
-    try:
-        yield
-    except KeyboardInterrupt as err:
-        for proc, _ in running:
-            proc.terminate()  # SIGTERM: each worker stops as on Ctrl-C (_train_in_worker)
-        for proc, _ in running:
-            proc.wait()
-        done = sum(r.finished for r in asked)
-        raise type(err)(f"{done} of {len(asked)} runs finished, {len(running)} stopped; asking for them "
-                        "again resumes each from its last checkpoint") from None
-
-
-def _train_in_worker(root: str, cfg_json: str) -> None:
-    cfg = TrainConfig.from_dict(json.loads(cfg_json))
-    try:
-        with sigterm_interrupts():
-            get_or_train(cfg, RunStore(root), progress=False, log=lambda *a, **k: None)
-    except ReplicationError as err:  # the parent reports the last line of the log
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt as err:  # exit status as the command line's: 143 for SIGTERM, 130 for Ctrl-C
-        terminated = isinstance(err, Terminated)
-        print(f"{'terminated' if terminated else 'interrupted'}: {err}", file=sys.stderr)
-        sys.exit(143 if terminated else 130)

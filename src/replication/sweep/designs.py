@@ -1,0 +1,126 @@
+"""What a sweep trains: each study the book trains, its named designs, each a list of ``TrainConfig``.
+
+=============  =====================================================================================
+study          designs
+=============  =====================================================================================
+chinchilla     ``default``: every run of our Chinchilla study (the learning-rate sweep, the pilots, the
+               IsoFLOP runs, the recipe claims; :meth:`ChinchillaStudy.configs`); ``isoflop``: its
+               IsoFLOP runs only; ``smoke``: 4 runs of the two narrowest widths on two tiny budgets
+krasser        ``default``: Krasser's three experiments at CPU scale (1, 2a, 2b, three seeds each);
+               ``1``, ``2a``, ``2b``: one of them; ``smoke``: 2 one-layer models of Experiment 2b
+transfer       ``default``: the transfer test the book trains (:data:`TRANSFER` at the N_opt of the
+               Chinchilla study's fitted law, so its runs must be in the store); ``smoke``: 3 runs, a
+               decoder and the prefix model under both counts, on the Chinchilla smoke study's ladder
+=============  =====================================================================================
+
+A smoke design's runs take seconds each on one core: they are for tests and for a first try of the
+machinery (``replication sweep chinchilla --design smoke``). Checkpoints are written every 4 steps in
+them, so that a killed smoke run resumes from a checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from replication.errors import ReplicationError, check_choice
+from replication.training.config import TrainConfig
+
+#: study -> its designs, the first the default.
+DESIGNS = {
+    "chinchilla": ("default", "isoflop", "smoke"),
+    "krasser": ("default", "1", "2a", "2b", "smoke"),
+    "transfer": ("default", "smoke"),
+}
+STUDIES = tuple(DESIGNS)
+
+#: Checkpoint interval of the smoke runs (an execution setting: not part of the run id).
+SMOKE_CHECKPOINT_INTERVAL = 4
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run of a design: its config and the budget it is counted under in ``sweep status``."""
+
+    cfg: TrainConfig
+    budget: str
+
+    @property
+    def run_id(self) -> str:
+        return self.cfg.run_id()
+
+
+def check_study(study: str) -> str:
+    return check_choice("study", study, STUDIES)
+
+
+def check_design(study: str, design: str | None) -> str:
+    check_study(study)
+    if design is None:
+        return DESIGNS[study][0]
+    if design not in DESIGNS[study]:
+        raise ReplicationError(f"--design={design!r} is not a design of the {study} study; choose one of: "
+                               f"{', '.join(DESIGNS[study])}")
+    return design
+
+
+def budget_label(cfg: TrainConfig) -> str:
+    """The budget a run is counted under: its FLOPs budget, or its step count when it is set in steps."""
+    if cfg.budget_flops is not None:
+        return f"{cfg.budget_flops:.3g} FLOPs"
+    return f"{cfg.steps} steps"
+
+
+def smoke_chinchilla():
+    from replication.studies.chinchilla_design import ChinchillaStudy
+
+    return ChinchillaStudy(budgets=(1e9, 2e9), profiles=((0, 1, 2), (0, 1, 2)), vertex_points=(), recipe_budget=0,
+                           eval_windows=8, evals_per_run=2)
+
+
+def _smoke(cfgs) -> list[TrainConfig]:
+    return [replace(c, checkpoint_interval=SMOKE_CHECKPOINT_INTERVAL) for c in cfgs]
+
+
+def _chinchilla(design: str, root) -> list[TrainConfig]:
+    if design == "smoke":
+        s = smoke_chinchilla()
+        return _smoke(s.config(j, c, 0) for c in s.budgets for j in (0, 1))
+    from replication.studies.chinchilla_design import DEFAULT
+
+    return DEFAULT.isoflop_configs() if design == "isoflop" else DEFAULT.configs()
+
+
+def _krasser(design: str, root) -> list[TrainConfig]:
+    from replication.studies.krasser import cpu_study
+
+    if design == "smoke":
+        study = cpu_study("2b", models=((8, 1), (12, 1)), ref_steps=10, seeds=(0,), evals_per_run=2, eval_windows=8)
+        return _smoke(c for _, _, c in study.configs())
+    names = ("1", "2a", "2b") if design == "default" else (design,)
+    return [c for name in names for _, _, c in cpu_study(name).configs()]
+
+
+def _transfer(design: str, root) -> list[TrainConfig]:
+    from replication.studies.transfer import TRANSFER, TransferStudy, law_n_opt
+
+    if design == "smoke":
+        variants = ("decoder", "prefix, C_self", "prefix, C_self + C_cross")
+        test = TransferStudy(study=smoke_chinchilla(), budget=1e9, seeds=(0, 1), variants=variants)
+        return _smoke(test.config(v, 0, 0) for v in variants)
+    try:
+        n_opt = law_n_opt(TRANSFER, root)
+    except ReplicationError as err:
+        raise ReplicationError(f"the transfer test's design needs N_opt from the Chinchilla study's runs, "
+                               f"which are not all in the store ({err}); sweep the chinchilla study first") from None
+    return TRANSFER.configs(n_opt)
+
+
+_BUILDERS = {"chinchilla": _chinchilla, "krasser": _krasser, "transfer": _transfer}
+
+
+def plan(study: str, design: str | None = None, root=None) -> list[Planned]:
+    """The runs of ``study``'s ``design`` (default: its first), each once, in the study's training order.
+    ``root``: the run store, which the transfer test's default design reads (its sizes follow the
+    Chinchilla study's fitted law)."""
+    design = check_design(study, design)
+    cfgs = _BUILDERS[study](design, root)
+    return [Planned(c, budget_label(c)) for c in {c.run_id(): c for c in cfgs}.values()]
