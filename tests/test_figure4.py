@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 import pandas as pd
 import pytest
 
@@ -122,6 +123,30 @@ def test_approach2_on_snapped_points_gives_the_measured_exponents():
     assert np.allclose(boot.samples[:, 0] + boot.samples[:, 1], 1.0)
     lo, hi = boot.interval()["a"]
     assert lo < fit["a"] < hi
+
+
+def test_approach2_exponents_carry_every_interval_recomputed_here():
+    ex = figure4.approach2_exponents(400, 0, 0.95)
+    fit, _, boot = figure4.isoflop_fits(400)
+    a = ex["a"]
+    assert a.estimate == pytest.approx(fit["a"]) and a.vertices == 8 and a.level == 0.95
+    assert a.bootstrap == tuple(pytest.approx(x) for x in np.percentile(boot.samples[:, 0], [2.5, 97.5]))
+    x, y = np.log(fit.table["C"].to_numpy()), np.log(fit.table["N_star"].to_numpy())
+    ref = stats.linregress(x, y)
+    half = stats.t.ppf(0.975, 6) * ref.stderr
+    assert a.residual == (pytest.approx(ref.slope - half), pytest.approx(ref.slope + half))
+    lobo = [np.polyfit(np.delete(x, i), np.delete(y, i), 1)[0] for i in range(8)]
+    assert dict(a.ranges)["leave one budget out"] == (pytest.approx(min(lobo)), pytest.approx(max(lobo)))
+    snaps = [F.fit_approach2(figure4.points(), budgets=paper.ISOFLOP_BUDGETS, snap_tol=t)["a"]
+             for t in figure4.OTHER_SNAP_TOLS]
+    assert dict(a.ranges)[figure4.SNAP_RANGE] == (pytest.approx(min(snaps)), pytest.approx(max(snaps)))
+    # measured with the profile estimator: the residuals and the 5% tolerance widen the bootstrap's interval
+    assert round(a.residual[1], 3) == 0.594 and round(min(snaps), 3) == 0.442
+    # snapping makes b = 1 - a in every interval, and b/a = (1 - a)/a
+    for (lo, hi), (lo_b, hi_b) in zip(a.intervals().values(), ex["b"].intervals().values()):
+        assert (lo_b, hi_b) == (pytest.approx(1 - hi), pytest.approx(1 - lo))
+    assert ex["b/a"].estimate == pytest.approx((1 - a.estimate) / a.estimate)
+    assert a.verdict(paper.TABLE_2["approach2"]["a"]) == "agrees"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -200,7 +200,8 @@ def plot_isoflops(data, result: FitResult, ax=None, loss_label: str = "loss (nat
 
 # -- the chapter's numbers ------------------------------------------------------------------------------------
 
-def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, lopsided, our_fit, our_runs) -> dict:
+def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, lopsided, our_fit, our_runs,
+                 our_ex) -> dict:
     """Glue the numbers the prose and the verdict quote, other than those of the Figure 4 points (returned)."""
     from myst_nb import glue
 
@@ -247,22 +248,44 @@ def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, l
         "a2_st_a": our_fit["a"], "a2_st_b": our_fit["b"],
         "a2_st_a_lo": ci_of(our_fit, "a")[0], "a2_st_a_hi": ci_of(our_fit, "a")[1],
         "a2_st_b_lo": ci_of(our_fit, "b")[0], "a2_st_b_hi": ci_of(our_fit, "b")[1],
-        "a2_st_verdict_a": verdict(ci_of(our_fit, "a"), t2["a"]),
-        "a2_st_verdict_b": verdict(ci_of(our_fit, "b"), t2["b"]),
+        "a2_st_verdict_a": our_ex["a"].verdict(t2["a"]),
+        "a2_st_verdict_b": our_ex["b"].verdict(t2["b"]),
         "a2_st_runs": int(len(our_runs)), "a2_st_budgets": int(len(our_fit.table)),
         "a2_st_used": int(our_fit.details["budgets_used"]),
         "a2_st_sum": float(our_fit["a"] + our_fit["b"]),
         "a2_st_tpp_lo": float(t["tokens_per_param"].min()), "a2_st_tpp_hi": float(t["tokens_per_param"].max()),
     }
+    v |= glue_intervals("a2_st", our_ex)
     v = {k: x if isinstance(x, str) else int(x) if isinstance(x, (int, np.integer)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)
     return v
 
 
-def glue_figure4(fit: FitResult, fit_all: FitResult, boot) -> dict:
+_IV = {"bootstrap": "boot", "residual t": "res", "leave one budget out": "lobo", "leave one width out": "lowo"}
+
+
+def glue_intervals(prefix: str, ex: dict) -> dict:
+    """``<prefix>_<a|b|r>_<boot|res|lobo|lowo|snap|wide>_<lo|hi>`` of exponents with their intervals
+    (:func:`replication.studies.exponents.exponent_intervals`; ``r`` is b/a), and ``..._x``: the widest
+    interval's width over the bootstrap's."""
+    v = {}
+    for name, e in ex.items():
+        key = f"{prefix}_{'r' if name == 'b/a' else name}"
+        for iv, (lo, hi) in e.intervals().items():
+            tag = _IV.get(iv, "snap" if iv.startswith("snapping") else iv.replace(" ", "_"))
+            v[f"{key}_{tag}_lo"], v[f"{key}_{tag}_hi"] = lo, hi
+        v[f"{key}_wide_lo"], v[f"{key}_wide_hi"] = e.widest
+        if e.bootstrap is not None:
+            v[f"{key}_x"] = (e.widest[1] - e.widest[0]) / (e.bootstrap[1] - e.bootstrap[0])
+    return v
+
+
+def glue_figure4(fit: FitResult, fit_all: FitResult, boot, ex: dict) -> dict:
     """Glue the numbers the prose about the Figure 4 points quotes (Approach 2 on the points snapped
-    to the paper's budgets: the fit, the fit on all 245, the vertex-level bootstrap); returns them."""
+    to the paper's budgets: the fit, the fit on all 245, the vertex-level bootstrap, and ``ex``, the
+    exponents with all their intervals, :func:`replication.studies.figure4.approach2_exponents`);
+    returns them. Verdicts are decided by the widest interval."""
     from myst_nb import glue
 
     from replication.sources import chinchilla as paper
@@ -286,15 +309,21 @@ def glue_figure4(fit: FitResult, fit_all: FitResult, boot) -> dict:
     v["f2_drop_budgets"] = ", ".join(tables.sci(c) for c in drop_budgets)
     used = boot.samples[:, boot.names.index("budgets used")]
     v["f2_all_budgets_share"] = float((used == len(paper.ISOFLOP_BUDGETS)).mean() * 100)
-    v["f2_verdict"] = verdict((v["f2_a95_lo"], v["f2_a95_hi"]), t2["a"])
-    v["f2_verdict_b"] = verdict((v["f2_b95_lo"], v["f2_b95_hi"]), t2["b"])
+    v |= glue_intervals("f2", ex)
+    v["f2_level"] = ex["a"].level * 100
+    v["f2_verdict"] = ex["a"].verdict(t2["a"])
+    v["f2_verdict_b"] = ex["b"].verdict(t2["b"])
+    v["f2_r"], v["f2_t2_r"] = ex["b/a"].estimate, t2["b"] / t2["a"]
+    v["f2_verdict_r"] = ex["b/a"].verdict(t2["b"] / t2["a"])
     v["f2_in_t2"] = "inside" if t2["a_ci"][0] <= fit["a"] <= t2["a_ci"][1] else "outside"
     sens = figure4.snap_sensitivity()
     v["f2_sens_a_min"], v["f2_sens_a_max"] = float(sens["a"].min()), float(sens["a"].max())
     v["f2_sens_tol_min"], v["f2_sens_tol_max"] = float(sens.index.min() * 100), float(sens.index.max() * 100)
-    wide = sens.loc[sens.index >= figure4.SNAP_TOL, "a"]
-    within = wide.between(v["f2_a95_lo"], v["f2_a95_hi"]).all()
-    v["f2_sens_within"] = "inside" if within else "not always inside"
+    narrow = sens.loc[sens.index < figure4.SNAP_TOL, "a"]
+    v["f2_sens_narrow_a"] = float(narrow.iloc[0]) if len(narrow) else math.nan
+    v["f2_sens_narrow_tol"] = float(narrow.index[0] * 100) if len(narrow) else math.nan
+    v["f2_sens_narrow_in"] = ("inside" if len(narrow) and v["f2_a95_lo"] <= narrow.iloc[0] <= v["f2_a95_hi"]
+                              else "outside")
     v = {k: x if isinstance(x, str) else int(x) if isinstance(x, (int, np.integer)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)

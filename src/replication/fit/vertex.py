@@ -245,8 +245,9 @@ def _profile(u, Y, W, present):
             q = q0[:, None] * np.exp(step * dq[None, :])
             step *= _ZOOM_SHRINK
         a, b, e = A[rows, best], B[rows, best], E[rows, best]
-        v = np.log(p0 * a / (q0 * b)) / (p0 + q0)
-        value = e + a * np.exp(-p0 * v) + b * np.exp(q0 * v)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a side of weight 0: no valley
+            v = np.log(p0 * a / (q0 * b)) / (p0 + q0)
+            value = e + a * np.exp(-p0 * v) + b * np.exp(q0 * v)
     lo = np.where(present, t, np.inf).min(1)
     hi = np.where(present, t, -np.inf).max(1)
     code = np.where(found, np.where((lo < v) & (v < hi), OK, OUTSIDE), NO_VALLEY)
