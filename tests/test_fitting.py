@@ -407,10 +407,12 @@ def test_threads_change_only_rounding(noisy):
 
 
 def test_a_converged_fit_says_converged(clean):
-    r = F.fit_approach3(clean, grid=50)
+    r = F.fit_approach3(clean, grid=50, search="grid")
     assert r.status == "converged" and r.success
     assert r.method == "approach3-huber" and "50 starts" in r.title
     assert r.nit > 0
+    r = F.fit_approach3(clean)  # the default search
+    assert r.status == "converged" and r.success and "variable projection" in r.title
     closed = F.fit_compute_optimal(TABLE_3["C"], TABLE_3["N"], TABLE_3["D"])
     assert closed.status == "converged" and closed.message == "closed form"
 
