@@ -50,7 +50,7 @@ def test_fewer_than_two_pairs_has_no_test():
     assert one.seeds == 1 and one.difference == pytest.approx(0.4)
     assert all(math.isnan(v) for v in (one.se, one.t, one.p, one.low, one.high, one.sd))
     assert str(one) == "+0.4000 nats, 1 seed: no test"
-    assert verdict(one, +1) == "not distinguishable with 1 seed"
+    assert verdict(one, +1) == "inconclusive (1 seed)"  # no spread, so no power either
     none = paired_test(pd.Series([3.5], index=[9]), ref)
     assert none.seeds == 0 and math.isnan(none.difference) and str(none) == "0 seeds: no test"
 
@@ -67,9 +67,15 @@ def test_verdict_has_three_outcomes():
     higher = paired_test(ref + [0.01, 0.02, 0.03, 0.04], ref)  # p = 0.030 by scipy
     assert sps.ttest_rel(ref + [0.01, 0.02, 0.03, 0.04], ref).pvalue == pytest.approx(higher.p)
     assert verdict(higher, +1) == "agrees" and verdict(higher, -1) == "disagrees"
-    assert verdict(higher, +1, level=0.99) == "not distinguishable with 4 seeds"  # 0.030 > 0.01
+    # 0.030 > 0.01: inconclusive, with the power of the test at the difference observed
+    p99 = paired_power(4, higher.difference, higher.sd, 0.99)
+    assert verdict(higher, +1, level=0.99) == f"inconclusive (4 seeds, power {p99:.2f})"
     noisy = paired_test(ref + [0.03, -0.02, 0.01, -0.01], ref)
-    assert verdict(noisy, +1) == verdict(noisy, -1) == "not distinguishable with 4 seeds"
+    p = paired_power(4, noisy.difference, noisy.sd)
+    assert 0 < p < 0.2 and verdict(noisy, +1) == verdict(noisy, -1) == f"inconclusive (4 seeds, power {p:.2f})"
+    # the power at a stated effect instead of the one observed
+    p1 = paired_power(4, 0.05, noisy.sd)
+    assert verdict(noisy, +1, effect=0.05) == f"inconclusive (4 seeds, power {p1:.2f})" and p1 > p
     for bad in (0, 2, "+1", None):
         with pytest.raises(ReplicationError, match="expected_sign"):
             verdict(higher, bad)

@@ -226,7 +226,7 @@ def test_noise_is_not_distinguishable_and_tests_are_paired(tmp_path):
     written = write_store(tmp_path, {}, noise=0.2, seed=3)
     t = X.runs_table(T, N_OPT, tmp_path)
     v = X.verdicts(t).set_index("comparison")
-    assert v.loc["prefix, C_self", "outcome"] == "not distinguishable with 4 seeds"
+    assert v.loc["prefix, C_self", "outcome"].startswith("inconclusive (4 seeds, power ")
     s = X.size_tests(t)
     row = s[(s["comparison"] == "prefix, C_self") & (s["rung"] == 5)].iloc[0]
     a, b = (written[(written["variant"] == x) & (written["rung"] == 5)].sort_values("seed")["loss"]
@@ -267,7 +267,7 @@ def test_article_outcome_reads_the_shift_against_the_articles_claim():
     # the article: the prefix does not move N*; a shift that is found refutes it, one ruled out confirms it
     assert X.article_outcome(row("prefix, C_self", "agrees")) == "disagrees"
     assert X.article_outcome(row("prefix, C_self", "disagrees")) == "agrees"
-    nd = "not distinguishable with 4 seeds"
+    nd = "inconclusive (4 seeds, power 0.31)"
     assert X.article_outcome(row("prefix, SentencePiece", nd)) == nd
     # the article: bytes put N* below SentencePiece, i.e. log(N*_SP / N*_bytes) > 0
     assert X.article_outcome(row("vocabulary, decoder", "agrees", low=0.2)) == "agrees"
@@ -291,3 +291,27 @@ def test_sizes_without_the_token_embedding(tmp_path):
     assert abs(body["shift"]) < whole["shift"] / 2
     with pytest.raises(ReplicationError, match=r"^size='N' is not known"):
         X.optima(t, size="N")
+
+
+def test_design_power_is_the_smallest_shift_seen_four_times_in_five():
+    from replication.studies.stats import paired_power
+
+    v = pd.DataFrame({"comparison": ["prefix, C_self", "prefix, C_self + C_cross", "vocabulary, decoder"],
+                      "seeds": [4, 4, 4], "per-seed sd": [0.06, 0.13, 0.07]})
+    pred = -0.08
+    p = X.design_power(v, pred)
+    col = "smallest factor detected (80% power)"
+    for name, sd in zip(v["comparison"], v["per-seed sd"]):
+        f = p.loc[name, col]
+        assert paired_power(4, math.log(f), sd) == pytest.approx(0.8, abs=1e-6)
+    assert p.loc["prefix, C_self", col] < p.loc["prefix, C_self + C_cross", col]
+    assert p.loc["prefix, C_self", "power at the predicted shift"] == pytest.approx(paired_power(4, pred, 0.06))
+    assert math.isnan(p.loc["vocabulary, decoder", "power at the predicted shift"])  # no prediction there
+
+
+def test_predicted_prefix_shift_is_the_law_on_the_budget_the_prefix_leaves():
+    t = pd.DataFrame({"variant": ["prefix, C_self + C_cross"] * 3 + ["decoder"],
+                      "C_self": [1.0, 1.0, 1.0, 1.0], "C_cross": [0.1, 0.2, 0.3, 0.0]})
+    assert X.predicted_prefix_shift(t, 0.5) == pytest.approx(-0.5 * math.log(1.2))
+    with pytest.raises(ReplicationError, match="no 'prefix, C_self \\+ C_cross' runs"):
+        X.predicted_prefix_shift(t[t["variant"] == "decoder"], 0.5)

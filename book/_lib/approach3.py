@@ -451,6 +451,10 @@ def glue_figure4(fig) -> dict:
     verdicts = figure4.verdicts(fig)["verdict"].tolist()
     for i, verdict in enumerate(verdicts):
         v[f"f4_verdict{i}"] = verdict
+    v["f4_apart"] = ("What stands apart on these points is the paper's printed Approach 3, not the approach."
+                     if v["f4_verdict2"] == "disagrees" else
+                     "Judged by the wider interval, even the printed Approach-3 exponent is within what these "
+                     "points allow: they do not tell the paper's exponents apart.")
     v = {k: (int(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else
              x if isinstance(x, str) else float(x)) for k, x in v.items()}
     for k, x in v.items():

@@ -10,15 +10,15 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES,
-                                RESTATED, SOURCES, replications)
+from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
+                                NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES, RESTATED, SOURCES, replications)
 from replication.pipeline import toc_chapters
 
 from .tables import power_of_ten, table
 
 #: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
 #: repeating them, so that every claim is on the page once (and its anchor is unique).
-LISTED_FIRST = (DIFFERS, NOT_AT_CPU_SCALE)
+LISTED_FIRST = (DIFFERS, NOT_AT_CPU_SCALE, INCONCLUSIVE_AT_CPU_SCALE)
 
 
 def slug(label: str) -> str:
@@ -39,7 +39,7 @@ KRASSER_SOURCES = ("article", "update")
 
 #: outcome -> the name of its count in :func:`glue_counts`
 OUTCOME_COUNTS = {HOLDS: "n_holds", DIFFERS: "n_differs", NOT_AT_CPU_SCALE: "n_not_at_cpu_scale",
-                  NOT_CHECKABLE: "n_not_checkable"}
+                  INCONCLUSIVE_AT_CPU_SCALE: "n_inconclusive_at_cpu_scale", NOT_CHECKABLE: "n_not_checkable"}
 
 
 def outcome_counts(rows: pd.DataFrame) -> str:

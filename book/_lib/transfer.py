@@ -87,8 +87,11 @@ def show_size_tests(tests: pd.DataFrame):
 
 
 def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFrame,
-                 body: pd.DataFrame | None = None, size_tests: pd.DataFrame | None = None) -> dict:
-    """The numbers the prose quotes."""
+                 body: pd.DataFrame | None = None, size_tests: pd.DataFrame | None = None,
+                 power: pd.DataFrame | None = None, predicted: float | None = None,
+                 confound: dict | None = None) -> dict:
+    """The numbers the prose quotes (``power``: :func:`replication.studies.transfer.design_power` at the
+    ``predicted`` log shift; ``confound``: :func:`~replication.studies.transfer.vocabulary_confound`)."""
     from myst_nb import glue
 
     out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(transfer.budget), "tr_n_opt": n_opt,
@@ -114,6 +117,22 @@ def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFr
             d = size_tests.loc[size_tests["comparison"] == name, "difference"]
             if len(d):
                 out[f"tr_cost_{key}_lo"], out[f"tr_cost_{key}_hi"] = float(d.min()), float(d.max())
+    if power is not None:
+        detect = [c for c in power.columns if c.startswith("smallest factor")][0]
+        for key, name in (("self", "prefix, C_self"), ("total", "prefix, C_self + C_cross")):
+            if name in power.index:
+                out[f"tr_{key}_detect"] = float(power.loc[name, detect])
+                out[f"tr_{key}_power"] = float(power.loc[name, "power at the predicted shift"])
+        out["tr_pred_pct"] = float(100 * (1 - math.exp(predicted))) if predicted is not None else math.nan
+        v = verdicts.set_index("comparison")
+        if "prefix, C_self + C_cross" in v.index:
+            out["tr_total_equiv"] = ("passes" if v.loc["prefix, C_self + C_cross", "outcome"] == "disagrees"
+                                     else "does not pass")
+    if confound is not None:
+        out |= {"tr_conf_width": int(confound["width"]), "tr_conf_v": int(confound["vocab_size"]),
+                "tr_conf_share_bytes": 100 * confound["unembedding share, bytes"],
+                "tr_conf_share_sp": 100 * confound["unembedding share, sentencepiece"],
+                "tr_conf_text": confound["text per budget, SentencePiece / bytes"]}
     for k, val in out.items():
         glue(k, val, display=False)
     return out

@@ -15,13 +15,15 @@ the kind of evidence that value is, and the outcome.
 """
 from replication.claims.chinchilla import other_rows_law, rows_at_70b
 from replication.claims.registry import claim, registry
-from replication.claims.rules import (ARITHMETIC, DATA, DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, NOT_CHECKABLE,
+from replication.claims.rules import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
+                                      NOT_AT_CPU_SCALE, NOT_CHECKABLE,
                                       NOT_CHECKED, OUTCOMES, RESTATED, SOURCES, Claim, Interval, Predicate, Printed,
                                       Range, Within, evaluate, perturb_claim, replications, summary,
                                       summary_by_source, table)
 
 __all__ = [
-    "ARITHMETIC", "DATA", "DIFFERS", "HOLDS", "KINDS", "NOT_AT_CPU_SCALE", "NOT_CHECKABLE", "NOT_CHECKED",
+    "ARITHMETIC", "DATA", "DIFFERS", "HOLDS", "INCONCLUSIVE_AT_CPU_SCALE", "KINDS", "NOT_AT_CPU_SCALE",
+    "NOT_CHECKABLE", "NOT_CHECKED",
     "OUTCOMES", "RESTATED", "SOURCES", "Claim", "Interval", "Predicate", "Printed", "Range", "Within", "claim",
     "evaluate", "other_rows_law", "perturb_claim", "registry", "replications", "rows_at_70b", "summary",
     "summary_by_source", "table",

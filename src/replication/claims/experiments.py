@@ -16,7 +16,7 @@ from replication.claims.computed import experiment, law
 from replication.claims.rules import ARITHMETIC, DATA, Claim, Predicate
 from replication.sources import krasser as article
 from replication.studies.krasser import compare, cpu_study, final_losses, loss_summary, outcome_text, train_study
-from replication.studies.stats import NOT_DISTINGUISHABLE, verdict
+from replication.studies.stats import INCONCLUSIVE, verdict
 
 _REPORTED = ("Krasser's reported final losses, one run per model ({shapes}); how far apart two seeds of one "
              "model end at that scale is not reported")
@@ -66,7 +66,7 @@ def _cpu_tests(name: str, pairs: tuple[tuple[int, int], ...], expected_sign: int
     """Mean final loss per model of the recorded CPU-scale study (nothing is trained), the paired t test of
     each ``(a, b)`` in ``pairs`` (model a − model b), and the outcome for a claim that predicts the sign
     ``expected_sign`` for all of them: "agrees" when every test agrees, "disagrees" when one disagrees,
-    else "not distinguishable with n seeds"."""
+    else "inconclusive (n seeds)"."""
     results = train_study(cpu_study(name), train=False, progress=False)
     s = loss_summary(results)
     out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
@@ -81,7 +81,7 @@ def _cpu_tests(name: str, pairs: tuple[tuple[int, int], ...], expected_sign: int
         out["outcome"] = outcome_text(tests[pairs[0]], expected_sign)
     else:
         seeds = int(final_losses(results).notna().sum().min())
-        out["outcome"] = f"{NOT_DISTINGUISHABLE} with {seeds} seed{'' if seeds == 1 else 's'}"
+        out["outcome"] = f"{INCONCLUSIVE} ({seeds} seed{'' if seeds == 1 else 's'})"
     return out
 
 

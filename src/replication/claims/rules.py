@@ -18,8 +18,10 @@ The outcome is decided when the table is built, never typed (:data:`OUTCOMES`):
 
 - **holds**: the rule holds for our value;
 - **differs**: it does not; the note says what we found;
-- **not replicated at CPU scale**: a claim about Krasser's experiments that our scaled-down counterpart
-  (``at_cpu_scale``) does not show; it says nothing against the article's own runs;
+- **not replicated at CPU scale**: a claim about Krasser's experiments (or the paper's recipes) that our
+  scaled-down counterpart (``at_cpu_scale``) contradicts; it says nothing against the article's own runs;
+- **inconclusive at CPU scale**: our counterpart's test could not tell (its value says "inconclusive
+  (n seeds, power p)"): neither for the claim nor against it;
 - **not checkable here**: the claim has no ``compute``; the note says why (it needs trained models,
   the paper's unpublished training runs, or the sentence is garbled).
 
@@ -51,8 +53,8 @@ KINDS = ("replicated from data", "arithmetically consistent", "restated", "not c
 DATA, ARITHMETIC, RESTATED, NOT_CHECKED = KINDS
 
 #: A claim's outcome, decided when the table is built.
-OUTCOMES = ("holds", "differs", "not replicated at CPU scale", "not checkable here")
-HOLDS, DIFFERS, NOT_AT_CPU_SCALE, NOT_CHECKABLE = OUTCOMES
+OUTCOMES = ("holds", "differs", "not replicated at CPU scale", "inconclusive at CPU scale", "not checkable here")
+HOLDS, DIFFERS, NOT_AT_CPU_SCALE, INCONCLUSIVE_AT_CPU_SCALE, NOT_CHECKABLE = OUTCOMES
 
 #: source key -> heading on the claims page, in page order.
 SOURCES = {
@@ -315,13 +317,25 @@ def evaluate(claim: Claim, perturb: float = 0.0) -> dict:
     ours = _perturbed(claim.compute(), 1 + perturb)
     ok, remark = claim.rule.check(ours, claim.expected)
     row["ours"] = claim.rule.show(ours)
-    row["outcome"] = HOLDS if ok else NOT_AT_CPU_SCALE if claim.at_cpu_scale else DIFFERS
+    row["outcome"] = (HOLDS if ok else DIFFERS if not claim.at_cpu_scale
+                      else INCONCLUSIVE_AT_CPU_SCALE if _inconclusive(ours) else NOT_AT_CPU_SCALE)
     row["note"] = "; ".join(x for x in (remark, claim.note) if x)
     if claim.corrected is not None:
         alt = _perturbed(claim.corrected(), 1 + perturb)
         row["corrected"] = claim.rule.show(alt)
         row["under correction"] = "still holds" if claim.rule.check(alt, claim.expected)[0] else "no longer holds"
     return row
+
+
+def _inconclusive(ours) -> bool:
+    """Whether a CPU-scale value reports a test that could not tell: its ``outcome`` (or, for a recipe
+    claim, every "test: verdict" it holds) is "inconclusive ..."."""
+    if not isinstance(ours, dict):
+        return False
+    if "outcome" in ours:
+        return str(ours["outcome"]).startswith("inconclusive")
+    verdicts = [str(v).rsplit(": ", 1)[-1] for v in ours.values() if isinstance(v, str) and ": " in v]
+    return bool(verdicts) and all(v.startswith("inconclusive") for v in verdicts)
 
 
 def table(claims, perturb: float = 0.0) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from replication.fit import parabola_vertex
 from replication.sources.krasser import CONCLUSIONS as ARTICLE_CONCLUSIONS
 from replication.store.runs import RunStore
 from replication.studies.krasser_design import Experiment, check_models, chinchilla_laws
-from replication.studies.stats import NOT_DISTINGUISHABLE, PairedTest, paired_test, seeds_needed, verdict
+from replication.studies.stats import INCONCLUSIVE, PairedTest, paired_test, seeds_needed, verdict
 from replication.training.config import ModelConfig, TrainConfig
 
 #: The chapters' ``scale`` parameter: the CPU-scale study, or the article's setup only.
@@ -299,7 +299,7 @@ def outcome_text(test: PairedTest, expected_sign: int, level: float = 0.95) -> s
     """The book's three words for ``test`` against a claim of the sign ``expected_sign`` and, when the
     difference is within the noise, the seeds a difference this size would need."""
     outcome = verdict(test, expected_sign, level)
-    if not outcome.startswith(NOT_DISTINGUISHABLE):
+    if not outcome.startswith(INCONCLUSIVE):
         return outcome
     n = seeds_for_power(test, level)
     if n == n:
@@ -330,7 +330,7 @@ def predicted_comparisons(study: KrasserStudy, results: pd.DataFrame, level: flo
 def verdicts(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Each predicted-optimal model against the reference (model 1): the paired t test of their final
     losses over the seeds (``test``: difference, interval, t, p), its outcome for the article's claim
-    (:data:`CLAIMS`), and, when not distinguishable, the seeds the observed difference would need."""
+    (:data:`CLAIMS`), and, when inconclusive, the seeds the observed difference would need."""
     exp = study.experiment
     summary = loss_summary(results)
     laws = chinchilla_laws()
@@ -343,7 +343,7 @@ def verdicts(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) ->
                      "predicted": summary.loc[number, "label"], "reference": summary.loc[1, "label"],
                      "difference": test.difference, "low": test.low, "high": test.high, "p": test.p,
                      "seeds": test.seeds, "test": str(test), "outcome": outcome,
-                     needed: seeds_for_power(test, level) if outcome.startswith(NOT_DISTINGUISHABLE) else math.nan,
+                     needed: seeds_for_power(test, level) if outcome.startswith(INCONCLUSIVE) else math.nan,
                      "best model": best})
     cols = ["approach", "N_opt", "predicted", "reference", "difference", "low", "high", "p", "seeds", "test",
             "outcome", needed, "best model"]
@@ -352,14 +352,15 @@ def verdicts(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) ->
 
 def against_reference(study: KrasserStudy, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Every other model against the reference, by the same paired test: is it lower, higher, or not
-    distinguishable from the reference with the seeds run?"""
+    distinguishable from the reference with the seeds run ("inconclusive (n seeds, power p)")?"""
     summary = loss_summary(results)
     rows = []
     for number in summary.index:
         if number == 1:
             continue
         test = compare(results, number, 1, level)
-        word = {"agrees": "lower", "disagrees": "higher"}.get(verdict(test, -1, level), NOT_DISTINGUISHABLE)
+        v = verdict(test, -1, level)
+        word = {"agrees": "lower", "disagrees": "higher"}.get(v, v)
         rows.append({"model": number, "label": summary.loc[number, "label"], "shape": summary.loc[number, "shape"],
                      "N_self": summary.loc[number, "N_self"], "test (model − reference)": str(test),
                      "p": test.p, "than the reference": word})

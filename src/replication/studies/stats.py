@@ -4,8 +4,10 @@ The book has one standard. Settings are trained with the same seeds (same initia
 stream), so a comparison is a two-sided paired t test over the seeds both settings have
 (:func:`paired_test`), and every verdict is shown with its p-value and confidence interval of the mean
 difference (``str(test)``). A claim that predicts the sign of a difference has three outcomes
-(:func:`verdict`): it *agrees*, it *disagrees*, or the difference is *not distinguishable* with the
-seeds run; :func:`seeds_needed` says how many seeds would make a given effect detectable.
+(:func:`verdict`): it *agrees*, it *disagrees*, or the test is *inconclusive* with the seeds run, said
+with its power (:func:`inconclusive`: "inconclusive (3 seeds, power 0.25)", the chance that this test
+would have found a true difference the size of the one observed); :func:`seeds_needed` says how many
+seeds would make a given effect detectable.
 
 Independent samples (no shared seeds) take Welch's t test (:func:`welch_test`). The older rules stay
 for the code that uses them: Krasser's pooled z rule (:func:`pooled_z_comparison`) and the paired t
@@ -21,8 +23,11 @@ import pandas as pd
 
 from replication.errors import ReplicationError, check_choice, check_int, check_number
 
-#: The verdict when a difference is within the noise.
+#: The verdict of the older rules (:func:`pooled_z_comparison`, :func:`paired_t_verdict`) when a
+#: difference is within the noise.
 NOT_DISTINGUISHABLE = "not distinguishable"
+#: The verdict of :func:`verdict` when a test cannot tell: "inconclusive (n seeds, power p)".
+INCONCLUSIVE = "inconclusive"
 
 
 def pooled_z_comparison(summary: pd.DataFrame, a, b, z: float = 2.0) -> dict:
@@ -166,15 +171,35 @@ def welch_test(a, b, level: float = 0.95) -> PairedTest:
     return _t_test(difference, se, float(df), seeds, sd, level, "Welch t")
 
 
-def verdict(test: PairedTest, expected_sign: int, level: float = 0.95) -> str:
+def verdict(test: PairedTest, expected_sign: int, level: float = 0.95, effect: float | None = None) -> str:
     """What ``test`` says of a claim that predicts the sign of the difference (+1: ``loss`` higher than
     ``reference``; −1: lower): "agrees" when p < 1 − ``level`` and the sign matches, "disagrees" when
-    p < 1 − ``level`` and the sign is opposite, else "not distinguishable with n seeds"."""
+    p < 1 − ``level`` and the sign is opposite, else "inconclusive (n seeds, power p)"
+    (:func:`inconclusive`): the test could not tell, and how likely it was to tell."""
     check_choice("expected_sign", expected_sign, (-1, 1))
     check_number("level", level, 0, 1, lo_open=True, hi_open=True)
     if test.p < 1 - level and test.difference != 0:  # NaN p (too few seeds) compares False
         return "agrees" if math.copysign(1, test.difference) == expected_sign else "disagrees"
-    return f"{NOT_DISTINGUISHABLE} with {test.seeds} seed{'' if test.seeds == 1 else 's'}"
+    return inconclusive(test, level, effect)
+
+
+def power_of(test: PairedTest, level: float = 0.95, effect: float | None = None) -> float:
+    """The probability that a test like ``test`` (its seeds, the spread ``sd`` of one difference) finds a
+    true difference of ``effect`` (default: the difference it observed) at ``level``; NaN without a
+    spread or an effect."""
+    effect = test.difference if effect is None else effect
+    if test.seeds < 2 or not (test.sd > 0 and math.isfinite(test.sd)) or not (effect and math.isfinite(effect)):
+        return math.nan
+    return paired_power(test.seeds, effect, test.sd, level)
+
+
+def inconclusive(test: PairedTest, level: float = 0.95, effect: float | None = None) -> str:
+    """"inconclusive (n seeds, power p)": ``p`` is :func:`power_of` at ``effect`` (default: the
+    difference observed), left out where there is none."""
+    n = test.seeds
+    power = power_of(test, level, effect)
+    seeds = f"{n} seed{'' if n == 1 else 's'}"
+    return f"{INCONCLUSIVE} ({seeds}, power {power:.2f})" if power == power else f"{INCONCLUSIVE} ({seeds})"
 
 
 def paired_power(n: int, effect: float, sd: float, level: float = 0.95) -> float:
