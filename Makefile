@@ -35,11 +35,14 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium not installed: the browser test will skip"
 
+# Two pytest workers (one per core); a test file runs whole in one worker, so a module's fixture (the site
+# build) is made once.
+PYTEST_WORKERS ?= 2
 test: venv vendor browser
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: venv
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
 
 clean:
 	rm -rf _build book/_build runs/chapters

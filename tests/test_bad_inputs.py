@@ -66,6 +66,11 @@ def d(tmp_path_factory):
     return d
 
 
+#: What the test runners themselves create at the top of the repository (the site build of tests/test_site.py,
+#: pytest's and hypothesis's caches), perhaps in another pytest worker while a command here runs.
+RUNNERS_OWN = {"_build", ".pytest_cache", ".hypothesis"}
+
+
 def _written():
     """What a command could have written: the status of the folders it writes to (the run store, the data
     sets, the book), the entries at the top of the repository, and chapter outputs (ignored by git).
@@ -74,7 +79,7 @@ def _written():
     """
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "runs", "data", "book"],
                             cwd=REPO, capture_output=True, text=True, check=True).stdout
-    top = sorted(p.name for p in REPO.iterdir())
+    top = sorted(p.name for p in REPO.iterdir() if p.name not in RUNNERS_OWN)
     outputs = sorted(p for p in CHAPTER_OUTPUT.rglob("*") if p.is_file()) if CHAPTER_OUTPUT.is_dir() else []
     return status, top, outputs
 
