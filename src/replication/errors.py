@@ -20,11 +20,14 @@ def check_range(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=Fa
     except TypeError:  # not a number at all
         ok = False
     if not ok:
-        left = "(" if lo_open or lo is None else "["  # an unbounded side is open: inf is never allowed
-        right = ")" if hi_open or hi is None else "]"
-        rng = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-        raise ReplicationError(f"{name}={value!r} is out of range; allowed: {rng}")
+        raise ReplicationError(f"{name}={value!r} is out of range; allowed: {_range_text(lo, hi, lo_open, hi_open)}")
     return value
+
+
+def _range_text(lo, hi, lo_open=False, hi_open=False) -> str:
+    left = "(" if lo_open or lo is None else "["  # an unbounded side is open: inf is never allowed
+    right = ")" if hi_open or hi is None else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
 
 
 def check_int(name: str, value, lo=None, hi=None) -> int:
@@ -48,7 +51,8 @@ def check_number(name: str, value, lo=None, hi=None, *, lo_open=False, hi_open=F
     """Raise ReplicationError unless value is a finite real number (not a bool) within the bounds of
     :func:`check_range`. Returns value."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ReplicationError(f"{name}={value!r} must be a finite number")
+        allowed = "" if lo is None and hi is None else f"; allowed: {_range_text(lo, hi, lo_open, hi_open)}"
+        raise ReplicationError(f"{name}={value!r} must be a finite number{allowed}")
     return check_range(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
