@@ -88,8 +88,8 @@ def test_smoke_designs_train_through_submitit_then_submit_nothing_and_equal_the_
 @pytest.mark.timeout(300)
 def test_a_killed_worker_is_reported_and_the_next_sweep_resumes_it_bit_exact(tmp_path, one_thread, capsys):
     s = smoke_chinchilla()
-    cfg = replace(s.config(0, 1e10, 0), checkpoint_interval=4)  # about 100 steps, a checkpoint every 4
-    planned = [Planned(cfg, "1e+10 FLOPs")]
+    cfg = replace(s.config(0, 5e9, 0), checkpoint_interval=4)  # about 50 steps, a checkpoint every 4
+    planned = [Planned(cfg, "5e+09 FLOPs")]
     store, rid = RunStore(tmp_path / "runs"), cfg.run_id()
     out = {}
     sweeper = threading.Thread(target=lambda: out.update(run_sweep("chinchilla", runs_dir=store.root,
@@ -111,7 +111,7 @@ def test_a_killed_worker_is_reported_and_the_next_sweep_resumes_it_bit_exact(tmp
     states, table = sweep_status("chinchilla", runs_dir=store.root, planned=planned)
     [st] = states
     assert st.state == "failed" and "its worker died: stale claim" in st.detail and f"pid {worker}" in st.detail
-    assert table.to_dict("records") == [{"budget": "1e+10 FLOPs", "finished": 0, "running": 0, "failed": 1,
+    assert table.to_dict("records") == [{"budget": "5e+09 FLOPs", "finished": 0, "running": 0, "failed": 1,
                                          "missing": 0}]
 
     again = run_sweep("chinchilla", runs_dir=store.root, progress=False, planned=planned)
@@ -132,8 +132,8 @@ def test_a_killed_worker_is_reported_and_the_next_sweep_resumes_it_bit_exact(tmp
 @pytest.mark.timeout(400)
 def test_four_workers_with_overlapping_plans_train_every_run_once(tmp_path, one_thread, capsys):
     s = smoke_chinchilla()
-    cfgs = [replace(s.config(0, 1e9, seed), checkpoint_interval=4) for seed in range(5)]
-    plans = [[Planned(cfgs[(w + k) % 5], "1e+09 FLOPs") for k in range(3)] for w in range(4)]
+    cfgs = [replace(s.config(0, 1e9, seed), checkpoint_interval=4) for seed in range(4)]
+    plans = [[Planned(cfgs[(w + k) % 4], "1e+09 FLOPs") for k in range(2)] for w in range(4)]  # each run twice
     root = tmp_path / "runs"
     reports, errors = [None] * 4, []
 

@@ -5,12 +5,13 @@ study          designs
 =============  =====================================================================================
 chinchilla     ``default``: every run of our Chinchilla study (the learning-rate sweep, the pilots, the
                IsoFLOP runs, the recipe claims; :meth:`ChinchillaStudy.configs`); ``isoflop``: its
-               IsoFLOP runs only; ``smoke``: 4 runs of the two narrowest widths on two tiny budgets
+               IsoFLOP runs only; ``smoke``: 2 runs of the narrowest width on two tiny budgets
 krasser        ``default``: Krasser's three experiments at CPU scale (1, 2a, 2b, three seeds each);
                ``1``, ``2a``, ``2b``: one of them; ``smoke``: 2 one-layer models of Experiment 2b
 transfer       ``default``: the transfer test the book trains (:data:`TRANSFER` at the N_opt of the
                Chinchilla study's fitted law, so its runs must be in the store); ``smoke``: 3 runs, a
-               decoder and the prefix model under both counts, on the Chinchilla smoke study's ladder
+               decoder (the Chinchilla smoke design's first run, shared) and the prefix model under both
+               counts, on the Chinchilla smoke study's ladder
 =============  =====================================================================================
 
 A smoke design's runs take seconds each on one core: they are for tests and for a first try of the
@@ -83,7 +84,7 @@ def _smoke(cfgs) -> list[TrainConfig]:
 def _chinchilla(design: str, root) -> list[TrainConfig]:
     if design == "smoke":
         s = smoke_chinchilla()
-        return _smoke(s.config(j, c, 0) for c in s.budgets for j in (0, 1))
+        return _smoke(s.config(0, c, 0) for c in s.budgets)
     from replication.studies.chinchilla_design import DEFAULT
 
     return DEFAULT.isoflop_configs() if design == "isoflop" else DEFAULT.configs()
