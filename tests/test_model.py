@@ -205,3 +205,65 @@ def test_both_layer_types_share_one_attention_and_keep_the_recorded_parameter_na
         "layers.0.norm.weight", "layers.0.norm.bias", "layers.0.qkv.weight", "layers.0.out.weight",
         *(f"layers.0.{n}" for n in mlp),
     ]
+
+
+def test_compiled_layout_is_the_same_function_in_eager_mode():
+    # the layout's switches: rotary tables from buffers (not in the state dict) and, inside compiled code
+    # only, masked batched-matmul attention; eagerly, the loss is the default layout's to rounding
+    from replication.training.model import masked_attention
+
+    cfg = ModelConfig(vocab_size=262, num_latents=16, num_prefix=8, num_channels=24, num_layers=3, num_heads=2)
+    torch.manual_seed(0)
+    x, y, noise = torch.randint(0, 262, (2, 24)), torch.randint(0, 262, (2, 16)), torch.rand(2, 8)
+    a = PerceiverAR(cfg).train()
+    b = PerceiverAR(cfg).train()
+    b.load_state_dict(a.state_dict())
+    b.use_compiled_layout()
+    assert set(b.state_dict()) == set(a.state_dict())
+    assert a(x, y, noise)[1].item() == pytest.approx(b(x, y, noise)[1].item(), rel=1e-6)
+    q, k, v = torch.randn(3, 2, 2, 5, 6).unbind(0)
+    torch.testing.assert_close(masked_attention(q, k, v), F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    mask = torch.ones(5, 7, dtype=torch.bool).tril(diagonal=2)
+    k7, v7 = torch.randn(2, 2, 2, 7, 6).unbind(0)
+    torch.testing.assert_close(masked_attention(q, k7, v7, mask),
+                               F.scaled_dot_product_attention(q, k7, v7, attn_mask=mask))
+
+
+@pytest.mark.slow
+def test_compiled_step_follows_the_eager_step_for_20_steps():
+    # one small shape of the study (d = 10): the same initial weights and batches, the loop's learning rates
+    from replication.training.step import CompiledStep
+
+    cfg = ModelConfig(vocab_size=262, num_latents=128, num_prefix=0, num_channels=10, num_layers=4, num_heads=2)
+
+    def build():
+        torch.manual_seed(0)
+        model = PerceiverAR(cfg).train()
+        return model, torch.optim.AdamW(model.parameters(), lr=1e-2, betas=(0.9, 0.95), foreach=True)
+
+    g = torch.Generator().manual_seed(0)
+    (me, oe), (mc, oc) = build(), build()
+    step = CompiledStep(mc, oc, grad_clip=0.5)
+    for i in range(20):
+        x, y = torch.randint(0, 262, (8, 128), generator=g), torch.randint(0, 262, (8, 128), generator=g)
+        lr = 1e-2 * (i + 1) / 20
+        oe.param_groups[0]["lr"] = lr
+        _, loss = me(x, y)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(me.parameters(), 0.5)
+        oe.step()
+        oe.zero_grad()
+        c_loss, c_norm = step(x, y, lr)
+        assert c_loss.item() == pytest.approx(loss.item(), rel=1e-5), i
+        assert c_norm.item() == pytest.approx(norm.item(), rel=1e-3), i
+    assert oc.state_dict()["state"][0]["step"].item() == oe.state_dict()["state"][0]["step"].item() == 20
+    # a step whose loss is not finite changes nothing
+    with torch.no_grad():
+        mc.out_bias[0] = float("nan")
+    before = [t.clone() for t in [*mc.parameters(), *(s for st in oc.state.values() for s in st.values())]]
+    c_loss, _ = step(x, y, lr)
+    assert not math.isfinite(c_loss.item())
+    after = [*mc.parameters(), *(s for st in oc.state.values() for s in st.values())]
+    assert all(torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
+               for a, b in zip(before, after))
+    assert oc.state_dict()["state"][0]["step"].item() == 20

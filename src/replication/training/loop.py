@@ -225,6 +225,28 @@ def _truncate_metrics(path: Path, step: int, cfg: TrainConfig, total: int) -> No
 # the loop
 
 
+#: Fewest steps (left to train) for which the CPU loop compiles the whole step (``REPLICATION_CPU_STEP``
+#: unset or ``auto``): below, compiling costs more than it saves (measured in ``replication bench study``:
+#: the compiled step saves 3-10 ms a step at the study's widths; compiling takes 10-20 s with a warm cache
+#: and 1-2 minutes with a cold one on a loaded 2-core machine).
+MIN_COMPILED_STEPS = 5000
+
+
+def cpu_step(cfg: TrainConfig, env: Env, accum: int, steps_left: int) -> str:
+    """``"compiled"`` (``replication.training.step``) or ``"eager"``: how the loop runs a step.
+
+    The compiled step is for one CPU process without micro-batches, activation checkpointing or
+    ``cfg.compile`` (which compiles the model alone); ``REPLICATION_CPU_STEP=eager|compiled|auto`` chooses,
+    ``auto`` (the default) compiles runs of at least :data:`MIN_COMPILED_STEPS` steps left. Both compute
+    the same step to float rounding, so the choice is not part of the run's identity."""
+    choice = os.environ.get("REPLICATION_CPU_STEP", "auto") or "auto"
+    if choice not in ("auto", "eager", "compiled"):
+        raise ReplicationError(f"REPLICATION_CPU_STEP={choice!r}; choose one of: auto, eager, compiled")
+    if env.cuda or env.world > 1 or accum > 1 or cfg.activation_checkpointing or cfg.compile or choice == "eager":
+        return "eager"
+    return "compiled" if choice == "compiled" or steps_left >= MIN_COMPILED_STEPS else "eager"
+
+
 def evaluate(model, data: TokenData, cfg: TrainConfig, env: Env) -> float:
     """Mean loss over the fixed validation windows."""
     m = cfg.model
@@ -281,6 +303,12 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
 
     net = wrap(model, env)
     fwd = torch.compile(net) if cfg.compile else net
+    # the whole step compiled (replication.training.step), where it applies and pays for its compilation
+    fast = None
+    if cpu_step(cfg, env, accum, total_steps - state["step"]) == "compiled":
+        from replication.training.step import CompiledStep
+
+        fast = CompiledStep(model, opt, cfg.grad_clip)
     tokens_per_step = cfg.batch_size * m.num_latents
 
     # metrics.jsonl's size when it last matched the checkpoint: a write that fails (a full disk) cuts
@@ -321,7 +349,18 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
             # docstring): the same examples and masks for any number of processes and micro-batches
             xs, ys, noises = global_batch(cfg, data, step)
             loss_sum = torch.zeros((), device=env.device)
-            for micro in range(accum):
+            if fast is not None:
+                try:
+                    loss, grad_norm = fast(xs, ys, lr, noises)  # forward, backward, clipping and update
+                except (KeyboardInterrupt, ReplicationError):
+                    raise
+                except Exception as err:  # no C++ compiler, an op inductor cannot compile: train eagerly
+                    if fast.calls:
+                        raise
+                    print(f"warning: the compiled training step failed ({_load_error(err)}); training eagerly",
+                          file=sys.stderr)
+                    fast = None
+            for micro in range(0 if fast is not None else accum):
                 rows = slice((env.rank * accum + micro) * mb, (env.rank * accum + micro + 1) * mb)
                 x, y = xs[rows].to(env.device, non_blocking=True), ys[rows].to(env.device, non_blocking=True)
                 noise = None if noises is None else noises[rows].to(env.device, non_blocking=True)
@@ -330,13 +369,17 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
                         _, loss = fwd(x, y, noise)
                     (loss / accum).backward()
                 loss_sum += loss.detach()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            train_loss = mean_over_processes(loss_sum / accum, env).item()
+            if fast is None:
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                train_loss = mean_over_processes(loss_sum / accum, env).item()
+            else:
+                train_loss = loss.item()
             if not (math.isfinite(train_loss) and math.isfinite(grad_norm.item())):
                 raise TrainingDiverged(f"loss={train_loss} grad_norm={grad_norm.item()} at step {step}; "
                                        f"stopped; last good checkpoint: {last_good()}")
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+            if fast is None:
+                opt.step()
+                opt.zero_grad(set_to_none=True)
             step += 1
             dt = time.perf_counter() - t0
             if bar is not None:
@@ -420,5 +463,6 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
         "torch": torch.__version__,
         "micro_batch_size": mb,
         "compile": cfg.compile,
+        "step": "compiled" if fast is not None else "eager",  # replication.training.step; same results to rounding
         "activation_checkpointing": cfg.activation_checkpointing,
     }
