@@ -28,29 +28,40 @@ def _num_params(d):
 
 @pytest.fixture(scope="module")
 def result():
-    return bench.run([D], steps=2, warmup=1, variants=("sdpa", "manual attention", "no fill"), eval_repeats=1,
-                     process_steps=0)
+    return bench.run([D], steps=2, warmup=1, variants=("eager", "lean", "manual attention", "no fill"),
+                     eval_repeats=1, process_steps=0)
 
 
 def test_training_rows_are_computed_from_the_measured_times(result):
     rows = result["train"]
-    assert [r["variant"] for r in rows] == ["sdpa", "manual attention", "no fill"]
-    sdpa = rows[0]["step_s"]
+    assert [r["variant"] for r in rows] == ["eager", "lean", "manual attention", "no fill"]
+    eager, lean = rows[0]["step_s"], rows[1]["step_s"]
+    peak = result["peak_flops_per_s"]
+    assert peak > 0 and result["default"] == "compiled"
     for r in rows:
         assert r["width"] == D and r["N"] == _num_params(D) == 12_082 and r["steps"] == 2
-        assert r["step_s"] > 0
-        assert r["ratio"] == pytest.approx(r["step_s"] / sdpa, rel=1e-12)
+        assert r["step_s"] > 0 and r["default"] is False  # the default, compiled, is not measured here
+        assert r["ratio"] == pytest.approx(r["step_s"] / eager, rel=1e-12)
+        assert r["lean_over_this"] == pytest.approx(lean / r["step_s"], rel=1e-12)
         assert r["tokens_per_s"] == pytest.approx(B * N_CTX / r["step_s"], rel=1e-12)
         assert r["gflop_per_s"] == pytest.approx(_flops_per_token(D) * B * N_CTX / r["step_s"] / 1e9, rel=1e-12)
+        assert r["share_of_peak"] == pytest.approx(r["gflop_per_s"] * 1e9 / peak, rel=1e-12)
     assert rows[0]["ratio"] == 1.0
+    assert "lean/it" in bench.format_result(result)
 
 
 def test_the_variants_compute_the_same_loss(result):
     # a freshly initialized model (std 0.02) predicts nearly uniformly: the loss is close to ln V
-    losses = [r["loss"] for r in result["train"]]
-    assert losses[0] == pytest.approx(math.log(V), abs=0.02)
-    assert losses[1] == pytest.approx(losses[0], rel=1e-5)  # manual attention: the same math, other kernels
-    assert losses[2] == losses[0]  # not filling memory that is overwritten changes no value
+    losses = {r["variant"]: r["loss"] for r in result["train"]}
+    assert losses["eager"] == pytest.approx(math.log(V), abs=0.02)
+    assert losses["lean"] == pytest.approx(math.log(V), abs=0.02)  # another model of the same size
+    assert losses["manual attention"] == pytest.approx(losses["eager"], rel=1e-5)  # the same math, other kernels
+    assert losses["no fill"] == losses["eager"]  # not filling memory that is overwritten changes no value
+
+
+def test_the_lean_decoder_has_the_parameter_count_of_the_model():
+    for d in (10, 24, 58):
+        assert bench.make_step(d, variant="lean").num_params == _num_params(d)
 
 
 def test_evaluation_ratio_is_batches_of_8_over_batches_of_64(result):
@@ -66,7 +77,7 @@ def test_run_leaves_torch_as_it_found_it():
     threads = torch.get_num_threads()
     was = (torch.are_deterministic_algorithms_enabled(), det.fill_uninitialized_memory)
     attend = AttentionLayer.attend
-    bench.run([D], steps=1, warmup=0, variants=("sdpa", "manual attention", "no fill"), eval_repeats=0,
+    bench.run([D], steps=1, warmup=0, variants=("eager", "lean", "manual attention", "no fill"), eval_repeats=0,
               process_steps=0)
     assert torch.get_num_threads() == threads
     assert (torch.are_deterministic_algorithms_enabled(), det.fill_uninitialized_memory) == was
@@ -88,19 +99,19 @@ def test_manual_attention_matches_sdpa_with_a_prefix_mask_too():
 
 
 def test_a_model_that_does_not_compile_is_a_row_with_the_error(monkeypatch):
-    def failing_compile(model):
+    def failing_compile(model, **kwargs):
         def call(*args):
             raise RuntimeError("no C compiler\nmore detail")
         return call
 
     monkeypatch.setattr(torch, "compile", failing_compile)
     monkeypatch.setattr(torch._dynamo, "reset", lambda: None)
-    rows = bench.measure_training(D, steps=1, warmup=0, variants=("sdpa", "compile"))
-    assert rows[1] == {"width": D, "N": _num_params(D), "variant": "compile", "steps": 1,
+    rows = bench.measure_training(D, steps=1, warmup=0, variants=("eager", "compiled"))
+    assert rows[1] == {"width": D, "N": _num_params(D), "variant": "compiled", "steps": 1, "default": True,
                        "error": "RuntimeError: no C compiler"}
     assert rows[0]["ratio"] == 1.0
     assert "no C compiler" in bench.format_result({"torch": torch.__version__, "train": rows, "eval": [],
-                                                   "processes": None})
+                                                   "processes": None, "peak_flops_per_s": 1e11})
 
 
 @pytest.mark.slow  # three child processes, each importing torch

@@ -13,14 +13,22 @@ drawing is left out). Each variant has its own model and optimizer from the same
 interleaved step by step, so that the other jobs on the machine slow them alike, and the median step is
 reported. The variants:
 
-* ``sdpa``: the model as the loop runs it (attention through ``F.scaled_dot_product_attention``);
-* ``manual attention``: the same math written out, softmax(q k^T / sqrt(hd) + causal mask) v;
-* ``compile``: ``torch.compile`` of the model; its first step, the compilation, is reported apart;
+* ``eager``: today's eager step, the model as the eager loop runs it (attention through
+  ``F.scaled_dot_product_attention``);
+* ``compiled`` (**the default**: the step the loop trains with for runs of
+  ``training.loop.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
+  graph (``replication.training.step``); its compile time is reported cold (an empty cache folder) and warm
+  (the same folder again, as the next run of that shape finds it);
+* ``lean``: ``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count (SDPA,
+  AdamW), run as a plain PyTorch script (deterministic algorithms off): the reference of issue 27;
+* ``manual attention``: the eager step with the attention written out, softmax(q k^T / sqrt(hd) + mask) v;
 * ``no fill``: ``torch.utils.deterministic.fill_uninitialized_memory = False``, which deterministic mode
   otherwise sets, so that every ``torch.empty`` is filled with NaN.
 
-``ratio`` is a variant's median step over sdpa's: below 1 it is faster. ``loss`` is the first step's
-loss, the same for every variant up to rounding (it checks that the variants compute the same thing).
+``ratio`` is a variant's median step over eager's: below 1 it is faster; ``lean_over_this`` the lean
+decoder's over the variant's (above 1: faster than the lean decoder). ``loss`` is the first step's loss,
+the same for every variant of our model up to rounding (the lean decoder is another model). ``share_of_peak``
+is GFLOP/s over one core's fp32 matmul peak measured in the same run (512^3, best of 20, before and after).
 GFLOP/s are the executed FLOPs per token of ``replication.estimate`` (every matmul, the one the study's
 budgets count) times tokens per second.
 
@@ -48,7 +56,9 @@ import time
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
 from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
 
-VARIANTS = ("sdpa", "manual attention", "compile", "no fill")
+VARIANTS = ("eager", "compiled", "lean", "manual attention", "no fill")
+#: the variant the study trains with (the loop's step for runs of training.loop.MIN_COMPILED_STEPS or more)
+DEFAULT_VARIANT = "compiled"
 EVAL_WINDOWS = 128
 EVAL_BATCHES = (8, 64)  # the training batch (the old evaluation) and EVAL_BATCH (the new one)
 
@@ -113,9 +123,22 @@ def no_fill():
         det.fill_uninitialized_memory = was
 
 
+@contextlib.contextmanager
+def plain_torch():
+    """Deterministic algorithms off inside the block: the lean decoder runs as a plain PyTorch script."""
+    import torch
+
+    was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.use_deterministic_algorithms(False)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was[0], warn_only=was[1])
+
+
 #: variant -> the context each of its steps runs in
-CONTEXTS = {"sdpa": contextlib.nullcontext, "manual attention": manual_attention, "compile": contextlib.nullcontext,
-            "no fill": no_fill}
+CONTEXTS = {"eager": contextlib.nullcontext, "compiled": contextlib.nullcontext, "lean": plain_torch,
+            "manual attention": manual_attention, "no fill": no_fill}
 
 
 @contextlib.contextmanager
@@ -137,13 +160,17 @@ def as_the_loop_runs(threads: int):
         det.fill_uninitialized_memory = was[3]
 
 
-def make_step(width: int, compile: bool = False, seed: int = 0):
+def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
     """A closure running one training step of the study's model of ``width`` on a fixed random batch;
-    it returns the loss."""
+    it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
+    ``replication.training.step``) or ``lean`` (``tools/lean_decoder.py``, a plain nanoGPT-style decoder
+    of the same parameter count)."""
     import torch
 
     from replication.training.model import PerceiverAR
 
+    if variant == "lean":
+        return _lean_module().make_step(width, seed)
     cfg = train_config(width)
     m = cfg.model
     torch.manual_seed(seed)
@@ -151,10 +178,21 @@ def make_step(width: int, compile: bool = False, seed: int = 0):
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                             weight_decay=cfg.weight_decay, foreach=True)
-    fwd = torch.compile(model) if compile else model
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, m.vocab_size, (cfg.batch_size, m.max_seq_len), generator=g)
     y = torch.randint(0, m.vocab_size, (cfg.batch_size, m.num_latents), generator=g)
+    if variant == "compiled":
+        from replication.training.step import CompiledStep
+
+        whole = CompiledStep(model, opt, cfg.grad_clip)
+
+        def compiled_step() -> float:
+            loss, grad_norm = whole(x, y, cfg.lr)
+            grad_norm.item()
+            return loss.item()
+
+        return compiled_step
+    fwd = torch.compile(model) if compile else model
 
     def step() -> float:
         _, loss = fwd(x, y)
@@ -169,6 +207,44 @@ def make_step(width: int, compile: bool = False, seed: int = 0):
     return step
 
 
+def _lean_module():
+    """tools/lean_decoder.py of this checkout, imported by path (tools/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "tools" / "lean_decoder.py"
+    if not path.is_file():
+        raise ReplicationError(f"bench study: the lean decoder {path} is not there (a checkout of the repository has it)")
+    spec = importlib.util.spec_from_file_location("lean_decoder", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _compiled_with_cache(width: int) -> tuple[object, float, float]:
+    """The compiled variant's step, with its compile times (the first call): cold (an empty cache folder)
+    and warm (the same folder after the dynamo caches are dropped, as a later process finds it)."""
+    import torch
+
+    was = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-study-inductor-") as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+        try:
+            for _ in range(2):
+                torch._dynamo.reset()
+                fn = make_step(width, variant="compiled")
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+        finally:
+            if was is None:
+                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = was
+    return fn, times[0], times[1]
+
+
 def _one_line(err: Exception) -> str:
     lines = str(err).strip().splitlines()
     return f"{type(err).__name__}: {lines[0] if lines else ''}"[:200]
@@ -178,26 +254,25 @@ def _one_line(err: Exception) -> str:
 # the measurements
 
 
-def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS) -> list[dict]:
-    """One row per variant: median step (seconds), ratio to sdpa, tokens/s, executed GFLOP/s."""
+def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, peak: float | None = None) -> list[dict]:
+    """One row per variant: median step (seconds), ratio to eager, tokens/s, executed GFLOP/s and its share
+    of ``peak`` (FLOP/s), the lean decoder's step over the variant's; the compiled variant's compile times."""
     cfg = train_config(width)
     m = cfg.model
     tokens = cfg.batch_size * m.num_latents
     flops_per_token = m.shape().self_attn_flops("executed")
-    rows = {v: {"width": width, "N": num_params(m), "variant": v, "steps": steps} for v in variants}
+    rows = {v: {"width": width, "N": num_params(m), "variant": v, "steps": steps, "default": v == DEFAULT_VARIANT}
+            for v in variants}
     fns = {}
     for v in variants:
-        fns[v] = make_step(width, compile=v == "compile")
-        if v == "compile":
-            # the first call compiles; a model torch cannot compile is a row with its error, not a crash
-            t0 = time.perf_counter()
+        if v == "compiled":
+            # compiling needs a C++ compiler: a model torch cannot compile is a row with its error, not a crash
             try:
-                rows[v]["loss"] = fns[v]()
+                fns[v], rows[v]["compile_cold_s"], rows[v]["compile_warm_s"] = _compiled_with_cache(width)
             except Exception as err:
                 rows[v]["error"] = _one_line(err)
-                del fns[v]
-                continue
-            rows[v]["compile_s"] = time.perf_counter() - t0
+            continue
+        fns[v] = make_step(width, variant="lean" if v == "lean" else "eager")
     times = {v: [] for v in fns}
     for i in range(warmup + steps):
         for v, fn in fns.items():
@@ -205,19 +280,23 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS) -> 
                 t0 = time.perf_counter()
                 loss = fn()
                 dt = time.perf_counter() - t0
-            if i == 0 and v != "compile":
+            if i == 0:
                 rows[v]["loss"] = loss
             if i >= warmup:
                 times[v].append(dt)
-    if "compile" in variants:
+    if "compiled" in fns:
         import torch
 
         torch._dynamo.reset()  # drop this width's graphs: the next width compiles its own
-    base = statistics.median(times["sdpa"]) if "sdpa" in times else None
+    base = statistics.median(times["eager"]) if "eager" in times else None
+    lean = statistics.median(times["lean"]) if "lean" in times else None
     for v, ts in times.items():
         med = statistics.median(ts)
+        gflops = flops_per_token * tokens / med / 1e9
         rows[v].update(step_s=med, ratio=med / base if base else None, tokens_per_s=tokens / med,
-                       gflop_per_s=flops_per_token * tokens / med / 1e9, flops_per_token=flops_per_token)
+                       gflop_per_s=gflops, flops_per_token=flops_per_token,
+                       share_of_peak=gflops * 1e9 / peak if peak else None,
+                       lean_over_this=lean / med if lean else None)
     return list(rows.values())
 
 
@@ -335,13 +414,21 @@ def run(widths=None, steps: int = 20, warmup: int = 3, variants=VARIANTS, eval_r
     check_int("process_steps", process_steps, 0, 10_000)
     for v in variants:
         check_choice("variants", v, VARIANTS)
-    if "sdpa" not in variants:
-        raise ReplicationError(f"variants={list(variants)!r} must include 'sdpa' (the ratios' reference)")
+    if "eager" not in variants:
+        raise ReplicationError(f"variants={list(variants)!r} must include 'eager' (the ratios' reference)")
+    from replication.bench.train import matmul_peak
+
     with as_the_loop_runs(1):
-        train = [row for w in widths for row in measure_training(w, steps, warmup, variants)]
+        peak = matmul_peak(512, 20)  # one core's fp32 matmul peak, the best of 20
+        train = [row for w in widths for row in measure_training(w, steps, warmup, variants, peak)]
+        peak = max(peak, matmul_peak(512, 20))
+        for row in train:
+            if row.get("gflop_per_s") is not None:
+                row["share_of_peak"] = row["gflop_per_s"] * 1e9 / peak
         evals = [measure_evaluation(w, eval_repeats) for w in widths] if eval_repeats else []
     processes = measure_processes(widths[len(widths) // 2], process_steps) if process_steps else None
-    return {"threads": 1, "torch": torch.__version__, "deterministic": True, "train": train, "eval": evals,
+    return {"threads": 1, "torch": torch.__version__, "deterministic": True, "peak_flops_per_s": peak,
+            "default": DEFAULT_VARIANT, "train": train, "eval": evals,
             "processes": processes}
 
 
@@ -351,18 +438,24 @@ def run(widths=None, steps: int = 20, warmup: int = 3, variants=VARIANTS, eval_r
 
 def format_result(result: dict) -> str:
     lines = [f"training step, median; 1 torch thread, deterministic algorithms on; torch {result['torch']}",
-             f"{'width':>5} {'N':>8}  {'variant':<16} {'ms/step':>8} {'ratio':>6} {'tokens/s':>9} {'GFLOP/s':>8}"
-             f" {'loss':>7}  note"]
+             f"{'width':>5} {'N':>8}  {'variant':<16} {'ms/step':>8} {'ratio':>6} {'lean/it':>7} {'GFLOP/s':>8}"
+             f" {'of peak':>7} {'loss':>7}  note"]
     last = None
     for r in result["train"]:
         head = f"{r['width']:>5} {r['N']:>8,}" if r["width"] != last else " " * 14
         last = r["width"]
         if "error" in r:
-            lines.append(f"{head}  {r['variant']:<16} {'-':>8} {'-':>6} {'-':>9} {'-':>8} {'-':>7}  {r['error']}")
+            lines.append(f"{head}  {r['variant']:<16} {'-':>8} {'-':>6} {'-':>7} {'-':>8} {'-':>7} {'-':>7}  "
+                         f"{r['error']}")
             continue
-        note = f"compile {r['compile_s']:.1f} s" if "compile_s" in r else ""
-        lines.append(f"{head}  {r['variant']:<16} {r['step_s'] * 1e3:>8.2f} {r['ratio']:>5.2f}x "
-                     f"{r['tokens_per_s']:>9,.0f} {r['gflop_per_s']:>8.2f} {r['loss']:>7.4f}  {note}".rstrip())
+        notes = (["default"] if r["default"] else []) + \
+            ([f"compile {r['compile_cold_s']:.1f} s cold, {r['compile_warm_s']:.1f} s warm"] if "compile_cold_s" in r else [])
+        lean = f"{r['lean_over_this']:>6.2f}x" if r.get("lean_over_this") else f"{'-':>7}"
+        share = f"{r['share_of_peak']:.1%}" if r.get("share_of_peak") else "-"
+        lines.append(f"{head}  {r['variant']:<16} {r['step_s'] * 1e3:>8.2f} {r['ratio']:>5.2f}x {lean} "
+                     f"{r['gflop_per_s']:>8.2f} {share:>7} {r['loss']:>7.4f}  {'; '.join(notes)}".rstrip())
+    lines.append(f"one core's fp32 matmul peak (measured): {result['peak_flops_per_s'] / 1e9:.1f} GFLOP/s; ratio = "
+                 "step over eager's; lean/it = the lean decoder's step over this one's")
     if result["eval"]:
         small, large = (str(b) for b in EVAL_BATCHES)
         lines += ["", f"evaluation of {EVAL_WINDOWS} windows of 128 tokens, median; ratio = batches of {small} "
@@ -399,11 +492,11 @@ def main(argv: list[str]) -> int:
                                                                 "0 skips the evaluation)")
     ap.add_argument("--process-steps", type=int, default=30, help="steps of each child in the processes section "
                                                                   "(default 30; 0 skips it)")
-    ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile variant")
+    ap.add_argument("--no-compile", action="store_true", help="leave out the compiled variant (the default)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = ap.parse_args(argv)
     widths = parse_widths(args.widths) if args.widths is not None else None
-    variants = [v for v in VARIANTS if not (args.no_compile and v == "compile")]
+    variants = [v for v in VARIANTS if not (args.no_compile and v == "compiled")]
     result = run(widths, args.steps, args.warmup, variants, args.eval_repeats, args.process_steps)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
     return 0
