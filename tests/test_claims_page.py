@@ -7,7 +7,7 @@ import pytest
 
 from _lib.claims import LISTED_FIRST, filters, show, slug
 from replication import claims
-from replication.claims import DIFFERS, HOLDS, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, SOURCES
+from replication.claims import DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, SOURCES
 from replication.claims.chinchilla import FIGURE4
 from replication.pipeline import REPO_DIR
 
@@ -23,7 +23,8 @@ def df():
 @pytest.fixture(scope="module")
 def page(df):
     """The page's claims HTML, in the order claims.md shows it."""
-    parts = [filters(df), show(df, outcome=DIFFERS), show(df, outcome=NOT_AT_CPU_SCALE)]
+    parts = [filters(df), show(df, outcome=DIFFERS), show(df, outcome=NOT_AT_CPU_SCALE),
+             show(df, outcome=INCONCLUSIVE_AT_CPU_SCALE)]
     parts += [show(df, source) for source in SOURCES]
     return "".join(p.data for p in parts)
 
@@ -151,7 +152,7 @@ def test_badge_colours_pass_wcag_aa_in_light_and_dark_mode(df):
     pairs = {(bool(m.group(1)), m.group(2)): (m.group(3), m.group(4)) for m in rule.finditer(CSS.read_text())}
     needed = ([f"outcome-{slug(o)}" for o in OUTCOMES] + [f"kind-{slug(k)}" for k in KINDS]
               + [f"correction-{slug(s)}" for s in set(df["under correction"]) - {""}])
-    assert len(needed) == 10
+    assert len(needed) == 11
     for badge in needed:
         for dark in (False, True):
             fg, bg = pairs[(dark, badge)]
@@ -183,7 +184,8 @@ def test_verdict_counts_and_summary_tables(df):
     from _lib.claims import glue_counts, outcome_counts, source_table, summary_table
 
     counts = glue_counts(df)
-    assert sum(counts[n] for n in ("n_holds", "n_differs", "n_not_at_cpu_scale", "n_not_checkable")) == len(df)
+    assert sum(counts[n] for n in ("n_holds", "n_differs", "n_not_at_cpu_scale", "n_inconclusive_at_cpu_scale",
+                                   "n_not_checkable")) == len(df)
     assert counts["n_paper"] + counts["n_krasser"] + counts["n_writeups"] == len(df)
     assert counts["n_differs"] == (df["outcome"] == DIFFERS).sum()
     paper = df[df["source"].isin(["T2", "T3", "A3", "A4", "eq10"])]

@@ -456,8 +456,11 @@ def test_recipe_verdicts_follow_the_shifts(noisy):
     assert set(t.index) == set(T.RECIPE_CLAIMS) and set(RECIPES) == {"baseline", *T.RECIPE_CLAIMS}
     assert t.loc["cycle 1.5×", "verdict"] == "agrees"  # +0.05, the claimed sign (+1)
     assert t.loc["AdamW (wd 0.1)", "verdict"] == "disagrees"  # +0.05, against the claimed −1
-    # no difference at all: inconclusive, and no power to state (there is no effect to detect)
-    assert t.loc["decay to 0", "verdict"] == f"inconclusive ({len(TINY.recipe_seeds)} seeds)"
+    # no difference (to rounding): inconclusive, with next to no power to find one that small
+    v = t.loc["decay to 0", "verdict"]
+    assert v.startswith(f"inconclusive ({len(TINY.recipe_seeds)} seeds")
+    assert v.endswith(")") and ("power" not in v or float(v.rsplit("power ", 1)[1][:-1]) <= 0.06)
+    assert t.loc["cycle 1.5×", "claimed direction"] == f"{len(TINY.recipe_seeds)} of {len(TINY.recipe_seeds)}"
     base = _recipe_losses(TINY, final, "baseline")
     for name in T.RECIPE_CLAIMS:
         x = _recipe_losses(TINY, final, name)

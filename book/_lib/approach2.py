@@ -13,7 +13,7 @@ from replication.errors import ReplicationError
 from replication.fit import FitResult, frontier, observations, parabola_vertex, synthetic_isoflops
 
 from . import tables
-from .approach1 import ci_of, verdict
+from .approach1 import ci_of
 
 
 def off_centre_bias(params: dict, budget: float, offsets, *, span: float = 2.0, sizes: int = 9) -> pd.DataFrame:

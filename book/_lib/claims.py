@@ -12,6 +12,7 @@ from myst_nb import glue
 
 from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
                                 NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES, RESTATED, SOURCES, replications)
+from replication.claims.rules import distinct_tests
 from replication.pipeline import toc_chapters
 
 from .tables import power_of_ten, table
@@ -63,6 +64,9 @@ def glue_counts(df: pd.DataFrame) -> dict:
     counts = {"n_total": len(df), "n_data": int((df["kind"] == DATA).sum()), "n_replicated": len(replications(df)),
               "n_arithmetic": int((df["kind"] == ARITHMETIC).sum()), "n_restated": int((df["kind"] == RESTATED).sum())}
     counts |= {name: int((df["outcome"] == outcome).sum()) for outcome, name in OUTCOME_COUNTS.items()}
+    distinct = distinct_tests(df)
+    counts |= {"n_distinct": len(distinct), "n_distinct_data": int((distinct["kind"] == DATA).sum()),
+               "n_distinct_replicated": len(replications(distinct)), "n_repeats": len(df) - len(distinct)}
     groups = {"paper": df["source"].isin(PAPER_SOURCES), "krasser": df["source"].isin(KRASSER_SOURCES)}
     groups["writeups"] = ~(groups["paper"] | groups["krasser"])
     for group, mask in groups.items():
@@ -139,8 +143,12 @@ def _claim(row, available, corrected: bool) -> str:
     cells.append(f'<td class="claim-verdict">{badge("outcome", row["outcome"])} {badge("kind", row["kind"])}</td>')
     note = e(row["note"])
     rule = f'rule: {e(row["rule"])}; ' if row["rule"] else ""
+    same = row.get("same test as", "") or ""
+    repeat = (f'; the same test as <a href="#claim-{html.escape(same)}">{html.escape(same)}</a>, counted once'
+              if same else "")
+    source = f'; provenance: {e(row.get("provenance", ""))}' if row.get("provenance") else ""
     detail = (f'<td colspan="{len(cells)}">{note}<span class="claim-rule">{rule}'
-              f'chapter: {chapter_link(row["chapter"], available)}</span></td>')
+              f'chapter: {chapter_link(row["chapter"], available)}{repeat}{source}</span></td>')
     return (f'<tbody class="claim" id="claim-{cid}" data-outcome="{slug(row["outcome"])}" '
             f'data-kind="{slug(row["kind"])}" data-source="{html.escape(str(row["source"]))}">'
             f'<tr>{"".join(cells)}</tr><tr class="claim-note">{detail}</tr></tbody>')

@@ -254,6 +254,10 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         out[f"st_rec_{key}_d"] = r["Δ (recipe − baseline)"]
         out[f"st_rec_{key}_p"] = r["p"]
         out[f"st_rec_{key}_need"] = r["seeds for 1% of loss"]
+        if "claimed direction" in r:
+            out[f"st_rec_{key}_dir"] = r["claimed direction"]
+            out[f"st_rec_{key}_without"] = r["test without it"]
+            out["st_rec_outlier_seed"], out["st_rec_outlier_excess"] = int(r["outlying seed"]), r["outlier excess"]
     for k, v in out.items():
         glue(k, v, display=False)
     return out
@@ -429,10 +433,12 @@ def recipe_table(recipes: pd.DataFrame):
     t = recipes.assign(diff=[f"{tables.signed(d, 4)} [{tables.signed(lo, 4)}, {tables.signed(hi, 4)}]"
                              for d, lo, hi in zip(recipes["Δ (recipe − baseline)"], recipes["low"],
                                                   recipes["high"])])
-    return table(t, index="recipe", columns=["recipe", "claim", "diff", "p", "verdict", "seeds for 1% of loss"],
+    cols = ["recipe", "claim", "diff", "p", "verdict"] + (["claimed direction"] if "claimed direction" in t else [])
+    return table(t, index="recipe", columns=cols + ["seeds for 1% of loss"],
                  headers={"recipe": "recipe", "claim": "the paper's claim",
                           "diff": "recipe − baseline, nats per byte (95% interval)", "p": "p (paired t-test)",
-                          "verdict": "outcome", "seeds for 1% of loss": "seeds to see 1% of the loss"},
+                          "verdict": "outcome", "claimed direction": "seeds in the claimed direction",
+                          "seeds for 1% of loss": "seeds to see 1% of the loss"},
                  formats={"p": "p", "seeds for 1% of loss": "int"})
 
 

@@ -20,10 +20,15 @@ from replication.studies.stats import INCONCLUSIVE, verdict
 
 _REPORTED = ("Krasser's reported final losses, one run per model ({shapes}); how far apart two seeds of one "
              "model end at that scale is not reported")
+#: Where the final losses come from: none of the source documents (the article, the update note) prints them.
+LOSS_PROVENANCE = ("unchecked: the final losses (Exp. 1: 3.263, 3.245, 3.260 and the 592/10 model's 3.258; "
+                   "Exp. 2a: 0.869 to 0.894; Exp. 2b: 0.871, 0.876) are in none of the source documents, not the "
+                   "article and not the update note; they are said to be the validation losses logged in "
+                   "Krasser's repository, which this project has not checked")
 _CPU_SCALE = ("our CPU-scale counterpart of the experiment (models of 10^4-10^5 parameters, 3 seeds each, "
               "recorded runs; paired t tests over the seeds), not the article's scale")
 
-_reported_claim = partial(Claim, kind=ARITHMETIC)
+_reported_claim = partial(Claim, kind=ARITHMETIC, provenance=LOSS_PROVENANCE)
 _cpu_claim = partial(Claim, kind=DATA, at_cpu_scale=True, note=_CPU_SCALE)
 
 

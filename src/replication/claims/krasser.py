@@ -40,7 +40,8 @@ def table_claims() -> list[Claim]:
                     chapter="flops",
                     compute=lambda n=number, r=row, c=column: cell(n, "article", r, c),
                     corrected=lambda n=number, r=row, c=column: cell(n, "corrected", r, c),
-                    note=("under the correction model 2 is 592/10, not 624/11"
+                    note=("under the correction model 2 would be 592/10, not 624/11 (our recomputation: no source document "
+                          "names the 592/10 model)"
                           if number in (1, 2) and row == 2 else ""),
                 ))
     return claims
@@ -158,7 +159,8 @@ def text_claims() -> list[Claim]:
         _arith("article.pred.N_self", "article", "num_channels=624 and num_layers=11 has N_self = 7.17e+7",
                float(cells.loc[2, "N_self"]), Printed(".2e"), "flops", lambda: cell(1, "article", 2, "N_self"),
                corrected=lambda: cell(1, "corrected", 2, "N_self"),
-               note="under the correction the predicted model is 592/10"),
+               note="under the correction the predicted model would be 592/10 (our recomputation: no source "
+                    "document names it)"),
         _arith("article.pred.close", "article", "[7.17e+7] comes close to N_opt", "close",
                Predicate(fmt=".3f", reading="N_self / N_opt within 10% of 1", test=lambda v: abs(v - 1) <= 0.10),
                "flops", lambda: cell(1, "article", 2, "N_self") / experiment(e1, "article").n_opt(law(2)),

@@ -288,8 +288,12 @@ class Claim:
     corrected: Callable[[], object] | None = None
     kind: str = ""
     at_cpu_scale: bool = False
+    same_test_as: str = ""
+    provenance: str = ""
 
     def __post_init__(self):
+        if not self.provenance:
+            object.__setattr__(self, "provenance", SOURCES[self.source] if self.source in SOURCES else "")
         check_choice("source", self.source, tuple(SOURCES))
         check_choice("chapter", self.chapter, _chapters())
         if self.compute is None:
@@ -311,7 +315,8 @@ def evaluate(claim: Claim, perturb: float = 0.0) -> dict:
     row = {"id": claim.id, "source": claim.source, "quote": claim.quote,
            "expected": claim.rule.show_expected(claim.expected), "rule": claim.rule.text(),
            "chapter": claim.chapter, "ours": "", "kind": claim.kind, "outcome": NOT_CHECKABLE,
-           "note": claim.note, "corrected": "", "under correction": ""}
+           "note": claim.note, "corrected": "", "under correction": "", "same test as": claim.same_test_as,
+           "provenance": claim.provenance}
     if claim.compute is None:
         return row
     ours = _perturbed(claim.compute(), 1 + perturb)
@@ -359,6 +364,13 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     out.loc["total"] = out.sum(axis=0)
     out.index.name, out.columns.name = "kind of evidence", None
     return out
+
+
+def distinct_tests(df: pd.DataFrame) -> pd.DataFrame:
+    """The claims that are tests of their own: a claim that repeats another's test of the data (the same
+    number quoted by a second source, b = 1 − a after snapping) names it in ``same test as`` and is left out."""
+    col = df["same test as"] if "same test as" in df else pd.Series("", index=df.index)
+    return df[col.fillna("") == ""]
 
 
 def replications(df: pd.DataFrame) -> pd.DataFrame:

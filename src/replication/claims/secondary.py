@@ -115,12 +115,13 @@ def assignment_claims() -> list[Claim]:
     t3 = paper.TABLE_3
     i1t = int(np.flatnonzero(t3["N"].to_numpy() == 1e12)[0])
     return [
-        Claim("assignment.a2", "assignment", "Approach 2: a = 0.49", 0.49, in_interval(0.49), "approach2",
-              from_figure4("approach2_a", "approach2_a_ci95"), kind=DATA,
-              note=f"IsoFLOP parabolas through {FIGURE4}"),
-        Claim("assignment.b2", "assignment", "b = 0.51", 0.51, in_interval(0.51), "approach2",
-              from_figure4("approach2_b", "approach2_b_ci95"), kind=DATA,
-              note=f"IsoFLOP parabolas through {FIGURE4}"),
+        Claim("assignment.a2", "assignment", "Approach 2: a = 0.49", 0.49,
+              in_interval(0.49, what="the widest 95% interval"), "approach2",
+              from_figure4("approach2_a", "approach2_a_widest95"), kind=DATA,
+              note=f"IsoFLOP profiles through {FIGURE4}; Table 2's a again", same_test_as="T2.A2.a.data"),
+        Claim("assignment.b2", "assignment", "b = 0.51", 0.51, in_interval(0.51, what="the widest 95% interval"),
+              "approach2", from_figure4("approach2_b", "approach2_b_widest95"), kind=DATA,
+              note=f"IsoFLOP profiles through {FIGURE4}; Table 2's b again (b = 1 − a)", same_test_as="T2.A2.a.data"),
         Claim("assignment.kaplan", "assignment", "a_Kaplan = 0.73, b_Kaplan = 0.27", "as stated", Printed(), "glance",
               note="Kaplan's own fit to his own runs"),
         Claim("assignment.equal", "assignment", "both quantities should scale almost equally", "a ≈ b",
@@ -229,7 +230,7 @@ def notes_claims() -> list[Claim]:
         _cpu_claim("notes.lr.cpu", "notes", "setting the learning rate schedule to approximately match the number of "
                    "training tokens results in the best loss", "matched cycle best",
                    Predicate(reading="a cycle 1.5× the run ends significantly higher than the matched one",
-                             test=_all_agree), "study", lambda: recipe("cosine")),
+                             test=_all_agree), "study", lambda: recipe("cosine"), same_test_as="summary.cosine.cpu"),
         Claim("notes.400", "notes", "over 400 language models ranging from 70 million to over 16 billion parameters "
               "on 5 to 500 billion tokens", "as stated", Printed(), "approach3", note=NEEDS_PAPER_RUNS),
         Claim("notes.doubling", "notes", "for every doubling of model size the number of training tokens should also "
@@ -257,7 +258,7 @@ def notes_claims() -> list[Claim]:
                note="per doubling: 2^(b-a), flat for Approach 1 and up by 1-6% for Approaches 2 and 3, "
                     "not the 1.26 that 4^(1/3)/2^(1/3) implies"),
         *(Claim(f"notes.{k}", "notes", f"{label} = {printed}", value, in_interval(value), "approach3",
-                from_figure4("huber", "huber_ci95", k), kind=DATA,
+                from_figure4("huber", "huber_ci95", k), kind=DATA, same_test_as=f"eq10.{k}",
                 note=f"the paper's method (Huber, δ = 10⁻³) on {FIGURE4}; the notes quote eq. 10 faithfully")
           for k, label, printed, value in (("E", "E", "1.69", 1.69), ("alpha", "Alpha", ".34", 0.34),
                                            ("beta", "Beta", ".28", 0.28))),

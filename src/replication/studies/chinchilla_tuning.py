@@ -101,8 +101,10 @@ SLIGHT_EFFECT = 0.01
 
 def recipe_tests(study: ChinchillaStudy = DEFAULT, root=None, level: float = 0.95) -> pd.DataFrame:
     """One row per recipe claim: the paired test of recipe − baseline over the recipe seeds, the
-    verdict (agrees / disagrees / not distinguishable with n seeds) and the seeds a paired test would
-    need to detect, with 80% power, an effect of the size observed and one of ``SLIGHT_EFFECT``."""
+    verdict (agrees / disagrees / inconclusive (n seeds, power p)) and the seeds a paired test would
+    need to detect, with 80% power, an effect of the size observed and one of ``SLIGHT_EFFECT``; in how
+    many seeds the difference has the claimed sign; and the baseline seed farthest from the other
+    seeds' mean (``outlying seed``, its excess over them in nats) with the test without that seed."""
     loss = {}
     for name in study.recipes:
         cfgs = [study.recipe_config(name, s) for s in study.recipe_seeds]
@@ -114,6 +116,8 @@ def recipe_tests(study: ChinchillaStudy = DEFAULT, root=None, level: float = 0.9
             continue
         test = paired_test(loss[name], base, level)
         slight = SLIGHT_EFFECT * float(base.mean())
+        d = (loss[name] - base).dropna()
+        out = (base - base.median()).abs().idxmax()  # the baseline seed farthest from the others
 
         def need(effect):
             try:
@@ -124,5 +128,8 @@ def recipe_tests(study: ChinchillaStudy = DEFAULT, root=None, level: float = 0.9
                      "low": test.low, "high": test.high, "p": test.p, "seeds": test.seeds,
                      "verdict": verdict(test, sign, level), "test": str(test),
                      "seeds for observed Δ": need(abs(test.difference)) if test.difference else math.inf,
-                     "seeds for 1% of loss": need(slight)})
+                     "seeds for 1% of loss": need(slight),
+                     "claimed direction": f"{int((np.sign(d) == sign).sum())} of {len(d)}",
+                     "outlying seed": int(out), "outlier excess": float(base[out] - base.drop(out).mean()),
+                     "test without it": str(paired_test(loss[name].drop(out), base.drop(out), level))})
     return pd.DataFrame(rows)

@@ -333,7 +333,8 @@ def figure4_summary(resamples: int = 4000, seed: int = 0) -> dict:
     ``paper_inside_ci95``, ``paper_inside_ci95_clustered``: {A, B, E, alpha, beta} -> bool, and
     ``paper_replicates`` (all five inside, points resampled); ``approach3_a``, ``approach3_b`` and
     their ``_ci80``/``_ci95`` (Huber refit); ``approach2_a``, ``approach2_b``, their ``_ci80``/``_ci95``
-    (vertex bootstrap); ``approach2_budgets_used``; ``a3_minus_a2_ci95`` (paired); ``table2_a``,
+    (vertex bootstrap); ``approach2_a_widest95`` etc.: the widest 95% interval of each exponent
+    (:func:`approach2_exponents`, :func:`approach3_widest`), which decides the verdicts; ``approach2_budgets_used``; ``a3_minus_a2_ci95`` (paired); ``table2_a``,
     ``table2_b``, ``table2_a_ci``, ``table2_b_ci`` (Approach 2, printed); ``verdicts``: question -> verdict.
     """
     fig = analysis(resamples, seed)
@@ -357,6 +358,10 @@ def figure4_summary(resamples: int = 4000, seed: int = 0) -> dict:
             out[f"approach2_{name}_{tag}"] = percentile(fig.approach2_boot, name, level)
         out[f"table2_{name}"] = paper.TABLE_2["approach2"][name]
         out[f"table2_{name}_ci"] = paper.TABLE_2["approach2"][f"{name}_ci"]
+    ex2 = approach2_exponents(resamples, seed, 0.95)
+    for name in ("a", "b"):
+        out[f"approach2_{name}_widest95"] = tuple(float(x) for x in ex2[name].widest)
+        out[f"approach3_{name}_widest95"] = tuple(float(x) for x in approach3_widest(fig, name))
     out["approach2_budgets_used"] = int(fig.approach2.details["budgets_used"])
     out["a3_minus_a2_ci95"] = percentile(fig.paired, "a3 - a2")
     out["verdicts"] = verdicts(fig)["verdict"].to_dict()
