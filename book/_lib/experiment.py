@@ -255,7 +255,7 @@ def summary_display(summary: pd.DataFrame):
 
 def verdict_table(study: KrasserStudy, results: pd.DataFrame) -> pd.DataFrame:
     """The verdicts as data: each predicted model against the reference, the paired test (difference,
-    interval, p), the outcome and, when not distinguishable, the seeds for 80% power."""
+    interval, p), the outcome and, when inconclusive, the seeds for 80% power."""
     v = krasser.verdicts(study, results)
     v = v.assign(predicted=[model_name(x) for x in v["predicted"]], interval=[_interval(lo, hi) for lo, hi in
                                                                               zip(v["low"], v["high"])])
@@ -276,7 +276,7 @@ def verdict_display(study: KrasserStudy, results: pd.DataFrame):
 
 
 def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
-    """Every model against the reference by the paired test: lower, higher or not distinguishable."""
+    """Every model against the reference by the paired test: lower, higher or inconclusive."""
     rows = []
     summary = krasser.loss_summary(results)
     words = krasser.against_reference(study, results)
