@@ -244,6 +244,36 @@ def test_compiled_run_matches_the_eager_run(token_data, tmp_path):
     assert_same_curve(compiled, eager, 1e-4)
 
 
+@pytest.mark.slow
+def test_the_compiled_whole_step_trains_like_the_eager_step_and_resumes_bit_for_bit(token_data, tmp_path,
+                                                                                   monkeypatch):
+    """replication.training.step (forward, backward, clipping and AdamW in one compiled graph), which the
+    CPU loop uses for long runs, here forced: the eager curve to rounding, and a run interrupted after
+    its checkpoint at step 8 resumes to the uninterrupted run's records bit for bit."""
+    eager = trained_curve(tiny(), token_data, tmp_path, "eager")
+    monkeypatch.setenv("REPLICATION_CPU_STEP", "compiled")
+    whole = trained_curve(tiny(), token_data, tmp_path, "whole")
+    assert_same_curve(whole, eager, 1e-4)
+
+    evaluate, calls = T.evaluate, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:  # the evaluation after step 12: the last checkpoint is step 8's
+            raise KeyboardInterrupt
+        return evaluate(*args)
+
+    monkeypatch.setattr(T, "evaluate", interrupted)
+    run_dir, ckpt = tmp_path / "killed", tmp_path / "killed.pt"
+    run_dir.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
+    monkeypatch.setattr(T, "evaluate", evaluate)
+    summary = T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
+    assert summary["step"] == "compiled"
+    assert curve(run_dir / "metrics.jsonl") == whole
+
+
 # --------------------------------------------------------------------------------------------------
 # two processes: torchrun with gloo
 
