@@ -179,3 +179,24 @@ def test_size_ratio_is_a_plain_number():
     ratio = E.krasser_design.experiment("1").setup().loc[1, "N"] / study.experiment.setup().loc[1, "N"]
     assert v["t_size_ratio"] == f"{float(f'{ratio:.2g}'):,.0f}" and "e" not in v["t_size_ratio"]
     assert v["t_vdn_ref_article_vocab"] == "96%"
+
+
+def test_glued_run_limits_at_both_scales():
+    """The learning rate against the study's rule, the steps, the bigram plateau and the cross-experiment
+    reading, glued from the recorded runs (and 'not trained' where the chapter trains nothing)."""
+    from _lib import experiment as E
+
+    study = ps.cpu_study("1")
+    results = ps.train_study(study, train=False, progress=False)
+    on, off = E.glue_run_limits(study, results, "t"), E.glue_run_limits(study, None, "t")
+    limits = on.pop("limits")
+    assert off.pop("limits") is None
+    assert set(on) == set(off) and all(isinstance(x, str) for x in on.values())
+    assert (on["t_lrf_lo"], on["t_lrf_hi"], on["t_all_lrf_lo"]) == ("2.5", "5.4", "1.5")
+    assert (on["t_steps_lo"], on["t_steps_hi"], on["t_all_steps_lo"]) == ("484", "1,845", "277")
+    assert (on["t_never"], on["t_exit_lo"], on["t_plateau"]) == ("12 of 12", "none", "3.76")
+    assert (on["t_best_n_opt_e1"], on["t_best_n_opt_e2"]) == ("0.62", "0.42")
+    assert (on["t_bytes_r"], on["t_bytes_latest"], on["t_bytes_spread"]) == ("0.66", "8 of 9", "0.12")
+    assert off["t_plateau"].startswith("not trained") and off["t_lrf_hi"] == "5.4"
+    html = _html(E.run_limits_table(limits))
+    assert "rule / ours" in html and "5.4" in html

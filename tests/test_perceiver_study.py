@@ -488,3 +488,102 @@ def test_cpu_scale_claims_read_the_recorded_runs():
     agreed = replace(claims.claim("article.exp2b.loss.cpu"),
                      compute=lambda: values["article.exp2b.loss.cpu"] | {"outcome": "agrees"})
     assert claims.evaluate(agreed)["outcome"] == "holds"
+
+
+# -- what decides a CPU-scale run: the learning rate against the study's rule, the bigram plateau ----------
+
+
+def test_lr_rule_factors_against_the_chinchilla_studys_rule():
+    from replication.studies.chinchilla_design import DEFAULT
+
+    every = []
+    for name in ("1", "2a", "2b"):
+        study = ps.cpu_study(name)
+        f = ps.lr_rule_factors(study)
+        assert list(f.index) == list(range(1, len(study.experiment.models) + 1))
+        for number, row in f.iterrows():
+            cfg = next(c for m, _, c in study.configs() if m == number)
+            n = cfg.model.shape().num_params  # every parameter, the rule's convention
+            assert row["N"] == n
+            assert row["factor"] == pytest.approx(9.67e-3 * (n / 1e5) ** -0.647 / 3e-3, rel=1e-12)
+        # the smallest model is furthest below the rule (the rule falls with N)
+        assert f["factor"].idxmax() == f["N"].idxmin()
+        every.append(f)
+    every = pd.concat(every)
+    assert (DEFAULT.lr_ref, DEFAULT.lr_exponent) == (9.67e-3, 0.647)
+    # our one rate is below the rule for every model: 1.5x (Exp. 2a's 80/3) to 5.4x (Exp. 1's 24/2)
+    assert every["factor"].min() == pytest.approx(1.475, abs=0.001)
+    assert every["factor"].max() == pytest.approx(5.359, abs=0.001)
+    assert (every["steps"].min(), every["steps"].max()) == (277, 1845)
+
+
+def test_first_crossing_interpolates_between_evaluations():
+    assert ps.first_crossing([10, 20, 30], [3.0, 2.5, 2.0], 2.25) == pytest.approx(25.0)
+    assert ps.first_crossing([10, 20], [2.0, 1.0], 2.5) == 10.0
+    assert math.isnan(ps.first_crossing([10, 20], [3.0, 2.9], 2.5))
+    # a later rise does not count: the first time below decides
+    assert ps.first_crossing([10, 20, 30, 40], [3.0, 2.0, 3.0, 1.0], 2.5) == pytest.approx(15.0)
+
+
+def test_bigram_loss_of_the_bytes_corpus_recomputed():
+    from collections import Counter
+
+    from replication.corpus.streams import load_data
+    from replication.store.runs import RunStore
+
+    data = load_data("kjv", "bytes", 0.05, split_seed=0, cache_dir=RunStore().cache_dir)
+    train, val = data.train.tolist(), data.val.tolist()
+    pairs, firsts, singles = Counter(zip(train, train[1:])), Counter(train[:-1]), Counter(train)
+    total, v = len(train), data.vocab_size
+    nll = 0.0
+    for a, b in zip(val, val[1:]):
+        p = 0.99 * (pairs[a, b] / firsts[a] if firsts[a] else 0.0) + 0.01 * (singles[b] + 1) / (total + v)
+        nll -= math.log(p)
+    assert ps.bigram_loss("kjv", "bytes") == pytest.approx(nll / (len(val) - 1), rel=1e-9)
+    assert ps.bigram_loss("kjv", "bytes") == pytest.approx(2.265, abs=0.001)
+
+
+def test_plateau_reading_of_made_up_exits():
+    # two models, three seeds each: within each, the later exit ends higher by 0.1 nats per 100 steps
+    exits = pd.DataFrame({"model": [1, 1, 1, 2, 2, 2], "exit_step": [100, 200, 300, 150, 250, 350],
+                          "final_loss": [1.0, 1.1, 1.2, 2.0, 2.1, 2.2]})
+    r = ps.plateau_reading(exits)
+    assert r["r"] == pytest.approx(1.0) and r["slope"] == pytest.approx(0.1)
+    assert r["latest_highest"] == 2 and r["models"] == 2 and r["dof"] == 3
+    assert r["spread"] == pytest.approx(0.2) and r["never"] == 0
+    never = exits.assign(exit_step=np.nan)
+    assert ps.plateau_reading(never)["never"] == 6 and math.isnan(ps.plateau_reading(never)["r"])
+
+
+def test_recorded_runs_and_the_bigram_plateau():
+    """The recorded CPU-scale runs: no Experiment 1 run gets below the bigram loss; in the byte experiments a
+    seed that leaves the plateau later ends higher, and seeds of one model end up to 0.12 nats apart."""
+    exits = {}
+    for name in ("1", "2a", "2b"):
+        study = ps.cpu_study(name)
+        results = ps.train_study(study, train=False, progress=False)
+        exits[name] = ps.plateau_exits(study, results).assign(experiment=name)
+    e1 = exits["1"]
+    assert e1["exit_step"].isna().all() and (e1["final_loss"] > e1["plateau"]).all()
+    assert e1["plateau"].iloc[0] == pytest.approx(3.763, abs=0.001)
+    both = pd.concat([exits["2a"], exits["2b"]], ignore_index=True)
+    assert both["exit_step"].notna().all()
+    # an exit is the interpolated crossing: the loss is above the plateau before it
+    assert (both["exit_step"] > 0).all() and (both["exit_step"] < both["steps"]).all()
+    r = ps.plateau_reading(both)
+    assert r["r"] == pytest.approx(0.661, abs=0.001) and r["dof"] == 27 - 9 - 1
+    assert r["p"] < 0.01 and r["latest_highest"] == 8 and r["models"] == 9
+    assert r["spread"] == pytest.approx(0.1202, abs=1e-4) and r["spread_model"] == ("2b", 1)
+    # the same spread, straight from the final losses
+    finals = ps.final_losses(ps.train_study(ps.cpu_study("2b"), train=False, progress=False))
+    assert float(finals[1].max() - finals[1].min()) == pytest.approx(r["spread"])
+
+
+def test_the_law_overestimates_n_opt_with_both_vocabularies_at_cpu_scale():
+    best = ps.best_vs_n_opt()
+    assert best["1"] == pytest.approx(0.622, abs=0.001)
+    assert best["2a"] == pytest.approx(0.417, abs=0.001) == best["2b"]
+    # recomputed: the lowest mean final loss's N_self over the Approach-2 law's N_opt
+    study = ps.cpu_study("1")
+    s = ps.loss_summary(ps.train_study(study, train=False, progress=False))
+    assert best["1"] == s.loc[s["mean"].idxmin(), "N_self"] / study.experiment.n_opt(chinchilla_law(2))

@@ -588,3 +588,83 @@ def not_trained_figure():
     ax.axis("off")
     ax.text(0.5, 0.5, f"No CPU-scale runs: {NOT_TRAINED}.", ha="center", va="center", transform=ax.transAxes)
     return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# What decides a CPU-scale run: the learning rate, the run's length, the bigram plateau
+
+
+def run_limits_table(limits: pd.DataFrame):
+    """:func:`krasser.run_limits` as the chapters show it."""
+    df = limits.reset_index()
+    return tables.table(df, {"model": "model", "shape": "channels / layers", "N": "parameters N", "steps": "steps",
+                             "rule lr": "peak rate by the Chinchilla study's rule", "study lr": "our peak rate",
+                             "factor": "rule / ours",
+                             "exit first": "step it left the bigram plateau, first seed",
+                             "exit last": "step it left the plateau, last seed", "exit last / steps": "last, as a share of the run",
+                             "loss spread": "final loss, highest − lowest seed (nats)"},
+                        {"N": "int", "steps": "int", "rule lr": "sig2", "study lr": "sig2", "factor": "f1",
+                         "exit first": "f0", "exit last": "f0", "exit last / steps": "f2", "loss spread": "f3"})
+
+
+def glue_run_limits(study: KrasserStudy, results: pd.DataFrame | None, prefix: str) -> dict:
+    """Glue what limits the CPU-scale runs (plain strings under ``<prefix>_...``): this experiment's
+    learning-rate factors against the Chinchilla study's rule (``_lrf_lo``, ``_lrf_hi``) and steps
+    (``_steps_lo``, ``_steps_hi``); the same over all three default experiments (``_all_lrf_lo`` ...);
+    the bigram plateau (``_plateau``), the step range at which the runs left it and the largest spread
+    of final losses between seeds (``_spread``); over the byte experiments 2a and 2b, how the exit step
+    and the final loss go together (``_bytes_r``, ``_bytes_p``, ``_bytes_slope``, ``_bytes_latest``);
+    and the cross-experiment reading, N_self / N_opt of the best model (``_best_n_opt_e1``, ``_e2``).
+    Returns the values and, under ``"limits"``, the per-model table (None without results)."""
+    from myst_nb import glue
+
+    from replication.studies.chinchilla_design import DEFAULT
+
+    v = {f"{prefix}_lr": f"{study.lr:g}", f"{prefix}_lr_exponent": f"{DEFAULT.lr_exponent:g}"}
+    factors = {n: krasser.lr_rule_factors(krasser.cpu_study(n)) for n in ("1", "2a", "2b")}
+    own = krasser.lr_rule_factors(study)
+    v[f"{prefix}_lrf_lo"], v[f"{prefix}_lrf_hi"] = f"{own['factor'].min():.1f}", f"{own['factor'].max():.1f}"
+    v[f"{prefix}_steps_lo"], v[f"{prefix}_steps_hi"] = f"{own['steps'].min():,}", f"{own['steps'].max():,}"
+    every = pd.concat(factors.values())
+    v[f"{prefix}_all_lrf_lo"], v[f"{prefix}_all_lrf_hi"] = f"{every['factor'].min():.1f}", f"{every['factor'].max():.1f}"
+    v[f"{prefix}_all_steps_lo"], v[f"{prefix}_all_steps_hi"] = f"{every['steps'].min():,}", f"{every['steps'].max():,}"
+    best = krasser.best_vs_n_opt()
+    v[f"{prefix}_best_n_opt_e1"] = f"{best['1']:.2f}"
+    v[f"{prefix}_best_n_opt_e2"] = _span([best["2a"], best["2b"]], lambda x: f"{x:.2f}")
+    # the byte experiments' runs (recorded), pooled: how the plateau exit and the final loss go together
+    byte_exits = []
+    for n in ("2a", "2b"):
+        s = krasser.cpu_study(n)
+        r = krasser.train_study(s, train=False, progress=False)
+        byte_exits.append(krasser.plateau_exits(s, r).assign(experiment=n))
+    pooled = krasser.plateau_reading(pd.concat(byte_exits, ignore_index=True))
+    v |= {f"{prefix}_bytes_r": f"{pooled['r']:.2f}", f"{prefix}_bytes_p": f"{pooled['p']:.2g}",
+          f"{prefix}_bytes_dof": str(pooled["dof"]), f"{prefix}_bytes_slope": f"{pooled['slope']:.3f}",
+          f"{prefix}_bytes_latest": f"{pooled['latest_highest']} of {pooled['models']}",
+          f"{prefix}_bytes_spread": f"{pooled['spread']:.2f}"}
+    keys = ["plateau", "exit_lo", "exit_hi", "exit_share_lo", "exit_share_hi", "never", "spread", "final_lo",
+            "final_hi"]
+    limits = None
+    if results is None:
+        v |= {f"{prefix}_{k}": NOT_TRAINED for k in keys}
+    else:
+        exits = krasser.plateau_exits(study, results)
+        limits = krasser.run_limits(study, results, exits=exits)
+        share = exits["exit_fraction"]
+        reading = krasser.plateau_reading(exits)
+        v |= {f"{prefix}_plateau": f"{exits['plateau'].iloc[0]:.2f}",
+              f"{prefix}_exit_lo": _fmt_or_none(exits["exit_step"].min(), "{:,.0f}"),
+              f"{prefix}_exit_hi": _fmt_or_none(exits["exit_step"].max(), "{:,.0f}"),
+              f"{prefix}_exit_share_lo": _fmt_or_none(share.min(), "{:.0%}"),
+              f"{prefix}_exit_share_hi": _fmt_or_none(share.max(), "{:.0%}"),
+              f"{prefix}_never": f"{reading['never']} of {reading['runs']}",
+              f"{prefix}_spread": f"{reading['spread']:.3f}",
+              f"{prefix}_final_lo": f"{exits['final_loss'].min():.2f}",
+              f"{prefix}_final_hi": f"{exits['final_loss'].max():.2f}"}
+    for k, x in v.items():
+        glue(k, x, display=False)
+    return v | {"limits": limits}
+
+
+def _fmt_or_none(x: float, fmt: str) -> str:
+    return "none" if not x == x else fmt.format(x)

@@ -410,3 +410,138 @@ def recorded_total(names=("1", "2a", "2b"), store=None) -> pd.DataFrame:
     df.loc["total", "max_epochs"] = df["max_epochs"].iloc[:-1].max()
     df["wall_min"] = df["wall_s"] / 60
     return df
+
+
+# --------------------------------------------------------------------------------------------------
+# What decides a CPU-scale run: one learning rate for every size, short runs, the bigram plateau
+
+
+def lr_rule_factors(study: KrasserStudy, rule=None) -> pd.DataFrame:
+    """Each model's peak learning rate by the Chinchilla study's own rule, lr*(N) = lr_ref (N / 1e5)^
+    (−lr_exponent) (:class:`replication.studies.chinchilla_design.ChinchillaStudy`, N every parameter),
+    against the one rate the Krasser study gives every size: ``factor`` = rule / study's rate (above 1:
+    our rate is below the rule). ``rule``: a ChinchillaStudy (default: the book's). The rule was fitted
+    to four-layer decoders with two heads at batch 8; here it is read outside that family, as the
+    study's best guess of how the rate should move with size, not as a tuned optimum."""
+    from replication.studies.chinchilla_design import DEFAULT, num_params
+
+    rule = rule if rule is not None else DEFAULT
+    setup = study.experiment.setup()
+    rows = []
+    for number, _, cfg in study.configs():
+        if rows and rows[-1]["model"] == number:
+            continue
+        n = num_params(cfg.model)
+        lr = rule.lr_ref * (n / 1e5) ** -rule.lr_exponent
+        rows.append({"model": number, "shape": f"{cfg.model.num_channels}/{cfg.model.num_layers}", "N": n,
+                     "steps": int(setup.loc[number, "num_steps"]), "rule lr": lr, "study lr": study.lr,
+                     "factor": lr / study.lr})
+    return pd.DataFrame(rows).set_index("model")
+
+
+#: The weight of the add-one unigram in :func:`bigram_loss`'s bigram model (so every pair has a probability).
+BIGRAM_UNIGRAM_WEIGHT = 0.01
+
+
+def bigram_loss(corpus: str = "kjv", tokenizer: str = "bytes", val_fraction: float = 0.05, store=None) -> float:
+    """The bigram plateau: the validation cross-entropy (nats per token) of a bigram model counted on the
+    training split, p(b | a) = 0.99 count(a b) / count(a) + 0.01 (count(b) + 1) / (tokens + V). A model
+    whose validation loss is above it has learned no more than which token follows which."""
+    from replication.corpus.streams import load_data
+
+    store = store if store is not None else RunStore()
+    data = load_data(corpus, tokenizer, val_fraction, split_seed=0, cache_dir=store.cache_dir)
+    v, train, val = data.vocab_size, data.train.astype(np.int64), data.val.astype(np.int64)
+    pairs = np.bincount(train[:-1] * v + train[1:], minlength=v * v).reshape(v, v).astype(float)
+    rows = pairs.sum(1, keepdims=True)
+    unigram = (np.bincount(train, minlength=v) + 1.0) / (len(train) + v)
+    w = BIGRAM_UNIGRAM_WEIGHT
+    p = (1 - w) * pairs / np.maximum(rows, 1.0) + w * unigram[None, :]
+    return float(-np.log(p[val[:-1], val[1:]]).mean())
+
+
+def first_crossing(steps, losses, level: float) -> float:
+    """The step at which a loss curve first falls below ``level``, linearly interpolated between the two
+    evaluations around it (the first evaluation's step if it is already below; NaN if it never is)."""
+    x, y = np.asarray(steps, float), np.asarray(losses, float)
+    below = np.flatnonzero(y < level)
+    if below.size == 0:
+        return math.nan
+    j = int(below[0])
+    if j == 0:
+        return float(x[0])
+    return float(x[j - 1] + (y[j - 1] - level) / (y[j - 1] - y[j]) * (x[j] - x[j - 1]))
+
+
+def plateau_exits(study: KrasserStudy, results: pd.DataFrame, store=None, plateau: float | None = None) -> pd.DataFrame:
+    """Per run: its final loss and the step at which its validation loss first fell below the bigram
+    plateau (:func:`bigram_loss`; NaN where it never did), also as a fraction of the run's steps."""
+    store = store if store is not None else RunStore()
+    plateau = bigram_loss(study.corpus, study.tokenizer, store=store) if plateau is None else plateau
+    rows = []
+    for row in results.itertuples():
+        m = store.run(row.run_id).metrics()
+        m = m[m["kind"] == "val"]
+        exit_step = first_crossing(m["step"], m["loss"], plateau)
+        rows.append({"model": row.model, "shape": row.shape, "seed": row.seed, "steps": row.steps,
+                     "final_loss": row.final_loss, "plateau": plateau, "exit_step": exit_step,
+                     "exit_fraction": exit_step / row.steps})
+    return pd.DataFrame(rows)
+
+
+def plateau_reading(exits: pd.DataFrame) -> dict:
+    """How the seeds of one size differ, and how much of it the plateau explains, from
+    :func:`plateau_exits` (one study or several concatenated, with an ``experiment`` column if several).
+
+    ``spread``: the largest range of final losses between the seeds of one model (and ``spread_model``,
+    which); ``never``: runs that never left the plateau; over the runs that did, within each model
+    (deviations from the model's mean): ``r``, the correlation of exit step and final loss, its ``p``
+    (t test with runs − models − 1 degrees of freedom), ``slope`` in nats per 100 steps, and
+    ``latest_highest``: models whose latest-leaving seed ends highest, of ``models``."""
+    from scipy.stats import t as student_t
+
+    keys = ["experiment", "model"] if "experiment" in exits.columns else ["model"]
+    g = exits.groupby(keys)["final_loss"]
+    spread = g.max() - g.min()
+    out = {"spread": float(spread.max()), "spread_model": spread.idxmax(), "runs": len(exits),
+           "never": int(exits["exit_step"].isna().sum())}
+    left = exits.dropna(subset=["exit_step"])
+    left = left[left.groupby(keys)["exit_step"].transform("size") >= 2]
+    models = left.groupby(keys).ngroups
+    out |= {"models": models, "r": math.nan, "p": math.nan, "slope": math.nan, "latest_highest": 0}
+    dof = len(left) - models - 1
+    if models and dof >= 1:
+        de = left["exit_step"] - left.groupby(keys)["exit_step"].transform("mean")
+        dl = left["final_loss"] - left.groupby(keys)["final_loss"].transform("mean")
+        r = float((de * dl).sum() / math.sqrt(float((de * de).sum() * (dl * dl).sum())))
+        t = r * math.sqrt(dof / (1 - r * r)) if abs(r) < 1 else math.inf
+        out |= {"r": r, "p": float(2 * student_t.sf(abs(t), dof)), "dof": dof,
+                "slope": float(100 * (de * dl).sum() / (de * de).sum()),
+                "latest_highest": int(sum(part["exit_step"].idxmax() == part["final_loss"].idxmax()
+                                          for _, part in left.groupby(keys)))}
+    return out
+
+
+def best_vs_n_opt(names=("1", "2a", "2b"), approach: int = 2, store=None) -> dict[str, float]:
+    """N_self / N_opt (the Chinchilla law of ``approach``) of the model with the lowest mean final loss, per
+    default CPU-scale experiment (recorded runs; nothing is trained). Below 1: the law's N_opt is larger
+    than the best model trained, i.e. the law overestimates N_opt at CPU scale."""
+    out = {}
+    for name in names:
+        study = cpu_study(name)
+        s = loss_summary(train_study(study, store, train=False, progress=False))
+        out[name] = float(s.loc[s["mean"].idxmin(), "N_self"]) / study.experiment.n_opt(chinchilla_laws()[approach])
+    return out
+
+
+def run_limits(study: KrasserStudy, results: pd.DataFrame, store=None, exits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per model: its steps, the learning rate the Chinchilla study's rule would give it against ours
+    (:func:`lr_rule_factors`), the range over the seeds of the step at which it left the bigram plateau
+    (:func:`plateau_exits`; NaN where no seed did) and of its final loss."""
+    exits = plateau_exits(study, results, store) if exits is None else exits
+    g = exits.groupby("model")
+    out = lr_rule_factors(study)
+    out["exit first"], out["exit last"] = g["exit_step"].min(), g["exit_step"].max()
+    out["exit last / steps"] = out["exit last"] / out["steps"]
+    out["loss spread"] = g["final_loss"].max() - g["final_loss"].min()
+    return out
