@@ -424,3 +424,20 @@ def test_krasser_final_losses_are_marked_unchecked():
     for cid in ("article.exp1.loss", "article.exp2a.loss", "article.exp2b.loss", "update.still_lower"):
         assert claim(cid).provenance.startswith("unchecked: the final losses")
     assert claim("T2.A2.a").provenance == SOURCES["T2"]
+
+
+def test_the_vocabulary_row_tests_a_direction_and_says_the_law_misses_with_both_vocabularies():
+    """article.vocabulary.cpu holds on the direction of the vocabulary's effect (the transfer test); the law
+    overestimating N_opt with SentencePiece too is article.conclusion.cpu's test, and the row says so."""
+    from replication.claims.registry import claim as one
+    from replication.studies.krasser import best_vs_n_opt
+
+    row = evaluate(one("article.vocabulary.cpu"))
+    assert "direction" in row["expected"] and "Not whether the law is right" in row["rule"]
+    assert "article.conclusion.cpu" in row["note"]
+    best = best_vs_n_opt()
+    assert f"best N_self/N_opt, SentencePiece (Exp. 1): {best['1']:.2f}" in row["ours"]
+    assert f"best N_self/N_opt, bytes (Exp. 2a, 2b): {best['2a']:.2f}, {best['2b']:.2f}" in row["ours"]
+    assert max(best.values()) < 1  # the law overestimates N_opt with both vocabularies at CPU scale
+    conclusion = evaluate(one("article.conclusion.cpu"))
+    assert conclusion["outcome"] == NOT_AT_CPU_SCALE and conclusion["ours"].startswith(f"Exp. 1: {best['1']:.2f}")
