@@ -63,3 +63,18 @@ def test_nearest_shapes_of_experiment_1():
     t = flops.nearest_table().data
     assert t["nearest channels (multiple of 8)"].tolist() == ["632", "592"]
     assert t["its self-attention parameters"].tolist() == ["73,333,256", "61,360,240"]
+
+
+def test_glued_logit_share_of_the_executed_count():
+    """What the correction drops that a GPU still executes: Experiment 1's reference (V = 32,000, d = 512,
+    9 layers, n = 512) runs 2dV logit FLOPs per latent token forward, a third of its executed
+    self-attention count, 24 d^2 L + 4 d n L + 2 d V."""
+    v = flops.glue_prose()
+    d, L, n, V = 512, 9, 512, 32000
+    executed = L * (24 * d * d + 4 * d * n) + 2 * d * V
+    corrected = L * (24 * d * d + 4 * d * n + 3 * 8 * n)
+    assert v["fl_e1_logit_exec_share"] == pytest.approx(100 * 2 * d * V / executed)
+    assert v["fl_e1_logit_exec_share"] == pytest.approx(33.2, abs=0.05)
+    assert v["fl_e1_exec_over_cor"] == pytest.approx(executed / corrected)
+    assert v["fl_e1_exec_over_cor"] == pytest.approx(1.49, abs=0.005)
+    assert v["fl_logit_share"] == pytest.approx(34.8, abs=0.05)  # of the article's count

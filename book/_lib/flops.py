@@ -435,6 +435,11 @@ def glue_prose() -> dict:
     for name, key in (("1", "fl_logit_share"), ("2a", "fl_logit_share_bytes")):
         _, m = ref(name)
         v[key] = 100 * m.self_attn_terms("article")["final_logits"] / sum(m.self_attn_terms("article").values())
+    # what the correction drops that a training step still executes: the tied unembedding's logit matmul,
+    # as a share of Experiment 1's reference executed self-attention count (every matmul the step runs)
+    _, m = ref("1")
+    v["fl_e1_logit_exec_share"] = 100 * 3 * 2 * m.num_channels * m.vocab_size / m.self_attn_flops("executed")
+    v["fl_e1_exec_over_cor"] = m.self_attn_flops("executed") / m.self_attn_flops("corrected")
     art = pd.concat([experiment(n, "article").ratios() for n in ("1", "2a", "2b")])["C_self/C_self_hat"]
     v["fl_art_ratio_min"], v["fl_art_ratio_max"] = float(art.min()), float(art.max())
     for name, key in (("1", "e1"), ("2a", "e2a")):
