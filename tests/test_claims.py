@@ -441,3 +441,21 @@ def test_the_vocabulary_row_tests_a_direction_and_says_the_law_misses_with_both_
     assert max(best.values()) < 1  # the law overestimates N_opt with both vocabularies at CPU scale
     conclusion = evaluate(one("article.conclusion.cpu"))
     assert conclusion["outcome"] == NOT_AT_CPU_SCALE and conclusion["ours"].startswith(f"Exp. 1: {best['1']:.2f}")
+
+
+def test_krassers_final_losses_are_credited_to_his_repository_and_marked_unchecked():
+    """The final losses are in no source document: sources/krasser.py says where they come from, and every
+    claims row built on them carries LOSS_PROVENANCE, which calls them unchecked."""
+    import inspect
+
+    from replication.claims.experiments import LOSS_PROVENANCE
+    from replication.claims.registry import registry
+    from replication.sources import krasser as src
+
+    text = inspect.getsource(src)
+    assert "none of the source documents prints them" in text and "repository" in text
+    assert "592/10 in\n#: the update note" not in text
+    assert LOSS_PROVENANCE.startswith("unchecked")
+    rows = [c for c in registry() if c.id in ("article.exp1.loss", "article.exp2a.loss", "article.exp2b.loss",
+                                              "update.still_lower", "article.conclusion")]
+    assert len(rows) == 5 and all(c.provenance == LOSS_PROVENANCE for c in rows)

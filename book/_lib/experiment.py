@@ -123,12 +123,14 @@ def predictions_table(name: str):
 
 
 def article_results_table(name: str, accounting: str = "corrected"):
-    """The article's reported final loss of each model of Experiment ``name`` (one run each)."""
+    """Krasser's final loss of each model of Experiment ``name`` (one run each; in no source document, said
+    to be his repository's logged validation losses, unchecked here)."""
     df = krasser_design.article_results(name, accounting)
     df = df.assign(role=[model_name(x) if x.startswith("Model") else x for x in df["label"]])
     return tables.table(df, {"model": "channels / layers", "role": "model", "N_self": _N_SELF,
                              "num_steps": f"steps ({accounting} accounting)",
-                             "article loss": "the article's final validation loss (nats per token)"},
+                             "article loss": "Krasser's final validation loss (nats per token; "
+                                             "his repository's logs, unchecked)"},
                         {"N_self": "sci3", "num_steps": "int", "article loss": "f3"},
                         columns=["role", "model", "N_self", "num_steps", "article loss"])
 

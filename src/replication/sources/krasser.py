@@ -1,6 +1,7 @@
 """Numbers printed in Krasser's *Training compute-optimal Perceiver AR language models* (2023), typed in
 by hand: the experiment designs, Tables 1-5, the worked example of the reference model, the scaling laws
-he fits to the Chinchilla tables, and the losses and conclusions he reports.
+he fits to the Chinchilla tables, and the conclusions he reports. The final losses (:data:`LOSSES`) are the
+exception: they are not in the article or the update note, and their credit says where they come from.
 
 Nothing here is computed. Where the article was revised by his February 2023 update note (the FLOP
 correction), both versions are given and say which is which.
@@ -21,8 +22,9 @@ PREFIX_DROPOUT = 0.5
 #: Experiment -> vocabulary, sequence length (prefix + latents), steps of the reference model, and the
 #: models ``(num_channels, num_layers)`` in the article's numbering (model 1 is the reference).
 #: ``predicted`` maps a Chinchilla approach to the number of the model it predicts compute-optimal.
-#: Experiment 1's predicted model changed with the FLOP correction: 624/11 in the article, 592/10 in
-#: the update note.
+#: Experiment 1's predicted model changed with the FLOP correction: 624/11 in the article, 592/10 after
+#: it. The update note says a new compute-optimal model was trained but names no shape; 592/10 is our
+#: recomputation under the correction (and the shape his repository is said to have trained).
 DESIGNS = {
     "1": dict(vocab_size=32000, max_seq_len=2048, ref_steps=50000,
               models={"article": ((512, 9), (624, 11), (728, 13)),
@@ -112,8 +114,12 @@ LAWS = {
     2: {"k_N": 0.1448, "a": 0.49, "k_D": 1.1519, "b": 0.51},
 }
 
-#: Final validation losses the article reports (Experiment 1's 592/10 model: the update note).
-#: experiment -> {(num_channels, num_layers): loss}.
+#: Final validation losses of Krasser's runs, one per model. experiment -> {(num_channels, num_layers): loss}.
+#: Provenance: none of the source documents prints them, neither the article nor the update note (which
+#: names no retrained model, so the 592/10 model and its 3.258 are not from it either). They are said to be
+#: the validation losses logged in Krasser's repository (the training runs and the partially updated
+#: article on the wip-scaling branch, which the update note links to), which this project cannot check; the claims rows built on them say so and mark them unchecked
+#: (:data:`replication.claims.experiments.LOSS_PROVENANCE`).
 LOSSES = {
     "1": {(512, 9): 3.263, (624, 11): 3.245, (728, 13): 3.260, (592, 10): 3.258},
     "2a": {(512, 9): 0.869, (584, 10): 0.872, (584, 9): 0.871, (432, 7): 0.876, (768, 13): 0.894},
