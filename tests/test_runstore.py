@@ -13,7 +13,8 @@ from replication.errors import ReplicationError
 from replication.store.runs import RunStore, read_metrics, run_id
 from replication.training import loop
 from replication.training.config import MODEL_VERSION, ModelConfig, TrainConfig
-from replication.training.runner import get_or_train, get_or_train_many
+from replication.sweep.local import get_or_train_many
+from replication.training.runner import get_or_train
 
 RUNS = Path(__file__).resolve().parents[1] / "runs"
 

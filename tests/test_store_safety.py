@@ -26,7 +26,8 @@ from replication.files import write_json
 from replication.store.runs import RunStore, manifest, read_metrics
 from replication.training import loop
 from replication.training.config import ModelConfig, TrainConfig
-from replication.training.runner import check_resources, get_or_train, get_or_train_many
+from replication.sweep.local import get_or_train_many
+from replication.training.runner import check_resources, get_or_train
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs"

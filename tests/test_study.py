@@ -417,13 +417,14 @@ def test_runs_table_is_the_fake_runs(clean):
 
 
 def test_runs_table_names_the_missing_run_and_creates_nothing(tmp_path, monkeypatch):
+    import replication.sweep.local as local
     import replication.training.runner as runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a table trained a run")
 
     monkeypatch.setattr(runner, "get_or_train", refuse)
-    monkeypatch.setattr(runner, "get_or_train_many", refuse)
+    monkeypatch.setattr(local, "get_or_train_many", refuse)
     k, j, seed = TINY.isoflop_points()[0]
     first = TINY.config(j, TINY.budgets[k], seed).run_id()
     with pytest.raises(ReplicationError, match=f"not recorded.*first: {first}"):

@@ -25,7 +25,8 @@ from replication.fit.approach2 import drawn_counts
 from replication.fit.vertex import DEFAULT_ESTIMATOR, check_estimator, minima
 from replication.fit.bootstrap import check_resamples
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy, num_nonembedding_params, num_params
-from replication.studies.exponents import LOBO, LOWO, ExponentIntervals, exponent_intervals, ratio_samples
+from replication.studies.exponents import (LOBO, LOBO_REFIT, LOWO, ExponentIntervals, batched_slopes,
+                                          exponent_intervals, ratio_samples)
 from replication.store.runs import RunStore
 
 #: How a run's training compute is counted: the budget the study trains on (every executed matmul),
@@ -61,7 +62,7 @@ def summaries(cfgs, root=None) -> list[dict]:
 
 def train_missing(study: ChinchillaStudy = DEFAULT, root=None, workers: int | None = None, progress: bool = True):
     """Train every missing run of ``study`` into the run store (recorded runs return at once)."""
-    from replication.training.runner import get_or_train_many  # torch, only to train
+    from replication.sweep.local import get_or_train_many  # torch, only to train
 
     return get_or_train_many(study.configs(), RunStore(root), workers=workers, progress=progress)
 
@@ -302,19 +303,112 @@ def approach1(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 200,
     return replace(fit, ci=boot.interval(), details={**fit.details, "bootstrap": f"{boot.summary} resamples of runs"})
 
 
+def envelope_at(curves: pd.DataFrame, budgets, tail: float = 0.15) -> dict:
+    """Approach 1's envelope read at each of ``budgets`` (FLOPs) instead of over a grid: at each budget,
+    the curve (``run`` of :func:`curves_table`) with the lowest loss among those whose last ``tail`` of
+    schedule spans the budget, its loss interpolated in log C as :func:`~replication.fit.fit_approach1`
+    does. Returns ``loss`` (runs, budgets; inf where a run does not span a budget), ``log_n`` (runs),
+    ``log_d`` (runs, budgets), the runs' ``labels`` and ``N``; and, over every run, ``N_opt``,
+    ``D_opt`` and ``winner`` (the run's label) per budget, NaN (None) where no run spans a budget."""
+    logb = np.log(np.asarray(budgets, float))
+    labels = list(pd.unique(curves["run"]))
+    loss = np.full((len(labels), logb.size), np.inf)
+    log_d = np.full((len(labels), logb.size), np.nan)
+    log_n = np.empty(len(labels))
+    for i, r in enumerate(labels):
+        g = curves[curves["run"] == r]
+        h = g["horizon"].max() if "horizon" in g else g["D"].max()
+        g = g[g["D"] >= (1 - tail) * h].sort_values("C")
+        lc = np.log(g["C"].to_numpy(float))
+        log_n[i] = math.log(float(np.median(g["N"])))
+        if np.unique(lc).size < 2:
+            continue
+        inside = (logb >= lc[0]) & (logb <= lc[-1])
+        loss[i, inside] = np.interp(logb[inside], lc, g["loss"].to_numpy(float))
+        log_d[i, inside] = np.interp(logb[inside], lc, np.log(g["D"].to_numpy(float)))
+    out = {"loss": loss, "log_n": log_n, "log_d": log_d, "labels": labels}
+    n_opt, d_opt, winner = _envelope_pick(out, np.ones(len(labels), bool))
+    return out | {"N_opt": np.exp(n_opt), "D_opt": np.exp(d_opt),
+                  "winner": [labels[w] if w >= 0 else None for w in winner]}
+
+
+def _envelope_pick(env: dict, keep: np.ndarray):
+    """log N_opt, log D_opt and the winning run's index (-1: none) at each budget, among the runs ``keep``."""
+    loss = np.where(keep[:, None], env["loss"], np.inf)
+    w = loss.argmin(0)
+    cols = np.arange(loss.shape[1])
+    ok = np.isfinite(loss[w, cols])
+    return (np.where(ok, env["log_n"][w], np.nan), np.where(ok, env["log_d"][w, cols], np.nan),
+            np.where(ok, w, -1))
+
+
+def approach1_intervals(study: ChinchillaStudy = DEFAULT, root=None, curves: pd.DataFrame | None = None,
+                        fit=None, bootstrap: int = 200, seed: int = 0,
+                        level: float = 0.8) -> dict:
+    """Approach 1's exponents with the intervals a slope through one optimum per budget needs.
+
+    The envelope fit (:func:`approach1`) regresses many grid points along a few stretches of compute,
+    so a residual interval over them means nothing. Here the envelope is read at the study's budgets
+    (:func:`envelope_at`): one optimum per budget, through which a, b (on log C) and b/a get the
+    bootstrap (whole runs resampled, ``bootstrap`` times), residual-t, leave-one-budget-out and
+    leave-one-width-out (each width's curves dropped, the envelope read again) intervals of
+    :func:`~replication.studies.exponents.exponent_intervals`: ``sampled``. ``combined``: the same, with
+    the envelope fit's estimate and its bootstrap interval (``fit``: :func:`approach1` with a bootstrap)
+    added as ranges, so that its ``widest`` spans both estimates and every interval; it decides the
+    verdict. Also ``N_opt``, ``D_opt``, ``winner`` per budget and ``budgets``."""
+    check_resamples(bootstrap)
+    curves = curves_table(study, root) if curves is None else curves
+    budgets = np.asarray(study.budgets, float)
+    logc = np.log(budgets)
+    env = envelope_at(curves, budgets)
+    n_opt, d_opt, winner = _envelope_pick(env, np.ones(len(env["labels"]), bool))
+    widths = np.unique(env["log_n"])
+    lowo = [_envelope_pick(env, env["log_n"] != w)[:2] for w in widths]
+    boot = None
+    if bootstrap:
+        runs = len(env["labels"])
+        rng = np.random.default_rng(seed)
+        keep = np.zeros((bootstrap, runs), bool)
+        keep[np.arange(bootstrap)[:, None], rng.integers(0, runs, size=(bootstrap, runs))] = True
+        picked = [_envelope_pick(env, k)[:2] for k in keep]
+        bn, bd = np.array([p[0] for p in picked]), np.array([p[1] for p in picked])
+        a, b = batched_slopes(bn, logc), batched_slopes(bd, logc)
+        boot = {"a": a, "b": b, "b/a": b / a}
+    sampled = exponent_intervals(logc, n_opt, d_opt, bootstrap=boot,
+                                 refits={LOWO: [(logc, n, d) for n, d in lowo]}, level=level)
+    combined = sampled
+    if fit is not None:
+        combined = {}
+        for name, e in sampled.items():
+            extra = ()
+            if name in ("a", "b"):
+                extra = (("envelope fit, estimate", (fit[name], fit[name])),)
+                if fit.ci and name in fit.ci:
+                    extra += (("envelope fit, bootstrap", tuple(fit.ci[name])),)
+            combined[name] = replace(e, ranges=e.ranges + extra)
+    return {"sampled": sampled, "combined": combined, "budgets": budgets, "N_opt": np.exp(n_opt),
+            "D_opt": np.exp(d_opt), "winner": [env["labels"][w] if w >= 0 else None for w in winner],
+            "bootstrap": f"{bootstrap} resamples of runs" if bootstrap else "no resamples"}
+
+
 def approach3(study: ChinchillaStudy = DEFAULT, root=None, delta: float = 1e-3, runs: pd.DataFrame | None = None,
-              bootstrap: int = 0, seed: int = 0):
+              bootstrap: int = 0, seed: int = 0, intervals: bool = False, level: float = 0.8):
     """Approach 3 (Huber, ``delta``) on every final loss. The paper's closed-form exponents assume
     C = 6ND; ``details['ours']`` has a and b along our IsoFLOP lines instead (the fitted surface's
     minimum at each budget, D = C / executed FLOPs per token), NaN where it falls outside the sizes
-    trained on that budget."""
+    trained on that budget. With ``intervals``, ``details['ours']['intervals']`` has a, b and b/a of
+    those minima with every interval of :func:`~replication.studies.exponents.exponent_intervals`: the
+    bootstrap (if any), the residual t over the five minima, leaving one minimum out, and the surface
+    refitted without each width (:data:`~replication.studies.exponents.LOWO`) and without each
+    budget's runs (:data:`~replication.studies.exponents.LOBO_REFIT`), each refit started also from
+    the full fit."""
     check_resamples(bootstrap)
     t = runs_table(study, root) if runs is None else runs
     fit = fit_approach3(t, method="huber", delta=delta)
     budgets = np.array(study.budgets)
 
-    def exponents(params, points=400):
-        opt = optimum_on_budgets(params, study, t, points)
+    def exponents(params, points=400, runs=t):
+        opt = optimum_on_budgets(params, study, runs, points)
         ok = np.isfinite(opt[:, 0])
         if ok.sum() < 2:
             return opt, math.nan, math.nan
@@ -323,18 +417,33 @@ def approach3(study: ChinchillaStudy = DEFAULT, root=None, delta: float = 1e-3, 
 
     opt, a, b = exponents(fit.params)
     ours = {"N_opt": opt[:, 0], "D_opt": opt[:, 1], "a": a, "b": b}
+    boot = None
     if bootstrap:
-        boot = bootstrap_approach3(params_to_theta(fit.params), np.log(t["N"].to_numpy(float)),
-                                   np.log(t["D"].to_numpy(float)), np.log(t["loss"].to_numpy(float)),
-                                   delta=delta, resamples=bootstrap, seed=seed)
+        resampled = bootstrap_approach3(params_to_theta(fit.params), np.log(t["N"].to_numpy(float)),
+                                        np.log(t["D"].to_numpy(float)), np.log(t["loss"].to_numpy(float)),
+                                        delta=delta, resamples=bootstrap, seed=seed)
 
         def ab(sample):  # a and b along our IsoFLOP lines, for one resample's surface
             A, B, E, al, be, *_ = sample
             _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, points=200)
-            return None if not np.isfinite(a) else (a, b)
+            return None if not np.isfinite(a) else (a, b, b / a)
 
-        r = boot.map(ab, ("a", "b"))
+        r = resampled.map(ab, ("a", "b", "b/a"))
         ours.update(ci=r.interval(), bootstrap=r.summary)
+        boot = {k: r.samples[:, j] for j, k in enumerate(r.names)}
+    if intervals:
+        logc = np.log(budgets)
+        start = params_to_theta(fit.params)[None]
+
+        def refit(sub):
+            sub = sub.reset_index(drop=True)
+            o = exponents(fit_approach3(sub, method="huber", delta=delta, grid=start).params, runs=sub)[0]
+            return logc, np.log(o[:, 0]), np.log(o[:, 1])
+
+        refits = {LOWO: [refit(t[t["width"] != w]) for w in sorted(t["width"].unique())],
+                  LOBO_REFIT: [refit(t[t["budget"] != k]) for k in sorted(t["budget"].unique())]}
+        ours["intervals"] = exponent_intervals(logc, np.log(opt[:, 0]), np.log(opt[:, 1]), bootstrap=boot,
+                                               refits=refits, level=level)
     return replace(fit, details={**fit.details, "ours": ours})
 
 

@@ -180,7 +180,7 @@ def train_study(study: KrasserStudy, store=None, workers: int = 1, progress: boo
     runs = [store.run(cfg.run_id()) for _, _, cfg in jobs]
     missing = [r.id for r in runs if not r.finished]
     if missing and train:
-        from replication.training.runner import get_or_train_many  # torch, only to train
+        from replication.sweep.local import get_or_train_many  # torch, only to train
 
         runs = get_or_train_many([cfg for _, _, cfg in jobs], store, workers=workers, progress=progress)
     elif missing:

@@ -297,7 +297,7 @@ def law_n_opt(transfer: TransferStudy = TRANSFER, root=None) -> float:
 def train_missing(transfer: TransferStudy, n_opt: float, root=None, workers: int | None = None,
                   progress: bool = True):
     """Train every missing run of the test into the run store (recorded runs return at once)."""
-    from replication.training.runner import get_or_train_many  # torch, only to train
+    from replication.sweep.local import get_or_train_many  # torch, only to train
 
     return get_or_train_many(transfer.configs(n_opt), RunStore(root), workers=workers, progress=progress)
 

@@ -2,7 +2,7 @@
 
 The engine is `submitit <https://github.com/facebookincubator/submitit>`_: its local executor runs the
 jobs as processes here (``--executor local``, K at a time: the path the book's studies train through,
-:func:`replication.training.runner.get_or_train_many`), its SLURM executor as job arrays. Nothing here
+:func:`replication.sweep.local.get_or_train_many`), its SLURM executor as job arrays. Nothing here
 schedules: the sweep plans a design's runs (:mod:`~replication.sweep.designs`), leaves out those finished
 in the run store and those another live worker holds, and submits the rest, one job per run
 (:func:`~replication.sweep.jobs.train_job`). The run store is where workers meet: a run is trained by the

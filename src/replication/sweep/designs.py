@@ -20,9 +20,10 @@ them, so that a killed smoke run resumes from a checkpoint.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from replication.errors import ReplicationError, check_choice
+from replication.sweep.jobs import Planned  # noqa: F401 (defined with the jobs, which the engine runs)
 from replication.training.config import TrainConfig
 
 #: study -> its designs, the first the default.
@@ -35,18 +36,6 @@ STUDIES = tuple(DESIGNS)
 
 #: Checkpoint interval of the smoke runs (an execution setting: not part of the run id).
 SMOKE_CHECKPOINT_INTERVAL = 4
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One run of a design: its config and the budget it is counted under in ``sweep status``."""
-
-    cfg: TrainConfig
-    budget: str
-
-    @property
-    def run_id(self) -> str:
-        return self.cfg.run_id()
 
 
 def check_study(study: str) -> str:

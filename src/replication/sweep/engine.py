@@ -25,7 +25,7 @@ from pathlib import Path
 from replication.errors import ReplicationError, check_int, check_number
 from replication.files import write_json
 from replication.store.runs import RunStore, hidden_dir, read_json
-from replication.sweep.designs import Planned
+from replication.sweep.jobs import Planned
 from replication.sweep.jobs import config_dict, train_command, train_job
 from replication.training.config import TrainConfig
 
@@ -250,7 +250,7 @@ def _clean(job) -> None:
 
 
 def _live_holder(store: RunStore, rid: str):
-    from replication.store.runs import stale_seconds
+    from replication.store.claims import stale_seconds
 
     stale = stale_seconds()
     live = [c for c in store.claims(rid) if not c.stale(stale)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from dataclasses import dataclass
 import os
 import shlex
 import signal
@@ -21,8 +22,21 @@ import sys
 import threading
 
 from replication.errors import ReplicationError
-from replication.store.runs import RunBusy, RunStore
+from replication.store.claims import RunBusy
+from replication.store.runs import RunStore
 from replication.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One run of a design: its config and the budget it is counted under in ``sweep status``."""
+
+    cfg: TrainConfig
+    budget: str
+
+    @property
+    def run_id(self) -> str:
+        return self.cfg.run_id()
 
 #: The port of the multi-node rendezvous (torchrun's c10d backend), on the first node.
 RDZV_PORT = 29500
@@ -137,7 +151,7 @@ def _torchrun_job(cfg: TrainConfig, store: RunStore, launch: dict, messages: lis
     """One task per node (submitit's tasks_per_node=1): torchrun over the node's GPUs, the rendezvous at
     the allocation's first node. Rank 0 of the training claims the run (waiting for a live holder)."""
     rid = cfg.run_id()
-    from replication.store.runs import stale_seconds
+    from replication.store.claims import stale_seconds
 
     gpus, nodes = max(1, launch.get("gpus", 1)), launch.get("nodes", 1)
     live = [c for c in store.claims(rid) if not c.stale(stale_seconds())]

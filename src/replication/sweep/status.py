@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from replication.store.runs import RunStore, _alive, stale_seconds
-from replication.sweep.designs import Planned
+from replication.store.claims import _alive, stale_seconds
+from replication.store.runs import RunStore
+from replication.sweep.jobs import Planned
 from replication.sweep.engine import failure_line, read_record
 
 STATES = ("finished", "running", "failed", "missing")

@@ -20,7 +20,7 @@ _TORCH_NAMES = {
     "Env": "replication.training.distributed",
     "setup_env": "replication.training.distributed",
     "get_or_train": "replication.training.runner",
-    "get_or_train_many": "replication.training.runner",
+    "get_or_train_many": "replication.sweep.local",
 }
 
 __all__ = ["EXECUTION_FIELDS", "MODEL_VERSION", "ModelConfig", "TrainConfig", *_TORCH_NAMES]

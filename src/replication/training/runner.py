@@ -101,7 +101,7 @@ def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool
     ``retrain`` moves whatever is recorded of the run (finished or not, its checkpoint too) to
     ``.trash/<id>-<time>/`` in the store and trains it from step 0. While another live worker holds the
     run's claim, ``wait`` waits for it to finish (then returns its run) or, if False, raises
-    :class:`~replication.store.runs.RunBusy`. ``claimed``: the caller holds the run's claim already (a
+    :class:`~replication.store.claims.RunBusy`. ``claimed``: the caller holds the run's claim already (a
     sweep job, :func:`replication.sweep.jobs.train_job`).
     """
     store = store if store is not None else RunStore()
@@ -160,7 +160,7 @@ def _locked(store: RunStore, rid: str, claim):
     on a network filesystem (fcntl locks die with their process on a local disk, not always on NFS)."""
     from filelock import Timeout
 
-    from replication.store.runs import stale_seconds
+    from replication.store.claims import stale_seconds
 
     lock, wait = store.lock(rid), claim.stale_s if claim is not None else stale_seconds()
     try:
@@ -173,33 +173,6 @@ def _locked(store: RunStore, rid: str, claim):
         yield lock
     finally:
         lock.release()
-
-
-def get_or_train_many(cfgs: list[TrainConfig], store: RunStore | None = None, workers: int | None = None,
-                      progress: bool = True) -> list[Run]:
-    """The runs of many configs, training the missing ones as ``workers`` jobs at a time.
-
-    The jobs go through the sweep's local executor (:func:`replication.sweep.engine.run_local`,
-    submitit), the path of ``replication sweep --executor local``. Small models use two cores poorly from
-    one process, so by default each missing run gets a process with an equal share of the cores. The
-    runs' claims keep two studies (or two chapters, or two machines on one store) that ask for the same
-    run from training it twice. A failed run stops the others and raises, naming its log.
-    """
-    from replication.sweep.engine import run_local
-
-    store = store if store is not None else RunStore()
-    runs = [store.run(cfg.run_id()) for cfg in cfgs]
-    todo = list({r.id: cfg for r, cfg in zip(runs, cfgs) if not r.finished}.values())
-    if not todo:
-        return runs
-    # every run's checks before any is trained: a refused run fails the study now, not hours later
-    store.check_writable()
-    for cfg in todo:
-        check_corpus(cfg.corpus)
-        check_resources(cfg)
-        _check_resumable(store.run(cfg.run_id()), store.checkpoint_path(cfg.run_id()), cfg)
-    run_local(todo, store, study="local", max_parallel=workers, progress=progress, stop_on_failure=True)
-    return runs
 
 
 class Terminated(KeyboardInterrupt):
