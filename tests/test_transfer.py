@@ -13,6 +13,7 @@ from scipy import stats
 from replication.errors import ReplicationError
 from replication.store.runs import RunStore
 from replication.studies import transfer as X
+from replication.studies import transfer_reading as R
 from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, WIDTHS, ChinchillaStudy
 
 T = X.TransferStudy(budget=1e12)  # the design checked at the study's middle budget (counts below by hand)
@@ -265,17 +266,17 @@ def test_article_outcome_reads_the_shift_against_the_articles_claim():
         return {"comparison": name, "outcome": outcome, "low": low}
 
     # the article: the prefix does not move N*; a shift that is found refutes it, one ruled out confirms it
-    assert X.article_outcome(row("prefix, C_self", "agrees")) == "disagrees"
-    assert X.article_outcome(row("prefix, C_self", "disagrees")) == "agrees"
+    assert R.article_outcome(row("prefix, C_self", "agrees")) == "disagrees"
+    assert R.article_outcome(row("prefix, C_self", "disagrees")) == "agrees"
     nd = "inconclusive (4 seeds, power 0.31)"
-    assert X.article_outcome(row("prefix, SentencePiece", nd)) == nd
+    assert R.article_outcome(row("prefix, SentencePiece", nd)) == nd
     # the article: bytes put N* below SentencePiece, i.e. log(N*_SP / N*_bytes) > 0
-    assert X.article_outcome(row("vocabulary, decoder", "agrees", low=0.2)) == "agrees"
-    assert X.article_outcome(row("vocabulary, decoder", "agrees", low=-0.9)) == "disagrees"
-    assert X.article_outcome(row("vocabulary, decoder", "disagrees")) == "disagrees"
-    assert X.article_outcome(row("prefix, C_self + C_cross", "agrees")) == "no claim"
+    assert R.article_outcome(row("vocabulary, decoder", "agrees", low=0.2)) == "agrees"
+    assert R.article_outcome(row("vocabulary, decoder", "agrees", low=-0.9)) == "disagrees"
+    assert R.article_outcome(row("vocabulary, decoder", "disagrees")) == "disagrees"
+    assert R.article_outcome(row("prefix, C_self + C_cross", "agrees")) == "no claim"
     with pytest.raises(ReplicationError, match=r"^comparison='encoder' is not known"):
-        X.article_outcome(row("encoder", "agrees"))
+        R.article_outcome(row("encoder", "agrees"))
 
 
 def test_sizes_without_the_token_embedding(tmp_path):
@@ -299,7 +300,7 @@ def test_design_power_is_the_smallest_shift_seen_four_times_in_five():
     v = pd.DataFrame({"comparison": ["prefix, C_self", "prefix, C_self + C_cross", "vocabulary, decoder"],
                       "seeds": [4, 4, 4], "per-seed sd": [0.06, 0.13, 0.07]})
     pred = -0.08
-    p = X.design_power(v, pred)
+    p = R.design_power(v, pred)
     col = "smallest factor detected (80% power)"
     for name, sd in zip(v["comparison"], v["per-seed sd"]):
         f = p.loc[name, col]
@@ -312,6 +313,6 @@ def test_design_power_is_the_smallest_shift_seen_four_times_in_five():
 def test_predicted_prefix_shift_is_the_law_on_the_budget_the_prefix_leaves():
     t = pd.DataFrame({"variant": ["prefix, C_self + C_cross"] * 3 + ["decoder"],
                       "C_self": [1.0, 1.0, 1.0, 1.0], "C_cross": [0.1, 0.2, 0.3, 0.0]})
-    assert X.predicted_prefix_shift(t, 0.5) == pytest.approx(-0.5 * math.log(1.2))
+    assert R.predicted_prefix_shift(t, 0.5) == pytest.approx(-0.5 * math.log(1.2))
     with pytest.raises(ReplicationError, match="no 'prefix, C_self \\+ C_cross' runs"):
-        X.predicted_prefix_shift(t[t["variant"] == "decoder"], 0.5)
+        R.predicted_prefix_shift(t[t["variant"] == "decoder"], 0.5)

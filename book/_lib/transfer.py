@@ -11,7 +11,7 @@ import pandas as pd
 from _lib import tables
 from _lib.figures import PALETTE
 from replication.studies.chinchilla_design import TRAIN_TOKENS
-from replication.studies.transfer import ARTICLE, article_outcome
+from replication.studies.transfer_reading import ARTICLE, article_outcome
 
 STYLE = {  # variant -> (colour, marker, linestyle, label)
     "decoder": (PALETTE[0], "o", "-", "decoder only (P = 0)"),
@@ -90,8 +90,8 @@ def glue_numbers(transfer, n_opt: float, runs: pd.DataFrame, verdicts: pd.DataFr
                  body: pd.DataFrame | None = None, size_tests: pd.DataFrame | None = None,
                  power: pd.DataFrame | None = None, predicted: float | None = None,
                  confound: dict | None = None) -> dict:
-    """The numbers the prose quotes (``power``: :func:`replication.studies.transfer.design_power` at the
-    ``predicted`` log shift; ``confound``: :func:`~replication.studies.transfer.vocabulary_confound`)."""
+    """The numbers the prose quotes (``power``: :func:`replication.studies.transfer_reading.design_power` at the
+    ``predicted`` log shift; ``confound``: :func:`~replication.studies.transfer_reading.vocabulary_confound`)."""
     from myst_nb import glue
 
     out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(transfer.budget), "tr_n_opt": n_opt,

@@ -103,20 +103,20 @@ def _cpu_best_vs_n_opt() -> dict:
 @lru_cache(maxsize=1)
 def _transfer_verdicts():
     """The transfer test's verdicts, once for all its claims (recorded runs; nothing is trained)."""
-    from replication.studies import transfer
+    from replication.studies import transfer, transfer_reading
 
     return transfer.verdicts(transfer.runs_table(transfer.TRANSFER, transfer.law_n_opt(transfer.TRANSFER)))
 
 
 def _transfer(comparison: str) -> dict:
     """The transfer test's verdict on one comparison."""
-    from replication.studies import transfer
+    from replication.studies import transfer, transfer_reading
 
     v = _transfer_verdicts().set_index("comparison")
     r = {**v.loc[comparison].to_dict(), "comparison": comparison}
     ratio = "outside the trained range" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
     return {"N* ratio": ratio, "95% interval": f"{math.exp(r['low']):.2f}-{math.exp(r['high']):.2f}",
-            "per-seed t": r["per-seed t"], "outcome": transfer.article_outcome(r)}
+            "per-seed t": r["per-seed t"], "outcome": transfer_reading.article_outcome(r)}
 
 
 _TRANSFER = ("our CPU-scale transfer test: decoder-only against Perceiver AR (prefix 3x the latents) at one budget "
