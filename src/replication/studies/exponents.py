@@ -10,7 +10,8 @@ So every exponent is reported with
   (``slope ± t(k − 2) · s / sqrt(Sxx)``, k vertices);
 - ``leave one budget out``: the range of the slopes with each vertex left out in turn;
 - any other ranges of refits the caller supplies (``leave one width out``: each size of the ladder left
-  out and every vertex refound; the snapping tolerance of the Figure 4 points);
+  out and every vertex refound; ``leave one budget out, refitted``: a budget's runs left out of a fit
+  that uses every budget at once; the snapping tolerance of the Figure 4 points);
 
 and :attr:`ExponentIntervals.widest`, the smallest interval that contains all of them, which decides
 the verdict (:meth:`ExponentIntervals.verdict`).
@@ -35,6 +36,9 @@ from replication.errors import ReplicationError, check_number
 NAMES = ("a", "b", "b/a")
 #: Names of the intervals, in the order tables show them.
 BOOTSTRAP, RESIDUAL, LOBO, LOWO = ("bootstrap", "residual t", "leave one budget out", "leave one width out")
+#: A range some analyses add: each budget's runs left out and the whole analysis refitted (an Approach-3
+#: surface), not only that budget's vertex dropped from the line.
+LOBO_REFIT = "leave one budget out, refitted"
 
 
 @dataclass(frozen=True)
