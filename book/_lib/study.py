@@ -201,8 +201,9 @@ def flops_exponent(study: ChinchillaStudy = DEFAULT) -> float:
 
 def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int, runs: pd.DataFrame,
                  sweep: pd.DataFrame, pilots: pd.DataFrame, fit1, fit3, recipes: pd.DataFrame,
-                 counts: pd.DataFrame) -> dict:
-    """Every number the chapter's prose quotes, glued under its name (and returned)."""
+                 counts: pd.DataFrame, intervals1: dict | None = None) -> dict:
+    """Every number the chapter's prose quotes, glued under its name (and returned). ``intervals1``:
+    :func:`replication.studies.chinchilla.approach1_intervals`; ``fit3`` computed with ``intervals``."""
     from myst_nb import glue
 
     paper = TABLE_2["approach2"]
@@ -248,6 +249,13 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
     out["st_flops_k"] = flops_exponent(DEFAULT)
     out["st_ka_b"] = out["st_flops_k"] * out["st_a"] + out["st_b"]
     out |= exponent_numbers(counts, paper)
+    t2 = {k: {"a": TABLE_2[k]["a"], "b": TABLE_2[k]["b"], "b/a": TABLE_2[k]["b"] / TABLE_2[k]["a"]}
+          for k in ("approach1", "approach3")}
+    out["st_paper_a1_a"], out["st_paper_a3_a"] = t2["approach1"]["a"], t2["approach3"]["a"]
+    if "intervals" in fit3.details["ours"]:
+        out |= interval_numbers("st_i3", fit3.details["ours"]["intervals"], t2["approach3"])
+    if intervals1 is not None:
+        out |= interval_numbers("st_i1", intervals1["combined"], t2["approach1"])
     for _, r in recipes.iterrows():
         key = {"cycle 1.5×": "cycle", "decay to 0": "decay", "AdamW (wd 0.1)": "adamw"}[r["recipe"]]
         out[f"st_rec_{key}"] = r["verdict"]
@@ -267,6 +275,31 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
 _COUNT_KEYS = {"executed": "ex", "C_self": "cs", "6N": "6n", "6N non-embedding": "ne"}
 #: the intervals' short names in glue keys
 _IV_KEYS = {"bootstrap": "boot", "residual t": "res", "leave one budget out": "lobo", "leave one width out": "lowo"}
+
+
+#: short names in glue keys of the ranges only Approaches 1 and 3 have
+_MORE_IV_KEYS = {"leave one budget out, refitted": "lobor", "envelope fit, estimate": "fit",
+                 "envelope fit, bootstrap": "fitboot"}
+
+
+def interval_numbers(prefix: str, ex: dict, ref: dict) -> dict:
+    """The numbers of exponents with their intervals (``ex``: name -> ExponentIntervals), under
+    ``<prefix>_<a|b|r>``: the estimate, each interval's ``_<boot|res|lobo|lowo|lobor|...>_<lo|hi>``, the
+    widest (``_wide_lo``/``_wide_hi``), which intervals set its ends (``_wide_by``), and the verdict
+    against ``ref`` (name -> the paper's value) by the widest (``_verdict``)."""
+    keys = _IV_KEYS | _MORE_IV_KEYS
+    out = {}
+    for name, e in ex.items():
+        key = f"{prefix}_{'r' if name == 'b/a' else name}"
+        out[key] = e.estimate
+        for iv, (lo, hi) in e.intervals().items():
+            out[f"{key}_{keys[iv]}_lo"], out[f"{key}_{keys[iv]}_hi"] = lo, hi
+        out[f"{key}_wide_lo"], out[f"{key}_wide_hi"] = e.widest
+        by = e.widest_by
+        out[f"{key}_wide_by"] = by[0] if by[0] == by[1] else f"{by[0]} (low end) and {by[1]} (high end)"
+        if name in ref:
+            out[f"{key}_verdict"] = e.verdict(ref[name])
+    return {k: v if isinstance(v, str) else float(v) for k, v in out.items()}
 
 
 def exponent_numbers(counts: pd.DataFrame, paper: dict) -> dict:
@@ -450,6 +483,21 @@ def runs_preview(runs: pd.DataFrame, rows: int = 6):
                           "epochs": "epochs"},
                  formats={"N": "int", "D": "int", "C": "sci", "loss": "f4", "seed": "int", "steps": "int",
                           "epochs": "f2"})
+
+
+def approach_intervals_table(fit3, intervals1: dict):
+    """a and b of Approaches 1 and 3 on our runs with every interval, and Table 2's value against the
+    widest (Approach 1: the envelope read at the budgets, with the envelope fit's estimate and
+    bootstrap as two more ranges; Approach 3: the fitted surface's minima along our IsoFLOP lines)."""
+    from . import exponents
+
+    rows, ref = {}, {}
+    for label, ex, key in (("Approach 1", intervals1["combined"], "approach1"),
+                           ("Approach 3", fit3.details["ours"]["intervals"], "approach3")):
+        for name in ("a", "b"):
+            rows[f"{name}, {label}"] = ex[name]
+            ref[f"{name}, {label}"] = TABLE_2[key][name]
+    return exponents.intervals_table(rows, paper=ref)
 
 
 def approach3_table(fit3):
