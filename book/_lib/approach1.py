@@ -179,8 +179,22 @@ def ci_of(result: FitResult, name: str) -> tuple[float, float]:
     return tuple(result.ci[name]) if result.ci and name in result.ci else (math.nan, math.nan)
 
 
-def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3_claims, at_70b) -> dict:
-    """Glue every number the chapter's prose and verdict quote (and return them)."""
+def intervals_table(our_intervals: dict):
+    """a, b and b/a of the envelope of our runs read at the study's budgets, with every interval, the
+    envelope fit's estimate and bootstrap as further ranges, the widest, and Table 2's value against it."""
+    from replication.sources import chinchilla as paper
+
+    from . import exponents
+
+    t2 = paper.TABLE_2["approach1"]
+    return exponents.intervals_table(dict(our_intervals["combined"]),
+                                     paper={"a": t2["a"], "b": t2["b"], "b/a": t2["b"] / t2["a"]})
+
+
+def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3_claims, at_70b,
+                 our_intervals) -> dict:
+    """Glue every number the chapter's prose and verdict quote (and return them). ``our_intervals``:
+    :func:`replication.studies.chinchilla.approach1_intervals` of ``our_fit``."""
     from myst_nb import glue
 
     from replication.sources import chinchilla as paper
@@ -202,8 +216,11 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
     kr = krasser.LAWS[1]
     same_kr = (printed(law_lin.k_N, ".4f") == printed(kr["k_N"], ".4f")
                and printed(law_lin.k_D, ".4f") == printed(kr["k_D"], ".4f"))
+    from .study import interval_numbers
+
     a_lo, a_hi = our_fit.ci["a"]
     b_lo, b_hi = our_fit.ci["b"]
+    wide_lo, wide_hi = our_intervals["combined"]["a"].widest
     v = {
         "a1_budget": tables.sci(budget, 3),
         "a1_t3_rows": len(t3), "a1_t3_hold": int(holding.sum()),
@@ -239,12 +256,16 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
         "a1_st_resamples": str(our_fit.details.get("bootstrap", "no resamples")),
         "a1_st_verdict_a": verdict(our_fit.ci["a"], t2["a"]),
         "a1_st_verdict_b": verdict(our_fit.ci["b"], t2["b"]),
-        "a1_st_kaplan": "holds" if a_lo <= kaplan <= a_hi else "excludes",
+        "a1_st_kaplan": "holds" if wide_lo <= kaplan <= wide_hi else "excludes",
         "a1_kaplan_a": kaplan,
-        "a1_st_a3": "holds" if a_lo <= paper.TABLE_2["approach3"]["a"] <= a_hi else "excludes",
+        "a1_st_a3": "holds" if wide_lo <= paper.TABLE_2["approach3"]["a"] <= wide_hi else "excludes",
+        "a1_st_grid": int(our_fit.details["grid_points_covered"]),
+        "a1_si_winners": ", ".join(f"{n:,.0f} parameters at {tables.sci(c)} FLOPs" for n, c in
+                                   zip(our_intervals["N_opt"], our_intervals["budgets"])),
         "a1_a3_a": paper.TABLE_2["approach3"]["a"],
         "a1_d_gopher": float(law_lin.d_opt(paper.GOPHER_FLOPS)) / 1e12,
     }
+    v |= interval_numbers("a1_si", our_intervals["combined"], {"a": t2["a"], "b": t2["b"]})
     v = {k: x if isinstance(x, str) else int(x) if isinstance(x, (int, np.integer)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)
