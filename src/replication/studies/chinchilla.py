@@ -25,6 +25,7 @@ from replication.fit.approach2 import drawn_counts
 from replication.fit.vertex import DEFAULT_ESTIMATOR, check_estimator, minima
 from replication.fit.bootstrap import check_resamples
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy, num_nonembedding_params, num_params
+from replication.studies.envelope import envelope_pick, envelope_at
 from replication.studies.exponents import (LOBO, LOBO_REFIT, LOWO, ExponentIntervals, batched_slopes,
                                           exponent_intervals, ratio_samples)
 from replication.store.runs import RunStore
@@ -303,45 +304,6 @@ def approach1(study: ChinchillaStudy = DEFAULT, root=None, bootstrap: int = 200,
     return replace(fit, ci=boot.interval(), details={**fit.details, "bootstrap": f"{boot.summary} resamples of runs"})
 
 
-def envelope_at(curves: pd.DataFrame, budgets, tail: float = 0.15) -> dict:
-    """Approach 1's envelope read at each of ``budgets`` (FLOPs) instead of over a grid: at each budget,
-    the curve (``run`` of :func:`curves_table`) with the lowest loss among those whose last ``tail`` of
-    schedule spans the budget, its loss interpolated in log C as :func:`~replication.fit.fit_approach1`
-    does. Returns ``loss`` (runs, budgets; inf where a run does not span a budget), ``log_n`` (runs),
-    ``log_d`` (runs, budgets), the runs' ``labels`` and ``N``; and, over every run, ``N_opt``,
-    ``D_opt`` and ``winner`` (the run's label) per budget, NaN (None) where no run spans a budget."""
-    logb = np.log(np.asarray(budgets, float))
-    labels = list(pd.unique(curves["run"]))
-    loss = np.full((len(labels), logb.size), np.inf)
-    log_d = np.full((len(labels), logb.size), np.nan)
-    log_n = np.empty(len(labels))
-    for i, r in enumerate(labels):
-        g = curves[curves["run"] == r]
-        h = g["horizon"].max() if "horizon" in g else g["D"].max()
-        g = g[g["D"] >= (1 - tail) * h].sort_values("C")
-        lc = np.log(g["C"].to_numpy(float))
-        log_n[i] = math.log(float(np.median(g["N"])))
-        if np.unique(lc).size < 2:
-            continue
-        inside = (logb >= lc[0]) & (logb <= lc[-1])
-        loss[i, inside] = np.interp(logb[inside], lc, g["loss"].to_numpy(float))
-        log_d[i, inside] = np.interp(logb[inside], lc, np.log(g["D"].to_numpy(float)))
-    out = {"loss": loss, "log_n": log_n, "log_d": log_d, "labels": labels}
-    n_opt, d_opt, winner = _envelope_pick(out, np.ones(len(labels), bool))
-    return out | {"N_opt": np.exp(n_opt), "D_opt": np.exp(d_opt),
-                  "winner": [labels[w] if w >= 0 else None for w in winner]}
-
-
-def _envelope_pick(env: dict, keep: np.ndarray):
-    """log N_opt, log D_opt and the winning run's index (-1: none) at each budget, among the runs ``keep``."""
-    loss = np.where(keep[:, None], env["loss"], np.inf)
-    w = loss.argmin(0)
-    cols = np.arange(loss.shape[1])
-    ok = np.isfinite(loss[w, cols])
-    return (np.where(ok, env["log_n"][w], np.nan), np.where(ok, env["log_d"][w, cols], np.nan),
-            np.where(ok, w, -1))
-
-
 def approach1_intervals(study: ChinchillaStudy = DEFAULT, root=None, curves: pd.DataFrame | None = None,
                         fit=None, bootstrap: int = 200, seed: int = 0,
                         level: float = 0.8) -> dict:
@@ -361,16 +323,16 @@ def approach1_intervals(study: ChinchillaStudy = DEFAULT, root=None, curves: pd.
     budgets = np.asarray(study.budgets, float)
     logc = np.log(budgets)
     env = envelope_at(curves, budgets)
-    n_opt, d_opt, winner = _envelope_pick(env, np.ones(len(env["labels"]), bool))
+    n_opt, d_opt, winner = envelope_pick(env, np.ones(len(env["labels"]), bool))
     widths = np.unique(env["log_n"])
-    lowo = [_envelope_pick(env, env["log_n"] != w)[:2] for w in widths]
+    lowo = [envelope_pick(env, env["log_n"] != w)[:2] for w in widths]
     boot = None
     if bootstrap:
         runs = len(env["labels"])
         rng = np.random.default_rng(seed)
         keep = np.zeros((bootstrap, runs), bool)
         keep[np.arange(bootstrap)[:, None], rng.integers(0, runs, size=(bootstrap, runs))] = True
-        picked = [_envelope_pick(env, k)[:2] for k in keep]
+        picked = [envelope_pick(env, k)[:2] for k in keep]
         bn, bd = np.array([p[0] for p in picked]), np.array([p[1] for p in picked])
         a, b = batched_slopes(bn, logc), batched_slopes(bd, logc)
         boot = {"a": a, "b": b, "b/a": b / a}
