@@ -226,9 +226,14 @@ def _truncate_metrics(path: Path, step: int, cfg: TrainConfig, total: int) -> No
 
 
 #: Fewest steps (left to train) for which the CPU loop compiles the whole step (``REPLICATION_CPU_STEP``
-#: unset or ``auto``): below, compiling costs more than it saves (measured in ``replication bench study``:
-#: the compiled step saves 3-10 ms a step at the study's widths; compiling takes 10-20 s with a warm cache
-#: and 1-2 minutes with a cold one on a loaded 2-core machine).
+#: unset or ``auto``): below, compiling costs more than it saves. Measured end to end (``replication train``
+#: of the study's d = 24 run at 1e12 executed FLOPs, 2,782 steps, OMP_NUM_THREADS=1, process start to
+#: summary, a 2-core machine at load 3-5, eager and compiled interleaved): a step takes 16.8 ms eager and
+#: 13.0 ms compiled (3.8 ms saved); the compiled run costs ~9 s more outside its steps with a warm
+#: compile cache (tracing, loading the cached graph) and ~67 s more with a cold one, so it breaks even near
+#: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians).
+#: 5,000 leaves a margin for the one cold compilation per shape, which a study's first long run of each
+#: width pays and its later runs find cached; a lower threshold would gain seconds at best.
 MIN_COMPILED_STEPS = 5000
 
 
