@@ -231,7 +231,8 @@ def _truncate_metrics(path: Path, step: int, cfg: TrainConfig, total: int) -> No
 #: summary, a 2-core machine at load 3-5, eager and compiled interleaved): a step takes 16.8 ms eager and
 #: 13.0 ms compiled (3.8 ms saved); the compiled run costs ~9 s more outside its steps with a warm
 #: compile cache (tracing, loading the cached graph) and ~67 s more with a cold one, so it breaks even near
-#: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians).
+#: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians; with
+#: the C++ wrapper adopted since (training/step.py), 47-51 s warm and 84 s cold, so breaking even sooner).
 #: 5,000 leaves a margin for the one cold compilation per shape, which a study's first long run of each
 #: width pays and its later runs find cached; a lower threshold would gain seconds at best.
 MIN_COMPILED_STEPS = 5000

@@ -95,7 +95,10 @@ class CompiledStep:
                 p.copy_(torch.where(ok, p_new, p))
             return loss, total
 
-        self._compiled = torch.compile(whole, dynamic=False)
+        # the C++ wrapper (the graph's kernel calls in C++, not Python) is bit-identical and faster end to
+        # end: the study's d = 24 run at 1e12 (2,782 steps, warm cache) took 47-51 s against 54-59 s
+        # without (1.14-1.16x, interleaved), the step alone 1.05x; cold compiles were no slower
+        self._compiled = torch.compile(whole, dynamic=False, options={"cpp_wrapper": True})
         self.calls = 0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, lr: float, noise: torch.Tensor | None = None):
