@@ -448,3 +448,36 @@ def test_sigterm_stops_the_training_workers_each_at_its_checkpoint(tmp_path):
         assert line.startswith(f"terminated: run {rid} stopped at step ") and \
             line.endswith(f"of 3000; it resumes from its checkpoint at step {at}"), line
     assert not list(runs.rglob("*.tmp"))
+
+
+def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path):
+    """SIGTERM (or Ctrl-C) raised inside torch.save leaves its zip writer half-closed, which then fails with a
+    RuntimeError (a traceback instead of the one line). Held while the checkpoint is written, the signal
+    arrives right after it, and the checkpoint is whole."""
+    import signal
+
+    from replication.training import loop as T
+    from replication.training.model import PerceiverAR
+
+    cfg = TrainConfig(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=0, num_channels=16, num_layers=1),
+                      batch_size=8, steps=4, warmup_steps=1)
+    model = PerceiverAR(cfg.model)
+    opt = torch.optim.AdamW(model.parameters())
+    arrived = []
+
+    def handler(signum, frame):
+        arrived.append(path.exists())
+        raise KeyboardInterrupt
+
+    path = tmp_path / "ckpt.pt"
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with T.signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)  # while held: not delivered yet
+                T.save_checkpoint(path, model, opt, {"step": 2}, cfg)
+                assert not arrived
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert arrived == [True]  # delivered once, after the checkpoint was in place
+    assert T.read_checkpoint(path, cfg)["state"]["step"] == 2

@@ -10,6 +10,11 @@ from replication.studies.exponents import BOOTSTRAP, LOBO, LOWO, RESIDUAL
 from .tables import table
 
 
+#: The most columns a table of exponents has before it is turned (one column per exponent): about 80 px
+#: each at the book's table font, in the article's column of about 770 px at 1400 px.
+MAX_COLUMNS = 8
+
+
 def span(ci, digits: int = 3) -> str:
     """"0.424 to 0.598"; — where there is no interval."""
     if ci is None or not all(math.isfinite(x) for x in ci):
@@ -40,6 +45,10 @@ def intervals_table(rows: dict, paper: dict | None = None, digits: int = 3, capt
                "widest": "widest (decides)", "paper": "paper's value: outcome"}
     t = pd.DataFrame(out)
     t = t[[c for c in t.columns if c in ("exponent", "estimate", "widest", "paper") or (t[c] != "—").any()]]
-    return table(t, index="exponent", headers={k: v for k, v in headers.items() if k in t.columns} | {
-        k: f"{k} (range)" for k in t.columns if k not in headers and k not in ("exponent", "estimate")},
-        caption=caption)
+    headers = {k: v for k, v in headers.items() if k in t.columns} | {
+        k: f"{k} (range)" for k in t.columns if k not in headers and k not in ("exponent", "estimate")}
+    if len(t.columns) > MAX_COLUMNS and len(t) < len(t.columns) - 1:
+        # a few exponents with many intervals: one column per exponent, so that the table fits the column
+        t = t.set_index("exponent").T.rename(index=headers).rename_axis("interval").reset_index()
+        return table(t, index="interval", caption=caption)
+    return table(t, index="exponent", headers=headers, caption=caption)

@@ -44,7 +44,9 @@ import hashlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -136,9 +138,35 @@ def save_checkpoint(path: Path, model, opt, state: dict, cfg: TrainConfig) -> No
 
     Only tensors and plain Python values go in, so that :func:`read_checkpoint` can load it with
     ``weights_only=True`` (a full unpickler would run whatever code a planted file names)."""
-    with atomic_write(path, "wb") as f:
+    with signals_held(), atomic_write(path, "wb") as f:
         torch.save({"format": CHECKPOINT_FORMAT, "run_id": cfg.run_id(), "config_sha256": config_sha256(cfg),
                     "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}, f)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C and SIGTERM wait until the block ends (they are delivered then, and stop the run as usual).
+
+    An interrupt raised inside ``torch.save`` leaves its zip writer half-closed, and closing it raises a
+    RuntimeError instead of the interrupt: a traceback, where the user should read one line saying where
+    the run resumes. Held, the signal stops the run right after the checkpoint it was writing. (Python's
+    handlers are swapped for a recorder: blocking the signal in this thread would not do, since the
+    kernel hands a process's signal to any of its threads, torch's among them, that does not block it.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: h for s, h in previous.items() if h is not None}  # None: a handler not set from Python
+    for s in previous:
+        signal.signal(s, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _load_error(err: Exception) -> str:
@@ -408,12 +436,14 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
                     raise TrainingDiverged(f"weights not finite after step {step}; stopped; last good "
                                            f"checkpoint: {last_good()}")
             if ckpt_path is not None and env.master and (step % cfg.checkpoint_interval == 0 or last):
-                with _writing(ckpt_path):
-                    save_checkpoint(Path(ckpt_path), model, opt,
-                                    {"step": step, "wall_s": wall0 + time.perf_counter() - t_start,
-                                     "val_loss": val_loss, "threads": torch.get_num_threads()}, cfg)
-                state = {"step": step}
-                good_size = metrics_path.stat().st_size if metrics_path is not None and metrics_path.is_file() else 0
+                with signals_held():  # an interrupt arrives once the checkpoint and what says where it is agree
+                    with _writing(ckpt_path):
+                        save_checkpoint(Path(ckpt_path), model, opt,
+                                        {"step": step, "wall_s": wall0 + time.perf_counter() - t_start,
+                                         "val_loss": val_loss, "threads": torch.get_num_threads()}, cfg)
+                    state = {"step": step}
+                    good_size = (metrics_path.stat().st_size if metrics_path is not None and metrics_path.is_file()
+                                 else 0)
     except KeyboardInterrupt as err:
         if ckpt_path is None:
             where = "; it was not checkpointed"
