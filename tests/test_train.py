@@ -458,6 +458,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path):
 
     from replication.training import loop as T
     from replication.training.model import PerceiverAR
+    from replication.training.signals import signals_held
 
     cfg = TrainConfig(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=0, num_channels=16, num_layers=1),
                       batch_size=8, steps=4, warmup_steps=1)
@@ -473,7 +474,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path):
     old = signal.signal(signal.SIGTERM, handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            with T.signals_held():
+            with signals_held():
                 os.kill(os.getpid(), signal.SIGTERM)  # while held: not delivered yet
                 T.save_checkpoint(path, model, opt, {"step": 2}, cfg)
                 assert not arrived

@@ -44,9 +44,7 @@ import hashlib
 import json
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -59,6 +57,7 @@ from replication.store.runs import read_metrics
 from replication.training.config import TrainConfig
 from replication.training.distributed import Env, gradient_sync, mean_over_processes, setup_env, shutdown, wrap
 from replication.training.model import PerceiverAR
+from replication.training.signals import signals_held
 
 
 #: Validation windows per forward pass, at least (unless a micro-batch size is set to save memory).
@@ -141,32 +140,6 @@ def save_checkpoint(path: Path, model, opt, state: dict, cfg: TrainConfig) -> No
     with signals_held(), atomic_write(path, "wb") as f:
         torch.save({"format": CHECKPOINT_FORMAT, "run_id": cfg.run_id(), "config_sha256": config_sha256(cfg),
                     "model": model.state_dict(), "optimizer": opt.state_dict(), "state": state}, f)
-
-
-@contextlib.contextmanager
-def signals_held():
-    """Ctrl-C and SIGTERM wait until the block ends (they are delivered then, and stop the run as usual).
-
-    An interrupt raised inside ``torch.save`` leaves its zip writer half-closed, and closing it raises a
-    RuntimeError instead of the interrupt: a traceback, where the user should read one line saying where
-    the run resumes. Held, the signal stops the run right after the checkpoint it was writing. (Python's
-    handlers are swapped for a recorder: blocking the signal in this thread would not do, since the
-    kernel hands a process's signal to any of its threads, torch's among them, that does not block it.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    previous = {s: h for s, h in previous.items() if h is not None}  # None: a handler not set from Python
-    for s in previous:
-        signal.signal(s, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        if caught:
-            signal.raise_signal(caught[0])
 
 
 def _load_error(err: Exception) -> str:
