@@ -6,6 +6,12 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
+# Inductor's on-disk cache does not tell kernels built for one instruction set from another: kernels compiled
+# under the default capability (AVX512 here) and read back under ATEN_CPU_CAPABILITY=avx2 gave NaN losses and an
+# out-of-bounds index. One cache per capability, set before torch is imported (inductor fixes its folder early).
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"replication-inductor-{os.environ.get('ATEN_CPU_CAPABILITY', 'default')}"))
+
 import pytest
 
 

@@ -309,6 +309,10 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     name = f"run {Path(run_dir).name}" if run_dir is not None else "training"
 
     net = wrap(model, env)
+    if cfg.compile:
+        from replication.training.step import use_cache_dir
+
+        use_cache_dir()  # one cache per CPU capability (see there)
     fwd = torch.compile(net) if cfg.compile else net
     # the whole step compiled (replication.training.step), where it applies and pays for its compilation
     fast = None

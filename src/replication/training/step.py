@@ -34,8 +34,14 @@ CACHE_DIR = Path.home() / ".cache" / "replication" / "inductor"
 
 
 def use_cache_dir() -> str:
-    """Point inductor's on-disk caches at :data:`CACHE_DIR` (unless the environment names one); returns it."""
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(CACHE_DIR))
+    """Point inductor's on-disk caches at :data:`CACHE_DIR`, one folder per CPU capability (unless the
+    environment names a folder); returns it.
+
+    Inductor's cache does not tell kernels built for one instruction set from another: on this project's
+    machine, kernels compiled with the default (AVX512) and read back under ``ATEN_CPU_CAPABILITY=avx2``
+    gave NaN losses and an out-of-bounds index, where a fresh cache under avx2 trains correctly."""
+    folder = CACHE_DIR / torch.backends.cpu.get_cpu_capability().lower()
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
     return os.environ["TORCHINDUCTOR_CACHE_DIR"]
 
 
