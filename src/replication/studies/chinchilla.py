@@ -124,18 +124,6 @@ def _vertices(t: pd.DataFrame, count: str, picks=None, estimator: str = DEFAULT_
     return out
 
 
-def _slopes(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Least-squares slope of y on x per row, over the finite entries (NaN with fewer than 2)."""
-    ok = np.isfinite(y) & np.isfinite(x)
-    k = ok.sum(1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xb = np.where(ok, x, 0).sum(1) / k
-        yb = np.where(ok, y, 0).sum(1) / k
-        dx = np.where(ok, x - xb[:, None], 0)
-        s = (dx * np.where(ok, y - yb[:, None], 0)).sum(1) / (dx * dx).sum(1)
-    return np.where(k >= 2, s, np.nan)
-
-
 def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "executed", runs: pd.DataFrame | None = None,
               bootstrap: int = 1000, seed: int = 0, estimator: str = DEFAULT_ESTIMATOR):
     """Approach 2 on every IsoFLOP run (each seed a point), N and C counted by ``count``, each budget's
@@ -167,7 +155,7 @@ def approach2(study: ChinchillaStudy = DEFAULT, root=None, count: str = "execute
 
         def refit(picks):  # every resample's vertices are kept for the per-budget intervals below
             w = _vertices(t, count, picks, estimator)
-            a, b = _slopes(w[0], w[2]), _slopes(w[1], w[2])
+            a, b = batched_slopes(w[0], w[2]), batched_slopes(w[1], w[2])
             good = np.isfinite(a) & np.isfinite(b)
             resampled.update(w=w, a=a, b=b, good=good)
             return np.c_[a[good], b[good]]
@@ -223,8 +211,9 @@ def exponents(study: ChinchillaStudy = DEFAULT, root=None, count: str = "execute
     boot_w = fit.details.get("vertex_samples")
     boot_ac = boot_r = None
     if boot_w is not None:
-        good = np.isfinite(_slopes(boot_w[0], boot_w[2])) & np.isfinite(_slopes(boot_w[1], boot_w[2]))
-        boot_ac = {"a": _slopes(boot_w[0], boot_w[2])[good], "b": _slopes(boot_w[1], boot_w[2])[good]}
+        a_boot, b_boot = batched_slopes(boot_w[0], boot_w[2]), batched_slopes(boot_w[1], boot_w[2])
+        good = np.isfinite(a_boot) & np.isfinite(b_boot)
+        boot_ac = {"a": a_boot[good], "b": b_boot[good]}
         boot_r = {"b/a": ratio_samples(log_budget, boot_w[0], boot_w[1])[good]}
     on_c = exponent_intervals(c, n, d, bootstrap=boot_ac, refits={LOWO: [(v[2], v[0], v[1]) for v in lowo]},
                               level=level)
