@@ -234,7 +234,7 @@ def test_toc_chapters_reads_the_toc_in_order():
 def test_rerun_note_gives_a_command_that_parses_back_to_the_defaults():
     import ast
 
-    from replication import site
+    from replication.book import site
 
     defaults = {"budget": 5.76e23, "sizes": [1e12, 1e13], "name": "kjv", "layers": 4, "ratio": 2.0}
     note = site.rerun_note("tiny", defaults).source
@@ -323,7 +323,7 @@ def test_notes_show_a_parameter_value_as_text():
 
     import nbformat
 
-    from replication import site
+    from replication.book import site
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
                                          nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]})])

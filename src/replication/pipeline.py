@@ -29,7 +29,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from replication import site
+from replication.book import site
 from replication.errors import ReplicationError
 from replication.files import atomic_write, atomic_write_bytes, atomic_write_text
 from replication.parameters import (inject_parameters, parse_assignments,  # noqa: F401 (the CLI imports them here)
