@@ -10,6 +10,8 @@ from replication.cli.plan import answer
 from replication.fit import planning, predict_loss
 from replication.sources import chinchilla as paper
 from replication.sources.models import PUBLISHED_MODELS
+from replication.studies.planning import load_law
+from replication.verdict import DIFFERS, HOLDS
 
 P = paper.EQ10_UNROUNDED
 
@@ -140,9 +142,52 @@ def test_law_from_a_csv(tmp_path):
     runs = synthetic_isoflops(P, [6e18, 1e19, 3e19, 6e19, 3e20], sizes=8, span=1.6, noise=0.0)
     path = tmp_path / "runs.csv"
     runs.to_csv(path, index=False)
-    law = planning.load_law(data=str(path), bootstrap=20)
+    law = load_law(data=str(path), bootstrap=20)
     assert law.params["alpha"] == pytest.approx(P["alpha"], rel=1e-3)
     out = answer(law, loss=2.2, inference_tokens=1e11)
     assert out["interval"]["samples"] == 20
     exact = planning.inference_optimal(P, 2.2, 1e11)
     assert out["answer"]["N"] == pytest.approx(float(exact["N"]), rel=1e-2)
+
+
+def test_paper_laws_carry_no_samples_and_the_runs_behind_them():
+    law = load_law("paper-rounded")
+    assert law.params == dict(paper.EQ10) and law.samples is None
+    assert law.extrapolates(70e9, 1.4e12) and not law.extrapolates(1e9, 20e9)
+
+
+def test_sweep_compares_every_lifetime_with_the_chinchilla_optimum():
+    T = np.array([0.0, 1e12, 1e14])
+    t = planning.inference_sweep(P, [2.1, 2.0], T)
+    assert len(t) == 6 and list(t["T"][:3]) == list(T)
+    at_zero = t[t["T"] == 0]
+    assert np.allclose(at_zero["N / N_chinchilla"], 1) and np.allclose(at_zero["saved %"], 0, atol=1e-9)
+    r = planning.inference_optimal(P, 2.0, 1e14)
+    row = t[(t["loss"] == 2.0) & (t["T"] == 1e14)].iloc[0]
+    assert row["N"] == pytest.approx(float(r["N"])) and row["saved %"] == pytest.approx(100 * float(r["saved_fraction"]))
+    with pytest.raises(Exception, match="losses"):
+        planning.inference_sweep(P, [], T)
+
+
+def test_placements_are_one_row_per_model():
+    t = planning.placements(P)
+    assert list(t.index) == list(PUBLISHED_MODELS)
+    assert t.loc["Gopher", "loss"] == pytest.approx(planning.placement(P, 280e9, 300e9)["loss"])
+
+
+def test_compare_laws_gives_intervals_only_where_a_law_has_samples():
+    rng = np.random.default_rng(0)
+    base = np.array([P[k] for k in planning.KEYS])
+    sampled = planning.Law("sampled", dict(P), base * (1 + 0.01 * rng.standard_normal((100, 5))))
+    t = planning.compare_laws([planning.Law("paper", dict(P)), sampled], 2.0, [1e12])
+    plain, boot = t.iloc[0], t.iloc[1]
+    assert np.isnan(plain["N lo"]) and plain["N"] == pytest.approx(float(planning.inference_optimal(P, 2.0, 1e12)["N"]))
+    assert boot["N lo"] < boot["N"] < boot["N hi"] and boot["D/N lo"] < boot["D/N"] < boot["D/N hi"]
+
+
+def test_smaller_and_longer_holds_under_eq10_and_differs_with_no_traffic():
+    law = planning.Law("paper", dict(P))
+    v = planning.smaller_and_longer([law], 2.0, [1e12, 1e13])
+    assert v.outcome == HOLDS and v.ours == pytest.approx(float(planning.inference_optimal(P, 2.0, 1e12)["size_ratio"]))
+    # with no inference the optimum is the Chinchilla-optimal model itself: not smaller
+    assert planning.smaller_and_longer([law], 2.0, [0.0]).outcome == DIFFERS

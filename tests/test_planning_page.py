@@ -9,11 +9,13 @@ matplotlib.use("Agg")
 
 from _lib import planning as view  # noqa: E402
 from replication.fit import planning  # noqa: E402
+from replication.studies.planning import load_law  # noqa: E402
+from replication.verdict import words  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def law():
-    return planning.load_law("paper")
+    return load_law("paper")
 
 
 def body(styler) -> list[list[str]]:
@@ -26,7 +28,7 @@ def body(styler) -> list[list[str]]:
 
 def test_sweep_table_shows_the_chosen_lifetimes(law):
     T = np.logspace(9, 15, 61)
-    sweep = view.sweep(law.params, [2.1, 2.0], T)
+    sweep = planning.inference_sweep(law.params, [2.1, 2.0], T)
     rows = body(view.sweep_table(sweep, T[::10]))
     assert len(rows) == 2 * 7
     r = planning.inference_optimal(law.params, 2.0, 1e12)
@@ -35,7 +37,7 @@ def test_sweep_table_shows_the_chosen_lifetimes(law):
 
 
 def test_models_view_marks_under_trained_models(law):
-    models = view.models_table(law.params)
+    models = planning.placements(law.params)
     rows = {r[0]: r for r in body(view.models_view(models))}
     assert rows["Chinchilla"][-1] == "none (under-trained)"  # under eq. 10 Chinchilla is below the frontier
     assert rows["Llama-2-7B"][-1].endswith("10¹²")
@@ -51,8 +53,10 @@ def test_law_comparison_gives_intervals_only_with_samples(law):
 
 
 def test_verdict_and_glued_numbers(law):
-    v = view.glue_numbers(law, 2.0, 1e12, 1e13, view.models_table(law.params))
-    assert v["pl_verdict"] == view.verdict([law], 2.0, (1e12, 1e13)) == "reproduced"
+    v = view.glue_numbers(law, 2.0, 1e12, 1e13, planning.placements(law.params))
+    assert v["pl_verdict"] == "holds"
+    box = v["planning_verdict"].data
+    assert box.startswith("{bdg-success}`holds`") and "0." in box and words(box) <= 60
     assert v["pl_size1"] < 1 < v["pl_tokens1"] and v["pl_size2"] < v["pl_size1"]
     assert v["pl_T1_s"] == "10¹²" and v["pl_gopher_C_s"] == "5.76×10²³"
     assert v["pl_beyond"].startswith("All of these")
@@ -60,9 +64,9 @@ def test_verdict_and_glued_numbers(law):
 
 def test_figures_have_labelled_axes_and_distinct_lines(law):
     T = np.logspace(9, 15, 31)
-    sweep = view.sweep(law.params, [2.1, 2.0, 1.95], T)
+    sweep = planning.inference_sweep(law.params, [2.1, 2.0, 1.95], T)
     for fig in (view.plot_optimum(sweep), view.plot_savings(sweep),
-                view.plot_models(law.params, view.models_table(law.params))):
+                view.plot_models(law.params, planning.placements(law.params))):
         for ax in fig.axes:
             assert ax.get_xlabel() and ax.get_ylabel()
     styles = {(line.get_color(), line.get_linestyle()) for line in view.plot_optimum(sweep).axes[0].lines}

@@ -2,12 +2,17 @@
 the savings over the Chinchilla-optimal model, and where published models sit."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
 
 from replication.fit import planning
-from replication.sources.models import PUBLISHED_MODELS
+from replication.sources import chinchilla as paper
+from replication.verdict import box_markdown
 
 from .figures import PALETTE
 from .tables import number, sci, table
@@ -23,17 +28,6 @@ _STYLES = ("-", "--", ":", "-.")
 
 def law_label(law) -> str:
     return LAW_LABELS.get(law.name, "Approach 3 fitted to the data")
-
-
-def sweep(params, losses, T) -> pd.DataFrame:
-    """One row per (target loss, lifetime inference tokens T): the optimum and its savings."""
-    rows = []
-    for loss in losses:
-        r = planning.inference_optimal(params, loss, T)
-        rows.append(pd.DataFrame({"loss": loss, "T": T, "N": r["N"], "D": r["D"], "D/N": r["tokens_per_param"],
-                                  "N / N_chinchilla": r["size_ratio"], "D / D_chinchilla": r["token_ratio"],
-                                  "saved %": 100 * r["saved_fraction"]}))
-    return pd.concat(rows, ignore_index=True)
 
 
 def sweep_table(sweep_df: pd.DataFrame, T_shown):
@@ -77,13 +71,6 @@ def plot_savings(sweep_df: pd.DataFrame):
     return fig
 
 
-def models_table(params) -> pd.DataFrame:
-    """The published models, with their loss under the law, over-training factor and break-even T."""
-    rows = {name: planning.placement(params, N, D) for name, (N, D) in PUBLISHED_MODELS.items()}
-    t = pd.DataFrame(rows).T
-    return t[["N", "D", "tokens_per_param", "loss", "overtraining", "breakeven_inference_tokens"]].astype(float)
-
-
 def models_view(models: pd.DataFrame):
     """The published models as the chapter shows them."""
     t = models.rename_axis("model").reset_index()
@@ -123,42 +110,27 @@ def plot_models(params, models: pd.DataFrame):
 
 
 def law_comparison(laws: dict, loss: float, T_values):
-    """The recommendation for one target loss under each law: N, D, D/N, with the 80% bootstrap interval
-    where the law has samples."""
-    rows = []
-    for law in laws.values():
-        for T in T_values:
-            r = planning.inference_optimal(law.params, loss, T)
-            iv = planning.plan_samples(law, planning.inference_optimal, loss, T)
-            n, tpp = float(r["N"]) / 1e9, float(r["tokens_per_param"])
-            rows.append({"law": law_label(law), "T": T,
-                         "N": f"{n:.1f}" + (f" [{iv['N'][0] / 1e9:.1f}, {iv['N'][1] / 1e9:.1f}]" if iv else ""),
-                         "D": float(r["D"]) / 1e12,
-                         "D/N": f"{tpp:.0f}" + (f" [{iv['tokens_per_param'][0]:.0f}, "
-                                                f"{iv['tokens_per_param'][1]:.0f}]" if iv else "")})
-    return table(pd.DataFrame(rows), columns=["law", "T", "N", "D", "D/N"],
+    """:func:`replication.fit.planning.compare_laws` as the page shows it: N and D/N with their 80% bootstrap
+    interval where the law has samples."""
+    t = planning.compare_laws(list(laws.values()), loss, T_values)
+
+    def with_interval(x, lo, hi, fmt):
+        return f"{x:{fmt}}" + ("" if np.isnan(lo) else f" [{lo:{fmt}}, {hi:{fmt}}]")
+
+    t = t.assign(law=t["law"].map(lambda name: LAW_LABELS.get(name, "Approach 3 fitted to the data")),
+                 N=[with_interval(*(r[k] / 1e9 for k in ("N", "N lo", "N hi")), ".1f") for _, r in t.iterrows()],
+                 D=t["D"] / 1e12,
+                 **{"D/N": [with_interval(r["D/N"], r["D/N lo"], r["D/N hi"], ".0f") for _, r in t.iterrows()]})
+    return table(t, columns=["law", "T", "N", "D", "D/N"],
                  headers={"law": "law", "T": "lifetime inference tokens T",
                           "N": "parameters N, billions (80% interval)", "D": "training tokens D, trillions",
                           "D/N": "tokens per parameter D/N (80% interval)"},
                  formats={"T": "sci", "D": "f2"})
 
 
-def verdict(laws, loss: float, T_values) -> str:
-    """reproduced when, under every law and for every T, the least-lifetime-cost model is smaller and trained
-    on more tokens than the Chinchilla-optimal model of the same loss (Sardana & Frankle's finding);
-    differs otherwise."""
-    ok = all(float(r["size_ratio"]) < 1 < float(r["token_ratio"])
-             for law in laws for r in (planning.inference_optimal(law.params, loss, T) for T in T_values))
-    return "reproduced" if ok else "differs"
-
-
 def glue_numbers(law, loss: float, T_small: float, T_large: float, models: pd.DataFrame, refit=None) -> dict:
     """Glue every number the prose quotes (plain floats, and strings for numbers written 10ⁿ); returns them
     by name."""
-    from myst_nb import glue
-
-    from replication.sources import chinchilla as paper
-
     v = {"pl_loss": loss, "pl_T1": T_small, "pl_T2": T_large, "pl_T1_s": sci(T_small), "pl_T2_s": sci(T_large),
          "pl_E": law.params["E"], "pl_law": law_label(law)}
     g = planning.compute_optimal(law.params, paper.GOPHER_FLOPS)
@@ -183,7 +155,15 @@ def glue_numbers(law, loss: float, T_small: float, T_large: float, models: pd.Da
     if refit is not None:
         ratios = [v[f"pl_refit_N{tag}"] / v[f"pl_N{tag}"] for tag in ("1", "2")]
         v |= {"pl_law_ratio_lo": min(ratios), "pl_law_ratio_hi": max(ratios)}
-    v["pl_verdict"] = verdict([law] + ([refit] if refit is not None else []), loss, (T_small, T_large))
+    verdict = planning.smaller_and_longer([law] + ([refit] if refit is not None else []), loss, (T_small, T_large))
+    v["pl_verdict"] = verdict.label
+    finding = (f"Under {law_label(law)}, reaching loss {loss:.2f} while serving {sci(T_large)} tokens takes "
+               f"{v['pl_size2']:.2f} times the Chinchilla-optimal size")
+    if refit is not None:
+        iv = planning.plan_samples(refit, planning.inference_optimal, loss, T_large, keys=("size_ratio",))
+        finding += (f"; under {law_label(refit)}, {v['pl_refit_size2']:.2f} (80% interval "
+                    f"{iv['size_ratio'][0]:.2f} to {iv['size_ratio'][1]:.2f})")
+    v["planning_verdict"] = Markdown(box_markdown(replace(verdict, finding=finding + ".")))
     v["pl_beyond"] = ("All of these models lie beyond the runs the laws were fitted to, in parameters, tokens "
                       "or compute: they are extrapolations" if all(beyond) else
                       f"{sum(beyond)} of these {len(beyond)} models lie beyond the runs the laws were fitted to, "

@@ -6,6 +6,7 @@ import math
 
 from replication.errors import ArgumentParser, ReplicationError, finite_float
 from replication.fit import planning
+from replication.studies.planning import LAWS, load_law
 
 #: What each question reports, in the order printed: key -> label.
 LABELS = {"N": "parameters N", "D": "training tokens D", "tokens_per_param": "tokens per parameter D/N",
@@ -124,8 +125,8 @@ def main(argv: list[str]) -> int:
         prog="replication plan",
         description="Plan a model from a fitted law L(N, D) = E + A/N^alpha + B/D^beta, counting 6ND training "
                     "and 2N FLOPs per inference token (Sardana & Frankle 2023).")
-    p.add_argument("--law", default="paper", choices=tuple(planning.LAWS),
-                   help="; ".join(f"{k}: {v}" for k, v in planning.LAWS.items()) + " (default paper)")
+    p.add_argument("--law", default="paper", choices=tuple(LAWS),
+                   help="; ".join(f"{k}: {v}" for k, v in LAWS.items()) + " (default paper)")
     p.add_argument("--data", help="a CSV of final losses (columns N, D or C, loss): plan with Approach 3 fitted to it")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="K",
                    help="figure4, study, --data: bootstrap resamples of the fit for intervals, 0 or 2 to 1,000,000 "
@@ -143,7 +144,7 @@ def main(argv: list[str]) -> int:
     check_question(**{name: getattr(a, name) for name in RANGES})  # before any slow fit
     if a.data and a.law != "paper":
         raise ReplicationError("give --law or --data, not both")
-    law = planning.load_law(a.law, data=a.data, bootstrap=a.bootstrap)
+    law = load_law(a.law, data=a.data, bootstrap=a.bootstrap)
     out = answer(law, compute=a.compute, loss=a.loss, params=a.params, tokens=a.tokens,
                  inference_tokens=a.inference_tokens)
     print(json.dumps(out, indent=2) if a.json else format_table(out))

@@ -10,9 +10,11 @@ model that will serve T tokens costs 6·N·D + 2·N·T over its life.
   T = 0 it is Chinchilla's balance α·P = β·Q. Along the iso-loss curve P + Q = L − E it is one equation
   in log D, whose left side falls monotonically, solved by a bracketed bisection (see :func:`_solve_d`).
 - :func:`with_params`, :func:`with_tokens`: the best use of the remaining freedom when N or D is fixed.
-- :class:`Law` and :func:`load_law`: the laws to plan with (the paper's constants, the refit to the points
-  of its Figure 4, our CPU-scale fit, a CSV), each with bootstrap samples where it has them;
-  :func:`plan_samples` propagates a plan through them.
+- :class:`Law`: a law to plan with, with bootstrap samples where it has them (:func:`law_from_points` fits
+  one; :mod:`replication.studies.planning` names the book's); :func:`plan_samples` propagates a plan
+  through the samples.
+- :func:`inference_sweep`, :func:`placements`, :func:`compare_laws`: the planning chapter's tables;
+  :func:`smaller_and_longer`: Sardana & Frankle's finding checked under given laws, as a Verdict.
 """
 from __future__ import annotations
 
@@ -20,21 +22,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from replication.errors import ReplicationError, check_choice, check_int, check_number
+from replication.errors import ReplicationError, check_int, check_number
 from replication.fit.approach3 import bootstrap_approach3, fit_approach3, frontier, predict_loss
 from replication.fit.objectives import params_to_theta
-from replication.fit.observations import observations
-from replication.sources import chinchilla as paper
+from replication.fit.observations import observations, read_csv
+from replication.sources.models import PUBLISHED_MODELS
+from replication.verdict import DIFFERS, HOLDS, Verdict
 
-#: The laws :func:`load_law` knows: name -> what it is.
-LAWS = {
-    "paper": "Hoffmann et al. (2022), eq. 10, unrounded constants (those behind Table 2's a = 0.46)",
-    "paper-rounded": "Hoffmann et al. (2022), eq. 10 as printed (rounded constants)",
-    "besiroglu": "Besiroglu et al. (2024), their published likelihood fit (no samples)",
-    "figure4": "our Huber-LSE refit to the 240 points of the paper's Figure 4, with a bootstrap",
-    "study": "our CPU-scale Approach-3 fit on the recorded runs, with a bootstrap",
-}
 KEYS = ("A", "B", "E", "alpha", "beta")
 
 
@@ -65,7 +61,11 @@ class Law:
         return bool(N > self.trained["N"] or D > self.trained["D"] or 6 * N * D > self.trained["C"])
 
 
-def _law_from_points(name: str, data, bootstrap: int, seed: int, method: str = "huber") -> Law:
+def law_from_points(name: str, data, *, bootstrap: int = 1000, seed: int = 0, method: str = "huber") -> Law:
+    """Approach 3 fitted to ``data`` (a DataFrame, or a CSV path, of N, D or C, loss), with ``bootstrap``
+    resamples of the points (0: none) as its samples (several seconds)."""
+    check_int("bootstrap", bootstrap, 0, 1_000_000)
+    data = read_csv(data) if isinstance(data, str) else data
     fit = fit_approach3(data, method=method)
     N, D, loss, C = observations(data)
     samples = None
@@ -74,31 +74,6 @@ def _law_from_points(name: str, data, bootstrap: int, seed: int, method: str = "
                                    method=method, resamples=bootstrap, seed=seed)
         samples = boot.samples
     return Law(name, dict(fit.params), samples, {"N": float(N.max()), "D": float(D.max()), "C": float((6 * N * D).max())})
-
-
-def load_law(name: str = "paper", *, data=None, bootstrap: int = 1000, seed: int = 0) -> Law:
-    """One of :data:`LAWS`, or (``data``: a DataFrame or CSV path of N, D, loss) Approach 3 fitted to it.
-
-    "figure4" and "study" and ``data`` fit Approach 3 (several seconds) and bootstrap ``bootstrap``
-    resamples of the points (0: none)."""
-    check_int("bootstrap", bootstrap, 0, 1_000_000)
-    if data is not None:
-        from replication.fit.observations import read_csv
-        table = read_csv(data) if isinstance(data, str) else data
-        return _law_from_points(f"Approach 3 fitted to {data if isinstance(data, str) else 'the data'}",
-                                table, bootstrap, seed)
-    check_choice("law", name, tuple(LAWS))
-    if name == "paper":
-        return Law(name, dict(paper.EQ10_UNROUNDED), trained={"N": 16e9, "D": 500e9, "C": 3e21})
-    if name == "paper-rounded":
-        return Law(name, dict(paper.EQ10), trained={"N": 16e9, "D": 500e9, "C": 3e21})
-    if name == "besiroglu":
-        return Law(name, dict(paper.EPOCH_FIT), trained={"N": 16e9, "D": 500e9, "C": 3e21})
-    if name == "figure4":
-        from replication.studies import figure4
-        return _law_from_points(name, figure4.points(), bootstrap, seed)
-    from replication.studies import chinchilla
-    return _law_from_points(name, chinchilla.runs_table(), bootstrap, seed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,3 +257,59 @@ def plan_samples(law: Law, func, *args, ci=(10, 90), keys=("N", "D", "tokens_per
         v = np.asarray(out[k])[ok]
         res[k] = tuple(float(x) for x in np.percentile(v, ci)) if v.size else (math.nan, math.nan)
     return res
+
+
+# ----------------------------------------------------------------------------------------------
+# the planning chapter's tables and its verdict
+
+
+def inference_sweep(p, losses, T) -> pd.DataFrame:
+    """The inference-aware optimum for every (target loss, lifetime inference tokens T), one row each:
+    N, D, D/N, N and D over the Chinchilla-optimal model of that loss, and the share of its lifetime
+    FLOPs saved (percent)."""
+    if len(losses) == 0:
+        raise ReplicationError("losses is empty; allowed: one or more target losses above the law's E")
+    rows = []
+    for loss in losses:
+        r = inference_optimal(p, loss, T)
+        rows.append(pd.DataFrame({"loss": loss, "T": T, "N": r["N"], "D": r["D"], "D/N": r["tokens_per_param"],
+                                  "N / N_chinchilla": r["size_ratio"], "D / D_chinchilla": r["token_ratio"],
+                                  "saved %": 100 * r["saved_fraction"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def placements(p, models: dict = PUBLISHED_MODELS) -> pd.DataFrame:
+    """:func:`placement` of each model (name -> (N, D)): its loss under the law, over-training factor and
+    break-even lifetime inference tokens."""
+    t = pd.DataFrame({name: placement(p, N, D) for name, (N, D) in models.items()}).T
+    return t[["N", "D", "tokens_per_param", "loss", "overtraining", "breakeven_inference_tokens"]].astype(float)
+
+
+def compare_laws(laws: list[Law], loss: float, T_values) -> pd.DataFrame:
+    """The inference-aware optimum of one target loss under each law, for each T: N, D, D/N and, where the
+    law has samples, the 10th and 90th percentiles of N and D/N over them (NaN where it has none)."""
+    rows = []
+    for law in laws:
+        for T in T_values:
+            r = inference_optimal(law.params, loss, T)
+            iv = plan_samples(law, inference_optimal, loss, T) or {}
+            n_lo, n_hi = iv.get("N", (math.nan, math.nan))
+            t_lo, t_hi = iv.get("tokens_per_param", (math.nan, math.nan))
+            rows.append({"law": law.name, "T": float(T), "N": float(r["N"]), "N lo": n_lo, "N hi": n_hi,
+                         "D": float(r["D"]), "D/N": float(r["tokens_per_param"]), "D/N lo": t_lo, "D/N hi": t_hi})
+    return pd.DataFrame(rows)
+
+
+def smaller_and_longer(laws: list[Law], loss: float, T_values) -> Verdict:
+    """Sardana & Frankle's finding under each law and lifetime: *holds* when the least-lifetime-FLOPs model
+    of ``loss`` is smaller, and trained on more tokens, than the Chinchilla-optimal model of that loss;
+    *differs* otherwise. ``ours`` is the largest size ratio found (below 1 when it holds)."""
+    ratios = [inference_optimal(law.params, loss, T) for law in laws for T in T_values]
+    if not ratios:
+        raise ReplicationError("smaller_and_longer needs a law and a lifetime; allowed: one or more of each")
+    holds = all(float(r["size_ratio"]) < 1 < float(r["token_ratio"]) for r in ratios)
+    size = max(float(r["size_ratio"]) for r in ratios)
+    return Verdict(claim="Sardana and Frankle: a model that will serve many tokens should be smaller, and trained "
+                         "longer, than the Chinchilla-optimal model of its loss.",
+                   outcome=HOLDS if holds else DIFFERS, test=f"inference-aware optimum under {len(laws)} law(s)",
+                   paper=1.0, ours=size)
