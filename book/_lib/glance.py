@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
+import matplotlib.pyplot as plt
+from IPython.display import Markdown
+from myst_nb import glue
 
-from replication.errors import ReplicationError
+from replication.fit.laws import anchored_allocation, growth_table, table2_verdict
 from replication.sources import chinchilla as paper
+from replication.verdict import box_markdown
 
 from . import figures, tables
 
@@ -29,21 +31,9 @@ STYLES = {
 STYLES_OFFSET = {"approach1": 0, "approach2": 1, "approach3": 2, "kaplan": 3}
 
 
-def exponent_table(factor: float = 10.0) -> pd.DataFrame:
-    """Table 2's exponents and the growth of N_opt and D_opt when compute grows by ``factor``."""
-    if not factor > 1:
-        raise ReplicationError(f"factor={factor!r} must be > 1")
-    rows = []
-    for key, label in LABELS.items():
-        a, b = paper.TABLE_2[key]["a"], paper.TABLE_2[key]["b"]
-        rows.append({"law": label, "a": a, "b": b, "N growth": factor**a, "D growth": factor**b,
-                     "tokens/param growth": factor ** (b - a)})
-    return pd.DataFrame(rows).set_index("law")
-
-
 def show_exponents(factor: float = 10.0):
-    """:func:`exponent_table` as the page shows it."""
-    t = exponent_table(factor).assign(**{"a + b": lambda d: d["a"] + d["b"]})
+    """:func:`replication.fit.laws.growth_table` as the page shows it."""
+    t = growth_table(factor).rename(index=LABELS).reset_index()
     times = f"{float(factor):g}×"
     return tables.table(
         t, index="law", columns=["law", "a", "b", "a + b", "N growth", "D growth", "tokens/param growth"],
@@ -54,33 +44,14 @@ def show_exponents(factor: float = 10.0):
                  "tokens/param growth": "f2"})
 
 
-def allocation_curves(c_min: float, c_max: float, num: int = 50,
-                      anchor: tuple[float, float] = (paper.CHINCHILLA["N"], paper.CHINCHILLA["D"])):
-    """N_opt(C) and D_opt(C) for each law, every law passing through ``anchor`` = (N, D) at C = 6ND.
-
-    Table 2 gives exponents only; anchoring all laws at one allocation isolates what the exponents do.
-    """
-    if not 0 < c_min < c_max:
-        raise ReplicationError(f"need 0 < c_min < c_max, got c_min={c_min!r}, c_max={c_max!r}")
-    n0, d0 = anchor
-    c0 = 6 * n0 * d0
-    c = np.logspace(np.log10(c_min), np.log10(c_max), num)
-    curves = {}
-    for key, label in LABELS.items():
-        a, b = paper.TABLE_2[key]["a"], paper.TABLE_2[key]["b"]
-        curves[label] = (n0 * (c / c0) ** a, d0 * (c / c0) ** b)
-    return c, curves
-
-
 def plot_allocation(c_min: float, c_max: float):
     """Log-log plot of N_opt(C) and D_opt(C) for Table 2's laws, all through Chinchilla's allocation."""
-    import matplotlib.pyplot as plt
-
-    c, curves = allocation_curves(c_min, c_max)
+    c, curves = anchored_allocation(c_min, c_max)
     anchor_c = 6 * paper.CHINCHILLA["N"] * paper.CHINCHILLA["D"]
     fig, (ax_n, ax_d) = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
     every = max(1, len(c) // 8)
-    for (key, label), (n, d) in zip(LABELS.items(), curves.values()):
+    for key, (n, d) in curves.items():
+        label = LABELS[key]
         style = dict(STYLES[key], lw=1.5, ms=4, markevery=(STYLES_OFFSET[key] * every // 4, every))
         ax_n.loglog(c, n, label=label, **style)
         ax_d.loglog(c, d, label=label, **style)
@@ -100,12 +71,11 @@ def plot_allocation(c_min: float, c_max: float):
 
 def glue_numbers(factor: float, c_min: float, c_max: float) -> dict:
     """Glue every number the chapter's prose and verdict quote (and return them)."""
-    from myst_nb import glue
-
-    t = exponent_table(factor)
-    chin = t.loc[[LABELS[k] for k in ("approach1", "approach2", "approach3")]]
-    kap = t.loc[LABELS["kaplan"]]
-    sums = t["a"] + t["b"]
+    t = growth_table(factor)
+    chin = t.loc[["approach1", "approach2", "approach3"]]
+    kap = t.loc["kaplan"]
+    sums = t["a + b"]
+    verdict = table2_verdict(factor)
     a1, ak = paper.TABLE_2["approach1"], paper.TABLE_2["kaplan"]
     c0 = 6 * paper.CHINCHILLA["N"] * paper.CHINCHILLA["D"]
     per_decade = 10 ** (ak["a"] - a1["a"])
@@ -115,7 +85,7 @@ def glue_numbers(factor: float, c_min: float, c_max: float) -> dict:
         "gl_sum_lo": float(sums.min()), "gl_sum_hi": float(sums.max()),
         "gl_sums": (f"{sums.min():.2f}" if f"{sums.min():.2f}" == f"{sums.max():.2f}"
                     else f"{sums.min():.2f} to {sums.max():.2f}"),
-        "gl_sum_verdict": "reproduced" if all(round(s, 2) == 1.0 for s in sums) else "differs",
+        "gl_sum_verdict": verdict.label,
         "gl_chin_n_lo": float(chin["N growth"].min()), "gl_chin_n_hi": float(chin["N growth"].max()),
         "gl_chin_d_lo": float(chin["D growth"].min()), "gl_chin_d_hi": float(chin["D growth"].max()),
         "gl_chin_tpp_lo": float(chin["tokens/param growth"].min()),
@@ -133,4 +103,5 @@ def glue_numbers(factor: float, c_min: float, c_max: float) -> dict:
     }
     for k, x in v.items():
         glue(k, x, display=False)
+    glue("glance_verdict", Markdown(box_markdown(verdict)), display=False)
     return v

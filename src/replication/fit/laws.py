@@ -10,18 +10,27 @@ to the printed tables. Two fits are offered because they weight the rows differe
 
 With the exponents free, :func:`fit_power_law` and :func:`fit_compute_optimal` fit log y = log k +
 a·log C by least squares, with bootstrap intervals; Approaches 1 and 2 end with them.
+
+What Table 2's exponents imply on their own: :func:`growth_table` (N_opt and D_opt when compute grows by a
+factor), :func:`anchored_allocation` (every law through one allocation) and :func:`table2_verdict` (each
+pair sums to one, as C ≈ 6ND requires).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_range
 from replication.fit.bootstrap import check_resamples, run_bootstrap
 from replication.fit.observations import need_points, need_variation, positive
 from replication.fit.result import CONVERGED, FitResult
-from replication.sources.chinchilla import TABLE_2, TABLE_3, TABLE_A3
+from replication.sources.chinchilla import CHINCHILLA, TABLE_2, TABLE_3, TABLE_A3
+from replication.verdict import DIFFERS, HOLDS, Verdict
+
+#: Table 2's rows: the paper's three approaches, and Kaplan et al. (2020)
+TABLE2_LAWS = ("approach1", "approach2", "approach3", "kaplan")
 
 
 def _budget(C) -> np.ndarray:
@@ -187,3 +196,47 @@ def fit_compute_optimal(C, N, D, *, bootstrap: int = 0, ci=(10, 90), seed: int =
         objective="sum of squared log residuals, both laws", status=CONVERGED, message="closed form",
         n_points=rn.n_points, options=rn.options, law=law,
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# what Table 2's exponents imply
+
+
+def growth_table(factor: float = 10.0) -> pd.DataFrame:
+    """Table 2's exponents (index: :data:`TABLE2_LAWS`), their sum, and how N_opt, D_opt and tokens per
+    parameter grow when compute grows by ``factor``."""
+    factor = check_range("factor", factor, 1, None, lo_open=True)
+    rows = {}
+    for key in TABLE2_LAWS:
+        a, b = TABLE_2[key]["a"], TABLE_2[key]["b"]
+        rows[key] = {"a": a, "b": b, "a + b": a + b, "N growth": factor**a, "D growth": factor**b,
+                     "tokens/param growth": factor ** (b - a)}
+    return pd.DataFrame(rows).T.rename_axis("law")
+
+
+def anchored_allocation(c_min: float, c_max: float, num: int = 50, anchor=(CHINCHILLA["N"], CHINCHILLA["D"])):
+    """N_opt(C) and D_opt(C) of each law of Table 2 (key -> (N, D) arrays) over ``num`` log-spaced budgets
+    from ``c_min`` to ``c_max``, every law through ``anchor`` = (N, D) at C = 6ND: Table 2 gives exponents
+    only, and one anchor isolates what the exponents do."""
+    if not 0 < c_min < c_max:
+        raise ReplicationError(f"need 0 < c_min < c_max, got c_min={c_min!r}, c_max={c_max!r}")
+    n0, d0 = anchor
+    c0 = 6 * n0 * d0
+    c = np.logspace(np.log10(c_min), np.log10(c_max), num)
+    return c, {key: (n0 * (c / c0) ** TABLE_2[key]["a"], d0 * (c / c0) ** TABLE_2[key]["b"]) for key in TABLE2_LAWS}
+
+
+def table2_verdict(factor: float = 10.0) -> Verdict:
+    """The paper's conclusion from Table 2, that N and D should grow in equal proportion, checked on the
+    exponents themselves: *holds* when every row's a + b is 1 to the printed two decimals, as C ≈ 6ND
+    requires (whatever share of a larger budget does not go into parameters goes into tokens)."""
+    t = growth_table(factor)
+    holds = bool((t["a + b"].round(2) == 1.0).all())
+    sums = sorted({f"{x:.2f}" for x in t["a + b"]})
+    t = t.loc[["approach1", "approach2", "approach3"]]
+    return Verdict(
+        claim="Table 2: by all three approaches, model size and training tokens should grow in equal proportion.",
+        outcome=HOLDS if holds else DIFFERS, test="arithmetic on Table 2's exponents", paper=0.5,
+        finding=(f"Each pair sums to {' to '.join(sums[::max(1, len(sums) - 1)])}; {factor:g} times the compute grows N_opt "
+                 f"{t['N growth'].min():.2f} to {t['N growth'].max():.2f} times and D_opt "
+                 f"{t['D growth'].min():.2f} to {t['D growth'].max():.2f} times."))
