@@ -26,7 +26,7 @@ def test_table_headers_formats_and_no_index():
     html = tables.table(df, headers={"num_channels": "channels d", "C": "C (FLOPs)"},
                         formats={"p": "p", "share": "pct"}).to_html()
     assert "channels d" in html and "num_channels" not in html and "C (FLOPs)" in html
-    assert "5.78×10¹⁷" in html and "1.2×10¹⁸" in html and "e+" not in html
+    assert "5.78×10¹⁷" in html and "1.20×10¹⁸" in html and "e+" not in html  # one precision per column
     assert "&lt; 0.001" in html and "0.210" in html and "35.8%" in html and "1,024" in html
     assert 'class="rp-table"' in html and "row_heading" not in html  # no 0..n index
 
