@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from replication import cli, pipeline
-from replication.parameters import PARAMS_MAX_BYTES
+from replication import cli
+from replication.book import execution
+from replication.book.parameters import PARAMS_MAX_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER_OUTPUT = REPO / "runs" / "chapters"
@@ -168,7 +169,7 @@ def test_a_bad_chapter_parameter_is_one_line_and_writes_nothing(argv, expected, 
         pytest.fail("the build or the chapter started")
 
     monkeypatch.setattr(chapters.subprocess, "call", never)
-    monkeypatch.setattr(pipeline, "execute", never)
+    monkeypatch.setattr(execution, "execute", never)
     before = _written()
     code = cli.main(shlex.split(argv.replace("{d}", str(d))))
     _one_line(capsys.readouterr().err, expected)

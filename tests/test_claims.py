@@ -15,7 +15,7 @@ from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_A
 from replication.claims.chinchilla import FIGURE4
 from replication.errors import ReplicationError
 from replication.estimate import Decoder, PerceiverARShape
-from replication.pipeline import toc_chapters
+from replication.book.chapters import toc_chapters
 from replication.sources import chinchilla as paper
 from replication.sources import krasser
 from replication.studies.figure4 import figure4_summary

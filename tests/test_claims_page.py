@@ -9,7 +9,7 @@ from _lib.claims import LISTED_FIRST, filters, show, slug
 from replication import claims
 from replication.claims import DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, SOURCES
 from replication.claims.chinchilla import FIGURE4
-from replication.pipeline import REPO_DIR
+from replication.repository import REPO_DIR
 
 CSS = REPO_DIR / "book" / "_static" / "claims.css"
 

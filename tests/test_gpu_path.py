@@ -403,13 +403,13 @@ def test_bench_gpu_peaks_and_model_flops():
 
 
 def test_a_new_gpu_record_re_executes_the_chapters(tmp_path):
-    from replication import pipeline
+    from replication.book import cache
 
-    before = pipeline.library_hash(tmp_path)
+    before = cache.library_hash(tmp_path)
     (tmp_path / "gpu").mkdir()
-    assert pipeline.library_hash(tmp_path) == before  # an empty folder changes nothing
+    assert cache.library_hash(tmp_path) == before  # an empty folder changes nothing
     (tmp_path / "gpu" / "20300101T000000Z-nvidia-h200.json").write_text("{}")
-    assert pipeline.library_hash(tmp_path) != before
+    assert cache.library_hash(tmp_path) != before
 
 
 @pytest.mark.slow
@@ -442,10 +442,10 @@ def test_bench_gpu_measures_every_part_on_a_cpu(tmp_path, capsys):
     # the chapter shows a record: this one, a CPU check, only when asked to, and then says what it is
     import nbformat
 
-    from replication import pipeline
+    from replication.book import execution
 
     def chapter_text(**given) -> str:
-        nb = nbformat.read(pipeline.run_chapter("article_scale", given, out_root=tmp_path / "chapters",
+        nb = nbformat.read(execution.run_chapter("article_scale", given, out_root=tmp_path / "chapters",
                                                 progress=False) / "article_scale.ipynb", as_version=4)
         return json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
 

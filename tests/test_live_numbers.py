@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from replication import pipeline
+from replication.book import execution
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def glued(nb) -> dict[str, str]:
 def test_prose_numbers_follow_the_parameters(tmp_path):
     runs = {}
     for label, params in (("default", {}), ("changed", CHANGE)):
-        folder = pipeline.run_chapter(CHAPTER, params, out_root=tmp_path, progress=False)
+        folder = execution.run_chapter(CHAPTER, params, out_root=tmp_path, progress=False)
         runs[label] = nbformat.read(folder / f"{CHAPTER}.ipynb", as_version=4)
     keys = prose_keys(runs["default"])
     assert keys, f"{CHAPTER}: its prose quotes no glued value"

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from replication import cli
-from replication import pipeline
+from replication.book import cache, chapters, execution, parameters, sphinx
 from replication.errors import ReplicationError
+from replication.repository import PACKAGE_DIR
 
 CHAPTER = """---
 jupytext:
@@ -41,12 +42,12 @@ def book(tmp_path):
 
 
 def test_chapters_are_notebooks_with_a_parameters_cell(book):
-    assert list(pipeline.chapters(book)) == ["tiny"]
+    assert list(chapters.chapters(book)) == ["tiny"]
 
 
 def test_read_parameters(book):
-    nb = pipeline._read_md((book / "tiny.md").read_text())
-    assert pipeline.read_parameters(nb) == {
+    nb = chapters.read_md((book / "tiny.md").read_text())
+    assert chapters.read_parameters(nb) == {
         "budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2], "use_bias": False}
 
 
@@ -59,7 +60,7 @@ def test_read_parameters(book):
 ])
 def test_validate_accepts_and_coerces(given, expected):
     defaults = {"budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2], "use_bias": False}
-    assert pipeline.validate_parameters("tiny", defaults, given) == expected
+    assert parameters.validate_parameters("tiny", defaults, given) == expected
 
 
 @pytest.mark.parametrize("given, message", [
@@ -72,26 +73,26 @@ def test_validate_accepts_and_coerces(given, expected):
 def test_validate_rejects(given, message):
     defaults = {"budget": 1e18, "layers": 4, "name": "kjv", "sizes": [1, 2]}
     with pytest.raises(ReplicationError, match=message):
-        pipeline.validate_parameters("tiny", defaults, given)
+        parameters.validate_parameters("tiny", defaults, given)
 
 
 def test_parse_assignments():
-    assert pipeline.parse_assignments(["a=1e3", "b=[1, 2]", "c=text"]) == {"a": 1e3, "b": [1, 2], "c": "text"}
+    assert parameters.parse_assignments(["a=1e3", "b=[1, 2]", "c=text"]) == {"a": 1e3, "b": [1, 2], "c": "text"}
     with pytest.raises(ReplicationError, match="name=value"):
-        pipeline.parse_assignments(["oops"])
+        parameters.parse_assignments(["oops"])
 
 
 def test_cache_key_depends_on_text_params_and_library():
-    base = pipeline.cache_key("text", {"a": 1}, "lib")
-    assert base == pipeline.cache_key("text", {"a": 1}, "lib")
-    assert base != pipeline.cache_key("text2", {"a": 1}, "lib")
-    assert base != pipeline.cache_key("text", {"a": 2}, "lib")
-    assert base != pipeline.cache_key("text", {"a": 1}, "lib2")
+    base = cache.cache_key("text", {"a": 1}, "lib")
+    assert base == cache.cache_key("text", {"a": 1}, "lib")
+    assert base != cache.cache_key("text2", {"a": 1}, "lib")
+    assert base != cache.cache_key("text", {"a": 2}, "lib")
+    assert base != cache.cache_key("text", {"a": 1}, "lib2")
 
 
 @pytest.mark.slow
 def test_run_chapter_executes_injects_and_caches(book, tmp_path):
-    out = pipeline.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
+    out = execution.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
                                out_root=tmp_path / "runs", progress=False)
     nb = json.loads((out / "tiny.ipynb").read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
@@ -101,7 +102,7 @@ def test_run_chapter_executes_injects_and_caches(book, tmp_path):
     assert "3e+18 wiki 3 False" in printed
     assert json.loads((out / "parameters.json").read_text()) == {"layers": 3, "name": "wiki"}
     mtime = (out / "tiny.ipynb").stat().st_mtime_ns
-    assert pipeline.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
+    assert execution.run_chapter("tiny", {"layers": 3, "name": "wiki"}, book_dir=book,
                                 out_root=tmp_path / "runs") == out
     assert (out / "tiny.ipynb").stat().st_mtime_ns == mtime  # cached: not executed again
 
@@ -110,16 +111,16 @@ def test_run_chapter_executes_injects_and_caches(book, tmp_path):
 def test_failing_cell_is_one_line_error_and_leaves_nothing(book, tmp_path):
     (book / "bad.md").write_text(CHAPTER.replace("print(", "raise RuntimeError('boom'); print("))
     with pytest.raises(ReplicationError, match="RuntimeError: boom"):
-        pipeline.run_chapter("bad", {}, book_dir=book, out_root=tmp_path / "runs", progress=False)
+        execution.run_chapter("bad", {}, book_dir=book, out_root=tmp_path / "runs", progress=False)
     assert not (tmp_path / "runs" / "bad").exists() or not any((tmp_path / "runs" / "bad").iterdir())
 
 
 def test_cli_unknown_parameter_is_one_line_and_writes_nothing(capsys):
-    before = set(pipeline.CHAPTER_RUNS_DIR.rglob("*")) if pipeline.CHAPTER_RUNS_DIR.exists() else set()
+    before = set(execution.CHAPTER_RUNS_DIR.rglob("*")) if execution.CHAPTER_RUNS_DIR.exists() else set()
     assert cli.main(["run", "glance", "-p", "bogus=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown parameter 'bogus'" in err
-    after = set(pipeline.CHAPTER_RUNS_DIR.rglob("*")) if pipeline.CHAPTER_RUNS_DIR.exists() else set()
+    after = set(execution.CHAPTER_RUNS_DIR.rglob("*")) if execution.CHAPTER_RUNS_DIR.exists() else set()
     assert after == before
 
 
@@ -138,7 +139,7 @@ def test_injected_parameters_get_a_visible_note():
         nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]}),
         nbformat.v4.new_code_cell("print(a)"),
     ])
-    pipeline._label_injected(nb, {"a": 2})
+    sphinx.label_injected(nb, {"a": 2})
     assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code", "code"]
     assert "`a = 2`" in nb.cells[1].source and "{note}" in nb.cells[1].source
 
@@ -146,25 +147,25 @@ def test_injected_parameters_get_a_visible_note():
 def test_library_hash_covers_the_store_that_is_read(tmp_path, monkeypatch):
     from replication.store import RunStore
 
-    before = pipeline.library_hash(tmp_path)
+    before = cache.library_hash(tmp_path)
     run = RunStore(tmp_path).run("abc123")
     run.dir.mkdir()
     (run.dir / "config.json").write_text("{}\n")
     last = {"step": 1, "loss": 2.0, "latent_tokens": 64, "C_self": 1.0, "C_cross": 2.0}  # what a summary repeats
     (run.dir / "metrics.jsonl").write_text(json.dumps({"kind": "train", **last}) + "\n"
                                            + json.dumps({"kind": "val", **last}) + "\n")
-    assert pipeline.library_hash(tmp_path) == before  # an unfinished run changes nothing
+    assert cache.library_hash(tmp_path) == before  # an unfinished run changes nothing
     run.write_summary({"final_val_loss": 2.0, "steps": 1, "latent_tokens": 64, "C_self": 1.0, "C_cross": 2.0})
-    finished = pipeline.library_hash(tmp_path)
+    finished = cache.library_hash(tmp_path)
     assert finished != before
     monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path))
-    assert pipeline.library_hash() == finished  # the store the chapters read, not runs/ of the checkout
+    assert cache.library_hash() == finished  # the store the chapters read, not runs/ of the checkout
     monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path / "empty"))
-    assert pipeline.library_hash() != finished
+    assert cache.library_hash() != finished
     with open(run.dir / "metrics.jsonl", "a") as f:  # a damaged run stops the build, naming the file
         f.write('{"kind": "val", "step": 2, "loss": 1.0}\n')
     with pytest.raises(ReplicationError, match="abc123.*metrics.jsonl|metrics.jsonl.*abc123"):
-        pipeline.library_hash(tmp_path)
+        cache.library_hash(tmp_path)
 
 
 
@@ -188,15 +189,15 @@ def helped_book(tmp_path):
 
 
 def _keys(book):
-    return {name: pipeline.cache_key(path.read_text(), {}, "lib", pipeline.chapter_helpers(path.read_text(), book))
-            for name, path in pipeline.chapters(book).items()}
+    return {name: cache.cache_key(path.read_text(), {}, "lib", cache.chapter_helpers(path.read_text(), book))
+            for name, path in chapters.chapters(book).items()}
 
 
 def test_chapter_helpers_are_the_lib_modules_it_imports(helped_book):
     lib = helped_book / "_lib"
-    assert pipeline.chapter_helpers((helped_book / "a.md").read_text(), helped_book) == [
+    assert cache.chapter_helpers((helped_book / "a.md").read_text(), helped_book) == [
         lib / "__init__.py", lib / "a_helper.py"]
-    assert pipeline.chapter_helpers((helped_book / "b.md").read_text(), helped_book) == [
+    assert cache.chapter_helpers((helped_book / "b.md").read_text(), helped_book) == [
         lib / "__init__.py", lib / "b_helper.py", lib / "style.py"]  # and what the helper imports
 
 
@@ -213,11 +214,11 @@ def test_editing_one_helper_changes_only_its_chapters_key(helped_book):
 @pytest.mark.slow
 def test_editing_one_helper_re_executes_only_its_chapter(helped_book, tmp_path):
     out = tmp_path / "runs"
-    first = {name: pipeline.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
+    first = {name: execution.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
              for name in ("a", "b")}
     stamps = {name: (d / f"{name}.ipynb").stat().st_mtime_ns for name, d in first.items()}
     (helped_book / "_lib" / "a_helper.py").write_text("def describe(x):\n    return f'{x:.4g} FLOPs'\n")
-    second = {name: pipeline.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
+    second = {name: execution.run_chapter(name, {}, book_dir=helped_book, out_root=out, progress=False)
               for name in ("a", "b")}
     assert second["b"] == first["b"] and (second["b"] / "b.ipynb").stat().st_mtime_ns == stamps["b"]
     assert second["a"] != first["a"]
@@ -226,9 +227,9 @@ def test_editing_one_helper_re_executes_only_its_chapter(helped_book, tmp_path):
 
 
 def test_toc_chapters_reads_the_toc_in_order():
-    pages = pipeline.toc_chapters()
+    pages = chapters.toc_chapters()
     assert pages[0] == "intro" and pages[-1] == "references"
-    assert set(pipeline.chapters()) <= set(pages)
+    assert set(chapters.chapters()) <= set(pages)
 
 
 def test_rerun_note_gives_a_command_that_parses_back_to_the_defaults():
@@ -257,7 +258,7 @@ LIST_DEFAULTS = {"models": [[512, 9], [592, 10]], "sizes": [1e7, 3e9, 20], "seed
     ({"free": [[1, "a"], None, True]}, {"free": [[1, "a"], None, True]}),  # an empty default: any plain value
 ])
 def test_validate_lists_element_by_element(given, expected):
-    assert pipeline.validate_parameters("tiny", LIST_DEFAULTS, given) == expected
+    assert parameters.validate_parameters("tiny", LIST_DEFAULTS, given) == expected
 
 
 @pytest.mark.parametrize("given, message", [
@@ -275,13 +276,13 @@ def test_validate_lists_element_by_element(given, expected):
 def test_validate_refuses_what_is_not_a_plain_value_of_the_defaults_kind(given, message):
     defaults = {**LIST_DEFAULTS, "layers": 4, "name": "kjv"}
     with pytest.raises(ReplicationError, match=message):
-        pipeline.validate_parameters("tiny", defaults, given)
+        parameters.validate_parameters("tiny", defaults, given)
 
 
 def test_parameters_source_writes_literals_that_read_back():
     import ast
 
-    from replication.parameters import parameters_source
+    from replication.book.parameters import parameters_source
 
     params = {"name": 'x", __import__("os").system("touch PWNED"), "\n\\', "sizes": [1e-300, -0.0, 7, [None, True]]}
     source = parameters_source(params)
@@ -297,13 +298,13 @@ def test_parameters_source_writes_literals_that_read_back():
 
 
 def test_injected_cell_is_placed_and_tagged_as_papermill_would():
-    nb = pipeline._read_md(CHAPTER)
-    out = pipeline.inject_parameters(nb, {"layers": 3})
+    nb = chapters.read_md(CHAPTER)
+    out = parameters.inject_parameters(nb, {"layers": 3})
     tags = [c.metadata.get("tags", []) for c in out.cells]
     at = tags.index(["parameters"])
     assert tags[at + 1] == ["injected-parameters"] and out.cells[at + 1].source == "# Parameters\nlayers = 3\n"
     assert out.metadata.papermill["parameters"] == {"layers": 3}
-    again = pipeline.inject_parameters(out, {"layers": 5})  # an executed notebook: the injected cell is replaced
+    again = parameters.inject_parameters(out, {"layers": 5})  # an executed notebook: the injected cell is replaced
     assert [c.source for c in again.cells].count("# Parameters\nlayers = 5\n") == 1
     assert sum("injected-parameters" in c.metadata.get("tags", []) for c in again.cells) == 1
 
@@ -327,7 +328,7 @@ def test_notes_show_a_parameter_value_as_text():
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
                                          nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]})])
-    pipeline._label_injected(nb, {"a": EVIL})
+    sphinx.label_injected(nb, {"a": EVIL})
     site.add_rerun_note(nb, "tiny", {"name": EVIL, "n": 1})
     for note in (nb.cells[1].source, nb.cells[-1].source):
         fence = note.split("{")[0]
@@ -349,11 +350,11 @@ def test_remove_unfinished_spares_finished_and_locked_folders(tmp_path):
         folder.mkdir(parents=True)
         (folder / "figures").mkdir()
     (finished / "tiny.ipynb").write_text("{}")
-    with pipeline._folder_lock(running, wait=True) as held:  # another run writing it
+    with execution.folder_lock(running, wait=True) as held:  # another run writing it
         assert held
-        with pipeline._folder_lock(running, wait=False) as again:
+        with execution.folder_lock(running, wait=False) as again:
             assert again is False
-        pipeline._remove_unfinished(chapter, "tiny")
+        execution.remove_unfinished(chapter, "tiny")
     assert finished.exists() and running.exists() and not left.exists()
 
 
@@ -366,18 +367,18 @@ def test_a_failed_run_removes_only_its_own_folder(book, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise ReplicationError("tiny: cell 2 failed: boom")
 
-    monkeypatch.setattr(pipeline, "execute", fail)
+    monkeypatch.setattr(execution, "execute", fail)
     with pytest.raises(ReplicationError, match="boom"):
-        pipeline.run_chapter("tiny", {"layers": 3}, book_dir=book, out_root=out, progress=False)
+        execution.run_chapter("tiny", {"layers": 3}, book_dir=book, out_root=out, progress=False)
     assert [p.name for p in (out / "tiny").iterdir()] == ["finished"] and (other / "tiny.ipynb").exists()
 
 
 DRIVER = """
 import sys
 from pathlib import Path
-from replication import pipeline
-print(pipeline.run_chapter("tiny", {"layers": 7}, book_dir=Path(sys.argv[1]), out_root=Path(sys.argv[2]),
-                           progress=False))
+from replication.book import execution
+print(execution.run_chapter("tiny", {"layers": 7}, book_dir=Path(sys.argv[1]), out_root=Path(sys.argv[2]),
+                            progress=False))
 """
 
 
@@ -399,3 +400,35 @@ def test_identical_runs_at_once_both_succeed_with_one_folder(book, tmp_path):
     folder = Path(folders.pop())
     assert (folder / "tiny.ipynb").exists() and (folder / "parameters.json").exists()
     assert [p.name for p in (out / "tiny").iterdir()] == [folder.name]
+
+
+def test_one_module_locates_the_repository():
+    """Only ``replication.repository`` finds the checkout from its own path; every other module asks it."""
+    import re
+
+    from replication.repository import REPO_DIR
+
+    assert (REPO_DIR / "pyproject.toml").is_file() and (PACKAGE_DIR / "repository.py").is_file()
+    finders = sorted(str(p.relative_to(PACKAGE_DIR)) for p in PACKAGE_DIR.rglob("*.py")
+                     if re.search(r"__file__\)?(\.resolve\(\))?\.parents?\b", p.read_text()))
+    assert finders == ["repository.py"]
+
+
+def test_the_extension_config_yml_names_is_the_book_package():
+    import importlib
+
+    import yaml
+
+    from replication.repository import REPO_DIR
+
+    config = yaml.safe_load((REPO_DIR / "_config.yml").read_text())["sphinx"]
+    assert "replication.book" in config["extra_extensions"]
+    assert callable(importlib.import_module("replication.book").setup)
+    module, _, reader = config["config"]["nb_custom_formats"][".md"].rpartition(".")
+    nb = getattr(importlib.import_module(module), reader)(CHAPTER)
+    assert chapters.read_parameters(nb)["layers"] == 4
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE_DIR / "book").glob("*.py")), ids=lambda p: p.name)
+def test_each_module_of_the_book_package_is_short(path):
+    assert len(path.read_text().splitlines()) <= 400

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from replication import cli, pipeline
+from replication import cli
+from replication.book import chapters, execution, sphinx
 from replication.errors import ReplicationError
 
 #: Python that, if it ever ran, would create the file ``{marker}``.
@@ -97,18 +98,18 @@ def test_a_params_file_that_smuggles_a_type_is_refused(command, name, marker, tm
 def test_the_build_refuses_the_same_files_from_the_environment(name, marker, tmp_path, monkeypatch):
     """``REPLICATION_PARAMS``: the Sphinx extension loads and validates the file when the build starts."""
     path = _yaml_files(tmp_path / "params", marker)[name]
-    monkeypatch.setenv(pipeline.PARAMS_ENV, str(path))
+    monkeypatch.setenv(chapters.PARAMS_ENV, str(path))
     app = types.SimpleNamespace(env=types.SimpleNamespace())
     with pytest.raises(ReplicationError, match=re.escape(TAGGED[name])):
-        pipeline._on_builder_inited(app)
+        sphinx.on_builder_inited(app)
     with pytest.raises(ReplicationError, match=re.escape(TAGGED[name])):
-        pipeline.book_params(path)
+        chapters.book_params(path)
 
 
 def test_the_environment_names_the_variable_when_the_file_is_no_regular_file(tmp_path, monkeypatch):
-    monkeypatch.setenv(pipeline.PARAMS_ENV, "/dev/zero")
-    with pytest.raises(ReplicationError, match=f"^{pipeline.PARAMS_ENV}='/dev/zero' is not a regular file"):
-        pipeline._on_builder_inited(types.SimpleNamespace(env=types.SimpleNamespace()))
+    monkeypatch.setenv(chapters.PARAMS_ENV, "/dev/zero")
+    with pytest.raises(ReplicationError, match=f"^{chapters.PARAMS_ENV}='/dev/zero' is not a regular file"):
+        sphinx.on_builder_inited(types.SimpleNamespace(env=types.SimpleNamespace()))
 
 
 # -- what passes validation is written as a literal and executes as one ------------------------------
@@ -123,7 +124,7 @@ def test_a_string_with_quotes_reaches_the_chapter_as_the_same_string(tmp_path, m
     book.mkdir()
     (book / "tiny.md").write_text(CHAPTER)
     value = _payload(marker) + "\\' ''' \n" + 'x = """'
-    out = pipeline.run_chapter("tiny", {"name": value}, book_dir=book, out_root=tmp_path / "runs", progress=False)
+    out = execution.run_chapter("tiny", {"name": value}, book_dir=book, out_root=tmp_path / "runs", progress=False)
     nb = json.loads((out / "tiny.ipynb").read_text())
     printed = "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
                       for o in c.get("outputs", []))

@@ -13,7 +13,9 @@ import threading
 
 import pytest
 
-from replication.pipeline import REPO_DIR, build_command, toc_chapters
+from replication.book.chapters import chapters, toc_chapters
+from replication.book.execution import build_command
+from replication.repository import REPO_DIR
 
 SITE = REPO_DIR / "_build" / "html"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,9 +64,7 @@ def test_study_downloads_are_embedded_in_the_page(site):
 
 
 def test_every_chapter_page_says_how_to_re_run_it(site):
-    from replication import pipeline
-
-    for chapter in pipeline.chapters():
+    for chapter in chapters():
         page = (site / f"{chapter}.html").read_text()
         text = " ".join(re.sub(r"<[^>]+>", "", page).split())  # inline code is split into spans
         assert "rerun-note" in page and f"replication run {chapter} -p" in text, chapter
@@ -74,9 +74,7 @@ def test_every_chapter_page_says_how_to_re_run_it(site):
 def test_every_chapter_page_offers_its_executed_notebook(site):
     import nbformat
 
-    from replication import pipeline
-
-    for chapter in pipeline.chapters():
+    for chapter in chapters():
         assert f'href="_notebooks/{chapter}.ipynb"' in (site / f"{chapter}.html").read_text(), chapter
         nb = nbformat.read(site / "_notebooks" / f"{chapter}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]

@@ -13,7 +13,7 @@ from myst_nb import glue
 from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
                                 NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES, RESTATED, SOURCES, replications)
 from replication.claims.rules import distinct_tests
-from replication.pipeline import toc_chapters
+from replication.book.chapters import toc_chapters
 
 from .tables import power_of_ten, table
 

@@ -53,6 +53,7 @@ import tempfile
 import time
 
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
+from replication.repository import TOOLS_DIR
 from replication.bench.variants import CONTEXTS, manual_attend, manual_attention, no_fill, plain_torch  # noqa: F401
 from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
 
@@ -144,9 +145,8 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
 def _lean_module():
     """tools/lean_decoder.py of this checkout, imported by path (tools/ is not a package)."""
     import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "tools" / "lean_decoder.py"
+    path = TOOLS_DIR / "lean_decoder.py"
     if not path.is_file():
         raise ReplicationError(f"bench study: the lean decoder {path} is not there (a checkout of the repository has it)")
     spec = importlib.util.spec_from_file_location("lean_decoder", path)

@@ -45,7 +45,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from replication import pipeline
+from replication.book.chapters import toc_chapters
 from replication.errors import ReplicationError, check_choice, check_range
 
 #: What a claim's check is evidence of (see the module docstring), strongest first.
@@ -74,7 +74,7 @@ SOURCES = {
 @lru_cache(maxsize=1)
 def _chapters() -> tuple[str, ...]:
     """The book's pages: a claim names the one that computes it."""
-    return tuple(pipeline.toc_chapters())
+    return tuple(toc_chapters())
 
 
 # ----------------------------------------------------------------------------------------------

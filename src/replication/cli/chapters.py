@@ -6,8 +6,9 @@ import subprocess
 from pathlib import Path
 
 from replication.errors import ArgumentParser
-from replication.pipeline import (PARAMS_ENV, _read_md, book_params, build_command, chapter_path, load_params_file,
-                                  parse_assignments, read_parameters, run_chapter)
+from replication.book.chapters import PARAMS_ENV, book_params, chapter_path, load_params_file, read_md, read_parameters
+from replication.book.execution import build_command, run_chapter
+from replication.book.parameters import parse_assignments
 
 
 def run_main(argv: list[str]) -> int:
@@ -24,7 +25,7 @@ def run_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     path = chapter_path(args.chapter)
     if args.list:
-        for name, value in read_parameters(_read_md(path.read_text())).items():
+        for name, value in read_parameters(read_md(path.read_text())).items():
             print(f"{name} = {value!r}")
         return 0
     # the file's values, then -p's; both are checked, element by element, before the chapter runs

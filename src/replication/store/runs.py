@@ -42,10 +42,9 @@ from pathlib import Path
 
 from replication.errors import ReplicationError
 from replication.files import write_json
+from replication.repository import REPO_DIR, is_checkout
 from replication.store.claims import Claim, ClaimInfo
 from replication.store.paths import hidden_dir
-
-_REPO_DIR = Path(__file__).resolve().parents[3]
 
 #: Adds a manifest to the summaries of runs recorded before manifests existed.
 MIGRATION = "tools/add_manifests.py"
@@ -70,8 +69,8 @@ def default_root() -> Path:
     env = os.environ.get("REPLICATION_RUNS_DIR")
     if env is not None:
         return _check_root(env)
-    if (_REPO_DIR / "pyproject.toml").is_file():
-        return _REPO_DIR / "runs"
+    if is_checkout():
+        return REPO_DIR / "runs"
     return Path.cwd() / "runs"
 
 

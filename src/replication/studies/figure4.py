@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,9 +24,10 @@ from replication.fit import (BOOTSTRAP_NAMES, Bootstrap, FitResult, bootstrap_ap
                              params_to_theta, predict_loss, refit_approach3, resampled_exponents, run_bootstrap,
                              start_grid, theta_to_params)
 from replication.fit.optimize import default_workers, in_threads, lbfgs_batch, scipy_polish
+from replication.repository import DATA_DIR
 from replication.sources import chinchilla as paper
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "chinchilla_figure4_points.csv"
+DATA_FILE = DATA_DIR / "chinchilla_figure4_points.csv"
 #: Besiroglu et al. drop the 5 points of highest loss before fitting; so do we.
 DROPPED = 5
 #: Approach 2 keeps the points within a factor 1 ± SNAP_TOL of one of the nine budgets.
