@@ -19,13 +19,13 @@ from replication import claims
 from replication.cli import main
 from replication.errors import ReplicationError
 from replication.estimate import PerceiverARShape
-from replication.fit.laws import chinchilla_law
+from replication.fit.laws import anchored_allocation, chinchilla_law, growth_table
 from replication.sources import chinchilla as paper
 from replication.studies import chinchilla as study
-from replication.studies import krasser, krasser_design
+from replication.studies import accountings, krasser, krasser_design
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))
-from _lib import approach2 as chapter2, approach3 as chapter3, flops as chapter_flops, glance  # noqa: E402
+from _lib import approach2 as chapter2, approach3 as chapter3  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER_OUTPUT = REPO / "runs" / "chapters"
@@ -325,9 +325,9 @@ def _experiment(**kw):
 
 PARAMETERS = [
     # (chapter parameter, the call its cell makes with it, what the message must say)
-    ("glance c_min=0", lambda: glance.allocation_curves(0.0, 1e26), ["c_min=0.0", "0 < c_min < c_max"]),
-    ("glance c_max<c_min", lambda: glance.allocation_curves(1e18, 1e17), ["c_max=1e+17", "0 < c_min < c_max"]),
-    ("glance factor=1.0", lambda: glance.exponent_table(1.0), ["factor=1.0", "> 1"]),
+    ("glance c_min=0", lambda: anchored_allocation(0.0, 1e26), ["c_min=0.0", "0 < c_min < c_max"]),
+    ("glance c_max<c_min", lambda: anchored_allocation(1e18, 1e17), ["c_max=1e+17", "0 < c_min < c_max"]),
+    ("glance factor=1.0", lambda: growth_table(1.0), ["factor=1.0", "(1, inf)"]),
     ("flops my_models=[]", lambda: krasser_design.check_models([], "my_models"),
      ["my_models=[]", "[num_channels, num_layers] integer pairs"]),
     ("flops my_models=[[512]]", lambda: krasser_design.check_models([[512]], "my_models"),
@@ -339,16 +339,16 @@ PARAMETERS = [
     ("flops my_max_seq_len=100", lambda: PerceiverARShape(32000, 100, 512, 512, 9),
      ["num_latents=512 must be <= max_seq_len=100"]),
     ("flops my_ref_steps=0", lambda: _experiment(ref_steps=0), ["ref_steps=0", "[1, inf)"]),
-    ("flops prefix_dropout=1.0", lambda: chapter_flops.accounting_terms(PerceiverARShape(32000, 2048, 512, 512, 9), 1.0),
+    ("flops prefix_dropout=1.0", lambda: accountings.accounting_terms(PerceiverARShape(32000, 2048, 512, 512, 9), 1.0),
      ["prefix_dropout=1.0", "[0.0, 1.0)"]),
-    ("flops ratio_vocab_sizes=[]", lambda: chapter_flops.self_flops_ratios([], [[256, 4]]),
+    ("flops ratio_vocab_sizes=[]", lambda: accountings.self_flops_ratios([], [[256, 4]]),
      ["vocab_sizes is empty", "one or more"]),
-    ("flops ratio_shapes=[]", lambda: chapter_flops.self_flops_ratios([262], []), ["shapes=[]", "integer pairs"]),
-    ("flops ratio_shapes=[[256]]", lambda: chapter_flops.self_flops_ratios([262], [[256]]),
+    ("flops ratio_shapes=[]", lambda: accountings.self_flops_ratios([262], []), ["shapes=[]", "integer pairs"]),
+    ("flops ratio_shapes=[[256]]", lambda: accountings.self_flops_ratios([262], [[256]]),
      ["shapes entry [256] is not a pair"]),
-    ("flops prefix_lengths=[]", lambda: chapter_flops.cross_shares(262, 512, 9, [], 512, 0.5),
+    ("flops prefix_lengths=[]", lambda: accountings.cross_shares(262, 512, 9, [], 512, 0.5),
      ["prefix_lengths is empty", "one or more"]),
-    ("flops prefix_lengths=[-5]", lambda: chapter_flops.cross_shares(262, 512, 9, [-5], 512, 0.5),
+    ("flops prefix_lengths=[-5]", lambda: accountings.cross_shares(262, 512, 9, [-5], 512, 0.5),
      ["prefix_lengths entry=-5", "[0, inf)"]),
     ("approach1 budget=0", lambda: chinchilla_law(1).n_opt(0.0), ["budget C=0.0", "(0, inf) FLOPs"]),
     ("approach1 budget=-1", lambda: chinchilla_law(1).d_opt(-1.0), ["budget C=-1.0", "(0, inf) FLOPs"]),

@@ -2,12 +2,19 @@
 they fit a page), the check of every printed cell, and the figures of the flops chapter."""
 from __future__ import annotations
 
+import matplotlib as mpl
+import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
 
-from replication.errors import ReplicationError, check_int
-from replication.estimate import ACCOUNTINGS, Decoder, PerceiverARShape
-from replication.sources.krasser import NUM_LATENTS, PREFIX_DROPOUT
-from replication.studies.krasser_design import check_models
+from replication.estimate import ACCOUNTINGS, Decoder, PerceiverARShape, appendix_f_terms, table_a4
+from replication.fit.laws import chinchilla_law
+from replication.sources import krasser
+from replication.sources.krasser import PREFIX_DROPOUT
+from replication.studies import accountings
+from replication.studies.krasser_design import both_accountings, experiment, predictions
+from replication.verdict import DIFFERS, HOLDS, box_markdown
 
 from . import figures, tables
 
@@ -27,64 +34,6 @@ COLUMNS = {"label": "model", "shape": "channels / layers", "num_steps": "steps",
            "C_self/C_self_hat": "self-attention FLOPs / 6ND estimate"}
 
 
-def accounting_terms(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
-    """Training FLOPs per latent token of one model, term by term, in both accountings (0 = not counted)."""
-    rows = {}
-    for acc in ACCOUNTINGS:
-        terms = {("self", k): 3 * v for k, v in model.self_attn_terms(acc).items()}
-        terms |= {("cross", k): 3 * v for k, v in model.cross_attn_terms(prefix_dropout, acc).items()}
-        rows[acc] = terms
-    df = pd.DataFrame(rows).fillna(0.0)
-    df.index.names = ["part", "term"]
-    order = ["embedding", "prefix_embedding", "weights", "prefix_kv", "attention_logits", "attention_softmax",
-             "attention_reduction", "final_logits"]
-    return df.sort_index(key=lambda idx: idx.map(lambda t: order.index(t) if t in order else -1)
-                         if idx.name == "term" else idx.map({"self": 0, "cross": 1}))
-
-
-def appendix_f_terms(model: Decoder) -> pd.DataFrame:
-    """Training FLOPs per token of a decoder-only model, term by term, and whether Appendix F as
-    written and the Table-A4-matching variant count each term."""
-    s = model.seq_len
-    terms = {k: 3 * v // s for k, v in model.forward_terms().items()}  # every term carries a factor s
-    total = sum(terms.values())
-    df = pd.DataFrame({"training FLOPs per token": terms, "share": {k: v / total for k, v in terms.items()}})
-    df["appendix_f"] = True
-    df["table_a4"] = ~df.index.isin(["embeddings", "final_logits"])
-    df.index.name = "term"
-    return df
-
-
-def self_flops_ratios(vocab_sizes, shapes, max_seq_len: int = 2048, num_latents: int = NUM_LATENTS) -> pd.DataFrame:
-    """C_self / 6 N_self for models of the given (num_channels, num_layers) shapes, per vocabulary and
-    accounting (the ratio per token equals the ratio per run, C_self / Ĉ_self)."""
-    if len(vocab_sizes) == 0:
-        raise ReplicationError("vocab_sizes is empty; allowed: one or more vocabulary sizes >= 1")
-    rows = []
-    for V in vocab_sizes:
-        for d, L in check_models(shapes, "shapes"):
-            m = PerceiverARShape(V, max_seq_len, num_latents, d, L)
-            for acc in ACCOUNTINGS:
-                rows.append({"vocab_size": V, "num_channels": d, "num_layers": L, "N_self": m.num_self_attn_params,
-                             "accounting": acc, "C_self/6N_self": m.self_attn_flops(acc) / m.self_attn_flops_6n()})
-    return pd.DataFrame(rows)
-
-
-def cross_shares(vocab_size: int, num_channels: int, num_layers: int, prefix_lengths,
-                 num_latents: int = NUM_LATENTS, prefix_dropout: float = PREFIX_DROPOUT) -> pd.DataFrame:
-    """C_cross / C for one model shape as the prefix grows, in both accountings."""
-    if len(prefix_lengths) == 0:
-        raise ReplicationError("prefix_lengths is empty; allowed: one or more prefix lengths >= 0")
-    rows = []
-    for P in prefix_lengths:
-        P = check_int("prefix_lengths entry", P, 0)
-        m = PerceiverARShape(vocab_size, num_latents + P, num_latents, num_channels, num_layers)
-        for acc in ACCOUNTINGS:
-            c_self, c_cross = m.self_attn_flops(acc), m.cross_attn_flops(prefix_dropout, acc)
-            rows.append({"prefix_length": int(P), "accounting": acc, "C_cross/C": c_cross / (c_self + c_cross)})
-    return pd.DataFrame(rows)
-
-
 #: how the figures draw each accounting
 STYLES = {"article": dict(ls="--", marker="o", label="article's accounting"),
           "corrected": dict(ls="-", marker="s", label="corrected accounting")}
@@ -92,8 +41,6 @@ STYLES = {"article": dict(ls="--", marker="o", label="article's accounting"),
 
 def plot_self_flops_ratios(df: pd.DataFrame):
     """One panel per vocabulary: C_self / 6 N_self against N_self, a line per accounting."""
-    import matplotlib.pyplot as plt
-
     vocabs = sorted(df["vocab_size"].unique())
     fig, axes = plt.subplots(1, len(vocabs), figsize=(4.5 * len(vocabs), 3.6), sharey=True, squeeze=False)
     for ax, V in zip(axes[0], vocabs):
@@ -111,13 +58,11 @@ def plot_self_flops_ratios(df: pd.DataFrame):
 
 
 def plot_cross_shares(frames: dict, marks=(1536, 3584)):
-    """C_cross / C against prefix length; ``frames`` maps a label to a :func:`cross_shares` frame.
+    """C_cross / C against prefix length; ``frames`` maps a label to a
+    :func:`replication.studies.accountings.cross_shares` frame.
 
     A colour per frame, a line style per accounting; ``marks`` are prefix lengths to flag (the article's).
     """
-    import matplotlib as mpl
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for i, (label, df) in enumerate(frames.items()):
         for acc in ACCOUNTINGS:
@@ -138,45 +83,9 @@ def plot_cross_shares(frames: dict, marks=(1536, 3584)):
     return fig
 
 
-def convention_pairings(names=("1", "2a", "2b"), approach: int = 2) -> pd.DataFrame:
-    """N_opt of a Chinchilla law (the prefactor fit to Table 3 or A3, ``approach`` 1 or 2) at each
-    experiment's reference budget, with that budget counted three ways: the self-attention FLOPs of
-    the article's accounting, of the corrected one, and 6·N_self·D_ref, the convention of the tables
-    the law was fitted to (their C is 6ND with N all parameters, embeddings included).
-
-    For each: the budget's ratio to 6·N_self·D_ref, N_opt, the nearest of the experiment's trained
-    models (both accountings' designs, by log N_self) and the closest shape with that model's depth.
-    """
-    import math
-
-    from replication.fit.laws import chinchilla_law
-    from replication.studies import krasser_design
-
-    law = chinchilla_law(approach)
-    rows = []
-    for name in names:
-        exp = {acc: krasser_design.experiment(name, acc) for acc in ACCOUNTINGS}
-        ce = exp["corrected"].estimator  # parameter counts are the same in both accountings
-        d0, l0 = exp["corrected"].models[0]
-        c_6nd = 6 * ce.num_self_attn_params(d0, l0) * exp["corrected"].d_ref
-        shapes = sorted({m for e in exp.values() for m in e.models}, key=lambda m: ce.num_self_attn_params(*m))
-        budgets = {"article C_self": exp["article"].c_ref, "corrected C_self": exp["corrected"].c_ref,
-                   "6 N_self D (the law's)": c_6nd}
-        for counted, C in budgets.items():
-            n_opt = float(law.n_opt(C))
-            d, L = min(shapes, key=lambda m: abs(math.log(ce.num_self_attn_params(*m) / n_opt)))
-            best_d, best_n = krasser_design.closest_model(ce, n_opt, L)
-            rows.append({"experiment": name, "budget counted as": counted, "C_ref": float(C), "C_ref / 6ND": C / c_6nd,
-                         "N_opt": n_opt, "nearest trained model": f"{d}/{L}",
-                         "its N_self / N_opt": ce.num_self_attn_params(d, L) / n_opt,
-                         "closest shape": f"{best_d}/{L}", "consistent with the law": counted.startswith("6 N")})
-    return pd.DataFrame(rows).set_index(["experiment", "budget counted as"])
-
-
 def glue_conventions(table: pd.DataFrame) -> dict:
-    """Glue the numbers the convention section's prose quotes (from :func:`convention_pairings`)."""
-    from myst_nb import glue
-
+    """Glue the numbers the convention section's prose quotes (from
+    :func:`replication.studies.accountings.convention_pairings`)."""
     art, cor, law = "article C_self", "corrected C_self", "6 N_self D (the law's)"
     v = {}
     for name, key in (("1", "e1"), ("2a", "e2a")):
@@ -200,8 +109,9 @@ def glue_conventions(table: pd.DataFrame) -> dict:
 
 
 def terms_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT):
-    """:func:`accounting_terms` with readable names (training FLOPs per latent token)."""
-    t = accounting_terms(model, prefix_dropout).reset_index()
+    """:func:`replication.studies.accountings.accounting_terms` with readable names (training FLOPs per
+    latent token)."""
+    t = accountings.accounting_terms(model, prefix_dropout).reset_index()
     t["part"] = t["part"].map(PARTS)
     t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
     return tables.table(t, headers={"article": "article (FLOPs per latent token)",
@@ -255,70 +165,36 @@ def experiment_tables(df: pd.DataFrame, labels=None) -> list:
 
 def article_tables(number: int) -> list:
     """Table ``number`` (1-5) of the article in both accountings, as :func:`experiment_tables`."""
-    from replication.sources import krasser
-    from replication.studies.krasser_design import both_accountings
-
     labels = krasser.DESIGNS[krasser.TABLE_EXPERIMENT[number]]["labels"]
     return experiment_tables(both_accountings(number), labels)
 
 
-def article_check() -> pd.DataFrame:
-    """Every printed cell of the article's Tables 1-5 but the channels and layers (which define the
-    models) against our estimator, printed the article's way (3 significant figures, ratios to 4
-    decimals): how many give the printed digits under each accounting."""
-    from replication.sources import krasser
-    from replication.studies.krasser_design import article_table, formatted
-
-    rows = []
-    for number, printed in krasser.TABLES.items():
-        cols = [c for c in printed.columns if c not in ("num_channels", "num_layers")]
-        row = {"table": number, "experiment": krasser.TABLE_EXPERIMENT[number], "cells": printed[cols].size}
-        for acc in ACCOUNTINGS:
-            got = formatted(article_table(number, acc))
-            row[acc] = int(sum(got.loc[i, c] == printed.loc[i, c] for i in printed.index for c in cols))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def check_table(check: pd.DataFrame):
-    """:func:`article_check` as the page shows it."""
+    """:func:`replication.studies.accountings.article_cells` as the page shows it."""
     return tables.table(check, headers={"table": "the article's table", "experiment": "experiment",
                                         "cells": "printed cells checked",
                                         "article": "reproduced (article's accounting)",
                                         "corrected": "unchanged under the correction"})
 
 
-def table_a4_check() -> dict:
-    """How many of Table A4's printed ratios FLOPs/6ND each decoder accounting gives, to the printed
-    two decimals."""
-    from replication.estimate import DECODER_ACCOUNTINGS, table_a4
-
-    t = table_a4()
-    printed = [f"{x:.2f}" for x in t["paper_ratio"]]
-    return {acc: sum(f"{x:.2f}" == p for x, p in zip(t[acc], printed)) for acc in DECODER_ACCOUNTINGS} | \
-        {"rows": len(t)}
-
-
 def glue_check(check: pd.DataFrame, a4: dict) -> dict:
-    """Glue the numbers and outcomes of the verdict: the cells of Tables 1-5 reproduced, and the
-    Table A4 ratios under the accounting that matches and under Appendix F as written."""
-    from myst_nb import glue
-
+    """Glue the verdict box (:func:`replication.studies.accountings.verdicts`) and the numbers of its
+    details: the cells of Tables 1-5 reproduced, and the Table A4 ratios under the accounting that matches
+    and under Appendix F as written."""
     v = {"fl_cells": int(check["cells"].sum()), "fl_match": int(check["article"].sum()),
          "fl_unchanged": int(check["corrected"].sum()), "fl_a4_rows": int(a4["rows"]),
          "fl_a4_match": int(a4["table_a4"]), "fl_a4_appf": int(a4["appendix_f"])}
-    v["fl_outcome"] = "reproduced" if v["fl_match"] == v["fl_cells"] else "differs"
-    v["fl_a4_outcome"] = "reproduced" if v["fl_a4_match"] == v["fl_a4_rows"] else "differs"
-    v["fl_a4_appf_outcome"] = "reproduced" if v["fl_a4_appf"] == v["fl_a4_rows"] else "differs"
+    tables_, a4_ = accountings.verdicts(check, a4)
+    v["fl_outcome"], v["fl_a4_outcome"] = tables_.label, a4_.label
+    v["fl_a4_appf_outcome"] = HOLDS if v["fl_a4_appf"] == v["fl_a4_rows"] else DIFFERS
     for k, x in v.items():
         glue(k, x, display=False)
+    glue("flops_verdict", Markdown(box_markdown([tables_, a4_])), display=False)
     return v
 
 
 def laws_table():
     """The two Chinchilla laws Krasser fits: N_opt = k_N C^a, D_opt = k_D C^b."""
-    from replication.fit.laws import chinchilla_law
-
     t = pd.DataFrame([{"law": f"Approach {i}", **{k: getattr(chinchilla_law(i), k) for k in ("k_N", "a", "k_D", "b")}}
                       for i in (1, 2)])
     return tables.table(t, index="law", headers={"k_N": "k_N (N_opt = k_N Cᵃ)", "a": "a", "k_D": "k_D (D_opt = k_D Cᵇ)",
@@ -327,8 +203,6 @@ def laws_table():
 
 def predictions_table():
     """:func:`replication.studies.krasser_design.predictions` with readable headers."""
-    from replication.studies.krasser_design import predictions
-
     t = predictions()
     t["approach"] = [f"Approach {a}" for a in t["approach"]]
     return tables.table(t, columns=["experiment", "accounting", "approach", "C_ref", "N_opt", "model", "N_self/N_opt"],
@@ -339,21 +213,8 @@ def predictions_table():
 
 
 def nearest_table(choices=(("article", 11), ("corrected", 10)), approach: int = 2):
-    """Experiment 1: N_opt under each accounting and the shape with the given depth whose
-    self-attention parameters lie nearest to it."""
-    from replication.estimate import ComputeEstimator
-    from replication.fit.laws import chinchilla_law
-    from replication.studies import krasser_design
-
-    law = chinchilla_law(approach)
-    rows = []
-    for acc, layers in choices:
-        exp = krasser_design.experiment("1", acc)
-        n_opt = exp.n_opt(law)
-        d, n = krasser_design.closest_model(ComputeEstimator(exp.vocab_size, exp.max_seq_len, exp.num_latents,
-                                                             accounting=acc), n_opt, layers)
-        rows.append({"accounting": acc, "N_opt": n_opt, "layers": layers, "channels": d, "N_self": n})
-    return tables.table(pd.DataFrame(rows), headers={
+    """:func:`replication.studies.accountings.nearest_shapes` as the page shows it."""
+    return tables.table(accountings.nearest_shapes(choices, approach), headers={
         "N_opt": "N_opt (parameters)", "layers": "layers", "channels": "nearest channels (multiple of 8)",
         "N_self": "its self-attention parameters"}, formats={"N_opt": "sci3", "N_self": "int"})
 
@@ -373,7 +234,7 @@ def mine_tables(experiments: dict, laws: dict):
 
 
 def appendix_f_table(model: Decoder):
-    """:func:`appendix_f_terms` with readable names."""
+    """:func:`replication.estimate.appendix_f_terms` with readable names."""
     t = appendix_f_terms(model).reset_index()
     t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
     for c in ("appendix_f", "table_a4"):
@@ -387,8 +248,6 @@ def appendix_f_table(model: Decoder):
 def table_a4_tables():
     """Chinchilla's Table A4 recomputed, as two tables: the six shapes and their parameters, and the
     printed ratio FLOPs/6ND beside each accounting's."""
-    from replication.estimate import table_a4
-
     t = table_a4()
     shapes = tables.table(t, columns=["N", "n_layers", "d_model", "ffw_size", "n_heads", "kv_size"],
                           headers={"N": "parameters N", "n_layers": "layers", "d_model": "model width",
@@ -404,7 +263,7 @@ def table_a4_tables():
 
 
 def pairings_table(pairings: pd.DataFrame):
-    """:func:`convention_pairings` as the page shows it."""
+    """:func:`replication.studies.accountings.convention_pairings` as the page shows it."""
     t = pairings.reset_index()
     t["budget counted as"] = t["budget counted as"].map({"article C_self": "article's self-attention FLOPs",
                                                          "corrected C_self": "corrected self-attention FLOPs",
@@ -421,12 +280,6 @@ def glue_prose() -> dict:
     """Glue the numbers the chapter's prose quotes about the article's own models (not the reader's
     parameters): the logits' share of the count, the ratios to 6ND, the cross-attention shares, how
     the correction moves budgets and N_opt, and Table A4's terms. Returns them by name."""
-    from myst_nb import glue
-
-    from replication.estimate import table_a4
-    from replication.fit.laws import chinchilla_law
-    from replication.studies.krasser_design import experiment
-
     def ref(name, acc="article"):
         e = experiment(name, acc)
         return e, PerceiverARShape(e.vocab_size, e.max_seq_len, e.num_latents, *e.models[0])

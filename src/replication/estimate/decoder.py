@@ -105,3 +105,23 @@ def table_a4(vocab_size: int = 32000, seq_len: int = 2048) -> pd.DataFrame:
         row.update({acc: m.ratio_to_6nd(acc) for acc in DECODER_ACCOUNTINGS})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def appendix_f_terms(model: Decoder) -> pd.DataFrame:
+    """Training FLOPs per token of ``model``, term by term, their shares, and whether Appendix F as written
+    (``appendix_f``) and the reading that reproduces Table A4 (``table_a4``) count each term."""
+    terms = {k: 3 * v // model.seq_len for k, v in model.forward_terms().items()}  # every term carries a factor s
+    total = sum(terms.values())
+    df = pd.DataFrame({"training FLOPs per token": terms, "share": {k: v / total for k, v in terms.items()}})
+    df["appendix_f"] = True
+    df["table_a4"] = ~df.index.isin(["embeddings", "final_logits"])
+    df.index.name = "term"
+    return df
+
+
+def table_a4_matches() -> dict[str, int]:
+    """How many of Table A4's printed ratios FLOPs/6ND each accounting gives to the printed two decimals
+    (accounting -> rows), and ``rows``: how many there are."""
+    t = table_a4()
+    printed = [f"{x:.2f}" for x in t["paper_ratio"]]
+    return {acc: sum(f"{x:.2f}" == p for x, p in zip(t[acc], printed)) for acc in DECODER_ACCOUNTINGS} | {"rows": len(t)}
