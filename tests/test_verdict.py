@@ -5,7 +5,7 @@ import pytest
 
 from replication.errors import ReplicationError
 from replication.verdict import (AGREES, DIFFERS, DISAGREES, HOLDS, Verdict, box_markdown, from_check,
-                                 from_interval, outcome_of, words)
+                                 from_interval, from_rounding, outcome_of, words)
 
 
 def test_interval_verdicts_follow_the_papers_value():
@@ -19,6 +19,12 @@ def test_interval_verdicts_follow_the_papers_value():
 def test_arithmetic_checks_hold_or_differ():
     assert from_check("67.5B parameters", 67.5e9, 67.6e9, rtol=0.01).outcome == HOLDS
     assert from_check("67.5B parameters", 67.5e9, 70e9, rtol=0.01).outcome == DIFFERS
+
+
+def test_rounding_checks_compare_the_printed_digits():
+    assert from_rounding("a = 0.50.", 0.50, 0.5049, ".2f").outcome == HOLDS
+    assert from_rounding("a = 0.50.", 0.50, 0.5051, ".2f").outcome == DIFFERS
+    assert from_rounding("k_N = 0.0877.", 0.0877, 0.08774, ".4f").test == "recomputed, rounded as printed (.4f)"
 
 
 def test_inconclusive_carries_n_and_power():

@@ -145,6 +145,14 @@ def from_check(claim: str, paper: float, ours: float, rtol: float, test: str | N
                    test=test or f"recomputed, to {rtol:.1%}", paper=paper, ours=ours, **kw)
 
 
+def from_rounding(claim: str, paper: float, ours: float, fmt: str, test: str | None = None, **kw) -> Verdict:
+    """An arithmetic check against a printed number: *holds* when ours, written as the paper writes it
+    (``fmt``, e.g. ".2f" or ".4f"), gives the printed digits."""
+    holds = format(ours, fmt) == format(paper, fmt)
+    return Verdict(claim=claim, outcome=HOLDS if holds else DIFFERS,
+                   test=test or f"recomputed, rounded as printed ({fmt})", paper=paper, ours=ours, **kw)
+
+
 def outcome_of(label: str) -> str:
     """The outcome word of a printed label ("inconclusive (3 seeds, power 0.25)" -> "inconclusive")."""
     head = str(label).split(" (", 1)[0].strip()
