@@ -13,7 +13,6 @@ import io
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.collections import Collection
-from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 #: Okabe-Ito, a colour-blind-safe palette

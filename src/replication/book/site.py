@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
+from replication.book import notebooks
+from replication.book.notebooks import NOTEBOOKS
+
 RERUN_TAG = "rerun-note"
-#: the site's folder of executed notebooks, one per chapter (copied from myst-nb's own at the build's end)
-NOTEBOOKS = "_notebooks"
 
 
 def literal(value) -> str:
@@ -50,24 +50,65 @@ def admonition(directive: str, body: str, options: str = "") -> str:
     return f"{fence}{directive}\n{options}{body}\n{fence}"
 
 
+#: each chapter's example for the re-run note: a parameter and a value other than its default, cheap to run
+#: (chapters not listed get one from :func:`rerun_example`'s rule)
+RERUN_EXAMPLES = {
+    "glance": ("c_min", 1e20), "flops": ("my_vocab_size", 262), "approach1": ("budget", 1e24),
+    "approach2": ("noise", 0.05), "approach3": ("noise", 0.05), "study": ("seed", 1),
+    "planning": ("law", "besiroglu"), "experiment1": ("scale", "article"), "experiment2a": ("scale", "article"),
+    "experiment2b": ("scale", "article"), "transfer": ("level", 0.9), "article_scale": ("accounting", "article"),
+    "claims": ("perturb", 0.01),
+}
+
+
+def rerun_example(chapter: str, defaults: dict) -> tuple[str, object]:
+    """A parameter of ``chapter`` and a value other than its default, for the re-run command's example:
+    the chapter's :data:`RERUN_EXAMPLES` entry, else its first number doubled (1 for a 0) or its first
+    bool negated, else its first parameter as it is."""
+    listed = RERUN_EXAMPLES.get(chapter)
+    if listed and listed[0] in defaults and listed[1] != defaults[listed[0]]:
+        return listed
+    for name, value in defaults.items():
+        if isinstance(value, bool):
+            return name, not value
+        if isinstance(value, (int, float)):
+            return name, (value * 2 if value else type(value)(1))
+    return next(iter(defaults.items()))
+
+
+def rerun_command(chapter: str, defaults: dict) -> str:
+    """``replication run <chapter> -p name=value`` with :func:`rerun_example`'s value."""
+    name, value = rerun_example(chapter, defaults)
+    return f"replication run {chapter} -p {name}={literal(value)}"
+
+
 def rerun_note(chapter: str, defaults: dict):
-    """A markdown cell: the command that re-runs ``chapter``, and its parameters with their defaults."""
+    """A markdown cell, folded (a dropdown): the command that re-runs ``chapter`` with another value, and its
+    parameters with their defaults."""
     import nbformat
 
     listed = ", ".join(f"{code_span(name)} (default {code_span(literal(value))})" for name, value in defaults.items())
-    first, value = next(iter(defaults.items()))
     href = html.escape(f"{NOTEBOOKS}/{quote(chapter)}.ipynb")
     note = nbformat.v4.new_markdown_cell(admonition(
         "{admonition} Re-run this chapter",
         f"Every number on this page is computed when the book is built. To compute it again with other values, "
-        f"run {code_span(f'replication run {chapter} -p {first}={literal(value)}')} (one `-p` per parameter; "
+        f"run for example {code_span(rerun_command(chapter, defaults))} (one `-p` per parameter; "
         f"{code_span(f'replication run {chapter} --list')} lists them), or "
         f'<a href="{href}" download>download this page as an executed notebook</a>. '
         f"Parameters: {listed}.",
-        options=f":class: tip {RERUN_TAG}\n",
+        options=f":class: tip dropdown {RERUN_TAG}\n",
     ))
     note.metadata["tags"] = [RERUN_TAG]
     return note
+
+
+def notebook_preface(chapter: str, title: str, defaults: dict) -> str:
+    """The first cell of a chapter's downloadable notebook: what it is, and how to compute it again."""
+    again = (f" To compute it again with other values, run {code_span(rerun_command(chapter, defaults))} in a "
+             f"checkout of the project ({code_span(f'replication run {chapter} --list')} lists the parameters)."
+             if defaults else "")
+    return (f"*{title}*, a chapter of *Chinchilla, replicated*, as it was executed when the site was "
+            f"built: every number in the text and every figure was computed then.{again}")
 
 
 def add_rerun_note(nb, chapter: str, defaults: dict) -> None:
@@ -123,10 +164,45 @@ def _on_build_finished(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         for path in Path(app.outdir).rglob("*.map"):
             path.unlink()
-        executed = Path(app.outdir).parent / "jupyter_execute"  # where myst-nb writes each page's notebook
-        (Path(app.outdir) / NOTEBOOKS).mkdir(exist_ok=True)
-        for nb in executed.glob("*.ipynb"):
-            shutil.copyfile(nb, Path(app.outdir) / NOTEBOOKS / nb.name)
+        write_notebooks(app)
+
+
+def write_notebooks(app) -> None:
+    """Each chapter's executed notebook, standing alone (:func:`notebooks.standalone`), in the site's
+    ``_notebooks/``, and all of them in one zip there."""
+    import nbformat
+
+    from replication.book.chapters import read_parameters
+
+    executed = Path(app.outdir).parent / "jupyter_execute"  # where myst-nb writes each page's notebook
+    chapters = sorted(getattr(app.env, "replication_keys", {}))
+    prefaces = {}
+    for chapter in chapters:
+        if (executed / f"{chapter}.ipynb").exists():
+            defaults = read_parameters(nbformat.read(executed / f"{chapter}.ipynb", as_version=4))
+            title = app.env.titles[chapter].astext() if chapter in app.env.titles else chapter
+            prefaces[chapter] = notebook_preface(chapter, title, defaults)
+    notebooks.write_all(executed, Path(app.outdir) / NOTEBOOKS, chapters, notebooks.references_from_sphinx(app),
+                        prefaces, drop_tags=(RERUN_TAG,))
+
+
+def _on_page_context_downloads(app, pagename, templatename, context, doctree) -> None:
+    """The header's download menu offers the page's executed notebook (chapters) and the zip of all of them."""
+    group = next((b for b in context.get("header_buttons", []) if b.get("label") == "download-buttons"), None)
+    if group is None:
+        return
+    pathto = context["pathto"]
+    offered = []
+    if pagename in getattr(app.env, "replication_keys", {}):
+        offered.append({"type": "link", "url": pathto(f"{NOTEBOOKS}/{pagename}.ipynb", 1),
+                        "text": ".ipynb (executed)", "icon": "fas fa-code",
+                        "tooltip": "Download this page as an executed notebook",
+                        "label": "download-executed-notebook-button"})
+    offered.append({"type": "link", "url": pathto(f"{NOTEBOOKS}/{notebooks.ZIP_NAME}", 1),
+                    "text": "all chapters (.zip)", "icon": "fas fa-file-zipper",
+                    "tooltip": "Download every chapter as an executed notebook (zip)",
+                    "label": "download-all-notebooks-button"})
+    group["buttons"][0:0] = offered
 
 
 def _register_author_year_labels() -> None:
@@ -157,4 +233,5 @@ def setup(app) -> None:
     _register_author_year_labels()
     app.connect("config-inited", _on_config_inited)
     app.connect("html-page-context", _on_page_context)
+    app.connect("html-page-context", _on_page_context_downloads, priority=502)  # after the theme's buttons (501)
     app.connect("build-finished", _on_build_finished)
