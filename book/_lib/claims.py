@@ -12,8 +12,9 @@ from myst_nb import glue
 
 from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
                                 NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES, RESTATED, SOURCES, replications)
-from replication.claims.rules import distinct_tests
 from replication.book.chapters import toc_chapters
+from replication.claims.rules import NOT_CHECKED, distinct_tests
+from replication.repository import BOOK_DIR
 
 from .tables import power_of_ten, table
 
@@ -27,10 +28,19 @@ def slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
+def chapter_title(name: str) -> str:
+    """A chapter's title, as its page heads it (its first ``# `` line); its name if it has none."""
+    path = BOOK_DIR / f"{name}.md"
+    if not re.fullmatch(r"[\w-]+", name) or not path.is_file():
+        return name
+    return next((line[2:].strip() for line in path.read_text().splitlines() if line.startswith("# ")), name)
+
+
 def chapter_link(name: str, available) -> str:
-    """An HTML link to a chapter listed in ``available``; plain text otherwise (a link to a page missing
-    from _toc.yml would break the strict build)."""
-    return f'<a href="{name}.html">{name}</a>' if name in available else html.escape(name)
+    """An HTML link to a chapter listed in ``available``, named by its title; its title as plain text
+    otherwise (a link to a page missing from _toc.yml would break the strict build)."""
+    title = html.escape(chapter_title(name))
+    return f'<a href="{name}.html">{title}</a>' if name in available else title
 
 
 #: the page's Verdict groups the sources: the paper itself, Krasser's article and note, and the write-ups
@@ -130,10 +140,21 @@ def powers_of_ten(text: str) -> str:
     return _E_NOTATION.sub(lambda m: power_of_ten(m.group(1), int(m.group(2))), text)
 
 
+#: a power in caret notation: 2^(1/3), 10^26, 10^0.73, B^β
+_CARET = re.compile(r"\^(?:\(([^()]*)\)|([-+]?[\w.]*\w))")
+
+
+def carets(text: str) -> str:
+    """Powers written with a caret, as superscripts: "2^(1/3)" -> "2<sup>1/3</sup>". ``text`` is HTML
+    already escaped; the superscript holds the same escaped characters."""
+    return _CARET.sub(lambda m: f"<sup>{m.group(1) if m.group(1) is not None else m.group(2)}</sup>", text)
+
+
 def _claim(row, available, corrected: bool) -> str:
-    """One claim: its main row (quote, printed, ours, badges) and, under it, the note, rule and chapter.
-    Numbers in e-notation are written with powers of ten (:func:`powers_of_ten`), with the digits kept."""
-    e = lambda x: html.escape(powers_of_ten(str(x)))  # noqa: E731
+    """One claim: its main row (quote, printed, ours, badges) and, under it, the note, the rule (where a
+    rule decides it) and the chapter. Numbers in e-notation are written with powers of ten
+    (:func:`powers_of_ten`), with the digits kept; powers in caret notation as superscripts (:func:`carets`)."""
+    e = lambda x: carets(html.escape(powers_of_ten(str(x))))  # noqa: E731
     cid = html.escape(str(row["id"]))
     cells = [f'<td class="claim-what"><a class="claim-id" href="#claim-{cid}">{cid}</a> {e(row["quote"])}</td>',
              f'<td data-label="printed">{e(row["expected"])}</td>', f'<td data-label="ours">{e(row["ours"])}</td>']
@@ -142,7 +163,7 @@ def _claim(row, available, corrected: bool) -> str:
         cells.append(f'<td data-label="under the correction">{e(row["corrected"])}{after}</td>')
     cells.append(f'<td class="claim-verdict">{badge("outcome", row["outcome"])} {badge("kind", row["kind"])}</td>')
     note = e(row["note"])
-    rule = f'rule: {e(row["rule"])}; ' if row["rule"] else ""
+    rule = f'rule: {e(row["rule"])}; ' if row["rule"] and row["kind"] != NOT_CHECKED else ""
     same = row.get("same test as", "") or ""
     repeat = (f'; the same test as <a href="#claim-{html.escape(same)}">{html.escape(same)}</a>, counted once'
               if same else "")

@@ -50,6 +50,14 @@
       return choice;
     }
 
+    // a row scrolled to (claims.html#claim-<id>) stops below the bar where the bar stays in view (sticky):
+    // claims.css gives each row this margin above it
+    function clearOfTheBar() {
+      const style = getComputedStyle(form);
+      const below = style.position === "sticky" ? (parseFloat(style.top) || 0) + form.offsetHeight : 0;
+      document.documentElement.style.setProperty("--claims-scroll-margin", `${below + 8}px`);
+    }
+
     function fromHash() {
       const hash = decodeURIComponent(location.hash.slice(1));
       if (hash.startsWith("claim-")) {
@@ -59,7 +67,8 @@
         apply(chosen());
         const fold = row.closest("details");
         if (fold) fold.open = true;
-        row.scrollIntoView({ block: "center" });
+        clearOfTheBar();
+        row.scrollIntoView({ block: "start" });
         return;
       }
       const params = new URLSearchParams(hash);

@@ -1,0 +1,36 @@
+"""How the claims page writes one claim (book/_lib/claims.py): powers in caret notation as superscripts,
+chapters by their titles, a rule only where a rule decides the claim."""
+import pandas as pd
+
+from _lib import claims as page
+from replication.claims.rules import NOT_CHECKED
+
+
+def test_powers_in_caret_notation_are_superscripts():
+    assert page.carets("2^(1/3) (approximately 1.26)") == "2<sup>1/3</sup> (approximately 1.26)"
+    assert page.carets("10^26 FLOPs; 10^4-10^5 parameters") == "10<sup>26</sup> FLOPs; 10<sup>4</sup>-10<sup>5</sup> parameters"
+    assert page.carets("10^0.73 = 5.37; 2^(b-a); E + B/300B^β") == \
+        "10<sup>0.73</sup> = 5.37; 2<sup>b-a</sup>; E + B/300B<sup>β</sup>"
+    assert page.carets("no power here: a^ b") == "no power here: a^ b"
+
+
+def test_a_chapter_is_named_by_its_title():
+    assert page.chapter_title("glance") == "Scaling laws at a glance"
+    assert page.chapter_link("glance", {"glance"}) == '<a href="glance.html">Scaling laws at a glance</a>'
+    assert page.chapter_link("nowhere", set()) == "nowhere"
+    assert page.chapter_title("../README") == "../README"  # a name, never a path
+
+
+def row(**given):
+    base = {"id": "x_1", "source": "notes", "quote": "per doubling, 2^(1/3) <b>", "expected": "1.26",
+            "ours": "1.26", "corrected": "", "under correction": "", "kind": "arithmetically consistent",
+            "outcome": "holds", "note": "a note", "rule": "rounded as printed (.2f)", "chapter": "glance"}
+    return pd.Series({**base, **given})
+
+
+def test_a_rule_is_shown_only_where_one_decides_the_claim():
+    checked = page._claim(row(), {"glance"}, corrected=False)
+    assert "rule: rounded as printed (.2f)" in checked and "2<sup>1/3</sup> &lt;b&gt;" in checked
+    assert 'chapter: <a href="glance.html">Scaling laws at a glance</a>' in checked
+    unchecked = page._claim(row(kind=NOT_CHECKED), {"glance"}, corrected=False)
+    assert "rule:" not in unchecked and "a note" in unchecked
