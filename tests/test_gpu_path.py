@@ -21,6 +21,7 @@ import torch
 
 from replication.store.runs import read_metrics
 from replication.training import loop as T
+from replication.training.batches import global_batch, load_token_data
 from replication.training import model as M
 from replication.training.config import ModelConfig, TrainConfig
 from replication.training.distributed import Env
@@ -41,7 +42,7 @@ def tiny(**kw) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def token_data(tmp_path_factory):
-    return T.load_token_data(tiny(), tmp_path_factory.mktemp("cache"))
+    return load_token_data(tiny(), tmp_path_factory.mktemp("cache"))
 
 
 def curve(path: Path) -> list[tuple[str, int, float]]:
@@ -72,7 +73,7 @@ def test_global_batch_repeats_the_draws_the_recorded_runs_were_trained_with(toke
     for micro in (8, 2):
         cfg = tiny(seed=3, micro_batch_size=micro)
         for step in (0, 7):
-            x, y, noise = T.global_batch(cfg, token_data, step)
+            x, y, noise = global_batch(cfg, token_data, step)
             s = 3 * 1_000_003 + step
             gen = torch.Generator().manual_seed(s * 64)
             torch.manual_seed(s)
@@ -82,7 +83,7 @@ def test_global_batch_repeats_the_draws_the_recorded_runs_were_trained_with(toke
                 assert torch.equal(x[rows], xo) and torch.equal(y[rows], yo)
                 assert torch.equal(noise[rows], torch.rand(micro, 32))
     plain = tiny(model=ModelConfig(vocab_size=262, num_latents=16, num_prefix=0, num_channels=32, num_layers=2))
-    assert T.global_batch(plain, token_data, 0)[2] is None  # nothing to drop: no draw
+    assert global_batch(plain, token_data, 0)[2] is None  # nothing to drop: no draw
 
 
 def _recorded(predicate):
@@ -141,7 +142,7 @@ def test_one_process_retrains_the_smallest_recorded_runs(tmp_path):
     rid, cfg, summary = _recorded(lambda c: c["model"]["num_prefix"] > 0 and c["model"]["prefix_dropout"] > 0
                                   and len(_seeds_of(c)) >= 2 and _stable(c))
     assert summary["wall_s"] < 60 and summary["threads"] == 1 and cfg.run_id() == rid
-    data = T.load_token_data(cfg, tmp_path / "cache")
+    data = load_token_data(cfg, tmp_path / "cache")
     ours, recorded = trained_curve(cfg, data, tmp_path, rid), curve(RUNS / rid / "metrics.jsonl")
     assert [r[:2] for r in ours] == [r[:2] for r in recorded]
     mine = {r[:2]: r[2] for r in ours}
@@ -154,7 +155,7 @@ def test_one_process_retrains_the_smallest_recorded_runs(tmp_path):
     # run's length, so a 30-step run repeats the recorded run's records up to step 30
     rid, cfg, _ = _recorded(lambda c: c["model"]["num_prefix"] == 0 and c["warmup_steps"] >= 30 and _stable(c))
     short = dataclasses.replace(cfg, steps=30, budget_flops=None)
-    data = T.load_token_data(cfg, tmp_path / "cache")
+    data = load_token_data(cfg, tmp_path / "cache")
     ours = trained_curve(short, data, tmp_path, rid)
     recorded = _before_instability(curve(RUNS / rid / "metrics.jsonl"), limit=30)
     assert len(recorded) >= 3

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
-from replication.training.config import ModelConfig
+from replication.training.config import ModelConfig, TrainConfig
 from replication.training.model import AttentionLayer, DecoderLayer, HybridLayer, PerceiverAR, apply_rotary, \
     rotary_tables
 
@@ -231,15 +231,19 @@ def test_compiled_layout_is_the_same_function_in_eager_mode():
 
 @pytest.mark.slow
 def test_compiled_step_follows_the_eager_step_for_20_steps():
-    # one small shape of the study (d = 10): the same initial weights and batches, the loop's learning rates
+    # one small shape of the study (d = 10): the same initial weights and batches, the loop's learning rates,
+    # and the loop's optimizer with weight decay on the linear layers' matrices (two parameter groups)
+    from replication.training.distributed import Env
+    from replication.training.loop import adamw
     from replication.training.step import CompiledStep
 
     cfg = ModelConfig(vocab_size=262, num_latents=128, num_prefix=0, num_channels=10, num_layers=4, num_heads=2)
+    run = TrainConfig(model=cfg, steps=20, lr=1e-2, beta2=0.95, weight_decay=0.1)
 
     def build():
         torch.manual_seed(0)
         model = PerceiverAR(cfg).train()
-        return model, torch.optim.AdamW(model.parameters(), lr=1e-2, betas=(0.9, 0.95), foreach=True)
+        return model, adamw(model, run, Env("cpu", "fp32"))
 
     g = torch.Generator().manual_seed(0)
     (me, oe), (mc, oc) = build(), build()
@@ -247,7 +251,8 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
     for i in range(20):
         x, y = torch.randint(0, 262, (8, 128), generator=g), torch.randint(0, 262, (8, 128), generator=g)
         lr = 1e-2 * (i + 1) / 20
-        oe.param_groups[0]["lr"] = lr
+        for group in oe.param_groups:
+            group["lr"] = lr
         _, loss = me(x, y)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(me.parameters(), 0.5)

@@ -47,6 +47,23 @@ def test_run_id_covers_the_whole_config_but_not_execution_details():
         TrainConfig.from_dict({**a.identity(), "colour": "red"})
 
 
+def test_weight_decay_on_is_in_the_run_id_only_where_it_changes_what_is_trained():
+    # no decay: nothing to choose, the id of a run recorded before the choice existed
+    assert "weight_decay_on" not in tiny().identity()
+    assert tiny(weight_decay_on="all").run_id() == tiny().run_id()
+    # decay on every parameter: what the recorded runs with decay were trained with, and their id
+    every = tiny(weight_decay=0.1, weight_decay_on="all")
+    assert "weight_decay_on" not in every.identity()
+    assert TrainConfig.from_dict(every.identity()).weight_decay_on == "all"  # such a record reads back as such
+    # the linear layers' matrices only (the default): a run of its own
+    linear = tiny(weight_decay=0.1)
+    assert linear.weight_decay_on == "linear" and linear.identity()["weight_decay_on"] == "linear"
+    assert linear.run_id() != every.run_id()
+    assert TrainConfig.from_dict(linear.identity()).identity() == linear.identity()
+    with pytest.raises(ReplicationError, match="weight_decay_on='matrices'.*linear, all"):
+        tiny(weight_decay_on="matrices")
+
+
 def test_every_recorded_run_reproduces_its_folder_name():
     """The run id is the folder name: every config.json in runs/ read back through from_dict must hash to
     it (what keeps the book's recorded runs found after any change to the config classes)."""
@@ -57,6 +74,8 @@ def test_every_recorded_run_reproduces_its_folder_name():
         cfg = TrainConfig.from_dict(identity)
         assert cfg.identity() == identity, path
         assert cfg.run_id() == path.parent.name, path
+        if cfg.weight_decay:  # trained before weight_decay_on existed: every parameter decayed
+            assert cfg.weight_decay_on == "all", path
 
 
 def test_the_store_imports_nothing_from_training():

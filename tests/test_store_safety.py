@@ -25,6 +25,7 @@ from replication.errors import ReplicationError
 from replication.files import write_json
 from replication.store.runs import RunStore, manifest, read_metrics
 from replication.training import loop
+from replication.training.batches import load_token_data
 from replication.training.config import ModelConfig, TrainConfig
 from replication.sweep.local import get_or_train_many
 from replication.training.runner import check_resources, get_or_train
@@ -339,7 +340,7 @@ def test_nan_weights_never_reach_a_checkpoint_or_the_metrics(tmp_path, monkeypat
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step)
     cfg = tiny(checkpoint_interval=1, eval_interval=eval_interval, log_interval=1)
-    data = loop.load_token_data(cfg, tmp_path / "cache")
+    data = load_token_data(cfg, tmp_path / "cache")
     ckpt = tmp_path / "ckpt.pt"
     with pytest.raises(loop.TrainingDiverged, match=f"{needle}.*last good checkpoint: step 2"):
         loop.train(cfg, data, run_dir=tmp_path, ckpt_path=ckpt, progress=False, log=quiet)

@@ -15,6 +15,7 @@ from replication import cli
 from replication.training import options as train_cli
 from replication.errors import ReplicationError
 from replication.training import loop as T
+from replication.training.batches import load_token_data
 from replication.training.config import ModelConfig, TrainConfig
 
 
@@ -31,7 +32,7 @@ def tiny(**kw) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def token_data(tmp_path_factory):
-    return T.load_token_data(tiny(), tmp_path_factory.mktemp("cache"))
+    return load_token_data(tiny(), tmp_path_factory.mktemp("cache"))
 
 
 def state_of(path):
@@ -143,6 +144,65 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(token_data, tmp_path, monk
     ck = torch.load(tmp_path / "c.pt", weights_only=True)
     assert ck["state"]["step"] == 4
     assert all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def test_a_step_reads_nothing_back_from_the_device_unless_it_records(token_data, monkeypatch):
+    """No per-step host sync (on a GPU each costs a pipeline stall): the loop turns tensors into Python
+    values (item, bool, int, float, tolist) only after a step that records, validates or checkpoints."""
+    monkeypatch.setenv("REPLICATION_CPU_STEP", "eager")
+    started, reads = [0], []
+    real_batch = T.global_batch
+
+    def counting_batch(*a, **k):
+        started[0] += 1
+        return real_batch(*a, **k)
+
+    def reading(name):
+        real = getattr(torch.Tensor, name)
+
+        def read(self, *a, **k):
+            caller = sys._getframe(1).f_code.co_filename
+            if f"replication{os.sep}training" in caller:
+                reads.append((started[0], name))
+            return real(self, *a, **k)
+        return read
+
+    monkeypatch.setattr(T, "global_batch", counting_batch)
+    for name in ("item", "tolist", "__bool__", "__int__", "__float__"):
+        monkeypatch.setattr(torch.Tensor, name, reading(name))
+    T.train(tiny(steps=12, log_interval=4, eval_interval=6), token_data, progress=False, log=lambda *a: None)
+    assert started[0] == 12
+    assert {s for s, _ in reads} == {4, 6, 8, 12}  # after steps 4, 8, 12 (records) and 6, 12 (validation)
+    after = {s: sorted(n for t, n in reads if t == s) for s in (4, 6)}
+    assert after[4] == ["__int__", "item"]  # the divergence check and the training loss
+    assert after[6][0] == "__int__" and set(after[6][1:]) == {"item"}  # then the validation batches' losses
+
+
+def test_weight_decay_applies_to_the_linear_layers_matrices_only():
+    from replication.training.distributed import Env
+    from replication.training.model import PerceiverAR
+
+    cpu = Env("cpu", "fp32")
+    cfg = tiny(weight_decay=0.1, lr=0.5)
+    model = PerceiverAR(cfg.model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    opt = T.adamw(model, cfg, cpu)
+    decayed, kept = ([names[id(p)] for p in g["params"]] for g in opt.param_groups)
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0]
+    assert decayed == [n for n in names.values() if n.endswith(("qkv.weight", "out.weight", "fc.weight",
+                                                                  "proj.weight"))]
+    assert "tok_emb.weight" in kept and "pos_emb.weight" in kept and sorted(decayed + kept) == sorted(names.values())
+    # with no gradient, Adam moves nothing: what changes is the decay, by 1 - lr x weight_decay
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    for n, p in model.named_parameters():
+        assert torch.equal(p.detach(), before[n] * (1 - 0.5 * 0.1) if n in decayed else before[n]), n
+    # every parameter alike (or none): one group, the optimizer of the runs recorded before the choice
+    for c in (tiny(weight_decay=0.1, weight_decay_on="all"), tiny()):
+        (group,) = T.adamw(model, c, cpu).param_groups
+        assert group["weight_decay"] == c.weight_decay and len(group["params"]) == len(names)
 
 
 def test_gradient_accumulation_matches_the_full_batch(token_data):
@@ -456,7 +516,7 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path):
     arrives right after it, and the checkpoint is whole."""
     import signal
 
-    from replication.training import loop as T
+    from replication.training.checkpoints import read_checkpoint, save_checkpoint
     from replication.training.model import PerceiverAR
     from replication.training.signals import signals_held
 
@@ -476,9 +536,9 @@ def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path):
         with pytest.raises(KeyboardInterrupt):
             with signals_held():
                 os.kill(os.getpid(), signal.SIGTERM)  # while held: not delivered yet
-                T.save_checkpoint(path, model, opt, {"step": 2}, cfg)
+                save_checkpoint(path, model, opt, {"step": 2}, cfg)
                 assert not arrived
     finally:
         signal.signal(signal.SIGTERM, old)
     assert arrived == [True]  # delivered once, after the checkpoint was in place
-    assert T.read_checkpoint(path, cfg)["state"]["step"] == 2
+    assert read_checkpoint(path, cfg)["state"]["step"] == 2

@@ -223,10 +223,11 @@ def precision_comparison(p: Plan, work: Path) -> dict:
     import torch
 
     from replication.training import loop
+    from replication.training.batches import load_token_data
     from replication.training.distributed import Env
 
     cfg = _trainer_config(p, p.compare_steps)
-    data = loop.load_token_data(cfg, work / "cache")
+    data = load_token_data(cfg, work / "cache")
     out = {"shape": "2b-reference", **p.trainer_shape, "batch_size": p.batch_size, "steps": p.compare_steps,
            "corpus": "kjv", "tokenizer": "bytes", "lr": cfg.lr, "warmup_steps": cfg.warmup_steps}
     for precision, allow_tf32 in (("bf16-autocast", True), ("fp32", False)):

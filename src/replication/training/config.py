@@ -23,6 +23,9 @@ from replication.store.runs import run_id
 #: seed compute. It is part of every run id, so recorded runs of older code are never mistaken for new ones.
 MODEL_VERSION = 1
 
+#: What ``weight_decay_on`` may name (``replication.training.loop.adamw``).
+DECAYED = ("linear", "all")
+
 #: Upper bounds that keep a config's numbers meaningful: step counts a run could finish, seeds that the
 #: per-step seeding (seed x 1_000_003 + step, times 64) keeps inside torch's 64-bit seed range.
 MAX_STEPS = 10**9
@@ -114,6 +117,9 @@ class TrainConfig:
         "cosine cycle length / run length (Chinchilla Figure A1: > 1 hurts)"))
     warmup_steps: int = field(default=200, metadata=_doc("linear warmup steps"))
     weight_decay: float = field(default=0.0, metadata=_doc("AdamW weight decay; 0 is Adam, as in the article"))
+    weight_decay_on: str = field(default="linear", metadata=_doc(
+        "the parameters that decay: linear, the weight matrices of the linear layers (not the embeddings, "
+        "norms or biases); all, every parameter (what runs recorded before this option were trained with)"))
     beta1: float = field(default=0.9, metadata=_doc("Adam beta1"))
     beta2: float = field(default=0.999, metadata=_doc("Adam beta2"))
     grad_clip: float = field(default=0.5, metadata=_doc("gradient norm clipping threshold"))
@@ -156,6 +162,7 @@ class TrainConfig:
         check_number("cosine_cycle_ratio", self.cosine_cycle_ratio, 0.0, 100.0, lo_open=True)
         object.__setattr__(self, "warmup_steps", check_int("warmup_steps", self.warmup_steps, 0, MAX_STEPS))
         check_number("weight_decay", self.weight_decay, 0.0, 10.0)
+        check_choice("weight_decay_on", self.weight_decay_on, DECAYED)
         if self.lr * self.weight_decay >= 1:  # AdamW multiplies every weight by 1 - lr x weight_decay
             raise ReplicationError(f"weight_decay={self.weight_decay!r} with lr={self.lr!r} shrinks every weight "
                                    "by a factor 1 - lr x weight_decay <= 0 per step; allowed: lr x weight_decay < 1")
@@ -179,6 +186,10 @@ class TrainConfig:
         d = asdict(self)
         for name in EXECUTION_FIELDS:
             d.pop(name)
+        # left out where it changes nothing (no decay) and where it is "all", what the runs recorded before
+        # the choice existed decayed: their ids stay as they were
+        if self.weight_decay == 0 or self.weight_decay_on == "all":
+            d.pop("weight_decay_on")
         d["model_version"] = MODEL_VERSION
         d["data_version"] = DATA_VERSION
         return d
@@ -192,6 +203,8 @@ class TrainConfig:
         d = dict(d)
         d.pop("model_version", None)
         d.pop("data_version", None)
+        if d.get("weight_decay", 0) and "weight_decay_on" not in d:  # an identity says nothing of "all"
+            d["weight_decay_on"] = "all"
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 
 def process_rank() -> int:
@@ -50,8 +52,6 @@ class Env:
 def setup_env() -> Env:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:
-        import torch.distributed as dist
-
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend)
         rank, local = dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
@@ -80,8 +80,6 @@ def wrap(model, env: Env):
     """The module the loop runs forward and backward through: ``model`` itself, or its DDP replica."""
     if not env.ddp:
         return model
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     return DDP(model, device_ids=[torch.cuda.current_device()] if env.cuda else None)
 
 
@@ -96,8 +94,6 @@ def mean_over_processes(value: torch.Tensor, env: Env) -> torch.Tensor:
     """The mean of a scalar over the DDP processes (itself without DDP): the loss of the global batch."""
     if not env.ddp:
         return value
-    import torch.distributed as dist
-
     value = value.clone()
     dist.all_reduce(value)
     return value / env.world
@@ -105,6 +101,4 @@ def mean_over_processes(value: torch.Tensor, env: Env) -> torch.Tensor:
 
 def shutdown(env: Env) -> None:
     if env.ddp:
-        import torch.distributed as dist
-
         dist.destroy_process_group()

@@ -21,10 +21,16 @@ import signal
 import threading
 from pathlib import Path
 
+import torch
+from filelock import Timeout
+
 from replication.corpus.documents import check_corpus
 from replication.errors import ReplicationError
+from replication.store.claims import stale_seconds
 from replication.store.runs import Run, RunStore, read_json
 from replication.training import loop
+from replication.training.batches import load_token_data, micro_batches
+from replication.training.checkpoints import read_checkpoint
 from replication.training.config import TrainConfig
 from replication.training.distributed import process_rank
 
@@ -36,8 +42,6 @@ def _gb(n: float) -> str:
 def memory_limit(cuda: bool) -> tuple[int, str]:
     """The memory one training process may fill, in bytes, and what it is."""
     if cuda:
-        import torch
-
         index = int(os.environ.get("LOCAL_RANK", "0"))
         return torch.cuda.get_device_properties(index).total_memory, "GPU memory"
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -53,10 +57,8 @@ def memory_limit(cuda: bool) -> tuple[int, str]:
 def check_resources(cfg: TrainConfig) -> None:
     """Refuse, before anything is allocated or written, a batch that does not split into this launch's
     micro-batches and a run whose memory estimate (``TrainConfig.memory_estimate``) exceeds the machine's."""
-    import torch
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    mb, _ = loop.micro_batches(cfg, world)
+    mb, _ = micro_batches(cfg, world)
     cuda = torch.cuda.is_available()
     # bf16 autocast halves most activations (a lower bound there: some stay fp32)
     est = cfg.memory_estimate(mb, activation_bytes=2 if cuda and torch.cuda.is_bf16_supported() else 4)
@@ -82,7 +84,7 @@ def _check_resumable(run: Run, ckpt_path: Path, cfg: TrainConfig) -> None:
     if ckpt_path.is_file():
         # loaded (safely) and checked to be this run's now, before anything is written: a planted, damaged
         # or swapped checkpoint is refused here, and by the studies before any worker starts
-        loop.read_checkpoint(ckpt_path, cfg)
+        read_checkpoint(ckpt_path, cfg)
         return
     if run.metrics_path.is_file() and run.metrics_path.stat().st_size:
         raise ReplicationError(f"run {run.id} is incomplete: {run.metrics_path} holds records but there is no "
@@ -126,7 +128,7 @@ def get_or_train(cfg: TrainConfig, store: RunStore | None = None, progress: bool
             ckpt_path = store.checkpoint_path(rid)
             if rank == 0 and not retrain:
                 _check_resumable(run, ckpt_path, cfg)
-            token_data = loop.load_token_data(cfg, store.cache_dir)
+            token_data = load_token_data(cfg, store.cache_dir)
             if rank == 0:
                 if retrain:
                     moved = store.move_aside(rid)
@@ -158,10 +160,6 @@ def _locked(store: RunStore, rid: str, claim):
     """The run's file lock, taken by the holder of its claim. Any live worker that trains the run holds
     its claim, so a lock still held after the claim's staleness period is one that a dead machine left
     on a network filesystem (fcntl locks die with their process on a local disk, not always on NFS)."""
-    from filelock import Timeout
-
-    from replication.store.claims import stale_seconds
-
     lock, wait = store.lock(rid), claim.stale_s if claim is not None else stale_seconds()
     try:
         lock.acquire(timeout=wait)

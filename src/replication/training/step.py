@@ -29,6 +29,10 @@ from pathlib import Path
 
 import torch
 
+from replication.errors import ReplicationError
+from replication.training.config import TrainConfig
+from replication.training.distributed import Env
+
 #: Where inductor keeps compiled kernels between processes, unless TORCHINDUCTOR_CACHE_DIR says otherwise.
 CACHE_DIR = Path.home() / ".cache" / "replication" / "inductor"
 
@@ -59,18 +63,23 @@ def adamw_state(opt: torch.optim.AdamW) -> None:
 class CompiledStep:
     """``step(x, y, lr, noise=None) -> (loss, grad_norm)``: one compiled training step of ``model`` with ``opt``.
 
-    ``opt`` must be a ``torch.optim.AdamW`` with one parameter group over all of ``model``'s parameters,
-    in their order, without amsgrad, maximize or capturable. The model is switched to its compiled layout.
+    ``opt`` must be a ``torch.optim.AdamW`` over all of ``model``'s parameters, without amsgrad, maximize
+    or capturable; its parameter groups may differ in weight decay only. The model is switched to its
+    compiled layout.
     """
 
     def __init__(self, model, opt: torch.optim.AdamW, grad_clip: float):
-        (group,) = opt.param_groups
+        group, *others = opt.param_groups
         names = [n for n, _ in model.named_parameters()]
         params = [p for _, p in model.named_parameters()]
-        if len(group["params"]) != len(params) or any(a is not b for a, b in zip(group["params"], params)):
-            raise ValueError("the optimizer must hold the model's parameters, in order, in one group")
-        if group.get("amsgrad") or group.get("maximize") or group.get("capturable"):
+        owner = {id(p): i for i, g in enumerate(opt.param_groups) for p in g["params"]}
+        if sum(len(g["params"]) for g in opt.param_groups) != len(params) or set(owner) != set(map(id, params)):
+            raise ValueError("the optimizer must hold each of the model's parameters once")
+        if any(g.get("amsgrad") or g.get("maximize") or g.get("capturable") for g in opt.param_groups):
             raise ValueError("the compiled step implements AdamW without amsgrad, maximize or capturable")
+        if any((g["betas"], g["eps"]) != (group["betas"], group["eps"]) for g in others):
+            raise ValueError("the optimizer's parameter groups must differ in weight decay only")
+        group_of = [owner[id(p)] for p in params]  # each parameter's group: its weight decay
         use_cache_dir()
         model.use_compiled_layout()
         self.model, self.opt, self.params = model, opt, params
@@ -84,18 +93,18 @@ class CompiledStep:
         def loss_of(ps, x, y, noise):
             return torch.func.functional_call(model, dict(zip(names, ps)), (x, y, noise))[1]
 
-        def whole(ps, ms, vs, x, y, noise, decay, step_size, bc2_sqrt):
+        def whole(ps, ms, vs, x, y, noise, decays, step_size, bc2_sqrt):
             grads, loss = torch.func.grad_and_value(loss_of)(ps, x, y, noise)
             # torch.nn.utils.clip_grad_norm_
             total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
             coef = torch.clamp(clip / (total + 1e-6), max=1.0)
             ok = torch.isfinite(loss) & torch.isfinite(total)
             # torch.optim.AdamW, foreach: decay, lerp, mul + addcmul, sqrt / bc2_sqrt + eps, addcdiv
-            for p, m, v, g in zip(ps, ms, vs, grads):
+            for p, m, v, g, i in zip(ps, ms, vs, grads, group_of):
                 g = g * coef
                 m_new = m.lerp(g, 1 - beta1)
                 v_new = (v * beta2).addcmul(g, g, value=1 - beta2)
-                p_new = p * decay + step_size * (m_new / (v_new.sqrt() / bc2_sqrt + eps))
+                p_new = p * decays[i] + step_size * (m_new / (v_new.sqrt() / bc2_sqrt + eps))
                 m.copy_(torch.where(ok, m_new, m))
                 v.copy_(torch.where(ok, v_new, v))
                 p.copy_(torch.where(ok, p_new, p))
@@ -108,20 +117,49 @@ class CompiledStep:
         self.calls = 0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, lr: float, noise: torch.Tensor | None = None):
-        group = self.opt.param_groups[0]
-        group["lr"] = lr
-        beta1, beta2 = group["betas"]
+        groups = self.opt.param_groups
+        for group in groups:
+            group["lr"] = lr
+        beta1, beta2 = groups[0]["betas"]
         t = self.steps[0].item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
         step_size = -(lr / (1 - beta1 ** t))
         bc2_sqrt = (1 - beta2 ** t) ** 0.5
-        decay = 1 - lr * group["weight_decay"]
         f32 = dict(dtype=torch.float32)
+        decays = [torch.tensor(1 - lr * g["weight_decay"], **f32) for g in groups]
         with torch.no_grad():
             loss, total = self._compiled(self.params, self.exp_avgs, self.exp_avg_sqs, x, y, noise,
-                                         torch.tensor(decay, **f32), torch.tensor(step_size, **f32),
+                                         decays, torch.tensor(step_size, **f32),
                                          torch.tensor(bc2_sqrt, **f32))
         self.calls += 1
         if bool(torch.isfinite(loss) & torch.isfinite(total)):
             for s in self.steps:
                 s.add_(1)
         return loss, total
+
+
+#: Fewest steps (left to train) for which the CPU loop compiles the whole step (``REPLICATION_CPU_STEP``
+#: unset or ``auto``): below, compiling costs more than it saves. Measured end to end (``replication train``
+#: of the study's d = 24 run at 1e12 executed FLOPs, 2,782 steps, OMP_NUM_THREADS=1, process start to
+#: summary, a 2-core machine at load 3-5, eager and compiled interleaved): a step takes 16.8 ms eager and
+#: 13.0 ms compiled (3.8 ms saved); the compiled run costs ~9 s more outside its steps with a warm
+#: compile cache (tracing, loading the cached graph) and ~67 s more with a cold one, so it breaks even near
+#: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians; with
+#: the C++ wrapper adopted since (training/step.py), 47-51 s warm and 84 s cold, so breaking even sooner).
+#: 5,000 leaves a margin for the one cold compilation per shape, which a study's first long run of each
+#: width pays and its later runs find cached; a lower threshold would gain seconds at best.
+MIN_COMPILED_STEPS = 5000
+
+
+def cpu_step(cfg: TrainConfig, env: Env, accum: int, steps_left: int) -> str:
+    """``"compiled"`` (:class:`CompiledStep`) or ``"eager"``: how the loop runs a step.
+
+    The compiled step is for one CPU process without micro-batches, activation checkpointing or
+    ``cfg.compile`` (which compiles the model alone); ``REPLICATION_CPU_STEP=eager|compiled|auto`` chooses,
+    ``auto`` (the default) compiles runs of at least :data:`MIN_COMPILED_STEPS` steps left. Both compute
+    the same step to float rounding, so the choice is not part of the run's identity."""
+    choice = os.environ.get("REPLICATION_CPU_STEP", "auto") or "auto"
+    if choice not in ("auto", "eager", "compiled"):
+        raise ReplicationError(f"REPLICATION_CPU_STEP={choice!r}; choose one of: auto, eager, compiled")
+    if env.cuda or env.world > 1 or accum > 1 or cfg.activation_checkpointing or cfg.compile or choice == "eager":
+        return "eager"
+    return "compiled" if choice == "compiled" or steps_left >= MIN_COMPILED_STEPS else "eager"
