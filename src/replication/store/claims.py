@@ -7,6 +7,7 @@ is said in the README ("Running a study on a cluster").
 """
 from __future__ import annotations
 
+import _thread
 import json
 import math
 import os
@@ -191,8 +192,6 @@ class Claim:
         return self
 
     def _beat(self) -> None:
-        import _thread
-
         while not self._stop.wait(self.heartbeat_s):
             try:
                 os.utime(self.path)

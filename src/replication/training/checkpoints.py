@@ -20,7 +20,7 @@ import torch
 
 from replication.errors import ReplicationError
 from replication.files import atomic_write, atomic_write_text
-from replication.store.runs import read_metrics
+from replication.store.reading import read_metrics
 from replication.training.config import TrainConfig
 from replication.training.signals import signals_held
 

@@ -27,7 +27,8 @@ from filelock import Timeout
 from replication.corpus.documents import check_corpus
 from replication.errors import ReplicationError
 from replication.store.claims import stale_seconds
-from replication.store.runs import Run, RunStore, read_json
+from replication.store.reading import read_json
+from replication.store.runs import Run, RunStore
 from replication.training import loop
 from replication.training.batches import load_token_data, micro_batches
 from replication.training.checkpoints import read_checkpoint
