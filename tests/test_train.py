@@ -475,7 +475,7 @@ import sys
 from replication.store.runs import RunStore
 from replication.training.config import ModelConfig, TrainConfig
 from replication.sweep.local import get_or_train_many
-from replication.training.runner import Terminated
+from replication.training.signals import Terminated
 
 model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
 cfgs = [TrainConfig(model=model, batch_size=8, steps=3000, warmup_steps=5, eval_interval=1000, eval_windows=8,

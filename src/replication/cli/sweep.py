@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import sys
 
-from replication.errors import ArgumentParser, ReplicationError, finite_float
-from replication.sweep.designs import DESIGNS, STUDIES
+from replication.errors import ArgumentParser, ReplicationError, check_choice, finite_float
+from replication.sweep import run_sweep, sweep_status
+from replication.sweep.designs import DESIGNS, STUDIES, check_design, check_study
+from replication.sweep.engine import EXECUTORS
+from replication.sweep.slurm import SlurmOptions
 
 DESCRIPTION = ("Plan a study's runs, leave out those finished in the run store (and those another live worker "
                "trains), and submit the rest as jobs through submitit: K processes here (--executor local, the "
@@ -64,8 +67,6 @@ def _status_parser() -> ArgumentParser:
 
 
 def status_main(argv: list[str]) -> int:
-    from replication.sweep import sweep_status
-
     args = _status_parser().parse_args(argv)
     states, table = sweep_status(args.study, args.design, args.runs_dir)
     if args.json:
@@ -112,11 +113,6 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "status":
         return status_main(argv[1:])
     args = _parser().parse_args(argv)
-    from replication.sweep import run_sweep
-    from replication.sweep.designs import check_design, check_study
-    from replication.sweep.engine import EXECUTORS, SlurmOptions
-    from replication.errors import check_choice
-
     check_study(args.study)
     check_design(args.study, args.design)
     check_choice("--executor", args.executor, EXECUTORS)

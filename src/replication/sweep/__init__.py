@@ -11,15 +11,21 @@ again, and a killed run resumes from its checkpoint when the next sweep submits 
 
 - :mod:`~replication.sweep.designs`: each study's designs (``default``, ``smoke``, ...) as configs
 - :mod:`~replication.sweep.jobs`: what one job runs on its worker
-- :mod:`~replication.sweep.engine`: the executors, the jobs' resources and records, ``--dry-run``
+- :mod:`~replication.sweep.engine`: the local executor and the jobs' records
+- :mod:`~replication.sweep.slurm`: the SLURM executor, the jobs' resources, ``--dry-run``
 - :mod:`~replication.sweep.status`: finished / running / failed / missing per budget
 """
 from __future__ import annotations
 
+from replication.corpus.documents import check_corpus
 from replication.errors import check_choice, check_int
 from replication.store.runs import RunStore
+from replication.sweep import slurm as slurm_executor
 from replication.sweep.designs import DESIGNS, STUDIES, Planned, check_design, check_study, plan
-from replication.sweep.engine import EXECUTORS, SlurmOptions
+from replication.sweep.engine import EXECUTORS, run_local
+from replication.sweep.jobs import train_command
+from replication.sweep.slurm import SlurmOptions, check_slurm
+from replication.sweep.status import run_states, status_table
 
 __all__ = ["DESIGNS", "EXECUTORS", "STUDIES", "Planned", "SlurmOptions", "plan", "run_sweep", "sweep_status"]
 
@@ -52,41 +58,30 @@ def run_sweep(study: str, design: str | None = None, executor: str = "local", ru
     report = {"study": study, "design": design, "executor": executor, "runs_dir": str(store.root),
               "planned": len(planned), "finished": len(finished), "to_submit": len(todo)}
     if dry_run:
-        from replication.sweep import engine
-
         if executor == "slurm":
             throughput, source = (slurm.throughput, "--throughput") if slurm.throughput else \
-                engine.measured_throughput(store, gpu=slurm.gpus_per_job > 0)
-            arrays = engine.slurm_arrays(todo, slurm, study, throughput, max_parallel)
+                slurm_executor.measured_throughput(store, gpu=slurm.gpus_per_job > 0)
+            arrays = slurm_executor.slurm_arrays(todo, slurm, study, throughput, max_parallel)
             report.update(throughput=throughput, throughput_source=source,
-                          plan=engine.dry_run_plan(arrays, store, study, _launch(slurm)))
+                          plan=slurm_executor.dry_run_plan(arrays, store, study, _launch(slurm)))
         else:
-            from replication.sweep.jobs import train_command
-
             report["plan"] = [{"index": i, "run_id": p.run_id, "budget": p.budget, "config": p.cfg.identity(),
                                "command": train_command(p.cfg, str(store.root), {})} for i, p in enumerate(todo)]
         return report
     if executor == "slurm":
-        from replication.sweep.engine import check_slurm
-
         check_slurm()  # the engine first: a missing one is the same error whatever is left to train
     store.check_writable()
     if not todo:
         return {**report, "results": {}, "failed": {}, "submitted": 0}
     if executor == "slurm":
-        from replication.sweep import engine
-        from replication.sweep.status import run_states
-
         busy = {s.run_id for s in run_states(todo, store) if s.state == "running"}
         send = [p for p in todo if p.run_id not in busy]
-        throughput = slurm.throughput or engine.measured_throughput(store, gpu=slurm.gpus_per_job > 0)[0]
-        arrays = engine.slurm_arrays(send, slurm, study, throughput, max_parallel)
-        ids = engine.submit_slurm(arrays, store, study, _launch(slurm))
+        throughput = slurm.throughput or slurm_executor.measured_throughput(store, gpu=slurm.gpus_per_job > 0)[0]
+        arrays = slurm_executor.slurm_arrays(send, slurm, study, throughput, max_parallel)
+        ids = slurm_executor.submit_slurm(arrays, store, study, _launch(slurm))
         say(f"submitted {len(ids)} jobs in {len(arrays)} array(s); {len(busy)} runs already running")
         return {**report, "submitted": len(ids), "running_elsewhere": len(busy), "job_ids": ids}
-    from replication.corpus.documents import check_corpus
-    from replication.sweep.engine import run_local
-    from replication.training.runner import _check_resumable, check_resources
+    from replication.training.runner import _check_resumable, check_resources  # torch: not for a dry run
 
     for p in todo:  # every run's checks before any is trained
         check_corpus(p.cfg.corpus)
@@ -99,8 +94,6 @@ def run_sweep(study: str, design: str | None = None, executor: str = "local", ru
 
 def sweep_status(study: str, design: str | None = None, runs_dir=None, planned: list[Planned] | None = None):
     """(each run's :class:`~replication.sweep.status.RunState`, the table of states per budget)."""
-    from replication.sweep.status import run_states, status_table
-
     check_study(study)
     design = check_design(study, design)
     store = RunStore(runs_dir)

@@ -19,12 +19,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 
 from replication.errors import ReplicationError
-from replication.store.claims import RunBusy
+from replication.store.claims import RunBusy, stale_seconds
 from replication.store.runs import RunStore
 from replication.training.config import TrainConfig
+from replication.training.options import arguments
+from replication.training.signals import Terminated, sigterm_interrupts
 
 
 @dataclass(frozen=True)
@@ -42,32 +43,9 @@ class Planned:
 RDZV_PORT = 29500
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM in a job (a cancel, a scheduler's time limit, the sweep stopping): stop at the checkpoint."""
-
-
-def _terminate(signum, frame):
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def _sigterm_stops():
-    """SIGTERM raises :class:`Terminated` while the job trains (submitit's own handler only logs it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def torchrun_command(cfg: TrainConfig, root: str, gpus: int, nodes: int = 1, python: str | None = None,
                      master: str = "$MASTER_ADDR", job: str = "$SLURM_JOB_ID") -> list[str]:
     """The ``torchrun`` command of one large run over ``gpus`` GPUs on each of ``nodes`` nodes."""
-    from replication.training.options import arguments
-
     cmd = [python or sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}"]
     if nodes > 1:
         cmd += [f"--nnodes={nodes}", "--rdzv_backend=c10d", f"--rdzv_endpoint={master}:{RDZV_PORT}",
@@ -81,8 +59,6 @@ def train_command(cfg: TrainConfig, root: str, launch: dict) -> str:
     gpus, nodes = launch.get("gpus", 0), launch.get("nodes", 1)
     if gpus > 1 or nodes > 1:
         return shlex.join(torchrun_command(cfg, root, max(gpus, 1), nodes, launch.get("python")))
-    from replication.training.options import arguments
-
     return shlex.join([launch.get("python") or sys.executable, "-m", "replication", "train", *shlex.split(arguments(cfg)),
                        "--runs-dir", str(root), "--no-progress"])
 
@@ -122,10 +98,11 @@ def train_job(root: str, config: dict, launch: dict | None = None) -> dict:
         return _result("recorded", store, rid, messages)
     gpus, nodes = launch.get("gpus", 0), launch.get("nodes", 1)
     try:
-        with _sigterm_stops():
+        # SIGTERM in a job (a cancel, a scheduler's time limit, the sweep stopping): stop at the checkpoint
+        with sigterm_interrupts(replace=True):
             if gpus > 1 or nodes > 1:
                 return _torchrun_job(cfg, store, launch, messages)
-            from replication.training.runner import get_or_train
+            from replication.training.runner import get_or_train  # torch: in the job, not where it is planned
 
             try:
                 with store.claim(rid, wait=False, log=messages.append):
@@ -139,7 +116,7 @@ def train_job(root: str, config: dict, launch: dict | None = None) -> dict:
         _record_failure(store, rid, f"{type(err).__name__}: {err}")
         raise
     except KeyboardInterrupt as err:  # the command line's exit statuses: 143 SIGTERM, 130 Ctrl-C
-        terminated = isinstance(err, Terminated) or type(err).__name__ == "Terminated"
+        terminated = isinstance(err, Terminated)
         _record_failure(store, rid, f"{'terminated' if terminated else 'interrupted'}: {err}")
         print(f"{'terminated' if terminated else 'interrupted'}: {err}", file=sys.stderr)
         sys.exit(143 if terminated else 130)
@@ -151,8 +128,6 @@ def _torchrun_job(cfg: TrainConfig, store: RunStore, launch: dict, messages: lis
     """One task per node (submitit's tasks_per_node=1): torchrun over the node's GPUs, the rendezvous at
     the allocation's first node. Rank 0 of the training claims the run (waiting for a live holder)."""
     rid = cfg.run_id()
-    from replication.store.claims import stale_seconds
-
     gpus, nodes = max(1, launch.get("gpus", 1)), launch.get("nodes", 1)
     live = [c for c in store.claims(rid) if not c.stale(stale_seconds())]
     if live and nodes == 1:  # checked before GPUs are spent waiting; rank 0's claim decides all the same

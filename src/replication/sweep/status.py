@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,8 +26,6 @@ class RunState:
 
 def _engine_state(rec: dict) -> tuple[str, str]:
     """("running" | "ended" | "unknown", what the engine says) of a recorded job."""
-    from pathlib import Path
-
     from submitit.core.utils import JobPaths
 
     job_id, folder = rec.get("job_id", ""), Path(rec.get("folder", "."))
@@ -82,8 +81,6 @@ def run_states(planned: list[Planned], store: RunStore) -> list[RunState]:
             out.append(RunState(rid, p.budget, "failed", why + (f"; last error: {line}" if line else "")))
             continue
         if rec and engine == "ended":
-            from pathlib import Path
-
             from submitit.core.utils import JobPaths
 
             pickle = JobPaths(Path(rec["folder"]), job_id=rec["job_id"], task_id=0).result_pickle

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
-import threading
 from pathlib import Path
 
 import torch
@@ -172,26 +170,3 @@ def _locked(store: RunStore, rid: str, claim):
         yield lock
     finally:
         lock.release()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C: the run stops at its last checkpoint and says where it resumes."""
-
-
-def _raise_terminated(signum, frame):
-    raise Terminated()
-
-
-@contextlib.contextmanager
-def sigterm_interrupts():
-    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) while the block runs, where nothing else
-    handles it: by default it would kill the process silently, and a parent its workers' parent."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-    signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -1,4 +1,5 @@
-"""Signals while something must not be cut in half: Ctrl-C and SIGTERM held until a write is whole."""
+"""Signals in training: Ctrl-C and SIGTERM held until a write is whole (:func:`signals_held`), and SIGTERM
+turned into an interrupt that stops a run at its last checkpoint (:func:`sigterm_interrupts`)."""
 from __future__ import annotations
 
 import contextlib
@@ -30,3 +31,27 @@ def signals_held():
             signal.signal(s, handler)
         if caught:
             signal.raise_signal(caught[0])
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: the run stops at its last checkpoint and says where it resumes."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_interrupts(replace: bool = False):
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) while the block runs: where nothing else
+    handles it (by default it would kill the process silently, and a parent its workers' parent) or,
+    with ``replace``, over the handler that is set (a submitit job's only logs it)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not replace and signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
