@@ -12,6 +12,12 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(
     os.environ.get("TMPDIR", "/tmp"), f"replication-inductor-{os.environ.get('ATEN_CPU_CAPABILITY', 'default')}"))
 
+# Results kept on disk between processes (replication.memo) start empty in every run of the suite, and the
+# workers of one run (and the site build they start) share them: each slow result is computed once per run.
+os.environ.setdefault("REPLICATION_RESULTS_DIR", os.path.join(
+    os.environ.get("TMPDIR", "/tmp"),
+    f"replication-results-{os.environ.get('PYTEST_XDIST_TESTRUNUID') or os.getpid()}"))
+
 import pytest
 
 
