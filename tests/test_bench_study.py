@@ -7,6 +7,7 @@ import torch
 import torch.utils.deterministic as det
 
 from replication.bench import study as bench
+from replication.bench import variants
 from replication.cli import main
 from replication.studies.chinchilla_design import WIDTHS
 from replication.training.config import ModelConfig
@@ -61,7 +62,7 @@ def test_the_variants_compute_the_same_loss(result):
 
 def test_the_lean_decoder_has_the_parameter_count_of_the_model():
     for d in (10, 24, 58):
-        assert bench.make_step(d, variant="lean").num_params == _num_params(d)
+        assert variants.make_step(d, variant="lean").num_params == _num_params(d)
 
 
 def test_evaluation_ratio_is_batches_of_8_over_batches_of_64(result):
@@ -92,9 +93,9 @@ def test_manual_attention_matches_sdpa_with_a_prefix_mask_too():
     x = torch.randint(0, V, (2, 16))
     with torch.no_grad():
         want = model(x)[0]
-        with bench.manual_attention():
+        with variants.manual_attention():
             got = model(x)[0]
-    assert AttentionLayer.attend is not bench.manual_attend
+    assert AttentionLayer.attend is not variants.manual_attend
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 

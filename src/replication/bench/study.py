@@ -8,15 +8,15 @@ ladder (by default the smallest, a middle one and the largest the study trains),
 thread, with deterministic algorithms on as the training loop turns them on for the CPU.
 
 **Training.** One step is what ``training.loop.train`` does per step: forward, backward, gradient
-clipping, an AdamW (foreach) update, zero_grad and ``loss.item()``, on one fixed random batch (the batch
-drawing is left out). Each variant has its own model and optimizer from the same seed; the variants run
+clipping, an AdamW (foreach) update and zero_grad, on one fixed random batch (the batch drawing is left
+out), and ``loss.item()``, which costs nothing on a CPU. Each variant has its own model and optimizer from the same seed; the variants run
 interleaved step by step, so that the other jobs on the machine slow them alike, and the median step is
 reported. The variants:
 
 * ``eager``: today's eager step, the model as the eager loop runs it (attention through
   ``F.scaled_dot_product_attention``);
 * ``compiled`` (**the default**: the step the loop trains with for runs of
-  ``training.loop.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
+  ``training.step.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
   graph (``replication.training.step``); its compile time is reported cold (an empty cache folder) and warm
   (the same folder again, as the next run of that shape finds it);
 * ``lean``: ``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count (SDPA,
@@ -43,7 +43,6 @@ child: total tokens per second of each set-up. A ratio above 1 says that two 1-t
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import statistics
@@ -52,13 +51,13 @@ import sys
 import tempfile
 import time
 
+from replication.bench.train import matmul_peak
+from replication.bench.variants import CONTEXTS, as_the_loop_runs, compiled_with_cache, make_step, train_config
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
-from replication.repository import TOOLS_DIR
-from replication.bench.variants import CONTEXTS, manual_attend, manual_attention, no_fill, plain_torch  # noqa: F401
 from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
 
 VARIANTS = ("eager", "compiled", "lean", "manual attention", "no fill")
-#: the variant the study trains with (the loop's step for runs of training.loop.MIN_COMPILED_STEPS or more)
+#: the variant the study trains with (the loop's step for runs of training.step.MIN_COMPILED_STEPS or more)
 DEFAULT_VARIANT = "compiled"
 EVAL_WINDOWS = 128
 EVAL_BATCHES = (8, 64)  # the training batch (the old evaluation) and EVAL_BATCH (the new one)
@@ -68,116 +67,6 @@ def default_widths() -> tuple[int, int, int]:
     """The smallest, a middle and the largest width the default study trains."""
     trained = sorted({c.model.num_channels for c in DEFAULT.configs()})
     return trained[0], trained[len(trained) // 2], trained[-1]
-
-
-def train_config(width: int):
-    """The study's TrainConfig of a width (its smallest budget: only the recipe matters here)."""
-    check_choice("widths", width, WIDTHS)
-    return DEFAULT.config(DEFAULT.widths.index(width), DEFAULT.budgets[0])
-
-
-@contextlib.contextmanager
-def as_the_loop_runs(threads: int):
-    """``threads`` torch threads and deterministic algorithms (warnings only), as ``train`` sets them on
-    the CPU; everything restored afterwards."""
-    import torch
-    import torch.utils.deterministic as det
-
-    was = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-           torch.is_deterministic_algorithms_warn_only_enabled(), det.fill_uninitialized_memory)
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(was[0])
-        torch.use_deterministic_algorithms(was[1], warn_only=was[2])
-        det.fill_uninitialized_memory = was[3]
-
-
-def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
-    """A closure running one training step of the study's model of ``width`` on a fixed random batch;
-    it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
-    ``replication.training.step``) or ``lean`` (``tools/lean_decoder.py``, a plain nanoGPT-style decoder
-    of the same parameter count)."""
-    import torch
-
-    from replication.training.model import PerceiverAR
-
-    if variant == "lean":
-        return _lean_module().make_step(width, seed)
-    cfg = train_config(width)
-    m = cfg.model
-    torch.manual_seed(seed)
-    model = PerceiverAR(m)
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                            weight_decay=cfg.weight_decay, foreach=True)
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, m.vocab_size, (cfg.batch_size, m.max_seq_len), generator=g)
-    y = torch.randint(0, m.vocab_size, (cfg.batch_size, m.num_latents), generator=g)
-    if variant == "compiled":
-        from replication.training.step import CompiledStep
-
-        whole = CompiledStep(model, opt, cfg.grad_clip)
-
-        def compiled_step() -> float:
-            loss, grad_norm = whole(x, y, cfg.lr)
-            grad_norm.item()
-            return loss.item()
-
-        return compiled_step
-    fwd = torch.compile(model) if compile else model
-
-    def step() -> float:
-        _, loss = fwd(x, y)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        value = loss.item()
-        grad_norm.item()  # the loop checks both for NaN before the update
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return value
-
-    return step
-
-
-def _lean_module():
-    """tools/lean_decoder.py of this checkout, imported by path (tools/ is not a package)."""
-    import importlib.util
-
-    path = TOOLS_DIR / "lean_decoder.py"
-    if not path.is_file():
-        raise ReplicationError(f"bench study: the lean decoder {path} is not there (a checkout of the repository has it)")
-    spec = importlib.util.spec_from_file_location("lean_decoder", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _compiled_with_cache(width: int) -> tuple[object, float, float, float]:
-    """The compiled variant's step, with its compile times (the first call): cold (an empty cache folder)
-    and warm (the same folder after the dynamo caches are dropped; a new process also pays its imports and
-    tracing), and the loss of its first step."""
-    import torch
-
-    was = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    times = []
-    with tempfile.TemporaryDirectory(prefix="bench-study-inductor-") as cache:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
-        try:
-            for _ in range(2):
-                torch._dynamo.reset()
-                fn = make_step(width, variant="compiled")
-                t0 = time.perf_counter()
-                loss = fn()
-                times.append(time.perf_counter() - t0)
-        finally:
-            if was is None:
-                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
-            else:
-                os.environ["TORCHINDUCTOR_CACHE_DIR"] = was
-    return fn, times[0], times[1], loss
 
 
 def _one_line(err: Exception) -> str:
@@ -204,7 +93,7 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, pea
             # compiling needs a C++ compiler: a model torch cannot compile is a row with its error, not a crash
             try:
                 fns[v], rows[v]["compile_cold_s"], rows[v]["compile_warm_s"], rows[v]["loss"] = \
-                    _compiled_with_cache(width)
+                    compiled_with_cache(width)
             except Exception as err:
                 rows[v]["error"] = _one_line(err)
             continue
@@ -352,8 +241,6 @@ def run(widths=None, steps: int = 20, warmup: int = 3, variants=VARIANTS, eval_r
         check_choice("variants", v, VARIANTS)
     if "eager" not in variants:
         raise ReplicationError(f"variants={list(variants)!r} must include 'eager' (the ratios' reference)")
-    from replication.bench.train import matmul_peak
-
     with as_the_loop_runs(1):
         peak = matmul_peak(512, 20)  # one core's fp32 matmul peak, the best of 20
         train = [row for w in widths for row in measure_training(w, steps, warmup, variants, peak)]

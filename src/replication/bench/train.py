@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 
 from replication.errors import ArgumentParser, ReplicationError, check_int
 from replication.training.config import ModelConfig
@@ -101,8 +102,6 @@ def make_step(impl: str, c: dict, seed: int = 0, compile: bool = False):
         def loss_fn(x, y):
             return model(x, y)[1]
     elif impl == "perceiver-io":
-        import warnings
-
         warnings.filterwarnings("ignore")
         from perceiver.model.text.clm import CausalLanguageModel, CausalLanguageModelConfig
 

@@ -1,10 +1,23 @@
-"""The training-step variants ``replication bench study`` measures beside the default: what each changes,
-as a context its steps run in (attention written out, deterministic mode without the memory fill, plain
-PyTorch for the lean decoder)."""
+"""The training steps ``replication bench study`` measures: the study's step of a width (:func:`make_step`:
+eager, compiled whole, or the lean decoder's), and what each other variant changes, as a context its steps
+run in (attention written out, deterministic mode without the memory fill, plain PyTorch for the lean
+decoder).
+
+torch and the training modules (which import it) load inside the functions: ``replication bench study``
+answers ``--help`` and a bad value without loading torch.
+"""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
+import os
+import tempfile
+import time
+
+from replication.errors import ReplicationError, check_choice
+from replication.repository import TOOLS_DIR
+from replication.studies.chinchilla_design import DEFAULT, WIDTHS
 
 
 def manual_attend(self, x, q, k, v, rope_q, rope_k, mask=None):
@@ -67,3 +80,109 @@ def plain_torch():
 #: variant -> the context each of its steps runs in
 CONTEXTS = {"eager": contextlib.nullcontext, "compiled": contextlib.nullcontext, "lean": plain_torch,
             "manual attention": manual_attention, "no fill": no_fill}
+
+
+def train_config(width: int):
+    """The study's TrainConfig of a width (its smallest budget: only the recipe matters here)."""
+    check_choice("widths", width, WIDTHS)
+    return DEFAULT.config(DEFAULT.widths.index(width), DEFAULT.budgets[0])
+
+
+@contextlib.contextmanager
+def as_the_loop_runs(threads: int):
+    """``threads`` torch threads and deterministic algorithms (warnings only), as ``train`` sets them on
+    the CPU; everything restored afterwards."""
+    import torch
+    import torch.utils.deterministic as det
+
+    was = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+           torch.is_deterministic_algorithms_warn_only_enabled(), det.fill_uninitialized_memory)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(was[0])
+        torch.use_deterministic_algorithms(was[1], warn_only=was[2])
+        det.fill_uninitialized_memory = was[3]
+
+
+def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
+    """A closure running one training step of the study's model of ``width`` on a fixed random batch;
+    it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
+    ``replication.training.step``) or ``lean`` (``tools/lean_decoder.py``, a plain nanoGPT-style decoder
+    of the same parameter count)."""
+    import torch
+
+    from replication.training.distributed import Env
+    from replication.training.loop import adamw
+    from replication.training.model import PerceiverAR
+
+    if variant == "lean":
+        return _lean_module().make_step(width, seed)
+    cfg = train_config(width)
+    m = cfg.model
+    torch.manual_seed(seed)
+    model = PerceiverAR(m)
+    model.train()
+    opt = adamw(model, cfg, Env("cpu", "fp32"))
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, m.vocab_size, (cfg.batch_size, m.max_seq_len), generator=g)
+    y = torch.randint(0, m.vocab_size, (cfg.batch_size, m.num_latents), generator=g)
+    if variant == "compiled":
+        from replication.training.step import CompiledStep
+
+        whole = CompiledStep(model, opt, cfg.grad_clip)
+
+        def compiled_step() -> float:
+            loss, _ = whole(x, y, cfg.lr)
+            return loss.item()
+
+        return compiled_step
+    fwd = torch.compile(model) if compile else model
+
+    def step() -> float:
+        _, loss = fwd(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
+def _lean_module():
+    """tools/lean_decoder.py of this checkout, imported by path (tools/ is not a package)."""
+    path = TOOLS_DIR / "lean_decoder.py"
+    if not path.is_file():
+        raise ReplicationError(f"bench study: the lean decoder {path} is not there (a checkout of the repository has it)")
+    spec = importlib.util.spec_from_file_location("lean_decoder", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def compiled_with_cache(width: int) -> tuple[object, float, float, float]:
+    """The compiled variant's step, with its compile times (the first call): cold (an empty cache folder)
+    and warm (the same folder after the dynamo caches are dropped; a new process also pays its imports and
+    tracing), and the loss of its first step."""
+    import torch
+
+    was = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-study-inductor-") as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+        try:
+            for _ in range(2):
+                torch._dynamo.reset()
+                fn = make_step(width, variant="compiled")
+                t0 = time.perf_counter()
+                loss = fn()
+                times.append(time.perf_counter() - t0)
+        finally:
+            if was is None:
+                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = was
+    return fn, times[0], times[1], loss
