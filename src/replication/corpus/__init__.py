@@ -10,11 +10,11 @@ from replication.corpus.documents import (DEFAULT_CORPUS, Document, check_corpus
 from replication.corpus.streams import DATA_VERSION, TokenData, load_data
 from replication.corpus.tokenizers import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, BytesTokenizer,
                                            SentencePieceTokenizer, parse_tokenizer)
-from replication.corpus.units import bits_per_byte, bytes_per_token, bytes_per_token_table, tokens_per_param_in_subwords
+from replication.corpus.units import bytes_per_token
 
 __all__ = [
     "DATA_VERSION", "DEFAULT_CORPUS", "BOS_ID", "EOS_ID", "PAD_ID", "SPECIALS", "UNK_ID", "BytesTokenizer",
     "Document", "SentencePieceTokenizer", "TokenData", "check_corpus", "corpus_hash", "hf_documents",
     "kjv_documents", "load_data", "load_documents", "parse_tokenizer", "split_documents",
-    "bits_per_byte", "bytes_per_token", "bytes_per_token_table", "tokens_per_param_in_subwords",
+    "bytes_per_token",
 ]

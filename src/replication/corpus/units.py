@@ -14,25 +14,17 @@ out of both counts.
 """
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
 from replication.corpus.documents import DEFAULT_CORPUS, Document, load_documents, split_documents
 from replication.corpus.tokenizers import SentencePieceTokenizer
-from replication.errors import ReplicationError, check_int, check_number, check_range
-
-#: The vocabulary sizes of the default table: small ones a CPU study might use, and Chinchilla's 32,000.
-DEFAULT_VOCAB_SIZES = (1024, 4096, 8192, 32000)
+from replication.errors import ReplicationError, check_int, check_range
 
 # what sentencepiece says when the corpus has too few distinct pieces for the vocabulary asked for, and
 # when the vocabulary cannot hold every character of the corpus (character_coverage is 1.0)
 _TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)")
 _TOO_LOW = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
-
-
-def _check_vocab_size(vocab_size) -> int:
-    return check_int("vocab_size", vocab_size, 16, 1_000_000)  # the range parse_tokenizer allows
 
 
 def _train(train_docs: list[Document], vocab_size: int, corpus: str, cache_dir) -> SentencePieceTokenizer:
@@ -61,18 +53,6 @@ def _count(tok: SentencePieceTokenizer, docs: list[Document]) -> tuple[int, int]
     return n_bytes, n_tokens
 
 
-def _measure(train_docs, val_docs, vocab_size, corpus, cache_dir) -> dict:
-    tok = _train(train_docs, vocab_size, corpus, cache_dir)
-    n_bytes, n_tokens = _count(tok, val_docs)
-    return {"vocab_size": tok.vocab_size, "bytes": n_bytes, "tokens": n_tokens,
-            "bytes_per_token": n_bytes / n_tokens, "split": "validation", "documents": len(val_docs)}
-
-
-def _split(corpus: str, val_fraction) -> tuple[list[Document], list[Document]]:
-    check_range("val_fraction", val_fraction, 0.0, 0.5, lo_open=True)
-    return split_documents(load_documents(corpus), val_fraction, seed=0)  # seed 0: the runs' split
-
-
 def bytes_per_token(corpus: str = DEFAULT_CORPUS, vocab_size: int = 32000, val_fraction: float = 0.05,
                     cache_dir: Path | None = None) -> dict:
     """UTF-8 bytes per SentencePiece token on the corpus's validation documents.
@@ -81,46 +61,10 @@ def bytes_per_token(corpus: str = DEFAULT_CORPUS, vocab_size: int = 32000, val_f
     ``sentencepiece:<vocab_size>`` run's is. Returns {"vocab_size", "bytes", "tokens", "bytes_per_token",
     "split": "validation", "documents"}. Raises ReplicationError if SentencePiece cannot build that many
     pieces from the corpus, naming the largest size it can."""
-    vocab_size = _check_vocab_size(vocab_size)
-    train_docs, val_docs = _split(corpus, val_fraction)
-    return _measure(train_docs, val_docs, vocab_size, corpus, cache_dir)
-
-
-def bytes_per_token_table(corpus: str = DEFAULT_CORPUS, vocab_sizes=DEFAULT_VOCAB_SIZES,
-                          val_fraction: float = 0.05, cache_dir: Path | None = None):
-    """:func:`bytes_per_token` for each V, one row each (pandas DataFrame). A V the corpus cannot support
-    gets a row of NaN counts and the reason in the ``note`` column, so that one impossible size does not
-    hide the others."""
-    import pandas as pd
-
-    if isinstance(vocab_sizes, (str, bytes)) or not hasattr(vocab_sizes, "__iter__"):
-        raise ReplicationError(f"vocab_sizes={vocab_sizes!r} must be a sequence of integers in [16, 1000000]")
-    sizes = [_check_vocab_size(v) for v in vocab_sizes]
-    if not sizes:
-        raise ReplicationError("vocab_sizes=() is empty; give at least one integer in [16, 1000000]")
-    train_docs, val_docs = _split(corpus, val_fraction)  # loaded once: every V sees the same split
-    rows = []
-    for v in sizes:
-        try:
-            row = _measure(train_docs, val_docs, v, corpus, cache_dir)
-            row["note"] = ""
-        except ReplicationError as err:
-            row = {"vocab_size": v, "bytes": math.nan, "tokens": math.nan, "bytes_per_token": math.nan,
-                   "split": "validation", "documents": len(val_docs), "note": str(err)}
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=["vocab_size", "bytes", "tokens", "bytes_per_token", "split",
-                                        "documents", "note"])
-    return table.astype({"bytes": "Int64", "tokens": "Int64"})  # counts stay integers beside a skipped row
-
-
-def bits_per_byte(loss_nats_per_byte) -> float:
-    """A byte-level loss in nats per byte, in bits per byte (the unit compression papers quote)."""
-    check_number("loss_nats_per_byte", loss_nats_per_byte, 0.0)
-    return loss_nats_per_byte / math.log(2)
-
-
-def tokens_per_param_in_subwords(bytes_per_param, bytes_per_token) -> float:
-    """Bytes of training data per parameter, as subword tokens per parameter (Chinchilla's D/N ~ 20)."""
-    check_number("bytes_per_param", bytes_per_param, 0.0, lo_open=True)
-    check_number("bytes_per_token", bytes_per_token, 0.0, lo_open=True)
-    return bytes_per_param / bytes_per_token
+    vocab_size = check_int("vocab_size", vocab_size, 16, 1_000_000)  # the range parse_tokenizer allows
+    check_range("val_fraction", val_fraction, 0.0, 0.5, lo_open=True)
+    train_docs, val_docs = split_documents(load_documents(corpus), val_fraction, seed=0)  # seed 0: the runs' split
+    tok = _train(train_docs, vocab_size, corpus, cache_dir)
+    n_bytes, n_tokens = _count(tok, val_docs)
+    return {"vocab_size": tok.vocab_size, "bytes": n_bytes, "tokens": n_tokens,
+            "bytes_per_token": n_bytes / n_tokens, "split": "validation", "documents": len(val_docs)}
