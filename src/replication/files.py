@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from pathlib import Path
+
+from replication.errors import ReplicationError
 
 
 @contextlib.contextmanager
@@ -58,9 +61,6 @@ def read_input_bytes(path: Path | str, name: str, limit: int = MAX_INPUT_BYTES) 
     one is refused alike (the target is checked, without opening it first). At most ``limit`` bytes are
     read, so a file that grows while it is read cannot exhaust memory either. Errors are one line.
     """
-    from replication.errors import ReplicationError
-    import stat
-
     path = Path(path)
     try:
         info = os.stat(path)
@@ -89,8 +89,6 @@ def read_input_bytes(path: Path | str, name: str, limit: int = MAX_INPUT_BYTES) 
 
 def read_input_text(path: Path | str, name: str, limit: int = MAX_INPUT_BYTES) -> str:
     """:func:`read_input_bytes` decoded as UTF-8, with a one-line error for anything else."""
-    from replication.errors import ReplicationError
-
     try:
         return read_input_bytes(path, name, limit).decode("utf-8")
     except UnicodeDecodeError as err:

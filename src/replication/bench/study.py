@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 
+# torch loads inside the functions: --help and a bad value answer without it
 from replication.bench.train import matmul_peak
 from replication.bench.variants import CONTEXTS, as_the_loop_runs, compiled_with_cache, make_step, train_config
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int

@@ -35,6 +35,8 @@ import sys
 import time
 import warnings
 
+# torch, the training modules that import it and the optional peer load inside the functions: --help and a
+# bad value answer without them
 from replication.errors import ArgumentParser, ReplicationError, check_int
 from replication.training.config import ModelConfig
 
