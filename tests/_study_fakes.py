@@ -30,11 +30,6 @@ def surface(n, d, law=LAW):
     return law["E"] + law["A"] / np.power(n, law["alpha"]) + law["B"] / np.power(d, law["beta"])
 
 
-def lr_rule(study, n):
-    """The study's rule lr*(N), unrounded."""
-    return study.lr_ref * (n / 1e5) ** -study.lr_exponent
-
-
 def fake_store(root, study=TINY, law=LAW, noise=0.0, seed_sd=0.0, recipe_shift=None, recipe_jitter=None,
                pilot_shift=None, seed=0) -> dict:
     """Record every run of ``study`` under ``root`` as if its loss followed ``law`` (plus the
@@ -71,7 +66,7 @@ def fake_store(root, study=TINY, law=LAW, noise=0.0, seed_sd=0.0, recipe_shift=N
         per_token = cfg.model.shape().self_attn_flops("executed")
         if cfg.seed not in seed_effect:
             seed_effect[cfg.seed] = seed_sd * np.random.default_rng((seed, 1, cfg.seed)).standard_normal()
-        offset = seed_effect[cfg.seed] + LR_CURVATURE * math.log(cfg.lr / lr_rule(study, n)) ** 2
+        offset = seed_effect[cfg.seed] + LR_CURVATURE * math.log(cfg.lr / study.rule(n)) ** 2
         if rid in recipe_of:
             name, i = recipe_of[rid]
             if name != "baseline":

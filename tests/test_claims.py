@@ -430,7 +430,7 @@ def test_the_vocabulary_row_tests_a_direction_and_says_the_law_misses_with_both_
     """article.vocabulary.cpu holds on the direction of the vocabulary's effect (the transfer test); the law
     overestimating N_opt with SentencePiece too is article.conclusion.cpu's test, and the row says so."""
     from replication.claims.registry import claim as one
-    from replication.studies.krasser import best_vs_n_opt
+    from replication.studies.krasser_limits import best_vs_n_opt
 
     row = evaluate(one("article.vocabulary.cpu"))
     assert "direction" in row["expected"] and "Not whether the law is right" in row["rule"]

@@ -187,7 +187,7 @@ def test_glued_run_limits_at_both_scales():
     from _lib import experiment as E
 
     study = ps.cpu_study("1")
-    results = ps.train_study(study, train=False, progress=False)
+    results = ps.runs_table(study)
     on, off = E.glue_run_limits(study, results, "t"), E.glue_run_limits(study, None, "t")
     limits = on.pop("limits")
     assert off.pop("limits") is None
@@ -200,3 +200,15 @@ def test_glued_run_limits_at_both_scales():
     assert off["t_plateau"].startswith("not trained") and off["t_lrf_hi"] == "5.4"
     html = _html(E.run_limits_table(limits))
     assert "rule / ours" in html and "5.4" in html
+
+
+@pytest.mark.parametrize("name", ["1", "2a", "2b"])
+def test_the_verdict_box_gives_the_articles_claim_and_ours_at_both_scales(name):
+    from _lib import experiment as E
+    from replication.verdict import words
+
+    study = ps.cpu_study(name)
+    on = E.glue_verdict(study, _results(name, {2: 0.05, 3: 0.02, 4: -0.1, 5: 0.3}), "t")["t_verdict"]
+    off = E.glue_verdict(study, None, "t")["t_verdict"]
+    assert on.startswith("{bdg-") and ps.article_claim(name) in on and "paired seeds at CPU scale" in on
+    assert words(on) <= 60 and off == f"{ps.article_claim(name)} At CPU scale: {ps.NOT_TRAINED}."

@@ -10,6 +10,8 @@ from replication.estimate import ACCOUNTINGS
 from replication.fit.laws import chinchilla_law
 from replication.studies import krasser as ps
 from replication.studies import krasser_design as design
+from replication.studies import krasser_limits as limits
+from replication.studies import plateau
 from replication.studies.krasser_design import experiment
 
 
@@ -19,7 +21,7 @@ def test_every_cpu_model_gets_the_reference_budget(name):
     exp = study.experiment
     setup = exp.setup()
     assert setup.loc[1, "num_steps"] == exp.ref_steps
-    for number, seed, cfg in study.configs():
+    for number, seed, cfg in study.runs():
         steps = cfg.num_steps()
         assert steps == setup.loc[number, "num_steps"]
         c_self, _ = cfg.flops_per_latent_token()
@@ -27,7 +29,7 @@ def test_every_cpu_model_gets_the_reference_budget(name):
         # whole steps: at least the budget, less than one step more
         assert exp.c_ref <= steps * per_step < exp.c_ref + per_step
     assert len(study.configs()) == len(exp.models) * 3
-    assert len({cfg.run_id() for _, _, cfg in study.configs()}) == len(study.configs())
+    assert len({cfg.run_id() for cfg in study.configs()}) == len(study.configs())
 
 
 @pytest.mark.parametrize("name", ["1", "2a", "2b"])
@@ -126,7 +128,7 @@ def test_verdicts_are_paired_t_tests_over_the_seeds():
     ref = np.array([1.00, 1.10, 0.90])  # seeds far apart: only pairing sees the shift below
     losses = {1: ref, 2: ref + [0.05, 0.06, 0.04], 3: ref + [-0.01, 0.02, -0.02], 4: ref - 0.08, 5: ref + 0.3}
     results = _results({m: list(x) for m, x in losses.items()}, n_self)
-    v = ps.verdicts(study, results).set_index("approach")
+    v = ps.comparisons(study, results).set_index("approach")
     assert list(v.index) == [1, 2]
     assert (v.loc[1, "predicted"], v.loc[2, "predicted"]) == ("Model 3", "Model 2")
     paired = stats.ttest_rel(losses[2], ref)
@@ -148,7 +150,11 @@ def test_verdicts_are_paired_t_tests_over_the_seeds():
     # Experiment 1 claims the opposite sign: the same difference disagrees with it
     study1 = ps.cpu_study("1")
     r1 = _results({m: list(losses[m]) for m in (1, 2, 3, 4)}, tuple(study1.experiment.setup()["N_self"]))
-    assert list(ps.verdicts(study1, r1)["outcome"]) == ["disagrees"]
+    assert list(ps.comparisons(study1, r1)["outcome"]) == ["disagrees"]
+    # the article's claim of Experiment 2a needs both predicted models above the reference: one is not enough
+    (both,) = ps.verdicts(study, results)
+    assert both.outcome == "inconclusive" and both.power == v.loc[1, "verdict"].power and both.n == 3
+    assert both.claim == ps.article_claim("2a") and "0.869 against 0.872 and 0.871" in both.claim
 
 
 def test_only_seeds_both_models_have_are_paired():
@@ -178,19 +184,25 @@ def test_outcome_text_adds_the_seeds_needed():
     assert math.isnan(ps.seeds_for_power(paired_test(ref, ref)))  # no difference to size a study on
 
 
-def test_conclusion_states_the_outcome_against_the_article():
+def test_the_verdict_states_the_outcome_against_the_article():
     study = ps.cpu_study("2b")  # article: the reference wins
     n_self = study.experiment.setup()["N_self"].to_numpy(float)
     # mean losses on an exact parabola in log N_self with its vertex at 8e4, inside the trained sizes
     means = 1.5 + 0.1 * (np.log(n_self) - np.log(8e4)) ** 2
     jitter = np.array([0.0004, -0.0002, -0.0002])
     results = _results({m: list(means[m - 1] + jitter * (m % 2 * 2 - 1)) for m in (1, 2, 3, 4)}, n_self)
-    c = ps.conclusion(study, results)
-    assert list(c["outcome"]) == ["agrees"]  # model 2 sits further from the vertex than the reference
-    assert c["claim"].iloc[0] == ps.CLAIMS["2b"] and c["ours: predicted − reference"].iloc[0].startswith("+")
-    n_opt = study.experiment.n_opt(chinchilla_law(2))
-    assert c["empirical N_opt (parabola)"].iloc[0] == f"{8e4:.3g}"
-    assert float(c["law / empirical"].iloc[0]) == pytest.approx(n_opt / 8e4, abs=0.006)
+    (v,) = ps.verdicts(study, results)
+    assert v.outcome == "agrees"  # model 2 sits further from the vertex than the reference
+    assert v.claim == ("The article finds the reference (512/9) ends below the model Chinchilla's law predicts "
+                       "(584/10): 0.871 against 0.876, one run each.")
+    c = ps.comparisons(study, results).iloc[0]
+    assert c["test"].startswith("+") and v.ours == c["difference"] and v.interval == (c["low"], c["high"])
+    assert f"{c['difference']:+.3f} nats" in v.finding and "predicted minus reference (10/2)" in v.finding
+    assert v.finding.endswith("for 20/2.")
+    summary = ps.loss_summary(results)
+    assert ps.optimum_text(summary) == f"{8e4:.3g}"
+    assert c["N_opt"] / ps.empirical_optimum(summary) == pytest.approx(study.experiment.n_opt(chinchilla_law(2))
+                                                                      / 8e4, rel=0.01)
 
 
 def test_an_optimum_outside_the_trained_range_is_not_quoted():
@@ -204,14 +216,15 @@ def test_an_optimum_outside_the_trained_range_is_not_quoted():
     s_up = _summary(1.5 + 0.1 * (np.log(n) - np.log(1e6)) ** 2, [0.01] * 4, n_self=n)
     assert ps.optimum_text(s_up) == "outside the trained range (above the largest model)"
     assert ps.optimum_text(_summary(2 - (loss - 1.5), [0.01] * 4, n_self=n)).startswith("none")
-    # nor in the conclusion
+    # nor in the chapter's table of the verdict beside the article's
+    from _lib.experiment import conclusion_table
+
     study = ps.cpu_study("2b")
     n_self = study.experiment.setup()["N_self"].to_numpy(float)
     means = 1.5 + 0.1 * (np.log(n_self) - np.log(vertex)) ** 2
     results = _results({m: [means[m - 1] + e for e in (0.001, -0.002, 0.001)] for m in (1, 2, 3, 4)}, n_self)
-    c = ps.conclusion(study, results).iloc[0]
-    outside = "outside the trained range (below the smallest model)"
-    assert c["empirical N_opt (parabola)"] == c["law / empirical"] == outside
+    cells = list(conclusion_table(study, results).data.iloc[:, 0])
+    assert cells[-2:] == ["outside the trained range (below the smallest model)", "—"]
 
 
 def test_final_loss_plot_draws_no_extrapolated_optimum():
@@ -230,7 +243,7 @@ def test_final_loss_plot_draws_no_extrapolated_optimum():
 
 
 def test_design_comparison_is_computed_from_both_designs():
-    from _lib.experiment import design_comparison
+    design_comparison = ps.design_comparison
 
     for name in ("1", "2a", "2b"):
         study = ps.cpu_study(name)
@@ -347,7 +360,10 @@ def test_tiny_study_trains_summarises_and_plots(tmp_path):
     study = ps.cpu_study("2b", models=[[8, 1], [16, 1], [24, 1]], ref_steps=3, seeds=(0, 1), max_seq_len=160,
                          corpus=f"files:{tmp_path}/doc*.txt", warmup_steps=1, eval_windows=2, evals_per_run=2)
     store = RunStore(tmp_path / "runs")
-    results = ps.train_study(study, store=store, workers=2, progress=False)
+    assert len(ps.missing(study, store)) == 6
+    ps.train_missing(study, store, workers=2, progress=False)
+    assert ps.missing(study, store) == []
+    results = ps.runs_table(study, store)
     assert len(results) == 6 and results["final_loss"].between(0, 10).all()
     assert (results.groupby("model")["C_self"].min() >= float(study.experiment.c_ref)).all()
     summary = ps.loss_summary(results)
@@ -355,13 +371,14 @@ def test_tiny_study_trains_summarises_and_plots(tmp_path):
     assert summary.loc[1, "mean"] == pytest.approx(results[results["model"] == 1]["final_loss"].mean())
     curves = ps.loss_curves(study, results, store)
     assert curves["C_self/C_ref"].max() >= 1.0
-    v = ps.verdicts(study, results)
+    v = ps.comparisons(study, results)
     # custom models: the model nearest each law's N_opt stands in for the predicted one. Both laws put
     # N_opt (1.0e3, 1.4e3) below the smallest model (4.2e3), so that is the reference, which is not
     # compared with itself
-    assert v.empty
-    assert list(v.columns) == ["approach", "N_opt", "predicted", "reference", "difference", "low", "high", "p",
-                               "seeds", "test", "outcome", "seeds for 80% power", "best model"]
+    assert v.empty and ps.verdicts(study, results) == []
+    assert list(v.columns) == ["approach", "model", "N_opt", "predicted", "reference", "difference", "low", "high",
+                               "p", "seeds", "test", "verdict", "outcome", "outcome and seeds needed",
+                               "seeds for 80% power", "best model"]
     experiment_page.plot_loss_vs_flops(study, curves)
     experiment_page.plot_final_loss(study, summary)
     assert list(experiment_page.summary_table(summary)["mean ± std"].str.contains("±")) == [True] * 3
@@ -435,11 +452,11 @@ def test_check_scale():
         ps.check_scale("gpu")
 
 
-def test_train_study_without_training_refuses_missing_runs(tmp_path):
+def test_the_runs_table_refuses_missing_runs_and_trains_nothing(tmp_path):
     from replication.store.runs import RunStore
 
-    with pytest.raises(ReplicationError, match="not recorded"):
-        ps.train_study(ps.cpu_study("2b"), store=RunStore(tmp_path), train=False)
+    with pytest.raises(ReplicationError, match="of experiment 2b are not recorded"):
+        ps.runs_table(ps.cpu_study("2b"), store=RunStore(tmp_path))
     assert not (tmp_path / ".locks").exists()
 
 
@@ -450,14 +467,14 @@ def test_cpu_scale_verdicts_on_the_recorded_runs():
     want = {"1": "disagrees", "2a": "inconclusive (3 seeds", "2b": "inconclusive (3 seeds"}
     for name, outcome in want.items():
         study = ps.cpu_study(name)
-        results = ps.train_study(study, train=False, progress=False)
-        v = ps.verdicts(study, results).set_index("approach")
+        results = ps.runs_table(study)
+        v = ps.comparisons(study, results).set_index("approach")
         final = results.pivot(index="seed", columns="model", values="final_loss")
         assert v.loc[2, "p"] == pytest.approx(stats.ttest_rel(final[2], final[1]).pvalue, rel=1e-9)
         assert v.loc[2, "outcome"].startswith(outcome), name
     # Experiments 2a and 2b: the parabola's vertex lies below the smallest model trained
     for name in ("2a", "2b"):
-        summary = ps.loss_summary(ps.train_study(ps.cpu_study(name), train=False, progress=False))
+        summary = ps.loss_summary(ps.runs_table(ps.cpu_study(name)))
         assert ps.empirical_optimum(summary) < summary["N_self"].min()
         assert ps.optimum_text(summary).startswith("outside the trained range")
 
@@ -499,10 +516,10 @@ def test_lr_rule_factors_against_the_chinchilla_studys_rule():
     every = []
     for name in ("1", "2a", "2b"):
         study = ps.cpu_study(name)
-        f = ps.lr_rule_factors(study)
+        f = limits.lr_rule_factors(study)
         assert list(f.index) == list(range(1, len(study.experiment.models) + 1))
         for number, row in f.iterrows():
-            cfg = next(c for m, _, c in study.configs() if m == number)
+            cfg = next(c for m, _, c in study.runs() if m == number)
             n = cfg.model.shape().num_params  # every parameter, the rule's convention
             assert row["N"] == n
             assert row["factor"] == pytest.approx(9.67e-3 * (n / 1e5) ** -0.647 / 3e-3, rel=1e-12)
@@ -510,7 +527,7 @@ def test_lr_rule_factors_against_the_chinchilla_studys_rule():
         assert f["factor"].idxmax() == f["N"].idxmin()
         every.append(f)
     every = pd.concat(every)
-    assert (DEFAULT.lr_ref, DEFAULT.lr_exponent) == (9.67e-3, 0.647)
+    assert (DEFAULT.rule.lr_ref, DEFAULT.rule.exponent) == (9.67e-3, 0.647)
     # our one rate is below the rule for every model: 1.5x (Exp. 2a's 80/3) to 5.4x (Exp. 1's 24/2)
     assert every["factor"].min() == pytest.approx(1.475, abs=0.001)
     assert every["factor"].max() == pytest.approx(5.359, abs=0.001)
@@ -518,11 +535,11 @@ def test_lr_rule_factors_against_the_chinchilla_studys_rule():
 
 
 def test_first_crossing_interpolates_between_evaluations():
-    assert ps.first_crossing([10, 20, 30], [3.0, 2.5, 2.0], 2.25) == pytest.approx(25.0)
-    assert ps.first_crossing([10, 20], [2.0, 1.0], 2.5) == 10.0
-    assert math.isnan(ps.first_crossing([10, 20], [3.0, 2.9], 2.5))
+    assert plateau.first_crossing([10, 20, 30], [3.0, 2.5, 2.0], 2.25) == pytest.approx(25.0)
+    assert plateau.first_crossing([10, 20], [2.0, 1.0], 2.5) == 10.0
+    assert math.isnan(plateau.first_crossing([10, 20], [3.0, 2.9], 2.5))
     # a later rise does not count: the first time below decides
-    assert ps.first_crossing([10, 20, 30, 40], [3.0, 2.0, 3.0, 1.0], 2.5) == pytest.approx(15.0)
+    assert plateau.first_crossing([10, 20, 30, 40], [3.0, 2.0, 3.0, 1.0], 2.5) == pytest.approx(15.0)
 
 
 def test_bigram_loss_of_the_bytes_corpus_recomputed():
@@ -539,20 +556,20 @@ def test_bigram_loss_of_the_bytes_corpus_recomputed():
     for a, b in zip(val, val[1:]):
         p = 0.99 * (pairs[a, b] / firsts[a] if firsts[a] else 0.0) + 0.01 * (singles[b] + 1) / (total + v)
         nll -= math.log(p)
-    assert ps.bigram_loss("kjv", "bytes") == pytest.approx(nll / (len(val) - 1), rel=1e-9)
-    assert ps.bigram_loss("kjv", "bytes") == pytest.approx(2.265, abs=0.001)
+    assert plateau.bigram_loss("kjv", "bytes") == pytest.approx(nll / (len(val) - 1), rel=1e-9)
+    assert plateau.bigram_loss("kjv", "bytes") == pytest.approx(2.265, abs=0.001)
 
 
 def test_plateau_reading_of_made_up_exits():
     # two models, three seeds each: within each, the later exit ends higher by 0.1 nats per 100 steps
     exits = pd.DataFrame({"model": [1, 1, 1, 2, 2, 2], "exit_step": [100, 200, 300, 150, 250, 350],
                           "final_loss": [1.0, 1.1, 1.2, 2.0, 2.1, 2.2]})
-    r = ps.plateau_reading(exits)
+    r = plateau.plateau_reading(exits)
     assert r["r"] == pytest.approx(1.0) and r["slope"] == pytest.approx(0.1)
     assert r["latest_highest"] == 2 and r["models"] == 2 and r["dof"] == 3
     assert r["spread"] == pytest.approx(0.2) and r["never"] == 0
     never = exits.assign(exit_step=np.nan)
-    assert ps.plateau_reading(never)["never"] == 6 and math.isnan(ps.plateau_reading(never)["r"])
+    assert plateau.plateau_reading(never)["never"] == 6 and math.isnan(plateau.plateau_reading(never)["r"])
 
 
 def test_recorded_runs_and_the_bigram_plateau():
@@ -561,8 +578,8 @@ def test_recorded_runs_and_the_bigram_plateau():
     exits = {}
     for name in ("1", "2a", "2b"):
         study = ps.cpu_study(name)
-        results = ps.train_study(study, train=False, progress=False)
-        exits[name] = ps.plateau_exits(study, results).assign(experiment=name)
+        results = ps.runs_table(study)
+        exits[name] = limits.plateau_exits(study, results).assign(experiment=name)
     e1 = exits["1"]
     assert e1["exit_step"].isna().all() and (e1["final_loss"] > e1["plateau"]).all()
     assert e1["plateau"].iloc[0] == pytest.approx(3.763, abs=0.001)
@@ -570,20 +587,21 @@ def test_recorded_runs_and_the_bigram_plateau():
     assert both["exit_step"].notna().all()
     # an exit is the interpolated crossing: the loss is above the plateau before it
     assert (both["exit_step"] > 0).all() and (both["exit_step"] < both["steps"]).all()
-    r = ps.plateau_reading(both)
+    r = plateau.plateau_reading(both)
     assert r["r"] == pytest.approx(0.661, abs=0.001) and r["dof"] == 27 - 9 - 1
     assert r["p"] < 0.01 and r["latest_highest"] == 8 and r["models"] == 9
     assert r["spread"] == pytest.approx(0.1202, abs=1e-4) and r["spread_model"] == ("2b", 1)
     # the same spread, straight from the final losses
-    finals = ps.final_losses(ps.train_study(ps.cpu_study("2b"), train=False, progress=False))
+    finals = ps.final_losses(ps.runs_table(ps.cpu_study("2b")))
+    assert limits.byte_plateau_reading() == r
     assert float(finals[1].max() - finals[1].min()) == pytest.approx(r["spread"])
 
 
 def test_the_law_overestimates_n_opt_with_both_vocabularies_at_cpu_scale():
-    best = ps.best_vs_n_opt()
+    best = limits.best_vs_n_opt()
     assert best["1"] == pytest.approx(0.622, abs=0.001)
     assert best["2a"] == pytest.approx(0.417, abs=0.001) == best["2b"]
     # recomputed: the lowest mean final loss's N_self over the Approach-2 law's N_opt
     study = ps.cpu_study("1")
-    s = ps.loss_summary(ps.train_study(study, train=False, progress=False))
+    s = ps.loss_summary(ps.runs_table(study))
     assert best["1"] == s.loc[s["mean"].idxmin(), "N_self"] / study.experiment.n_opt(chinchilla_law(2))

@@ -1,6 +1,6 @@
 """The book's one statistical standard (replication.studies.stats): paired t tests over shared seeds with
-their p-values and intervals, the three verdicts, the seeds a given effect needs, and Welch's test for
-independent samples. Checked against scipy's own tests and a Monte Carlo estimate of power."""
+their p-values and intervals, their Verdicts (agrees, disagrees, inconclusive with n and power), and the seeds
+a given effect needs. Checked against scipy's own tests and a Monte Carlo estimate of power."""
 import math
 
 import numpy as np
@@ -9,7 +9,8 @@ import pytest
 from scipy import stats as sps
 
 from replication.errors import ReplicationError
-from replication.studies.stats import paired_power, paired_test, seeds_needed, verdict, welch_test
+from replication.studies.stats import all_agree, paired_power, paired_test, seeds_needed, verdict
+from replication.verdict import AGREES, DISAGREES, INCONCLUSIVE, Verdict
 
 
 def test_paired_test_matches_scipy_ttest_rel_over_the_shared_seeds():
@@ -50,7 +51,7 @@ def test_fewer_than_two_pairs_has_no_test():
     assert one.seeds == 1 and one.difference == pytest.approx(0.4)
     assert all(math.isnan(v) for v in (one.se, one.t, one.p, one.low, one.high, one.sd))
     assert str(one) == "+0.4000 nats, 1 seed: no test"
-    assert verdict(one, +1) == "inconclusive (1 seed)"  # no spread, so no power either
+    assert str(verdict(one, +1)) == "inconclusive (1 seed)"  # no spread, so no power either
     none = paired_test(pd.Series([3.5], index=[9]), ref)
     assert none.seeds == 0 and math.isnan(none.difference) and str(none) == "0 seeds: no test"
 
@@ -59,23 +60,26 @@ def test_identical_differences_are_certain():
     ref = pd.Series([3.0, 3.1, 3.2])
     test = paired_test(ref + 0.5, ref)  # 0.5 is exact in binary: every difference the same
     assert test.sd == 0 and test.p == 0 and test.t == math.inf and test.low == test.high == 0.5
-    assert verdict(test, +1) == "agrees"
+    assert verdict(test, +1).outcome == AGREES
 
 
 def test_verdict_has_three_outcomes():
     ref = pd.Series([3.0, 3.1, 3.2, 3.3])
     higher = paired_test(ref + [0.01, 0.02, 0.03, 0.04], ref)  # p = 0.030 by scipy
     assert sps.ttest_rel(ref + [0.01, 0.02, 0.03, 0.04], ref).pvalue == pytest.approx(higher.p)
-    assert verdict(higher, +1) == "agrees" and verdict(higher, -1) == "disagrees"
+    v = verdict(higher, +1, "The recipe ends higher.")
+    assert isinstance(v, Verdict) and v.outcome == AGREES and verdict(higher, -1).outcome == DISAGREES
+    assert v.claim == "The recipe ends higher." and v.n == 4 and v.p_value == higher.p
+    assert (v.ours, v.interval) == (higher.difference, (higher.low, higher.high))
     # 0.030 > 0.01: inconclusive, with the power of the test at the difference observed
     p99 = paired_power(4, higher.difference, higher.sd, 0.99)
-    assert verdict(higher, +1, level=0.99) == f"inconclusive (4 seeds, power {p99:.2f})"
+    assert str(verdict(higher, +1, level=0.99)) == f"inconclusive (4 seeds, power {p99:.2f})"
     noisy = paired_test(ref + [0.03, -0.02, 0.01, -0.01], ref)
     p = paired_power(4, noisy.difference, noisy.sd)
-    assert 0 < p < 0.2 and verdict(noisy, +1) == verdict(noisy, -1) == f"inconclusive (4 seeds, power {p:.2f})"
+    assert 0 < p < 0.2 and str(verdict(noisy, +1)) == str(verdict(noisy, -1)) == f"inconclusive (4 seeds, power {p:.2f})"
     # the power at a stated effect instead of the one observed
     p1 = paired_power(4, 0.05, noisy.sd)
-    assert verdict(noisy, +1, effect=0.05) == f"inconclusive (4 seeds, power {p1:.2f})" and p1 > p
+    assert str(verdict(noisy, +1, effect=0.05)) == f"inconclusive (4 seeds, power {p1:.2f})" and p1 > p
     for bad in (0, 2, "+1", None):
         with pytest.raises(ReplicationError, match="expected_sign"):
             verdict(higher, bad)
@@ -124,17 +128,15 @@ def test_seeds_needed_refuses_impossible_requests():
         seeds_needed(0.5, 1.0, max_seeds=33)
 
 
-def test_welch_test_matches_scipy_ttest_ind():
-    rng = np.random.default_rng(2)
-    a, b = 3.0 + rng.normal(0, 0.02, 5), 2.98 + rng.normal(0, 0.05, 8)
-    test = welch_test(a, b, level=0.99)
-    expected = sps.ttest_ind(a, b, equal_var=False)
-    interval = expected.confidence_interval(0.99)
-    assert test.seeds == 5 and test.difference == pytest.approx(a.mean() - b.mean())
-    assert test.t == pytest.approx(expected.statistic) and test.p == pytest.approx(expected.pvalue)
-    assert test.df == pytest.approx(expected.df)
-    assert (test.low, test.high) == (pytest.approx(interval.low), pytest.approx(interval.high))
-    assert test.sd == pytest.approx(math.sqrt(a.var(ddof=1) + b.var(ddof=1)))
-    assert str(test).startswith(f"{a.mean() - b.mean():+.4f}".replace("-", "\u2212"))
-    assert f"Welch t({expected.df:.1f})" in str(test)
-    assert math.isnan(welch_test([3.0], b).p) and welch_test([3.0, np.nan], b).seeds == 1
+def test_a_claim_of_several_comparisons_needs_every_one():
+    ref = pd.Series([3.0, 3.1, 3.2, 3.3])
+    higher = verdict(paired_test(ref + [0.01, 0.02, 0.03, 0.04], ref), +1)
+    noisy = verdict(paired_test(ref + [0.03, -0.02, 0.01, -0.01], ref), +1)
+    opposite = verdict(paired_test(ref - [0.01, 0.02, 0.03, 0.04], ref), +1)
+    assert all_agree([higher, higher], "Both end higher.").outcome == AGREES
+    assert all_agree([higher, opposite, noisy], "All end higher.").outcome == DISAGREES
+    both = all_agree([higher, noisy], "Both end higher.", finding="We find one.")
+    assert both.outcome == INCONCLUSIVE and both.power == min(higher.power, noisy.power) and both.n == 4
+    assert str(both) == f"inconclusive (4 seeds, power {noisy.power:.2f})" and both.finding == "We find one."
+    with pytest.raises(ReplicationError, match="verdicts"):
+        all_agree([], "Nothing.")

@@ -18,9 +18,10 @@ from _study_fakes import LAW, TINY, fake_store, surface
 from replication.errors import ReplicationError
 from replication.store.runs import RunStore
 from replication.studies import chinchilla as S
+from replication.studies import chinchilla_lr as LR
 from replication.studies import chinchilla_tuning as T
-from replication.studies.chinchilla_design import (DEFAULT, PILOTS, RECIPES, TRAIN_TOKENS, WIDTHS,
-                                                   num_nonembedding_params, num_params)
+from replication.studies.chinchilla_design import (DEFAULT, PILOTS, RECIPES, TRAIN_TOKENS, WIDTHS, flops_exponent,
+                                                   ladder, num_nonembedding_params, num_params)
 from replication.training.model import PerceiverAR
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -202,7 +203,8 @@ def test_flop_count_terms_are_what_torch_executes():
 
 def test_recorded_sweep_brackets_every_optimum_and_gives_the_rule():
     s = DEFAULT
-    opt = T.lr_optima(s)
+    sweep = LR.sweep_table(s)
+    opt = LR.lr_optima(sweep)
     assert len(opt) == len(s.sweep_rungs) and opt["inside"].all()
     # lr* by hand from the summaries: a parabola in log lr through the best rate and its neighbours
     store = RunStore()
@@ -218,16 +220,53 @@ def test_recorded_sweep_brackets_every_optimum_and_gives_the_rule():
         log_n.append(math.log(num_params(s.model(j)) / 1e5))
         log_lr.append(-c1 / (2 * c2))
     slope, icpt = np.polyfit(log_n, log_lr, 1)
-    rule = T.fit_lr_rule(s)
-    assert rule["lr_ref"] == pytest.approx(math.exp(icpt), rel=1e-9)
-    assert rule["lr_exponent"] == pytest.approx(-slope, rel=1e-9)
-    assert s.lr_ref == float(f"{math.exp(icpt):.3g}")
-    assert s.lr_exponent == float(f"{-slope:.3g}")
+    rule = LR.fit_lr_rule(sweep)
+    assert rule.lr_ref == pytest.approx(math.exp(icpt), rel=1e-9)
+    assert rule.exponent == pytest.approx(-slope, rel=1e-9) and rule.sizes == 3
+    # the design reads its rule from the recorded sweep, stated to three significant digits
+    assert s.rule == LR.LrRule(float(f"{math.exp(icpt):.3g}"), float(f"{-slope:.3g}"), 3) == rule.stated()
+    assert (s.rule.lr_ref, s.rule.exponent) == (9.67e-3, 0.647)  # what every recorded run was trained with
     for j in range(len(s.widths)):
         n = torch_params(s.model(j))[0]
-        assert s.lr(j) == float(f"{s.lr_ref * (n / 1e5) ** -s.lr_exponent:.3g}")
+        assert s.lr(j) == float(f"{s.rule.lr_ref * (n / 1e5) ** -s.rule.exponent:.3g}")
     for k, j, seed in s.isoflop_points():
         assert s.config(j, s.budgets[k], seed).lr == s.lr(j)
+
+
+def test_every_recorded_run_of_the_design_is_found():
+    # the rule read from the sweep gives every run the rate it was recorded with: no run id moved
+    assert S.missing(DEFAULT) == []
+    assert len(S.runs_table(DEFAULT)) == len(DEFAULT.isoflop_points())
+
+
+def test_a_rule_is_read_once_and_shared_frozen(monkeypatch):
+    from dataclasses import FrozenInstanceError
+
+    first = LR.recorded_rule(DEFAULT)
+    assert LR.recorded_rule(replace(DEFAULT, seeds=(0,))) is first  # same sweep, same store: read once
+    with pytest.raises(FrozenInstanceError):
+        first.lr_ref = 1.0
+    given = LR.LrRule(1e-2, 0.5)
+    assert replace(DEFAULT, lr_rule=given).lr(5) == float(f"{1e-2 * (num_params(DEFAULT.model(5)) / 1e5) ** -0.5:.3g}")
+    with pytest.raises(ReplicationError, match="lr_rule="):
+        replace(DEFAULT, lr_rule=(1e-2, 0.5))
+
+
+def test_a_store_without_the_sweep_names_it(tmp_path):
+    with pytest.raises(ReplicationError, match=r"^17 run\(s\) of the learning-rate sweep are not recorded in .*; the "
+                       r"design's learning-rate rule is fitted to them: train them \(replication sweep chinchilla "
+                       r"--design tuning\) or give the design a rule") as err:
+        LR.recorded_rule(DEFAULT, tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_ladder_and_flops_exponent():
+    t = ladder(TINY)
+    assert list(t["width"]) == list(TINY.widths) and (t["share"] > 0.5).all()
+    assert list(t["lr"]) == [TINY.lr(j) for j in range(len(TINY.widths))]
+    k = flops_exponent(TINY)
+    n, f = np.log(t["N"].to_numpy(float)), np.log(t["flops"].to_numpy(float))
+    assert k == pytest.approx(np.polyfit(n, f, 1)[0]) and 0.5 < k < 1
 
 
 # -- 5. the analysis on a known surface -------------------------------------------------------------
@@ -394,10 +433,11 @@ def test_fake_sweep_gives_back_the_planted_rule(clean):
     root, _ = clean
     # the fake loss is exactly quadratic in log lr around the study's own rule, so the three-point
     # parabolas and the log-log fit recover it to rounding
-    assert T.lr_optima(TINY, root)["inside"].all()
-    rule = T.fit_lr_rule(TINY, root)
-    assert rule["lr_ref"] == pytest.approx(TINY.lr_ref, rel=1e-9)
-    assert rule["lr_exponent"] == pytest.approx(TINY.lr_exponent, rel=1e-9)
+    sweep = LR.sweep_table(TINY, root)
+    assert LR.lr_optima(sweep)["inside"].all()
+    rule = LR.fit_lr_rule(sweep)
+    assert rule.lr_ref == pytest.approx(TINY.rule.lr_ref, rel=1e-9)
+    assert rule.exponent == pytest.approx(TINY.rule.exponent, rel=1e-9)
 
 
 def test_runs_table_is_the_fake_runs(clean):
@@ -428,7 +468,7 @@ def test_runs_table_names_the_missing_run_and_creates_nothing(tmp_path, monkeypa
     k, j, seed = TINY.isoflop_points()[0]
     first = TINY.config(j, TINY.budgets[k], seed).run_id()
     with pytest.raises(ReplicationError, match=f"not recorded.*first: {first}"):
-        S.runs_table(TINY, root=tmp_path)
+        S.runs_table(TINY, store=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -455,10 +495,11 @@ def test_recipe_verdicts_follow_the_shifts(noisy):
     root, final = noisy
     t = T.recipe_tests(TINY, root).set_index("recipe")
     assert set(t.index) == set(T.RECIPE_CLAIMS) and set(RECIPES) == {"baseline", *T.RECIPE_CLAIMS}
-    assert t.loc["cycle 1.5×", "verdict"] == "agrees"  # +0.05, the claimed sign (+1)
-    assert t.loc["AdamW (wd 0.1)", "verdict"] == "disagrees"  # +0.05, against the claimed −1
+    assert t.loc["cycle 1.5×", "verdict"].outcome == "agrees"  # +0.05, the claimed sign (+1)
+    assert t.loc["AdamW (wd 0.1)", "verdict"].outcome == "disagrees"  # +0.05, against the claimed −1
+    assert t.loc["cycle 1.5×", "verdict"].claim == f"The paper finds {T.RECIPE_CLAIMS['cycle 1.5×'][0]}."
     # no difference (to rounding): inconclusive, with next to no power to find one that small
-    v = t.loc["decay to 0", "verdict"]
+    v = str(t.loc["decay to 0", "verdict"])
     assert v.startswith(f"inconclusive ({len(TINY.recipe_seeds)} seeds")
     assert v.endswith(")") and ("power" not in v or float(v.rsplit("power ", 1)[1][:-1]) <= 0.06)
     assert t.loc["cycle 1.5×", "claimed direction"] == f"{len(TINY.recipe_seeds)} of {len(TINY.recipe_seeds)}"

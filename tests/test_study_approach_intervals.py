@@ -67,7 +67,7 @@ def test_approach1_envelope_at_the_budgets_and_its_leave_one_width_out_range(rec
     c = iv["combined"]["a"]
     assert c.widest[0] <= min(fit["a"], fit.ci["a"][0]) and c.widest[1] >= max(fit["a"], fit.ci["a"][1])
     assert c.widest[0] <= min(a.residual[0], a.bootstrap[0]) and c.widest[1] >= a.residual[1]
-    assert c.verdict(0.5) == "agrees"
+    assert c.verdict(0.5).outcome == "agrees"
     # the envelope fit over every grid point: its winners at the budgets' ends are the same runs
     full = fit_approach1(curves)
     for c_k, w in zip(DEFAULT.budgets, iv["winner"][:4]):
@@ -99,6 +99,6 @@ def test_approach3_minima_with_refits_left_out(recorded):
         slopes.append(np.polyfit(logc[ok], np.log(opt[ok, 0]), 1)[0])
     assert lobor == pytest.approx((min(slopes), max(slopes)), abs=2e-3)
     assert a.widest[0] <= min(lobor[0], lowo[0]) and a.widest[1] >= max(lobor[1], lowo[1])
-    assert a.verdict(0.46) == ("agrees" if a.widest[0] <= 0.46 <= a.widest[1] else "disagrees")
+    assert a.verdict(0.46).outcome == ("agrees" if a.widest[0] <= 0.46 <= a.widest[1] else "disagrees")
     # without intervals asked for, nothing is refitted
     assert "intervals" not in S.approach3(DEFAULT, runs=runs).details["ours"]

@@ -65,8 +65,10 @@ def test_a_tight_bootstrap_does_not_hide_the_scatter_between_budgets():
     assert a.widest_by[0] != BOOTSTRAP and a.widest_by[1] != BOOTSTRAP
     # a value outside the bootstrap interval but inside the residual one agrees by the widest
     just_out = a.bootstrap[1] + 0.01
-    assert a.inside(just_out)[BOOTSTRAP] is False and a.verdict(just_out) == "agrees"
-    assert a.verdict(a.widest[1] + 1e-6) == "disagrees"
+    assert a.inside(just_out)[BOOTSTRAP] is False and a.verdict(just_out).outcome == "agrees"
+    v = a.verdict(a.widest[1] + 1e-6, claim="The paper's a.")
+    assert v.outcome == "disagrees" and v.interval == a.widest and (v.n, v.unit) == (5, "budgets")
+    assert v.claim == "The paper's a." and v.ours == a.estimate
 
 
 def test_leave_one_budget_out_range_recomputed_by_hand():

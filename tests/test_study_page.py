@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 from _lib import study as view  # noqa: E402
 from _study_fakes import TINY, fake_store  # noqa: E402
 from replication.studies import chinchilla as S  # noqa: E402
+from replication.studies import chinchilla_lr as LR  # noqa: E402
 from replication.studies import chinchilla_tuning as T  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -84,7 +85,7 @@ def test_accounting_robustness_pilot_and_recipe_tables(store):
     six = [r for r in rows if r[0] == "a, 6N"][0]
     e = store["counts"].set_index("count").loc["6N", "intervals"]["a"]
     assert six[heads.index("widest (decides)")] == f"{e.widest[0]:.3f} to {e.widest[1]:.3f}"
-    assert six[-1].endswith(e.verdict(0.49))
+    assert six[-1].endswith(e.verdict(0.49).label)
     heads, rows = readable(view.robustness_table(store["robust"]))
     assert len(rows) == len(store["robust"]) and {r[-1] for r in rows} <= {"yes", "no", "no estimate"}
     heads, rows = readable(view.pilot_table(store["pilots"]))
@@ -92,7 +93,7 @@ def test_accounting_robustness_pilot_and_recipe_tables(store):
     assert len(used) == 3 and all(r[5] == "—" for r in used)  # no difference from itself
     heads, rows = readable(view.recipe_table(store["recipes"]))
     assert "outcome" in heads and len(rows) == len(store["recipes"])
-    assert [r[4] for r in rows] == list(store["recipes"]["verdict"])
+    assert [r[4] for r in rows] == [str(v) for v in store["recipes"]["verdict"]]
     heads, rows = readable(view.runs_preview(store["runs"]))
     assert rows[0][0] == f"{store['runs']['N'].iloc[0]:,}"
 
@@ -100,6 +101,7 @@ def test_accounting_robustness_pilot_and_recipe_tables(store):
 def test_figures_have_labelled_axes(store):
     fit2 = store["fit2"]
     figs = [view.plot_profiles(fit2, store["runs"]), view.plot_optima(fit2, 4.0),
+            view.plot_lr_sweep(TINY, LR.sweep_table(TINY, store["root"])),
             view.plot_robustness(store["robust"], *fit2.ci["a"])]
     curves = S.curves_table(TINY, store["root"], runs=store["runs"])
     envelope = view.plot_envelope(curves, S.approach1(TINY, store["root"], bootstrap=0, curves=curves), TINY)
@@ -113,13 +115,29 @@ def test_figures_have_labelled_axes(store):
     assert any(ax.get_label() == "<colorbar>" for ax in envelope.axes)  # the colour of a curve is its N
 
 
-def test_flops_exponent_is_below_one_at_these_widths():
-    k = view.flops_exponent(TINY)
-    assert 0.5 < k < 1
+def test_the_profiles_drawn_are_the_fits_own(store):
+    fit2 = store["fit2"]
+    ax = view.plot_profiles(fit2, store["runs"]).axes[0]
+    drawn = [line for line in ax.lines if line.get_linestyle() == "-" and len(line.get_xdata()) > 10]
+    assert len(drawn) == len(fit2.details["curve_N"])
+    for line, (n, loss) in zip(drawn, fit2.details["curve_N"]):
+        assert np.array_equal(line.get_xdata(), n) and np.array_equal(line.get_ydata(), loss, equal_nan=True)
+
+
+def test_the_verdict_box_is_the_studys_verdicts(store):
+    from replication.verdict import words
+
+    v = S.verdicts(TINY, store["runs"], counts=store["counts"])
+    six = store["counts"].set_index("count").loc["6N", "intervals"]
+    assert [x.outcome for x in v] == [six["a"].verdict(0.49).outcome, six["b/a"].verdict(0.51 / 0.49).outcome]
+    assert v[0].interval == six["a"].widest and v[0].n == len(TINY.budgets)
+    from replication.verdict import box_markdown
+
+    assert words(box_markdown(v)) <= 60
 
 
 def test_uses_the_books_palette_and_sci():
-    from _lib import figures, tables
+    from _lib import figures, study_figures, tables
 
-    assert view.PALETTE is figures.PALETTE and view.sci is tables.sci
+    assert study_figures.PALETTE is figures.PALETTE and view.sci is tables.sci
     assert np.isclose(float(view.interval(0.5, (0.4, 0.6)).split()[0]), 0.5)

@@ -1,20 +1,21 @@
-"""Our Chinchilla study at CPU scale: the chapter's figures and display tables."""
+"""Our Chinchilla study at CPU scale: the chapter's verdict box, glued numbers and display tables (its
+figures: :mod:`_lib.study_figures`, read from here too)."""
 from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import LogNorm
-from matplotlib.ticker import NullFormatter
+from IPython.display import Markdown
 
 from replication.sources.chinchilla import TABLE_2
-from replication.studies import chinchilla, chinchilla_tuning
-from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy
+from replication.studies import chinchilla
+from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, ChinchillaStudy, flops_exponent, ladder
+from replication.verdict import box_markdown
 
-from .figures import PALETTE
 from . import tables
+from .study_figures import (PAPER_TOKENS_PER_PARAM, plot_envelope, plot_lr_sweep, plot_optima,  # noqa: F401
+                            plot_profiles, plot_robustness)
 from .tables import sci, table
 
 
@@ -25,178 +26,14 @@ def interval(value: float, ci, digits: int = 2) -> str:
     return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
-def _plain_minor_ticks(ax) -> None:
-    """No labels on the minor ticks of a log x axis: on a short range they collide."""
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _budget_ticks(ax, budgets) -> None:
-    """Major ticks of a log x axis of compute at every other budget (a factor 4 apart), written 2.5×10¹¹."""
-    ticks = list(budgets)[::2]
-    ax.set_xticks(ticks, [sci(c) for c in ticks])
-    _plain_minor_ticks(ax)
-
-
-def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, root=None):
-    """Final loss against peak learning rate per swept size, each size's optimum, and the rule."""
-    t = chinchilla_tuning.sweep_table(study, root)
-    opt = chinchilla_tuning.lr_optima(study, root)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for i, ((w, n), g) in enumerate(t.groupby(["width", "N"])):
-        g = g.sort_values("lr")
-        ax.plot(g["lr"], g["loss"], "o-", color=PALETTE[i], label=f"d = {w} (N = {n:,})")
-        o = opt[opt["width"] == w].iloc[0]
-        if np.isfinite(o["lr*"]):
-            ax.axvline(o["lr*"], color=PALETTE[i], ls=":", lw=1)
-    ax.set(xscale="log", xlabel="peak learning rate", ylabel="final validation loss (nats per byte)",
-           title="learning-rate sweep")
-    ax.legend(frameon=False, fontsize=8)
-    ok = opt[np.isfinite(opt["lr*"])]
-    bx.plot(ok["N"], ok["lr*"], "o", color=PALETTE[0], label="optimum of each sweep")
-    n = np.geomspace(min(study.model(j).shape().num_params for j in range(len(study.widths))),
-                     max(study.model(j).shape().num_params for j in range(len(study.widths))), 50)
-    bx.plot(n, study.lr_ref * (n / 1e5) ** -study.lr_exponent, color=PALETTE[1],
-            label=f"rule: ${study.lr_ref:.3g}\\,(N/10^5)^{{-{study.lr_exponent:.3g}}}$")
-    bx.set(xscale="log", yscale="log", xlabel="parameters N", ylabel="peak learning rate",
-           title="the rule every run uses")
-    bx.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_profiles(fit, runs: pd.DataFrame, ax=None):
-    """The IsoFLOP profiles: every run, each budget's fitted curve (by the fit's estimator), and its
-    minimum with its interval."""
-    from replication.fit.vertex import profile_minimum
-
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.2))
-    vertices = fit.table.set_index("budget")
-    estimator = fit.options.get("estimator", "all")
-    for i, (k, g) in enumerate(runs.groupby("budget")):
-        c = PALETTE[i % len(PALETTE)]
-        ax.plot(g["N"], g["loss"], "o", color=c, ms=4, alpha=0.6)
-        x = np.log(g["N"].to_numpy(float))
-        curve = profile_minimum(x, g["loss"].to_numpy(float), estimator=estimator).curve
-        xs = np.linspace(x.min(), x.max(), 100)
-        ax.plot(np.exp(xs), curve(xs), color=c, label=f"C = {sci(g['C'].iloc[0])}")
-        row = vertices.loc[k]
-        if row["interior"]:
-            y = float(curve(math.log(row["N_star"])))
-            lo, hi = row.get("N_star low", np.nan), row.get("N_star high", np.nan)
-            err = [[row["N_star"] - lo], [hi - row["N_star"]]] if np.isfinite(lo) else None
-            ax.errorbar([row["N_star"]], [y], xerr=err, fmt="D", color=c, mec="black", capsize=3)
-    ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)")
-    ax.legend(frameon=False, fontsize=8, title="budget (executed training FLOPs)", title_fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_optima(fit, bytes_per_token: float):
-    """N* and D* of each budget with their intervals, the fitted laws with their 80% bands and the
-    paper's slopes; and tokens per parameter at each vertex, in bytes and in subword tokens."""
-    t = fit.table[fit.table["interior"]]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    c = np.geomspace(t["C*"].min(), t["C*"].max(), 50)
-    samples = fit.details.get("law_samples")
-    for ax, col, exp, k, paper, unit, cols in (
-            (axes[0], "N_star", "a", "k_N", TABLE_2["approach2"]["a"], "compute-optimal parameters $N_{opt}$",
-             (0, 1)),
-            (axes[1], "D_star", "b", "k_D", TABLE_2["approach2"]["b"], "compute-optimal training bytes $D_{opt}$",
-             (2, 3))):
-        y = t[col].to_numpy()
-        err = [y - t[f"{col} low"].to_numpy(), t[f"{col} high"].to_numpy() - y] if f"{col} low" in t else None
-        ax.errorbar(t["C*"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="vertex, 80% interval")
-        ax.plot(c, fit[k] * c ** fit[exp], color=PALETTE[0], label=f"fit: ${exp}$ = {fit[exp]:.2f}")
-        if samples is not None and len(samples):
-            curves = np.exp(samples[:, cols[0], None] + samples[:, cols[1], None] * np.log(c)[None, :])
-            lo, hi = np.percentile(curves, [10, 90], axis=0)
-            ax.fill_between(c, lo, hi, color=PALETTE[0], alpha=0.15, lw=0, label="80% band")
-        mid = math.exp(np.log(t["C*"]).mean()), math.exp(np.log(y).mean())
-        ax.plot(c, mid[1] * (c / mid[0]) ** paper, "--", color=PALETTE[1], label=f"paper's slope {paper:.2f}")
-        ax.set(xscale="log", yscale="log", xlabel="executed training FLOPs C", ylabel=unit)
-        _budget_ticks(ax, fit.table["C"])
-        ax.legend(frameon=False, fontsize=8)
-    ax = axes[2]
-    y = t["tokens_per_param"].to_numpy() / bytes_per_token
-    err = None
-    if "tokens_per_param low" in t:
-        err = [y - t["tokens_per_param low"].to_numpy() / bytes_per_token,
-               t["tokens_per_param high"].to_numpy() / bytes_per_token - y]
-    ax.errorbar(t["C*"], y, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="ours, in subword tokens")
-    ax.axhline(PAPER_TOKENS_PER_PARAM, color=PALETTE[1], ls="--", label="Chinchilla, about 20")
-    ax.set(xscale="log", xlabel="executed training FLOPs C", ylabel="subword tokens per parameter D/N")
-    _budget_ticks(ax, fit.table["C"])
-    sec = ax.secondary_yaxis("right", functions=(lambda x: x * bytes_per_token, lambda x: x / bytes_per_token))
-    sec.set_ylabel("bytes per parameter")
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_robustness(robust: pd.DataFrame, lo: float, hi: float, widest=None):
-    """The exponent a under each change of analysis, against the headline's bootstrap interval (and its
-    widest interval, if given)."""
-    t = robust.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(t) + 1))
-    if widest is not None:
-        ax.axvspan(*widest, color=PALETTE[5], alpha=0.12, label="headline's widest interval")
-    ax.axvspan(lo, hi, color=PALETTE[5], alpha=0.3, label="headline 80% bootstrap interval")
-    ax.axvline(TABLE_2["approach2"]["a"], color=PALETTE[1], ls="--", label="paper (Approach 2)")
-    y = np.arange(len(t))
-    inside = ((t["a"] >= lo) & (t["a"] <= hi)).to_numpy()
-    ok = np.isfinite(t["a"]).to_numpy()
-    ax.plot(t["a"][ok & inside], y[ok & inside], "o", color=PALETTE[0], label="estimate inside")
-    if (ok & ~inside).any():
-        ax.plot(t["a"][ok & ~inside], y[ok & ~inside], "X", color=PALETTE[3], ms=7, label="estimate outside")
-    ax.set_yticks(np.arange(len(t)), t["analysis"])
-    ax.set(xlabel=r"exponent $a$ of $N_{opt} \propto C^a$")
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(t) + 1)),
-              ncol=3 if widest is not None else 2)
-    fig.tight_layout()
-    return fig
-
-
-def plot_envelope(curves: pd.DataFrame, fit1, study: ChinchillaStudy = DEFAULT):
-    """Approach 1 on the study's runs. Left: every run's validation curve against executed FLOPs, coloured
-    by its parameters. Right: the run on the envelope over each stretch of compute, and the fitted law."""
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
-    norm = LogNorm(curves["N"].min(), curves["N"].max())
-    cmap = plt.get_cmap("viridis")
-    for _, g in curves.groupby("run"):
-        ax.plot(g["C"], g["loss"], color=cmap(norm(g["N"].iloc[0])), lw=0.8, alpha=0.8)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="parameters N")
-    ax.set(xscale="log", xlabel="executed training FLOPs C", ylabel="validation loss (nats per byte)",
-           title="validation curves of every run")
-    seg = fit1.table
-    bx.hlines(seg["N"], seg["C_from"], seg["C_to"], lw=3, color=PALETTE[0])
-    bx.plot(np.sqrt(seg["C_from"] * seg["C_to"]), seg["N"], "o", color=PALETTE[0], ms=4,
-            label="run on the envelope (lowest loss)")
-    c = np.geomspace(seg["C_from"].min(), seg["C_to"].max(), 50)
-    bx.plot(c, fit1.law.n_opt(c), "--", color=PALETTE[1], label=f"fit: $N_{{opt}} \\propto C^{{{fit1['a']:.2f}}}$")
-    bx.set(xscale="log", yscale="log", xlabel="executed training FLOPs C",
-           ylabel="compute-optimal parameters $N_{opt}$",
-           title="the envelope")
-    _plain_minor_ticks(ax)
-    _budget_ticks(bx, study.budgets)
-    bx.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 # -- the chapter's numbers ---------------------------------------------------------------------------
 
-#: Chinchilla's tokens per parameter at the compute-optimal frontier (its Table 3, about 20).
-PAPER_TOKENS_PER_PARAM = 20.0
 
+def glue_verdict(verdicts) -> None:
+    """Glue the chapter's Verdict box (:func:`replication.studies.chinchilla.verdicts`) as ``st_verdict``."""
+    from myst_nb import glue
 
-def flops_exponent(study: ChinchillaStudy = DEFAULT) -> float:
-    """k of executed training FLOPs per token ∝ N^k across the study's widths (a least-squares slope in
-    log-log): below 1 where attention and the unembedding weigh more at small widths."""
-    from replication.studies.chinchilla_design import num_params
-
-    n = [num_params(study.model(j)) for j in range(len(study.widths))]
-    f = [study.model(j).shape().self_attn_flops("executed") for j in range(len(study.widths))]
-    return float(np.polyfit(np.log(n), np.log(f), 1)[0])
+    glue("st_verdict", Markdown(box_markdown(verdicts)), display=False)
 
 
 def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int, runs: pd.DataFrame,
@@ -229,7 +66,7 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         "st_robust_failed": ("every change leaves an estimate" if failed.empty else
                              f"{len(failed)} leave none ({', '.join(failed['analysis'])})"),
         "st_runs": int(len(runs)), "st_sweep_runs": int(len(sweep)),
-        "st_minutes": float(sum(s["wall_s"] for s in chinchilla.summaries(DEFAULT.configs())) / 60),
+        "st_minutes": chinchilla.recorded_minutes(DEFAULT),
         "st_all_runs": int(len(DEFAULT.configs())),
         "st_min_steps": int(runs["steps"].min()), "st_max_epochs": float(runs["epochs"].max()),
         "st_n_lo": float(runs["N"].min()), "st_n_hi": float(runs["N"].max()),
@@ -240,12 +77,8 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         "st_bpb_lo": float(runs["bits_per_byte"].min()),
         "st_bpb_hi": float(runs["bits_per_byte"].max()),
     }
-    from replication.studies.chinchilla_design import TRAIN_TOKENS, num_nonembedding_params, num_params
-
-    shares = [num_nonembedding_params(DEFAULT.model(j)) / num_params(DEFAULT.model(j))
-              for j in range(len(DEFAULT.widths))]
     out["st_train_mb"] = TRAIN_TOKENS / 1e6
-    out["st_min_share"] = 100 * min(shares)
+    out["st_min_share"] = 100 * float(ladder(DEFAULT)["share"].min())
     out["st_flops_k"] = flops_exponent(DEFAULT)
     out["st_ka_b"] = out["st_flops_k"] * out["st_a"] + out["st_b"]
     out |= exponent_numbers(counts, paper)
@@ -258,7 +91,7 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
         out |= interval_numbers("st_i1", intervals1["combined"], t2["approach1"])
     for _, r in recipes.iterrows():
         key = {"cycle 1.5×": "cycle", "decay to 0": "decay", "AdamW (wd 0.1)": "adamw"}[r["recipe"]]
-        out[f"st_rec_{key}"] = r["verdict"]
+        out[f"st_rec_{key}"] = str(r["verdict"])
         out[f"st_rec_{key}_d"] = r["Δ (recipe − baseline)"]
         out[f"st_rec_{key}_p"] = r["p"]
         out[f"st_rec_{key}_need"] = r["seeds for 1% of loss"]
@@ -298,7 +131,7 @@ def interval_numbers(prefix: str, ex: dict, ref: dict) -> dict:
         by = e.widest_by
         out[f"{key}_wide_by"] = by[0] if by[0] == by[1] else f"{by[0]} (low end) and {by[1]} (high end)"
         if name in ref:
-            out[f"{key}_verdict"] = e.verdict(ref[name])
+            out[f"{key}_verdict"] = e.verdict(ref[name]).label
     return {k: v if isinstance(v, str) else float(v) for k, v in out.items()}
 
 
@@ -316,23 +149,15 @@ def exponent_numbers(counts: pd.DataFrame, paper: dict) -> dict:
             for iv, (lo, hi) in e.intervals().items():
                 out[f"{key}_{_IV_KEYS[iv]}_lo"], out[f"{key}_{_IV_KEYS[iv]}_hi"] = lo, hi
             out[f"{key}_wide_lo"], out[f"{key}_wide_hi"] = e.widest
-            out[f"{key}_verdict"] = e.verdict(ref[key.rsplit("_", 1)[1]])
+            out[f"{key}_verdict"] = e.verdict(ref[key.rsplit("_", 1)[1]]).label
             if e.bootstrap is not None:
                 out[f"{key}_x"] = (e.widest[1] - e.widest[0]) / (e.bootstrap[1] - e.bootstrap[0])
     return {k: v if isinstance(v, str) else float(v) for k, v in out.items()}
 
 
 def design_table(study: ChinchillaStudy = DEFAULT):
-    """The shape family: one row per width."""
-    from replication.studies.chinchilla_design import num_nonembedding_params, num_params
-
-    rows = []
-    for j, w in enumerate(study.widths):
-        m = study.model(j)
-        n = num_params(m)
-        rows.append({"width": w, "N": n, "share": num_nonembedding_params(m) / n,
-                     "flops": m.shape().self_attn_flops("executed"), "lr": study.lr(j)})
-    return table(pd.DataFrame(rows), index="width",
+    """The shape family (:func:`~replication.studies.chinchilla_design.ladder`): one row per width."""
+    return table(ladder(study), index="width",
                  headers={"width": "width d", "N": "parameters N", "share": "non-embedding share of N",
                           "flops": "executed training FLOPs per token", "lr": "peak learning rate"},
                  formats={"width": "int", "N": "int", "share": lambda x: f"{x:.0%}", "flops": "int",

@@ -15,8 +15,8 @@ from functools import lru_cache, partial
 from replication.claims.computed import experiment, law
 from replication.claims.rules import ARITHMETIC, DATA, Claim, Predicate
 from replication.sources import krasser as article
-from replication.studies.krasser import (best_vs_n_opt, compare, cpu_study, final_losses, loss_summary,
-                                        outcome_text, train_study)
+from replication.studies.krasser import compare, cpu_study, final_losses, loss_summary, outcome_text, runs_table
+from replication.studies.krasser_limits import best_vs_n_opt
 from replication.studies.stats import INCONCLUSIVE, verdict
 
 _REPORTED = ("Krasser's reported final losses, one run per model ({shapes}); how far apart two seeds of one "
@@ -73,12 +73,12 @@ def _cpu_tests(name: str, pairs: tuple[tuple[int, int], ...], expected_sign: int
     each ``(a, b)`` in ``pairs`` (model a − model b), and the outcome for a claim that predicts the sign
     ``expected_sign`` for all of them: "agrees" when every test agrees, "disagrees" when one disagrees,
     else "inconclusive (n seeds)"."""
-    results = train_study(cpu_study(name), train=False, progress=False)
+    results = runs_table(cpu_study(name))
     s = loss_summary(results)
     out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
     tests = {(a, b): compare(results, a, b) for a, b in pairs}
     out |= {f"{a} − {b}": str(test) for (a, b), test in tests.items()}
-    outcomes = [verdict(test, expected_sign) for test in tests.values()]
+    outcomes = [verdict(test, expected_sign).outcome for test in tests.values()]
     if all(o == "agrees" for o in outcomes):
         out["outcome"] = "agrees"
     elif "disagrees" in outcomes:
@@ -103,20 +103,18 @@ def _cpu_best_vs_n_opt() -> dict:
 @lru_cache(maxsize=1)
 def _transfer_verdicts():
     """The transfer test's verdicts, once for all its claims (recorded runs; nothing is trained)."""
-    from replication.studies import transfer, transfer_reading
+    from replication.studies import transfer
 
-    return transfer.verdicts(transfer.runs_table(transfer.TRANSFER, transfer.law_n_opt(transfer.TRANSFER)))
+    return transfer.shifts(transfer.runs_table(transfer.TRANSFER))
 
 
 def _transfer(comparison: str) -> dict:
     """The transfer test's verdict on one comparison."""
-    from replication.studies import transfer, transfer_reading
-
     v = _transfer_verdicts().set_index("comparison")
     r = {**v.loc[comparison].to_dict(), "comparison": comparison}
     ratio = "outside the trained range" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
     return {"N* ratio": ratio, "95% interval": f"{math.exp(r['low']):.2f}-{math.exp(r['high']):.2f}",
-            "per-seed t": r["per-seed t"], "outcome": transfer_reading.article_outcome(r)}
+            "per-seed t": r["per-seed t"], "outcome": str(r["verdict"])}
 
 
 _TRANSFER = ("our CPU-scale transfer test: decoder-only against Perceiver AR (prefix 3x the latents) at one budget "

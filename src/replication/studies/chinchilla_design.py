@@ -12,12 +12,12 @@ The design follows what Porian et al. (2024) found moves the exponent at small s
   included (``accounting="executed"`` of :mod:`replication.estimate`), so that runs on one IsoFLOP
   budget do the same work whatever their shape.
 - **Learning rate tuned per size**: a sweep at three sizes (:meth:`ChinchillaStudy.sweep_configs`),
-  fitted to lr*(N) = lr_ref (N / 1e5)^(-lr_exponent) (:func:`replication.studies.chinchilla.fit_lr_rule`),
-  which every other run uses.
+  fitted to lr*(N) = lr_ref (N / 1e5)^(-exponent) (:mod:`replication.studies.chinchilla_lr`), which every
+  other run uses: the design reads the rule from its recorded sweep (:attr:`ChinchillaStudy.rule`).
 - **Warmup, beta2 and the batch from short pilots** (:data:`PILOTS`): no warmup (Porian et al.'s N
   tokens was worse), beta2 = 0.999, 8 sequences per step.
 - **Steps and epochs**: no IsoFLOP run shorter than ``min_steps``, none past ``max_epochs`` of the
-  training split (checked when the design is built).
+  training split (:meth:`ChinchillaStudy.check` lists every run that breaks them).
 
 Approach 2 trains each budget on a window of the ladder; Approach 1 reads the loss curves of the same
 runs (six validation points in the last 15% of each); Approach 3 fits every final loss. The recipe claims
@@ -28,8 +28,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_range
+from replication.studies.chinchilla_lr import LrRule, recorded_rule
 from replication.training import ModelConfig, TrainConfig
 
 #: Model widths d: 12 * 2^(k/4), rounded to even (two heads), k = -1..10 (d = 10 is the narrowest whose
@@ -44,7 +49,9 @@ RECIPES = {
     "baseline": {},
     "cycle 1.5×": {"cosine_cycle_ratio": 1.5},
     "decay to 0": {"min_lr_ratio": 0.0},
-    "AdamW (wd 0.1)": {"weight_decay": 0.1},
+    # decay on every parameter: what these runs were trained with (the loop's default now spares the
+    # embeddings, norms and biases)
+    "AdamW (wd 0.1)": {"weight_decay": 0.1, "weight_decay_on": "all"},
 }
 
 #: name -> (field, values) of the pilots that chose beta2, the warmup and the batch.
@@ -70,9 +77,8 @@ class ChinchillaStudy:
     warmup_tokens_per_param: float = 0.0
     #: the warmup of the sweep and the pilots (N tokens): they ran before the warmup pilot chose none
     tuning_warmup_tokens_per_param: float = 1.0
-    #: lr*(N) = lr_ref (N / 1e5)^(-lr_exponent), fitted to the sweep (fit_lr_rule)
-    lr_ref: float = 9.67e-3
-    lr_exponent: float = 0.647
+    #: lr*(N) = lr_ref (N / 1e5)^(-exponent); None: fitted to the design's recorded sweep (:attr:`rule`)
+    lr_rule: LrRule | None = None
     #: executed training FLOPs of each IsoFLOP budget
     budgets: tuple = (2.5e11, 5e11, 1e12, 2e12, 4e12)
     #: ladder rungs trained on each budget (one tuple per budget): seven consecutive rungs, one rung
@@ -128,8 +134,8 @@ class ChinchillaStudy:
                 raise ReplicationError(f"vertex point budget {k} out of range [0, {len(self.budgets) - 1}]")
         if not 0 <= self.recipe_budget < len(self.budgets):
             raise ReplicationError(f"recipe_budget={self.recipe_budget} out of range [0, {len(self.budgets) - 1}]")
-        check_range("lr_ref", self.lr_ref, 0, 1, lo_open=True)
-        check_range("lr_exponent", self.lr_exponent, -2, 2)
+        if self.lr_rule is not None and not isinstance(self.lr_rule, LrRule):
+            raise ReplicationError(f"lr_rule={self.lr_rule!r}; allowed: an LrRule, or None for the recorded sweep's")
         check_range("warmup_tokens_per_param", self.warmup_tokens_per_param, 0, 1000)
         check_range("tuning_warmup_tokens_per_param", self.tuning_warmup_tokens_per_param, 0, 1000)
 
@@ -139,10 +145,16 @@ class ChinchillaStudy:
         return ModelConfig(vocab_size=self.vocab_size, num_latents=self.num_latents, num_prefix=0,
                            num_channels=self.widths[rung], num_layers=self.num_layers, num_heads=self.num_heads)
 
+    @cached_property
+    def rule(self) -> LrRule:
+        """The learning-rate rule every run but the sweep's and the pilots' uses: ``lr_rule``, or the rule
+        fitted to the design's sweep as the default run store recorded it, to three significant digits
+        (:func:`~replication.studies.chinchilla_lr.recorded_rule`)."""
+        return self.lr_rule if self.lr_rule is not None else recorded_rule(self)
+
     def lr(self, rung: int) -> float:
-        """The fitted rule's peak learning rate of a rung, to 3 significant digits."""
-        n = num_params(self.model(rung))
-        return float(f"{self.lr_ref * (n / 1e5) ** -self.lr_exponent:.3g}")
+        """The rule's peak learning rate of a rung, to 3 significant digits."""
+        return self.rule.rate(num_params(self.model(rung)))
 
     def config(self, rung: int, budget: float, seed: int = 0, lr: float | None = None, **overrides) -> TrainConfig:
         """One run: rung ``rung`` trained on ``budget`` executed FLOPs with the study's recipe."""
@@ -229,9 +241,25 @@ class ChinchillaStudy:
                 bad.append(f"budget {self.budgets[k]:.3g}, d={self.widths[j]}: {epochs:.2f} epochs > {self.max_epochs}")
         return bad
 
-    def planned_flops(self) -> float:
-        """Executed training FLOPs of every run of the study."""
-        return sum(c.budget_flops for c in self.configs())
+
+def ladder(study: ChinchillaStudy) -> pd.DataFrame:
+    """The shape family, one row per width: N, the non-embedding share of N, executed training FLOPs per
+    token and the rule's peak learning rate."""
+    rows = []
+    for j, w in enumerate(study.widths):
+        m = study.model(j)
+        n = num_params(m)
+        rows.append({"width": w, "N": n, "share": num_nonembedding_params(m) / n,
+                     "flops": m.shape().self_attn_flops("executed"), "lr": study.lr(j)})
+    return pd.DataFrame(rows)
+
+
+def flops_exponent(study: ChinchillaStudy) -> float:
+    """k of executed training FLOPs per token ∝ N^k across the study's widths (a least-squares slope in
+    log-log): below 1 where attention and the unembedding weigh more at small widths."""
+    n = [num_params(study.model(j)) for j in range(len(study.widths))]
+    f = [study.model(j).shape().self_attn_flops("executed") for j in range(len(study.widths))]
+    return float(np.polyfit(np.log(n), np.log(f), 1)[0])
 
 
 def num_params(model: ModelConfig) -> int:

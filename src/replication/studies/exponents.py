@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from replication.errors import ReplicationError, check_number
+from replication.verdict import Verdict, from_interval
 
 #: The exponents :func:`exponent_intervals` reports.
 NAMES = ("a", "b", "b/a")
@@ -74,10 +76,11 @@ class ExponentIntervals:
         return (next((k for k, v in iv.items() if v[0] == lo), "estimate"),
                 next((k for k, v in iv.items() if v[1] == hi), "estimate"))
 
-    def verdict(self, value: float) -> str:
-        """'agrees' when ``value`` lies inside :attr:`widest`, else 'disagrees'."""
-        lo, hi = self.widest
-        return "agrees" if lo <= value <= hi else "disagrees"
+    def verdict(self, paper: float, claim: str | None = None, finding: str = "") -> Verdict:
+        """The paper's value ``paper`` against :attr:`widest`: *agrees* inside it, else *disagrees*."""
+        return from_interval(claim or f"The paper's {self.name} is {paper:.2f}.", paper, self.estimate, self.widest,
+                             test=f"the widest of its {len(self.intervals())} intervals ({self.level:.0%} each)",
+                             n=self.vertices, unit="budgets", finding=finding)
 
     def inside(self, value: float) -> dict[str, bool]:
         """For each interval, whether ``value`` lies inside it."""
@@ -155,8 +158,6 @@ def exponent_intervals(log_c, log_n, log_d, *, bootstrap: Mapping[str, np.ndarra
     here, from the vertices alone.
     """
     check_number("level", level, 0, 1, lo_open=True, hi_open=True)
-    from scipy.stats import t as student_t
-
     log_c, log_n, log_d = (np.asarray(v, float).ravel() for v in (log_c, log_n, log_d))
     if not (log_c.shape == log_n.shape == log_d.shape):
         raise ReplicationError("log_c, log_n and log_d need one entry per budget each")

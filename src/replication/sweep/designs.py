@@ -5,11 +5,13 @@ study          designs
 =============  =====================================================================================
 chinchilla     ``default``: every run of our Chinchilla study (the learning-rate sweep, the pilots, the
                IsoFLOP runs, the recipe claims; :meth:`ChinchillaStudy.configs`); ``isoflop``: its
-               IsoFLOP runs only; ``smoke``: 2 runs of the narrowest width on two tiny budgets
+               IsoFLOP runs only; ``tuning``: the sweep and the pilots only, the runs that need no
+               learning-rate rule (the rest read the rule from the recorded sweep, so a fresh store
+               trains these first); ``smoke``: 2 runs of the narrowest width on two tiny budgets
 krasser        ``default``: Krasser's three experiments at CPU scale (1, 2a, 2b, three seeds each);
                ``1``, ``2a``, ``2b``: one of them; ``smoke``: 2 one-layer models of Experiment 2b
 transfer       ``default``: the transfer test the book trains (:data:`TRANSFER` at the N_opt of the
-               Chinchilla study's fitted law, so its runs must be in the store); ``smoke``: 3 runs, a
+               Chinchilla study's fitted law, so that study's runs must be in the store); ``smoke``: 3 runs, a
                decoder (the Chinchilla smoke design's first run, shared) and the prefix model under both
                counts, on the Chinchilla smoke study's ladder
 =============  =====================================================================================
@@ -28,7 +30,7 @@ from replication.training.config import TrainConfig
 
 #: study -> its designs, the first the default.
 DESIGNS = {
-    "chinchilla": ("default", "isoflop", "smoke"),
+    "chinchilla": ("default", "isoflop", "tuning", "smoke"),
     "krasser": ("default", "1", "2a", "2b", "smoke"),
     "transfer": ("default", "smoke"),
 }
@@ -60,10 +62,11 @@ def budget_label(cfg: TrainConfig) -> str:
 
 
 def smoke_chinchilla():
-    from replication.studies.chinchilla_design import ChinchillaStudy
+    """The smoke study: the default study's ladder and learning-rate rule on two tiny budgets."""
+    from replication.studies.chinchilla_design import DEFAULT
 
-    return ChinchillaStudy(budgets=(1e9, 2e9), profiles=((0, 1, 2), (0, 1, 2)), vertex_points=(), recipe_budget=0,
-                           eval_windows=8, evals_per_run=2)
+    return replace(DEFAULT, budgets=(1e9, 2e9), profiles=((0, 1, 2), (0, 1, 2)), vertex_points=(), recipe_budget=0,
+                   eval_windows=8, evals_per_run=2, lr_rule=DEFAULT.rule)
 
 
 def _smoke(cfgs) -> list[TrainConfig]:
@@ -76,6 +79,8 @@ def _chinchilla(design: str, root) -> list[TrainConfig]:
         return _smoke(s.config(0, c, 0) for c in s.budgets)
     from replication.studies.chinchilla_design import DEFAULT
 
+    if design == "tuning":
+        return DEFAULT.sweep_configs() + [c for cfgs in DEFAULT.pilot_configs().values() for c in cfgs]
     return DEFAULT.isoflop_configs() if design == "isoflop" else DEFAULT.configs()
 
 
@@ -84,24 +89,24 @@ def _krasser(design: str, root) -> list[TrainConfig]:
 
     if design == "smoke":
         study = cpu_study("2b", models=((8, 1), (12, 1)), ref_steps=10, seeds=(0,), evals_per_run=2, eval_windows=8)
-        return _smoke(c for _, _, c in study.configs())
+        return _smoke(study.configs())
     names = ("1", "2a", "2b") if design == "default" else (design,)
-    return [c for name in names for _, _, c in cpu_study(name).configs()]
+    return [c for name in names for c in cpu_study(name).configs()]
 
 
 def _transfer(design: str, root) -> list[TrainConfig]:
-    from replication.studies.transfer import TRANSFER, TransferStudy, law_n_opt
+    from replication.studies.transfer_design import TRANSFER, TransferStudy, law_n_opt
 
     if design == "smoke":
         variants = ("decoder", "prefix, C_self", "prefix, C_self + C_cross")
-        test = TransferStudy(study=smoke_chinchilla(), budget=1e9, seeds=(0, 1), variants=variants)
-        return _smoke(test.config(v, 0, 0) for v in variants)
+        study = TransferStudy(chinchilla=smoke_chinchilla(), budget=1e9, seeds=(0, 1), variants=variants)
+        return _smoke(study.config(v, 0, 0) for v in variants)
     try:
         n_opt = law_n_opt(TRANSFER, root)
     except ReplicationError as err:
         raise ReplicationError(f"the transfer test's design needs N_opt from the Chinchilla study's runs, "
                                f"which are not all in the store ({err}); sweep the chinchilla study first") from None
-    return TRANSFER.configs(n_opt)
+    return replace(TRANSFER, n_opt=n_opt).configs()
 
 
 _BUILDERS = {"chinchilla": _chinchilla, "krasser": _krasser, "transfer": _transfer}
