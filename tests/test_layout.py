@@ -1,20 +1,26 @@
-"""The library's layout: no import cycle between its modules, and no module too long to read."""
+"""The code's layout: no import cycle between the library's modules and the book's presentation helpers
+(``book/_lib``, imported as ``_lib``), and no module too long to read."""
 import ast
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "replication"
-MAX_LINES = 500
+REPO = Path(__file__).resolve().parents[1]
+#: each package's import name and folder
+PACKAGES = {"replication": REPO / "src" / "replication", "_lib": REPO / "book" / "_lib"}
+MAX_LINES = 400
 
 
 def module_name(path: Path) -> str:
-    parts = ["replication", *path.relative_to(PACKAGE).with_suffix("").parts]
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    for name, folder in PACKAGES.items():
+        if folder in path.parents:
+            parts = [name, *path.relative_to(folder).with_suffix("").parts]
+            return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    raise ValueError(path)
 
 
 def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    return {module_name(p): p for folder in PACKAGES.values() for p in sorted(folder.rglob("*.py"))}
 
 
 def imports(path: Path, known: dict[str, Path]) -> set[str]:
@@ -75,7 +81,7 @@ def test_cycle_finder_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_no_import_cycle_between_library_modules():
+def test_no_import_cycle_between_modules():
     known = modules()
     graph = {name: imports(path, known) for name, path in known.items()}
     cycle = find_cycle(graph)
@@ -83,6 +89,15 @@ def test_no_import_cycle_between_library_modules():
 
 
 @pytest.mark.parametrize("name", sorted(modules()))
-def test_no_module_over_500_lines(name):
+def test_no_module_over_400_lines(name):
     lines = len(modules()[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES})"
+
+
+def test_the_presentation_helpers_are_seen_and_point_one_way():
+    known = modules()
+    assert "_lib.tables" in known and "replication.verdict" in known
+    graph = {name: imports(path, known) for name, path in known.items()}
+    assert any(dep.startswith("replication") for dep in graph["_lib.tables"] | graph.get("_lib.study", set()))
+    back = {(a, b) for a, deps in graph.items() if a.startswith("replication") for b in deps if b.startswith("_lib")}
+    assert not back, f"the library imports the book's helpers: {sorted(back)}"
