@@ -79,3 +79,13 @@ def test_the_same_figure_gives_the_same_file_on_a_white_background():
     a, b = figures.svg(crowded(8.0)), figures.svg(crowded(8.0))
     assert a == b and "<dc:date>" not in a
     assert re.search(r'<g id="patch_1">\s*<path [^>]*style="fill: #ffffff"', a)
+
+
+def test_a_figure_made_without_pyplot_is_written_too():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.legend(fontsize=6)
+    assert smallest_text_px(figures.svg(fig)) >= figures.MIN_PX - 0.2

@@ -12,6 +12,7 @@ import io
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
 from matplotlib.text import Text
 
@@ -120,6 +121,8 @@ def _legends_off_the_data(fig, renderer) -> None:
 def readable(fig) -> None:
     """Every text of ``fig`` at least :data:`MIN_PX` px on the page (larger where the page shrinks the
     figure), and legends off the data (:func:`_legends_off_the_data`)."""
+    if not hasattr(fig.canvas, "get_renderer"):  # a Figure made without pyplot has a canvas that cannot measure
+        FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
     _larger_text(fig, renderer)
     _legends_off_the_data(fig, renderer)
