@@ -239,6 +239,17 @@ def test_every_recorded_run_of_the_design_is_found():
     assert len(S.runs_table(DEFAULT)) == len(DEFAULT.isoflop_points())
 
 
+def test_train_missing_with_nothing_missing_trains_nothing(monkeypatch):
+    import replication.sweep.local as local
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a recorded study was trained")
+
+    monkeypatch.setattr(local, "get_or_train_many", refuse)
+    runs = S.train_missing(DEFAULT)
+    assert [r.id for r in runs] == [c.run_id() for c in DEFAULT.configs()] and all(r.finished for r in runs)
+
+
 def test_a_rule_is_read_once_and_shared_frozen(monkeypatch):
     from dataclasses import FrozenInstanceError
 

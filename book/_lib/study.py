@@ -30,7 +30,8 @@ def interval(value: float, ci, digits: int = 2) -> str:
 
 
 def glue_verdict(verdicts) -> None:
-    """Glue the chapter's Verdict box (:func:`replication.studies.chinchilla.verdicts`) as ``st_verdict``."""
+    """Glue the chapter's Verdict box as ``st_verdict``: one or more of
+    :func:`replication.studies.chinchilla.verdicts`."""
     from myst_nb import glue
 
     glue("st_verdict", Markdown(box_markdown(verdicts)), display=False)

@@ -41,9 +41,12 @@ def train_missing(study: Study, store: RunStore | str | None = None, workers: in
     per core); recorded runs return at once. The runs of every config, in the study's order."""
     if workers is not None:
         check_int("workers", workers, 1)
+    s = open_store(store)
+    if not missing(study, s):
+        return [s.run(c.run_id()) for c in study.configs()]
     from replication.sweep.local import get_or_train_many  # torch and submitit, only to train
 
-    return get_or_train_many(study.configs(), open_store(store), workers=workers, progress=progress)
+    return get_or_train_many(study.configs(), s, workers=workers, progress=progress)
 
 
 def summaries(configs: list, store: RunStore | str | None = None, what: str = "the study") -> list[dict]:
