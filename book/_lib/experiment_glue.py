@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 from IPython.display import Markdown
+from myst_nb import glue
 
 from replication.estimate import ACCOUNTINGS
+from replication.store.runs import RunStore
 from replication.studies import krasser, krasser_design, krasser_limits
+from replication.studies.chinchilla_design import DEFAULT
 from replication.studies.krasser import NOT_TRAINED, KrasserStudy, empirical_optimum, optimum_inside
 from replication.studies.krasser_design import chinchilla_laws
-from replication.store.runs import RunStore
 from replication.studies.plateau import plateau_reading
 from replication.verdict import box_markdown
 
@@ -65,8 +67,6 @@ def glue_verdict(study: KrasserStudy, results: pd.DataFrame | None, prefix: str)
     ``_best_vs_ref`` (its paired test against the reference), ``_optimum`` (:func:`optimum_phrase`),
     and ``_n_opt{a}`` (the law's N_opt, ×10ⁿ).
     """
-    from myst_nb import glue
-
     exp = study.experiment
     v = {f"{prefix}_n_opt{a}": sci(exp.n_opt(law), 2) for a, law in chinchilla_laws().items()}
     v[f"{prefix}_verdict"] = verdict_box(study, results)
@@ -108,8 +108,6 @@ def glue_design(study: KrasserStudy, results: pd.DataFrame | None, prefix: str, 
     design's positions relative to the laws' N_opt and the article's, the accountings' effect on both
     designs, the article scale's GPU-hours (``gpu``, from :func:`gpu_hours`), and what the recorded runs
     measured (epochs, throughput, wall time; :data:`NOT_TRAINED` without results)."""
-    from myst_nb import glue
-
     exp, laws = study.experiment, chinchilla_laws()
     art = {acc: krasser_design.experiment(study.name, acc) for acc in ACCOUNTINGS}
     ours, theirs = krasser_design.design_table(exp), krasser_design.design_table(art["article"])
@@ -193,10 +191,6 @@ def glue_run_limits(study: KrasserStudy, results: pd.DataFrame | None, prefix: s
     and the final loss go together (``_bytes_r``, ``_bytes_p``, ``_bytes_slope``, ``_bytes_latest``);
     and the cross-experiment reading, N_self / N_opt of the best model (``_best_n_opt_e1``, ``_e2``).
     Returns the values and, under ``"limits"``, the per-model table (None without results)."""
-    from myst_nb import glue
-
-    from replication.studies.chinchilla_design import DEFAULT
-
     v = {f"{prefix}_lr": f"{study.lr:g}", f"{prefix}_lr_exponent": f"{DEFAULT.rule.exponent:g}"}
     factors = {n: krasser_limits.lr_rule_factors(krasser.cpu_study(n)) for n in ("1", "2a", "2b")}
     own = krasser_limits.lr_rule_factors(study)

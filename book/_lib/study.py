@@ -7,13 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
+from myst_nb import glue
 
 from replication.sources.chinchilla import TABLE_2
 from replication.studies import chinchilla
 from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, ChinchillaStudy, flops_exponent, ladder
 from replication.verdict import box_markdown
 
-from . import tables
+from . import exponents, tables
 from .study_figures import (PAPER_TOKENS_PER_PARAM, plot_envelope, plot_lr_sweep, plot_optima,  # noqa: F401
                             plot_profiles, plot_robustness)
 from .tables import sci, table
@@ -32,8 +33,6 @@ def interval(value: float, ci, digits: int = 2) -> str:
 def glue_verdict(verdicts) -> None:
     """Glue the chapter's Verdict box as ``st_verdict``: one or more of
     :func:`replication.studies.chinchilla.verdicts`."""
-    from myst_nb import glue
-
     glue("st_verdict", Markdown(box_markdown(verdicts)), display=False)
 
 
@@ -42,8 +41,6 @@ def glue_numbers(fit2, robust: pd.DataFrame, bytes_per_token: float, vocab: int,
                  counts: pd.DataFrame, intervals1: dict | None = None) -> dict:
     """Every number the chapter's prose quotes, glued under its name (and returned). ``intervals1``:
     :func:`replication.studies.chinchilla.approach1_intervals`; ``fit3`` computed with ``intervals``."""
-    from myst_nb import glue
-
     paper = TABLE_2["approach2"]
     t = fit2.table[fit2.table["interior"]]
     tpp = t["tokens_per_param"]
@@ -261,8 +258,6 @@ def exponent_rows(counts: pd.DataFrame) -> dict:
 def intervals_table(counts: pd.DataFrame):
     """Every exponent of the study with all its intervals, and the paper's value's outcome against the
     widest (b under executed FLOPs and C_self has no counterpart in the paper, which counts 6ND)."""
-    from . import exponents
-
     paper = TABLE_2["approach2"]
     ref = {"a, 6N": paper["a"], "b, 6N": paper["b"], "a, executed": paper["a"], "a, C_self": paper["a"],
            "b/a, every parameter": paper["b"] / paper["a"]}
@@ -315,8 +310,6 @@ def approach_intervals_table(fit3, intervals1: dict):
     """a and b of Approaches 1 and 3 on our runs with every interval, and Table 2's value against the
     widest (Approach 1: the envelope read at the budgets, with the envelope fit's estimate and
     bootstrap as two more ranges; Approach 3: the fitted surface's minima along our IsoFLOP lines)."""
-    from . import exponents
-
     rows, ref = {}, {}
     for label, ex, key in (("Approach 1", intervals1["combined"], "approach1"),
                            ("Approach 3", fit3.details["ours"]["intervals"], "approach3")):

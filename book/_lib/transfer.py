@@ -6,6 +6,7 @@ import math
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
+from myst_nb import glue
 
 from _lib import tables
 from _lib.figures import PALETTE
@@ -97,8 +98,6 @@ def glue_numbers(study, runs: pd.DataFrame, shifts: pd.DataFrame,
     verdicts`' first) and the numbers the prose quotes (``shifts`` and ``body``: :func:`replication.studies.
     transfer.shifts` by N_self and N_body; ``power``: :func:`replication.studies.transfer_reading.design_power`
     at the ``predicted`` log shift; ``confound``: :func:`~replication.studies.transfer_reading.vocabulary_confound`)."""
-    from myst_nb import glue
-
     headline = [v for v in shifts["verdict"] if v is not None][:1]
     glue("tr_verdict", Markdown(box_markdown(headline)), display=False)
     out = {"tr_train_bytes": TRAIN_TOKENS, "tr_budget": tables.sci(study.budget), "tr_n_opt": study.optimum,

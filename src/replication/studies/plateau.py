@@ -10,7 +10,9 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
+from replication.corpus.streams import load_data
 from replication.store import RunStore
 
 
@@ -22,8 +24,6 @@ def bigram_loss(corpus: str = "kjv", tokenizer: str = "bytes", val_fraction: flo
     """The bigram plateau: the validation cross-entropy (nats per token) of a bigram model counted on the
     training split, p(b | a) = 0.99 count(a b) / count(a) + 0.01 (count(b) + 1) / (tokens + V). A model
     whose validation loss is above it has learned no more than which token follows which."""
-    from replication.corpus.streams import load_data
-
     store = store if store is not None else RunStore()
     data = load_data(corpus, tokenizer, val_fraction, split_seed=0, cache_dir=store.cache_dir)
     v, train, val = data.vocab_size, data.train.astype(np.int64), data.val.astype(np.int64)
@@ -57,8 +57,6 @@ def plateau_reading(exits: pd.DataFrame) -> dict:
     (deviations from the model's mean): ``r``, the correlation of exit step and final loss, its ``p``
     (t test with runs − models − 1 degrees of freedom), ``slope`` in nats per 100 steps, and
     ``latest_highest``: models whose latest-leaving seed ends highest, of ``models``."""
-    from scipy.stats import t as student_t
-
     keys = ["experiment", "model"] if "experiment" in exits.columns else ["model"]
     g = exits.groupby(keys)["final_loss"]
     spread = g.max() - g.min()
