@@ -5,9 +5,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from _lib.claims import LISTED_FIRST, filters, show, slug
+from _lib.claims import CONFIRMED, LISTED_FIRST, filters, show, slug
 from replication import claims
-from replication.claims import DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS, NOT_AT_CPU_SCALE, OUTCOMES, SOURCES
+from replication.claims import DIFFERS, DISAGREES, HOLDS, INCONCLUSIVE, KINDS, NO_CHECK, OUTCOMES, SOURCES
 from replication.claims.chinchilla import FIGURE4
 from replication.repository import REPO_DIR
 
@@ -23,8 +23,8 @@ def df():
 @pytest.fixture(scope="module")
 def page(df):
     """The page's claims HTML, in the order claims.md shows it."""
-    parts = [filters(df), show(df, outcome=DIFFERS), show(df, outcome=NOT_AT_CPU_SCALE),
-             show(df, outcome=INCONCLUSIVE_AT_CPU_SCALE)]
+    parts = [filters(df), show(df, outcome=(DIFFERS, DISAGREES), cpu=False),
+             show(df, outcome=(DIFFERS, DISAGREES), cpu=True), show(df, outcome=INCONCLUSIVE)]
     parts += [show(df, source) for source in SOURCES]
     return "".join(p.data for p in parts)
 
@@ -98,22 +98,24 @@ def test_each_row_carries_its_outcome_and_kind_as_badges_and_filter_attributes(d
         claim = by_id.loc[row["id"].removeprefix("claim-")]
         outcome = [b for b in row["badges"] if b[0].startswith("outcome-")]
         kind = [b for b in row["badges"] if b[0].startswith("kind-")]
-        assert outcome == [[f"outcome-{slug(claim['outcome'])}", claim["outcome"]]], row["id"]
+        # coloured by the outcome, labelled as printed (an inconclusive one with its seeds and power)
+        assert outcome == [[f"outcome-{slug(claim['outcome'])}", claim["label"]]], row["id"]
         assert kind == [[f"kind-{slug(claim['kind'])}", claim["kind"]]], row["id"]
         assert (row["data-outcome"], row["data-kind"], row["data-source"]) == (
             slug(claim["outcome"]), slug(claim["kind"]), claim["source"])
-        assert row["folded"] == (claim["outcome"] == HOLDS), row["id"]  # only the claims that hold are folded
+        assert row["folded"] == (claim["outcome"] in CONFIRMED), row["id"]  # only those that hold or agree fold
 
 
 def test_the_rows_that_do_not_hold_come_first_within_a_table(df):
     html = show(df, "T2").data
     order = [m.group(1) for m in re.finditer(r'data-outcome="([^"]+)"', html)]
-    ranks = [[slug(o) for o in OUTCOMES[1:] + (HOLDS,)].index(o) for o in order]  # those that hold last
-    assert ranks == sorted(ranks) and "holds" in order and "not-checkable-here" in order
+    open_first = [slug(o) for o in OUTCOMES if o not in CONFIRMED] + [slug(o) for o in CONFIRMED]
+    ranks = [min(open_first.index(o), len(open_first) - len(CONFIRMED)) for o in order]  # those that hold last
+    assert ranks == sorted(ranks) and "holds" in order and "no-check" in order
 
 
 def test_slugs():
-    assert slug(NOT_AT_CPU_SCALE) == "not-replicated-at-cpu-scale"
+    assert slug(NO_CHECK) == "no-check" and slug("inconclusive (3 seeds, power 0.25)") == "inconclusive-3-seeds-power-0-25"
     assert [slug(k) for k in KINDS] == ["replicated-from-data", "arithmetically-consistent", "restated", "not-checked"]
 
 
@@ -152,7 +154,7 @@ def test_badge_colours_pass_wcag_aa_in_light_and_dark_mode(df):
     pairs = {(bool(m.group(1)), m.group(2)): (m.group(3), m.group(4)) for m in rule.finditer(CSS.read_text())}
     needed = ([f"outcome-{slug(o)}" for o in OUTCOMES] + [f"kind-{slug(k)}" for k in KINDS]
               + [f"correction-{slug(s)}" for s in set(df["under correction"]) - {""}])
-    assert len(needed) == 11
+    assert len(needed) == 12
     for badge in needed:
         for dark in (False, True):
             fg, bg = pairs[(dark, badge)]
@@ -184,8 +186,8 @@ def test_verdict_counts_and_summary_tables(df):
     from _lib.claims import glue_counts, outcome_counts, source_table, summary_table
 
     counts = glue_counts(df)
-    assert sum(counts[n] for n in ("n_holds", "n_differs", "n_not_at_cpu_scale", "n_inconclusive_at_cpu_scale",
-                                   "n_not_checkable")) == len(df)
+    assert sum(counts[n] for n in ("n_holds", "n_differs", "n_agrees", "n_disagrees", "n_inconclusive",
+                                   "n_no_check")) == len(df)
     assert counts["n_paper"] + counts["n_krasser"] + counts["n_writeups"] == len(df)
     assert counts["n_differs"] == (df["outcome"] == DIFFERS).sum()
     paper = df[df["source"].isin(["T2", "T3", "A3", "A4", "eq10"])]

@@ -3,7 +3,7 @@ chapters by their titles, a rule only where a rule decides the claim."""
 import pandas as pd
 
 from _lib import claims as page
-from replication.claims.rules import NOT_CHECKED
+from replication.claims.ledger import NOT_CHECKED
 
 
 def test_powers_in_caret_notation_are_superscripts():

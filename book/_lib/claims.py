@@ -10,21 +10,23 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from replication.claims import (ARITHMETIC, DATA, DIFFERS, HOLDS, INCONCLUSIVE_AT_CPU_SCALE, KINDS,
-                                NOT_AT_CPU_SCALE, NOT_CHECKABLE, OUTCOMES, RESTATED, SOURCES, replications)
+from replication.claims import (AGREES, ARITHMETIC, DATA, DIFFERS, DISAGREES, HOLDS, INCONCLUSIVE, KINDS, NO_CHECK,
+                                OUTCOMES, RESTATED, SOURCES, replications)
 from replication.book.chapters import toc_chapters
-from replication.claims.rules import NOT_CHECKED, distinct_tests
+from replication.claims.ledger import NOT_CHECKED, distinct_tests
 from replication.repository import BOOK_DIR
 
 from .tables import power_of_ten, table
 
 #: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
 #: repeating them, so that every claim is on the page once (and its anchor is unique).
-LISTED_FIRST = (DIFFERS, NOT_AT_CPU_SCALE, INCONCLUSIVE_AT_CPU_SCALE)
+LISTED_FIRST = (DIFFERS, DISAGREES, INCONCLUSIVE)
+#: Outcomes folded away under each source's open claims.
+CONFIRMED = (HOLDS, AGREES)
 
 
 def slug(label: str) -> str:
-    """``label`` as a CSS class and URL-hash value: "not replicated at CPU scale" -> "not-replicated-at-cpu-scale"."""
+    """``label`` as a CSS class and URL-hash value: "no check" -> "no-check"."""
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
@@ -49,13 +51,15 @@ PAPER_SOURCES = ("T2", "T3", "A3", "A4", "eq10")
 KRASSER_SOURCES = ("article", "update")
 
 #: outcome -> the name of its count in :func:`glue_counts`
-OUTCOME_COUNTS = {HOLDS: "n_holds", DIFFERS: "n_differs", NOT_AT_CPU_SCALE: "n_not_at_cpu_scale",
-                  INCONCLUSIVE_AT_CPU_SCALE: "n_inconclusive_at_cpu_scale", NOT_CHECKABLE: "n_not_checkable"}
+OUTCOME_COUNTS = {HOLDS: "n_holds", DIFFERS: "n_differs", AGREES: "n_agrees", DISAGREES: "n_disagrees",
+                  INCONCLUSIVE: "n_inconclusive", NO_CHECK: "n_no_check"}
 
 
 def outcome_counts(rows: pd.DataFrame) -> str:
-    """The outcomes of ``rows`` in words, the most common first: "40 hold, 3 differ, 2 not checkable here"."""
-    verbs = {HOLDS: ("holds", "hold"), DIFFERS: ("differs", "differ")}
+    """The outcomes of ``rows`` in words, the most common first: "40 hold, 3 differ, 2 have no check"."""
+    verbs = {HOLDS: ("holds", "hold"), DIFFERS: ("differs", "differ"), AGREES: ("agrees", "agree"),
+             DISAGREES: ("disagrees", "disagree"), INCONCLUSIVE: ("is inconclusive", "are inconclusive"),
+             NO_CHECK: ("has no check", "have no check")}
     counts = rows["outcome"].value_counts()
     parts = []
     for outcome in sorted(OUTCOMES, key=lambda o: (-counts.get(o, 0), OUTCOMES.index(o))):
@@ -108,9 +112,10 @@ def tokens_at_70b(t: pd.DataFrame):
                  formats={c: (lambda x: f"{x / 1e12:.2f}") for c in t.columns})
 
 
-def badge(group: str, label: str) -> str:
-    """A badge: the label in words, coloured by its class (``outcome-<slug>`` or ``kind-<slug>``)."""
-    return f'<span class="claim-badge {group}-{slug(label)}">{html.escape(label)}</span>'
+def badge(group: str, label: str, value: str | None = None) -> str:
+    """A badge: the label in words, coloured by its class (``outcome-<slug>`` or ``kind-<slug>`` of ``value``,
+    by default the label itself)."""
+    return f'<span class="claim-badge {group}-{slug(value or label)}">{html.escape(label)}</span>'
 
 
 def _select(name: str, title: str, options: list[tuple[str, str, int]]) -> str:
@@ -161,7 +166,8 @@ def _claim(row, available, corrected: bool) -> str:
     if corrected:
         after = f' {badge("correction", row["under correction"])}' if row["under correction"] else ""
         cells.append(f'<td data-label="under the correction">{e(row["corrected"])}{after}</td>')
-    cells.append(f'<td class="claim-verdict">{badge("outcome", row["outcome"])} {badge("kind", row["kind"])}</td>')
+    outcome = badge("outcome", row.get("label") or row["outcome"], row["outcome"])  # the label: n and power
+    cells.append(f'<td class="claim-verdict">{outcome} {badge("kind", row["kind"])}</td>')
     note = e(row["note"])
     rule = f'rule: {e(row["rule"])}; ' if row["rule"] and row["kind"] != NOT_CHECKED else ""
     same = row.get("same test as", "") or ""
@@ -184,14 +190,16 @@ def _table(rows: pd.DataFrame, available) -> str:
     return f'<table class="claims"><colgroup>{cols}</colgroup><thead><tr>{ths}</tr></thead>{body}</table>'
 
 
-def show(df: pd.DataFrame, source: str | None = None, outcome: str | None = None, kind: str | None = None) -> HTML:
-    """The claims of one source (or one outcome, or one kind of evidence): those that do not hold first,
-    those that hold folded away below them. Without ``outcome``, the rows of :data:`LISTED_FIRST` are linked,
-    not repeated (the page shows them in its first sections)."""
+def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | None = None, kind: str | None = None,
+         cpu: bool | None = None) -> HTML:
+    """The claims of one source (or of one or several outcomes, one kind of evidence, or only those at CPU scale,
+    ``cpu``, or none of those): those that do not hold or agree first, those that do folded away below them.
+    Without ``outcome``, the rows of :data:`LISTED_FIRST` are linked, not repeated (the page shows them in its
+    first sections)."""
     rows = df
-    for column, value in (("source", source), ("outcome", outcome), ("kind", kind)):
+    for column, value in (("source", source), ("outcome", outcome), ("kind", kind), ("at CPU scale", cpu)):
         if value is not None:
-            rows = rows[rows[column] == value]
+            rows = rows[rows[column].isin(value if isinstance(value, tuple) else (value,))]
     available = set(toc_chapters())
     parts = []
     if outcome is None:
@@ -201,12 +209,14 @@ def show(df: pd.DataFrame, source: str | None = None, outcome: str | None = None
             links = ", ".join(f'<a href="#claim-{html.escape(i)}">{html.escape(i)}</a>' for i in above["id"])
             parts.append(f'<p class="claims-elsewhere">Listed above ({len(above)}): {links}</p>')
     order = rows["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
-    open_rows = rows[rows["outcome"] != HOLDS].iloc[order[rows["outcome"] != HOLDS].argsort(kind="stable")]
-    holding = rows[rows["outcome"] == HOLDS]
+    confirmed = rows["outcome"].isin(CONFIRMED)
+    open_rows = rows[~confirmed].iloc[order[~confirmed].argsort(kind="stable")]
+    holding = rows[confirmed]
     if len(open_rows):
         parts.append(_table(open_rows, available))
     if len(holding):
-        parts.append(f'<details class="claims-holding"><summary>{len(holding)} claim{"s" * (len(holding) != 1)} '
-                     f'that hold{"s" * (len(holding) == 1)}</summary>{_table(holding, available)}</details>')
+        one = len(holding) == 1
+        parts.append(f'<details class="claims-holding"><summary>{len(holding)} claim{"s" * (not one)} '
+                     f'that hold{"s" * one} or agree{"s" * one}</summary>{_table(holding, available)}</details>')
     parts.append('<p class="claims-none" hidden>No claim here matches the filter.</p>')
     return HTML(f'<div class="claims-block">{"".join(parts)}</div>')

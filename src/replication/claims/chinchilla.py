@@ -18,7 +18,8 @@ import pandas as pd
 from functools import partial
 
 from replication.claims.computed import eq10_frontier, figure4, size_label, table_exponents
-from replication.claims.rules import ARITHMETIC, DATA, Claim, Interval, Predicate, Printed, Range, Within
+from replication.claims.ledger import ARITHMETIC, DATA, Claim
+from replication.claims.rules import InInterval, Interval, Predicate, Printed, Range, Within
 from replication.estimate import table_a4
 from replication.sources import chinchilla as paper
 
@@ -28,12 +29,10 @@ FIGURE4 = "the points Besiroglu et al. (2024) read off Figure 4, refitted (see a
 _arith = partial(Claim, kind=ARITHMETIC)
 
 
-def in_interval(printed: float, fmt: str = ".3f", what: str = "the 95% bootstrap interval") -> Predicate:
-    """Reads a printed value as agreeing with the refit to the Figure 4 points when it lies inside the
-    refit's 95% interval (the value :func:`from_figure4` computes; for an exponent, the widest of its
-    intervals)."""
-    return Predicate(fmt=fmt, reading=f"{printed:g} inside {what} of the refit",
-                     test=lambda v: v["95% from"] <= printed <= v["95% to"])
+def in_interval(printed: float, fmt: str = ".3f", what: str = "the 95% bootstrap interval") -> InInterval:
+    """A printed value agrees with the refit to the Figure 4 points when it lies inside the refit's 95%
+    interval (the value :func:`from_figure4` computes; for an exponent, the widest of its intervals)."""
+    return InInterval(printed=printed, fmt=fmt, what=what)
 
 
 def from_figure4(estimate: str, interval: str, param: str | None = None):

@@ -3,9 +3,9 @@ reports (his runs, one per model: the statements agree with his own numbers, or 
 against our recorded counterparts of the experiments (three seeds per model), a separate row each.
 
 A CPU-scale row compares models by paired t tests over the seeds (runs of one seed share initial-weight
-seeding and batches), and holds only when every comparison the claim makes *agrees* at p < 0.05. A row that
-fails reads "not replicated at CPU scale": our models are a thousand times smaller, so it says nothing
-against the article's runs.
+seeding and batches): it *agrees* only when every comparison the claim makes agrees at p < 0.05, *disagrees*
+when one goes the other way, and is otherwise *inconclusive*, with its seeds and power. Our models are a
+thousand times smaller, so such a row says nothing about the article's own runs.
 """
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ import math
 from functools import lru_cache, partial
 
 from replication.claims.computed import experiment, law
-from replication.claims.rules import ARITHMETIC, DATA, Claim, Predicate
+from replication.claims.ledger import ARITHMETIC, DATA, Claim
+from replication.claims.rules import Predicate, FromTests
 from replication.sources import krasser as article
-from replication.studies.krasser import compare, cpu_study, final_losses, loss_summary, outcome_text, runs_table
+from replication.studies import transfer
+from replication.studies.krasser import POWER, compare, cpu_study, loss_summary, runs_table, seeds_for_power
 from replication.studies.krasser_limits import best_vs_n_opt
-from replication.studies.stats import INCONCLUSIVE, verdict
+from replication.studies.stats import all_agree, verdict
+from replication.verdict import INCONCLUSIVE
 
 _REPORTED = ("Krasser's reported final losses, one run per model ({shapes}); how far apart two seeds of one "
              "model end at that scale is not reported")
@@ -70,29 +73,22 @@ _CONCLUSION_READING = ("N_self / N_opt (approach 2) of the model with the lowest
 
 def _cpu_tests(name: str, pairs: tuple[tuple[int, int], ...], expected_sign: int) -> dict:
     """Mean final loss per model of the recorded CPU-scale study (nothing is trained), the paired t test of
-    each ``(a, b)`` in ``pairs`` (model a − model b), and the outcome for a claim that predicts the sign
-    ``expected_sign`` for all of them: "agrees" when every test agrees, "disagrees" when one disagrees,
-    else "inconclusive (n seeds)"."""
+    each ``(a, b)`` in ``pairs`` (model a − model b), and the verdict (``outcome``) on a claim that predicts the
+    sign ``expected_sign`` for all of them, every comparison needed."""
     results = runs_table(cpu_study(name))
     s = loss_summary(results)
     out = {f"model {i}": float(s.loc[i, "mean"]) for i in s.index}
     tests = {(a, b): compare(results, a, b) for a, b in pairs}
     out |= {f"{a} − {b}": str(test) for (a, b), test in tests.items()}
-    outcomes = [verdict(test, expected_sign).outcome for test in tests.values()]
-    if all(o == "agrees" for o in outcomes):
-        out["outcome"] = "agrees"
-    elif "disagrees" in outcomes:
-        out["outcome"] = "disagrees"
-    elif len(tests) == 1:  # one comparison: also the seeds it would need
-        out["outcome"] = outcome_text(tests[pairs[0]], expected_sign)
-    else:
-        seeds = int(final_losses(results).notna().sum().min())
-        out["outcome"] = f"{INCONCLUSIVE} ({seeds} seed{'' if seeds == 1 else 's'})"
+    verdicts = [verdict(test, expected_sign) for test in tests.values()]
+    if len(verdicts) > 1:
+        out["outcome"] = all_agree(verdicts, "Each comparison goes the claimed way.")
+        return out
+    out["outcome"] = verdicts[0]
+    if verdicts[0].outcome == INCONCLUSIVE:  # what a test that could tell would take
+        n = seeds_for_power(next(iter(tests.values())))
+        out[f"seeds for {POWER:.0%} power"] = f"about {n:,.0f}" if math.isfinite(n) else "more than 10,000"
     return out
-
-
-def _agrees(v) -> bool:
-    return v["outcome"] == "agrees"
 
 
 def _cpu_best_vs_n_opt() -> dict:
@@ -101,20 +97,17 @@ def _cpu_best_vs_n_opt() -> dict:
 
 
 @lru_cache(maxsize=1)
-def _transfer_verdicts():
-    """The transfer test's verdicts, once for all its claims (recorded runs; nothing is trained)."""
-    from replication.studies import transfer
-
-    return transfer.shifts(transfer.runs_table(transfer.TRANSFER))
+def _transfer_shifts():
+    """The transfer test, once for all its claims (recorded runs; nothing is trained)."""
+    return transfer.shifts(transfer.runs_table(transfer.TRANSFER)).set_index("comparison")
 
 
 def _transfer(comparison: str) -> dict:
-    """The transfer test's verdict on one comparison."""
-    v = _transfer_verdicts().set_index("comparison")
-    r = {**v.loc[comparison].to_dict(), "comparison": comparison}
+    """The transfer test's verdict on one comparison, with the numbers it rests on."""
+    r = _transfer_shifts().loc[comparison]
     ratio = "outside the trained range" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
     return {"N* ratio": ratio, "95% interval": f"{math.exp(r['low']):.2f}-{math.exp(r['high']):.2f}",
-            "per-seed t": r["per-seed t"], "outcome": str(r["verdict"])}
+            "per-seed t": r["per-seed t"], "outcome": r["verdict"]}
 
 
 _TRANSFER = ("our CPU-scale transfer test: decoder-only against Perceiver AR (prefix 3x the latents) at one budget "
@@ -151,8 +144,8 @@ def experiment_claims() -> list[Claim]:
                                   test=lambda v: v["model 2"] < min(v["model 1"], v["model 3"])),
                         "experiment1", lambda: reported("1"), note=_note("1")),
         _cpu_claim("article.exp1.loss.cpu", "article", exp1_quote, "model 2 lowest",
-                   Predicate(fmt=".4f", reading="model 2 below models 1 and 3 in paired t tests over the seeds "
-                             "(p < 0.05 each)", test=_agrees),
+                   FromTests(fmt=".4f", reading="model 2 below models 1 and 3 in paired t tests over the seeds "
+                          "(p < 0.05 each)"),
                    "experiment1", lambda: _cpu_tests("1", ((2, 1), (2, 3)), -1)),
         _reported_claim("article.exp2a.loss", "article", "the reference model is the one with the lowest loss",
                         "model 1 lowest",
@@ -161,8 +154,8 @@ def experiment_claims() -> list[Claim]:
                         "experiment2a", lambda: reported("2a"), note=_note("2a")),
         _cpu_claim("article.exp2a.loss.cpu", "article", "the reference model is the one with the lowest loss",
                    "model 1 lowest",
-                   Predicate(fmt=".4f", reading="model 1 below each of models 2-5 in paired t tests over the seeds "
-                             "(p < 0.05 each)", test=_agrees),
+                   FromTests(fmt=".4f", reading="model 1 below each of models 2-5 in paired t tests over the seeds "
+                          "(p < 0.05 each)"),
                    "experiment2a", lambda: _cpu_tests("2a", tuple((1, i) for i in range(2, 6)), -1)),
         _reported_claim("article.exp2a.close", "article", "The predicted compute-optimal models ... have a higher "
                         "loss but are still very close to the reference model", "models 2, 3 slightly above model 1",
@@ -182,8 +175,7 @@ def experiment_claims() -> list[Claim]:
                                   test=lambda v: v["model 2"] > v["model 1"]),
                         "experiment2b", lambda: reported("2b"), note=_note("2b")),
         _cpu_claim("article.exp2b.loss.cpu", "article", exp2b_quote, "model 2 above model 1",
-                   Predicate(fmt=".4f", reading="model 2 above model 1 in a paired t test over the seeds (p < 0.05)",
-                             test=_agrees),
+                   FromTests(fmt=".4f", reading="model 2 above model 1 in a paired t test over the seeds (p < 0.05)"),
                    "experiment2b", lambda: _cpu_tests("2b", ((2, 1),), 1)),
         _reported_claim("article.conclusion", "article", conclusion_quote, "as stated",
                         Predicate(fmt=".2f", reading=_CONCLUSION_READING + " (reported losses)",
@@ -202,13 +194,13 @@ def experiment_claims() -> list[Claim]:
         _cpu_claim("article.transfer.cpu", "article", "they can only be applied to the self-attention part of Perceiver "
                    "AR. For calculating N_opt, we must therefore use the estimated training FLOPs of the self-attention "
                    "part", "the prefix leaves N_opt where it is (C = C_self)",
-                   Predicate(fmt="", reading="the N* ratio with and without a prefix within a factor sqrt 2 of 1 in "
-                             "both the bootstrap and the t interval", test=_agrees),
+                   FromTests(fmt="", reading="the N* ratio with and without a prefix within a factor sqrt 2 of 1 in "
+                          "both the bootstrap and the t interval"),
                    "transfer", partial(_transfer, "prefix, C_self"), note=_TRANSFER),
         _cpu_claim("article.vocabulary.cpu", "article", "the smaller vocabulary rather than a longer prefix sequence "
                    "is the reason", "bytes put N* below SentencePiece (the direction only)",
-                   Predicate(fmt="", reading="the direction of the vocabulary's effect only: N*(SentencePiece) / "
-                             "N*(bytes) above 1 in the bootstrap and the t test, decoder-only models, nothing else "
-                             "changed. Not whether the law is right with either vocabulary", test=_agrees),
+                   FromTests(fmt="", reading="the direction of the vocabulary's effect only: N*(SentencePiece) / "
+                          "N*(bytes) above 1 in the bootstrap and the t test, decoder-only models, nothing else "
+                          "changed. Not whether the law is right with either vocabulary"),
                    "transfer", _vocabulary, note=_VOCABULARY),
     ]

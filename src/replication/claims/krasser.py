@@ -11,7 +11,8 @@ from functools import partial
 import numpy as np
 
 from replication.claims.computed import article_table, cell, experiment, law, reference_model, size_label
-from replication.claims.rules import ARITHMETIC, RESTATED, Claim, Predicate, Printed
+from replication.claims.ledger import ARITHMETIC, RESTATED, Claim
+from replication.claims.rules import Predicate, Printed
 from replication.estimate import Decoder, PerceiverARShape
 from replication.sources import chinchilla as paper
 from replication.sources import krasser as article

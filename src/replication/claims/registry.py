@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from replication.claims import chinchilla, experiments, krasser, secondary
-from replication.claims.rules import Claim
+from replication.claims.ledger import Claim
 from replication.errors import ReplicationError
 
 
