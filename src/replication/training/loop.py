@@ -23,12 +23,11 @@ finite weights are written. A write that fails (a full disk) stops the run in on
 metrics.jsonl is cut back to the last good checkpoint, which the next start resumes from.
 
 Host and device (:class:`Trainer`). A step queues its work on the device and returns: nothing is read
-back to the host (no ``.item()``, no ``if`` on a tensor) except at a step that records, validates or
-checkpoints (and in the CPU's compiled step, where reading back costs nothing). A loss or gradient norm that is not finite is noted on the device (:class:`Divergence`) and
-stops the run at the next such step, naming the first step it happened at, before anything of that step
-is recorded or saved. The throughput recorded with the training loss is over the steps since the last
-step that recorded, validated or checkpointed (their time on the host, which the read-back at the end
-makes their time on the device).
+back to the host (no ``.item()``, no ``if`` on a tensor, no copy from pageable memory) except after a step
+that records, validates or checkpoints (and in the CPU's compiled step, where reading back costs nothing).
+A loss or gradient norm that is not finite is noted on the device (:class:`Divergence`) and stops the run
+at the next such step, naming the first step it happened at, before anything is recorded or saved. The
+throughput recorded with the training loss is over the steps since the last such step.
 """
 from __future__ import annotations
 
@@ -229,6 +228,9 @@ class Trainer:
 
     def _eager_step(self, xs, ys, noises) -> tuple[torch.Tensor, torch.Tensor]:
         env, mb, accum = self.env, self.mb, self.accum
+        if env.cuda:  # a copy from pageable memory waits for the work queued on the GPU; from pinned, not
+            xs, ys = xs.pin_memory(), ys.pin_memory()
+            noises = None if noises is None else noises.pin_memory()
         loss_sum = torch.zeros((), device=env.device)
         for micro in range(accum):
             rows = slice((env.rank * accum + micro) * mb, (env.rank * accum + micro + 1) * mb)
