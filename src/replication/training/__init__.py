@@ -1,8 +1,8 @@
 """The trainable model and its trainer: configs, the PyTorch model, the training loop, devices and
 DDP, and the runner that records runs in the run store (``replication.store``).
 
-The configs import without torch (the command line builds its parser from them); the rest loads on
-first use, so that importing a config does not pay for torch.
+The configs import without torch (the command line builds its parser from them); the model and the runner
+load on first use, so that importing a config does not pay for torch.
 """
 import importlib
 
@@ -10,17 +10,7 @@ from replication.training.config import EXECUTION_FIELDS, MODEL_VERSION, ModelCo
 
 _TORCH_NAMES = {
     "PerceiverAR": "replication.training.model",
-    "TrainingDiverged": "replication.training.loop",
-    "evaluate": "replication.training.loop",
-    "load_checkpoint": "replication.training.checkpoints",
-    "load_token_data": "replication.training.batches",
-    "lr_at": "replication.training.loop",
-    "save_checkpoint": "replication.training.checkpoints",
-    "train": "replication.training.loop",
-    "Env": "replication.training.distributed",
-    "setup_env": "replication.training.distributed",
     "get_or_train": "replication.training.runner",
-    "get_or_train_many": "replication.sweep.local",
 }
 
 __all__ = ["EXECUTION_FIELDS", "MODEL_VERSION", "ModelConfig", "TrainConfig", *_TORCH_NAMES]
