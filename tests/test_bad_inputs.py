@@ -8,7 +8,6 @@ that the same error comes out of the command.
 """
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,11 @@ from replication.cli import main
 from replication.errors import ReplicationError
 from replication.estimate import PerceiverARShape
 from replication.fit.laws import anchored_allocation, chinchilla_law, growth_table
+from replication.fit.stopping import sum_versus_mean
+from replication.fit.vertex_bias import off_centre_bias
 from replication.sources import chinchilla as paper
 from replication.studies import chinchilla as study
 from replication.studies import accountings, krasser, krasser_design
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))
-from _lib import approach2 as chapter2, approach3 as chapter3  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER_OUTPUT = REPO / "runs" / "chapters"
@@ -372,8 +370,8 @@ PARAMETERS = [
     ("approach2 span=0.0", lambda: _iso(span=0.0), ["span=0.0", "(0, inf)"]),
     ("approach2 span=-1.0", lambda: _iso(span=-1.0), ["span=-1.0", "(0, inf)"]),
     ("approach2 noise=-1.0", lambda: _iso(noise=-1.0), ["noise=-1.0", "[0, inf)"]),
-    ("approach2 offsets=[]", lambda: chapter2.off_centre_bias(EQ10, 1e20, []), ["offsets is empty", "decades"]),
-    ("approach2 bias_span=0.0", lambda: chapter2.off_centre_bias(EQ10, 1e20, [0.0], span=0.0), ["span=0.0", "(0, inf)"]),
+    ("approach2 offsets=[]", lambda: off_centre_bias(EQ10, 1e20, []), ["offsets is empty", "decades"]),
+    ("approach2 bias_span=0.0", lambda: off_centre_bias(EQ10, 1e20, [0.0], span=0.0), ["span=0.0", "(0, inf)"]),
     ("approach2 bootstrap=-1", lambda: F.fit_compute_optimal(paper.TABLE_A3["approach2_C"], paper.TABLE_A3["N"],
                                                              paper.TABLE_A3["approach2_D"], bootstrap=-1),
      ["bootstrap=-1", RESAMPLES]),
@@ -385,8 +383,8 @@ PARAMETERS = [
     ("approach3 bootstrap=1", lambda: F.fit_approach3(_points(), grid=5, bootstrap=1), ["bootstrap=1", RESAMPLES]),
     ("approach3 noise=-1.0", lambda: F.synthetic_isoflops(EQ10, [6e18, 1e19], sizes=30, span=1.6, noise=-1.0),
      ["noise=-1.0", "[0, inf)"]),
-    ("approach3 sum_mean_starts=0", lambda: chapter3.sum_versus_mean(_points(), starts=0), ["starts=0", "[1, 4500]"]),
-    ("approach3 sum_mean_starts=5000", lambda: chapter3.sum_versus_mean(_points(), starts=5000),
+    ("approach3 sum_mean_starts=0", lambda: sum_versus_mean(_points(), starts=0), ["starts=0", "[1, 4500]"]),
+    ("approach3 sum_mean_starts=5000", lambda: sum_versus_mean(_points(), starts=5000),
      ["starts=5000", "[1, 4500]"]),
     ("approach3 method='mean'", lambda: F.fit_approach3(_points(), method="mean", grid=5),
      ["method='mean'", "huber, likelihood"]),

@@ -11,6 +11,7 @@ from replication import fit as F
 from replication.errors import ReplicationError
 from replication.fit.objectives import huber_lse_objective, huber_nll_objective
 from replication.fit.optimize import irls_likelihood
+from replication.fit.stopping import delta_sweep
 from replication.sources import chinchilla as paper
 from replication.studies import figure4
 
@@ -145,7 +146,7 @@ def test_approach2_exponents_carry_every_interval_recomputed_here():
     for (lo, hi), (lo_b, hi_b) in zip(a.intervals().values(), ex["b"].intervals().values()):
         assert (lo_b, hi_b) == (pytest.approx(1 - hi), pytest.approx(1 - lo))
     assert ex["b/a"].estimate == pytest.approx((1 - a.estimate) / a.estimate)
-    assert a.verdict(paper.TABLE_2["approach2"]["a"]) == "agrees"
+    assert str(a.verdict(paper.TABLE_2["approach2"]["a"])) == "agrees"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,13 +270,43 @@ def test_summary_is_plain_numbers_and_its_verdicts_follow_its_intervals():
     lo, hi = s["a3_minus_a2_ci95"]
     assert s["verdicts"]["Approaches 3 and 2 on the same points: a3 − a2 against 0"] == \
         ("agrees" if lo <= 0 <= hi else "disagrees")
-    assert figure4.figure4_summary(400) is s  # cached
+    again = figure4.figure4_summary(400)
+    assert again == s and again is not s  # read back from disk, a fresh copy for each caller
+
+
+@pytest.mark.slow
+def test_verdicts_are_verdicts_and_the_box_is_short():
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))
+    from _lib import figure4 as view
+    from replication.verdict import box_markdown, words
+
+    fig = figure4.analysis(400)
+    verdicts = figure4.verdicts(fig)
+    assert [v.outcome for v in verdicts] == list(figure4.figure4_summary(400)["verdicts"].values())
+    a3 = verdicts[2]
+    assert a3.paper == paper.TABLE_2["approach3"]["a"] and a3.ours == pytest.approx(fig.fits["huber"].a)
+    assert a3.interval == figure4.approach3_widest(fig)
+    box = view.box(verdicts)
+    assert box[0].claim.startswith("Table 2: by Approach 3") and box[1].claim.startswith("Eq. 10:")
+    assert words(box_markdown(box)) <= 60
+
+
+@pytest.mark.slow
+def test_frontier_band_holds_the_refit_and_the_dropped_points_lie_far_above_it():
+    fig = figure4.analysis(400)
+    C = np.array([1e19, 1e21, 5.76e23])
+    lo, hi = figure4.frontier_band(fig, C)
+    n_opt = F.frontier(dict(fig.fits["huber"].params)).n_opt(C)
+    assert (lo < n_opt).all() and (n_opt < hi).all()
+    dropped, kept = figure4.dropped_residuals(fig)
+    assert len(dropped) == figure4.DROPPED and len(kept) == 240 and dropped.min() > kept.abs().max()
 
 
 @pytest.mark.slow
 def test_mean_objective_stops_early_and_polishes_to_the_sum(data):
     huber = F.fit_approach3(data)
-    sw = figure4.delta_sweep(data, huber, deltas=(1e-3,))
+    sw = delta_sweep(data, huber, deltas=(1e-3,))
     summed = sw.loc[(1e-3, "sum", "converged")]
     stopped = sw.loc[(1e-3, "mean", "scipy's test")]
     polished = sw.loc[(1e-3, "mean", "polished")]

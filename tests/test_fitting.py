@@ -10,7 +10,9 @@ import pytest
 from scipy.optimize import minimize
 
 import replication.fit as F
-from _lib import approach2 as chapter2, approach3 as chapter3
+from replication.fit.approach3 import regenerate_table_a3
+from replication.fit.stopping import sum_versus_mean
+from replication.fit.vertex_bias import off_centre_bias
 from replication.cli import main
 from replication.errors import ReplicationError
 from replication.sources.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
@@ -367,7 +369,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys, content, match):
 
 
 def test_regenerate_table_a3_flags_only_the_175b_row():
-    t = chapter3.regenerate_table_a3(EQ10_UNROUNDED)
+    t = regenerate_table_a3(EQ10_UNROUNDED)
     assert t.loc[t["misprint"] != "", "N"].tolist() == [175e9]
     ok = t[t["misprint"] == ""]
     assert ok["C ours / printed"].between(1.0, 1.25).all()
@@ -376,14 +378,14 @@ def test_regenerate_table_a3_flags_only_the_175b_row():
 
 
 def test_off_centre_bias_grows_off_centre_and_flags_edges():
-    t = chapter2.off_centre_bias(EQ10_UNROUNDED, 1e20, [0.0, -0.8, 3.0], span=2.0)
+    t = off_centre_bias(EQ10_UNROUNDED, 1e20, [0.0, -0.8, 3.0], span=2.0)
     err = t["N*/N_opt - 1"].tolist()
     assert abs(err[1]) > 3 * abs(err[0])
     assert math.isnan(err[2]) and t["note"].iloc[2] == "vertex outside the sampled sizes"
 
 
 def test_sum_versus_mean_table(noisy):
-    t = chapter3.sum_versus_mean(noisy, starts=8)
+    t = sum_versus_mean(noisy, starts=8)
     assert t.loc["mean", "median iterations"] < t.loc["sum", "median iterations"]
     assert t.loc["sum", "best sum of Huber"] <= t.loc["mean", "best sum of Huber"]
 

@@ -1,21 +1,17 @@
 """The approach3 chapter's helpers (book/_lib/approach3.py): numbers written as the paper gives them,
 the tables of the paper's constants and of Table A3, and the numbers the prose quotes."""
-import sys
-import types
-
 import pytest
 
 from _lib import approach3
+from replication.fit.approach3 import regenerate_table_a3
 from replication.sources import chinchilla as paper
 
 
 @pytest.fixture
 def glued(monkeypatch):
-    """Capture myst_nb.glue calls instead of displaying them."""
+    """Capture the chapter's glue calls instead of displaying them."""
     seen = {}
-    fake = types.ModuleType("myst_nb")
-    fake.glue = lambda name, value, display=True: seen.__setitem__(name, value)
-    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    monkeypatch.setattr(approach3, "glue", lambda name, value, display=True: seen.__setitem__(name, value))
     return seen
 
 
@@ -39,7 +35,7 @@ def test_constants_table_shows_printed_constants_unpadded_and_the_frontier():
 
 
 def test_table_a3_tables_flag_the_175b_misprint_and_fit_a_page():
-    a3 = approach3.regenerate_table_a3(paper.EQ10_UNROUNDED)
+    a3 = regenerate_table_a3(paper.EQ10_UNROUNDED)
     budgets, tokens = approach3.table_a3_tables(a3)
     assert len(budgets.data.columns) == 6 and len(tokens.data.columns) == 4
     notes = budgets.data.set_index("parameters N")["note"]
@@ -49,7 +45,7 @@ def test_table_a3_tables_flag_the_175b_misprint_and_fit_a_page():
 
 
 def test_glue_paper_quotes_the_misprint_and_the_drift(glued):
-    a3 = approach3.regenerate_table_a3(paper.EQ10_UNROUNDED)
+    a3 = regenerate_table_a3(paper.EQ10_UNROUNDED)
     v = approach3.glue_paper(a3)
     assert glued == v
     assert v["a3_n_bad"] == 1
@@ -65,7 +61,7 @@ def test_glue_paper_quotes_the_misprint_and_the_drift(glued):
 
 
 def test_allocation_and_beside_tables_have_no_e_notation():
-    a3 = approach3.regenerate_table_a3(paper.EQ10_UNROUNDED)
+    a3 = regenerate_table_a3(paper.EQ10_UNROUNDED)
     for t in (approach3.allocation_table({"eq. 10": paper.EQ10}, paper.GOPHER_FLOPS),
               approach3.beside_table(a3), approach3.predicted_losses_table()):
         assert "e+" not in t.to_html()

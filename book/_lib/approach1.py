@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from myst_nb import glue
 
 from replication.fit import FitResult, ScalingLaw, observations
+from replication.sources import chinchilla as paper
+from replication.sources import krasser
+from replication.verdict import (AGREES, ARITHMETIC, DIFFERS, HOLDS, Verdict, box_markdown, from_interval,
+                                 from_rounding)
 
-from . import figures, tables
+from . import exponents, figures, tables
+from .study import interval_numbers
 
 
 # -- tables both approach chapters show ---------------------------------------------------------------------
@@ -67,30 +75,29 @@ def _finer(fmt: str) -> str:
 def beside_table(rows):
     """The paper's printed numbers beside ours. Each row: (quantity, where the paper prints it, the printed
     value, ours, fmt, scale, unit) and optionally our interval (lo, hi). Ours is written with one digit more
-    than the paper prints. Without an interval, the status says whether ours, rounded to the paper's digits,
-    gives the printed number; with one (an estimate from data), whether the interval holds the paper's value."""
+    than the paper prints. The outcome: without an interval, whether ours, rounded as the paper rounds,
+    gives the printed number (holds / differs); with one (an estimate from data), whether the interval holds
+    the paper's value (agrees / disagrees)."""
     out = []
-    for quantity, where, paper, ours, fmt, scale, unit, *ci in rows:
+    for quantity, where, theirs, ours, fmt, scale, unit, *ci in rows:
         shown = printed(ours, _finer(fmt), scale, unit)
         if ci:
             lo, hi = ci[0]
             shown += f" ({printed(lo, _finer(fmt), scale, unit)} to {printed(hi, _finer(fmt), scale, unit)})"
-            status = "paper inside our interval" if lo <= paper <= hi else "paper outside our interval"
+            verdict = from_interval(quantity, theirs, ours, (lo, hi), test="widest interval")
         else:
-            same = printed(ours, fmt, scale, unit) == printed(paper, fmt, scale, unit)
-            status = "same when rounded" if same else "differs when rounded"
-        out.append({"quantity": quantity, "where": where, "paper": printed(paper, fmt, scale, unit),
-                    "ours": shown, "status": status})
+            s = 1.0 if fmt.endswith("e") else scale
+            verdict = from_rounding(quantity, theirs / s, ours / s, fmt)
+        out.append({"quantity": quantity, "where": where, "paper": printed(theirs, fmt, scale, unit),
+                    "ours": shown, "status": verdict.label})
     return pd.DataFrame(out)
 
 
 def glue_beside(prefix: str, df: pd.DataFrame) -> dict:
     """Glue how the rows of a :func:`beside_table` come out: how many agree, and which do not."""
-    from myst_nb import glue
-
-    same = df["status"] == "same when rounded"
-    rounded = df["status"].str.endswith("when rounded")
-    inside = df["status"] == "paper inside our interval"
+    same = df["status"] == HOLDS
+    rounded = df["status"].isin(ARITHMETIC)
+    inside = df["status"] == AGREES
     v = {f"{prefix}_beside_rounded": int(rounded.sum()), f"{prefix}_beside_same": int(same.sum()),
          f"{prefix}_beside_differs": "; ".join(df.loc[rounded & ~same, "quantity"]) or "none",
          f"{prefix}_beside_intervals": int((~rounded).sum()), f"{prefix}_beside_inside": int(inside.sum()),
@@ -103,7 +110,7 @@ def glue_beside(prefix: str, df: pd.DataFrame) -> dict:
 def show_beside(df: pd.DataFrame):
     return tables.table(df, index="quantity",
                         headers={"quantity": "quantity", "where": "paper's source", "paper": "paper, as printed",
-                                 "ours": "ours (one more digit; interval)", "status": "agreement"})
+                                 "ours": "ours (one more digit; interval)", "status": "outcome"})
 
 
 def _gopher_units(x: float) -> str:
@@ -167,13 +174,6 @@ def plot_envelope(data, result: FitResult, truth: ScalingLaw | None = None,
 
 # -- the chapter's numbers ------------------------------------------------------------------------------------
 
-def verdict(ci, value: float) -> str:
-    """agrees when the interval holds ``value``; disagrees otherwise (and says so when there is none)."""
-    if ci is None or not all(math.isfinite(x) for x in ci):
-        return "not judged (no bootstrap interval)"
-    return "agrees" if ci[0] <= value <= ci[1] else "disagrees"
-
-
 def ci_of(result: FitResult, name: str) -> tuple[float, float]:
     """A fit's bootstrap interval of ``name``; (nan, nan) when it was fitted without a bootstrap."""
     return tuple(result.ci[name]) if result.ci and name in result.ci else (math.nan, math.nan)
@@ -182,24 +182,40 @@ def ci_of(result: FitResult, name: str) -> tuple[float, float]:
 def intervals_table(our_intervals: dict):
     """a, b and b/a of the envelope of our runs read at the study's budgets, with every interval, the
     envelope fit's estimate and bootstrap as further ranges, the widest, and Table 2's value against it."""
-    from replication.sources import chinchilla as paper
-
-    from . import exponents
-
     t2 = paper.TABLE_2["approach1"]
     return exponents.intervals_table(dict(our_intervals["combined"]),
                                      paper={"a": t2["a"], "b": t2["b"], "b/a": t2["b"] / t2["a"]})
 
 
+def exponent_verdict(claim: str, e, value: float, source: str) -> Verdict:
+    """An exponent with its intervals (:class:`~replication.studies.exponents.ExponentIntervals`) against
+    the paper's ``value``: *agrees* when the widest interval holds it. ``source`` begins the finding
+    ("Our runs, read at 5 budgets,")."""
+    lo, hi = e.widest
+    return from_interval(claim, value, e.estimate, e.widest, test=f"widest {e.level:.0%} interval", n=e.vertices,
+                         unit="budgets", finding=f"{source} give {e.estimate:.2f} (widest {e.level:.0%} interval "
+                                                 f"{lo:.2f} to {hi:.2f}).")
+
+
+def verdicts(free: FitResult, our_intervals: dict) -> list[Verdict]:
+    """The chapter's verdicts: Table 2's a against the widest interval of the envelope of our runs read at
+    the study's budgets (agrees / disagrees), and Table 3 against Table 2 (a free power law through its
+    rows gives Table 2's a and b, rounded as printed: holds / differs)."""
+    t2 = paper.TABLE_2["approach1"]
+    ours = our_intervals["combined"]["a"]
+    data = exponent_verdict(f"Table 2: by Approach 1, $N_{{opt}} \\propto C^{{{t2['a']:.2f}}}$.", ours, t2["a"],
+                            f"Our CPU-scale runs, read at {ours.vertices} budgets,")
+    fits = [from_rounding(k, t2[k], free[k], ".2f") for k in ("a", "b")]
+    table3 = replace(fits[0], claim="Table 3 lists allocations on that law.",
+                     outcome=HOLDS if all(f.outcome == HOLDS for f in fits) else DIFFERS,
+                     finding=f"A power law through its rows gives a = {free['a']:.3f} and b = {free['b']:.3f}.")
+    return [data, table3]
+
+
 def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3_claims, at_70b,
                  our_intervals) -> dict:
-    """Glue every number the chapter's prose and verdict quote (and return them). ``our_intervals``:
-    :func:`replication.studies.chinchilla.approach1_intervals` of ``our_fit``."""
-    from myst_nb import glue
-
-    from replication.sources import chinchilla as paper
-    from replication.sources import krasser
-
+    """Glue every number the chapter's prose quotes, and the verdict box (:func:`verdicts`); return the
+    numbers. ``our_intervals``: :func:`replication.studies.chinchilla.approach1_intervals` of ``our_fit``."""
     t2 = paper.TABLE_2["approach1"]
     kaplan = paper.TABLE_2["kaplan"]["a"]
     i67 = int(np.flatnonzero(t3["N"].to_numpy() == 67e9)[0])
@@ -216,8 +232,7 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
     kr = krasser.LAWS[1]
     same_kr = (printed(law_lin.k_N, ".4f") == printed(kr["k_N"], ".4f")
                and printed(law_lin.k_D, ".4f") == printed(kr["k_D"], ".4f"))
-    from .study import interval_numbers
-
+    box = verdicts(free, our_intervals)
     a_lo, a_hi = our_fit.ci["a"]
     b_lo, b_hi = our_fit.ci["b"]
     wide_lo, wide_hi = our_intervals["combined"]["a"].widest
@@ -242,8 +257,7 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
         "a1_t2_b_lo": t2["b_ci"][0], "a1_t2_b_hi": t2["b_ci"][1],
         "a1_free_in_t2": "inside" if (t2["a_ci"][0] <= free["a"] <= t2["a_ci"][1]
                                       and t2["b_ci"][0] <= free["b"] <= t2["b_ci"][1]) else "not inside",
-        "a1_free_verdict": ("reproduced" if printed(free["a"], ".2f") == printed(t2["a"], ".2f")
-                            and printed(free["b"], ".2f") == printed(t2["b"], ".2f") else "differs"),
+        "a1_free_verdict": box[1].label,
         "a1_n_lo": min(n_at) / 1e9, "a1_n_hi": max(n_at) / 1e9,
         "a1_d_lo": min(d_at) / 1e12, "a1_d_hi": max(d_at) / 1e12,
         "a1_tpp_lo": min(tpp_at), "a1_tpp_hi": max(tpp_at),
@@ -254,11 +268,9 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
         "a1_st_b": our_fit["b"], "a1_st_b_lo": b_lo, "a1_st_b_hi": b_hi,
         "a1_st_runs": int(our_fit.details["runs"]), "a1_st_on": int(our_fit.details["runs_on_envelope"]),
         "a1_st_resamples": str(our_fit.details.get("bootstrap", "no resamples")),
-        "a1_st_verdict_a": verdict(our_fit.ci["a"], t2["a"]),
-        "a1_st_verdict_b": verdict(our_fit.ci["b"], t2["b"]),
-        "a1_st_kaplan": "holds" if wide_lo <= kaplan <= wide_hi else "excludes",
+        "a1_st_kaplan": "contains" if wide_lo <= kaplan <= wide_hi else "excludes",
         "a1_kaplan_a": kaplan,
-        "a1_st_a3": "holds" if wide_lo <= paper.TABLE_2["approach3"]["a"] <= wide_hi else "excludes",
+        "a1_st_a3": "contains" if wide_lo <= paper.TABLE_2["approach3"]["a"] <= wide_hi else "excludes",
         "a1_st_grid": int(our_fit.details["grid_points_covered"]),
         "a1_si_winners": ", ".join(f"{n:,.0f} parameters at {tables.sci(c)} FLOPs" for n, c in
                                    zip(our_intervals["N_opt"], our_intervals["budgets"])),
@@ -269,4 +281,5 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
     v = {k: x if isinstance(x, str) else int(x) if isinstance(x, (int, np.integer)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)
+    glue("approach1_verdict", Markdown(box_markdown(box)), display=False)
     return v

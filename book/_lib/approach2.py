@@ -1,5 +1,5 @@
 """Approach 2's tables and figure: the off-centre bias of a vertex, IsoFLOP profiles with their parabolas,
-the fit to the paper's Figure 4 points, and the chapter's glued numbers."""
+the fit to the paper's Figure 4 points, the chapter's verdicts and its glued numbers."""
 from __future__ import annotations
 
 import math
@@ -7,37 +7,18 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from matplotlib.colors import LogNorm
+from myst_nb import glue
 
-from replication.errors import ReplicationError
-from replication.fit import FitResult, frontier, observations, parabola_vertex, synthetic_isoflops
+from replication.fit import DEFAULT_ESTIMATOR, FitResult, frontier, observations
+from replication.sources import chinchilla as paper
+from replication.sources import krasser
+from replication.studies import figure4
+from replication.verdict import DIFFERS, HOLDS, Verdict, box_markdown, from_rounding
 
 from . import tables
-from .approach1 import ci_of
-
-
-def off_centre_bias(params: dict, budget: float, offsets, *, span: float = 2.0, sizes: int = 9) -> pd.DataFrame:
-    """How far the Approach-2 vertex lands from the true N_opt when the sampled sizes are centred
-    ``offset`` decades away from it (a noiseless surface, so all of the error is the method's)."""
-    if len(offsets) == 0:
-        raise ReplicationError("offsets is empty; allowed: one or more offsets in decades, e.g. [-0.4, 0.0, 0.4]")
-    truth = float(frontier(params).n_opt(budget))
-    rows = []
-    for off in offsets:
-        t = synthetic_isoflops(params, [budget], sizes=sizes, span=span, offset=off)
-        vertex = parabola_vertex(np.log(t["N"]), t["loss"])
-        found = vertex.reason is None
-        rows.append({"offset (decades)": off, "N_opt": truth, "vertex N*": math.exp(vertex.x) if found else math.nan,
-                     "N*/N_opt - 1": math.exp(vertex.x) / truth - 1 if found else math.nan,
-                     "note": vertex.reason or ""})
-    return pd.DataFrame(rows)
-
-
-def bias_study(seeds: int = 100) -> pd.DataFrame:
-    """The bias study of :mod:`replication.fit.vertex_bias`: every estimator on every synthetic case."""
-    from replication.fit import vertex_bias
-
-    return vertex_bias.bias_table(seeds=seeds)
+from .approach1 import ci_of, exponent_verdict, printed
 
 
 def show_bias_study(t: pd.DataFrame):
@@ -53,10 +34,6 @@ def show_bias_study(t: pd.DataFrame):
 def glue_bias_study(t: pd.DataFrame) -> dict:
     """Glue the bias study's numbers the prose quotes: the default's worst mean error and RMSE, and the
     all-points parabola's worst mean error."""
-    from myst_nb import glue
-
-    from replication.fit import DEFAULT_ESTIMATOR
-
     d, a = t[t["estimator"] == DEFAULT_ESTIMATOR], t[t["estimator"] == "all"]
     v = {"a2b_default": DEFAULT_ESTIMATOR, "a2b_seeds": int(t["seeds"].iloc[0]), "a2b_cases": int(t["case"].nunique()),
          "a2b_default_mean": float(d["mean error"].abs().max()), "a2b_default_rmse": float(d["RMSE"].max()),
@@ -77,7 +54,7 @@ def show_table_a3(a3: pd.DataFrame):
 
 
 def show_bias(t: pd.DataFrame):
-    """:func:`off_centre_bias` as the page shows it (the true N_opt, the same in every row, is in the prose)."""
+    """:func:`replication.fit.vertex_bias.off_centre_bias` as the page shows it (the true N_opt, the same in every row, is in the prose)."""
     cols = ["offset (decades)", "vertex N*", "N*/N_opt - 1"] + (["note"] if (t["note"] != "").any() else [])
     return tables.table(t, columns=cols, index="offset (decades)",
                         headers={"offset (decades)": "centre of the sampled sizes (decades from N_opt)",
@@ -127,29 +104,16 @@ def show_exponents(table: pd.DataFrame):
                  "ours 95%": _interval, everything: "f3"})
 
 
-def _excluded(fit: FitResult) -> str:
-    """The budgets a fit left out, written for a reader: "6×10¹⁸ (2 distinct sizes, need 3)"."""
-    return "; ".join(f"{tables.sci(e['C'])} ({e['reason']})" for e in fit.details["excluded"]) or "none"
-
-
-def snap_table(tolerances=(0.05, 0.1, 0.15, 0.2)) -> pd.DataFrame:
-    """Approach 2 on the Figure 4 points with other snapping tolerances: points kept, budgets used, a and
-    the budgets left out (``figure4.snap_sensitivity``, with the left-out budgets written out)."""
-    from replication.sources import chinchilla as paper
-    from replication.studies import figure4
-    from replication.fit import fit_approach2
-
-    rows = []
-    data = figure4.points()
-    for tol in tolerances:
-        f = fit_approach2(data, budgets=paper.ISOFLOP_BUDGETS, snap_tol=tol)
-        rows.append({"tolerance": tol, "points": f.n_points, "budgets used": f.details["budgets_used"],
-                     "a": f["a"], "left out": _excluded(f)})
-    return pd.DataFrame(rows)
+def _excluded(excluded: list) -> str:
+    """Budgets left out of a fit (``fit.details["excluded"]``), written for a reader:
+    "6×10¹⁸ (2 distinct sizes, need 3)"."""
+    return "; ".join(f"{tables.sci(e['C'])} ({e['reason']})" for e in excluded) or "none"
 
 
 def show_snap(t: pd.DataFrame):
-    return tables.table(t, index="tolerance",
+    """:func:`replication.studies.figure4.snap_sensitivity` as the page shows it."""
+    t = t.assign(**{"left out": t["left out"].map(_excluded)})
+    return tables.table(t, index="tolerance", columns=["tolerance", "points", "budgets used", "a", "left out"],
                         headers={"tolerance": "snapping tolerance", "points": "points snapped",
                                  "budgets used": "budgets with a valley", "a": "a", "left out": "budgets left out"},
                         formats={"tolerance": lambda x: f"{100 * x:.0f}%", "points": "int", "budgets used": "int",
@@ -200,17 +164,22 @@ def plot_isoflops(data, result: FitResult, ax=None, loss_label: str = "loss (nat
 
 # -- the chapter's numbers ------------------------------------------------------------------------------------
 
+def verdicts(points_ex: dict, our_ex: dict) -> list[Verdict]:
+    """Table 2's a against the widest interval of Approach 2 on the paper's own points
+    (:func:`replication.studies.figure4.approach2_exponents`) and on our runs (agrees / disagrees)."""
+    a = paper.TABLE_2["approach2"]["a"]
+    return [exponent_verdict(f"Table 2: by Approach 2, $N_{{opt}} \\propto C^{{{a:.2f}}}$.", points_ex["a"], a,
+                             "The paper's own IsoFLOP points, read off its Figure 4,"),
+            exponent_verdict("The same law, at CPU scale.", our_ex["a"], a, "Our runs")]
+
+
 def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, lopsided, our_fit, our_runs,
-                 our_ex) -> dict:
-    """Glue the numbers the prose and the verdict quote, other than those of the Figure 4 points (returned)."""
-    from myst_nb import glue
-
-    from replication.sources import chinchilla as paper
-    from replication.sources import krasser
-
-    from .approach1 import printed
-
+                 our_ex, points_ex) -> dict:
+    """Glue the verdict box (:func:`verdicts`) and the numbers the prose quotes, other than those of the
+    Figure 4 points (returned)."""
     t2 = paper.TABLE_2["approach2"]
+    box = verdicts(points_ex, our_ex)
+    fits = [from_rounding(k, t2[k], free[k], ".2f") for k in ("a", "b")]
     kr = krasser.LAWS[2]
     same_kr = all(printed(getattr(law_lin, k), ".4f") == printed(kr[k], ".4f") for k in ("k_N", "k_D"))
     ratio = (a3["approach2_C"] / (6 * a3["N"] * a3["approach2_D"])).to_numpy()
@@ -229,8 +198,7 @@ def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, l
         "a2_free_a": free["a"], "a2_free_b": free["b"],
         "a2_free_a_lo": ci_of(free, "a")[0], "a2_free_a_hi": ci_of(free, "a")[1],
         "a2_free_b_lo": ci_of(free, "b")[0], "a2_free_b_hi": ci_of(free, "b")[1],
-        "a2_free_verdict": "reproduced" if (f"{free['a']:.2f}" == f"{t2['a']:.2f}"
-                                            and f"{free['b']:.2f}" == f"{t2['b']:.2f}") else "differs",
+        "a2_free_verdict": HOLDS if all(f.outcome == HOLDS for f in fits) else DIFFERS,
         "a2_t2_a": t2["a"], "a2_t2_b": t2["b"], "a2_t2_a_lo": t2["a_ci"][0], "a2_t2_a_hi": t2["a_ci"][1],
         "a2_t2_b_lo": t2["b_ci"][0], "a2_t2_b_hi": t2["b_ci"][1],
         "a2_demo_a": fit["a"], "a2_demo_b": fit["b"], "a2_true_a": truth.a, "a2_true_b": truth.b,
@@ -244,12 +212,11 @@ def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, l
         "a2_bias_centred": float(centred * 100),
         "a2_bias_low_off": float(abs(low)), "a2_bias_low": float(err[low] * 100),
         "a2_bias_high_off": float(abs(high)), "a2_bias_high": float(err[high] * 100),
-        "a2_lopsided": _excluded(lopsided),
+        "a2_lopsided": _excluded(lopsided.details["excluded"]),
         "a2_st_a": our_fit["a"], "a2_st_b": our_fit["b"],
         "a2_st_a_lo": ci_of(our_fit, "a")[0], "a2_st_a_hi": ci_of(our_fit, "a")[1],
         "a2_st_b_lo": ci_of(our_fit, "b")[0], "a2_st_b_hi": ci_of(our_fit, "b")[1],
-        "a2_st_verdict_a": our_ex["a"].verdict(t2["a"]),
-        "a2_st_verdict_b": our_ex["b"].verdict(t2["b"]),
+        "a2_st_verdict_a": box[1].label,
         "a2_st_runs": int(len(our_runs)), "a2_st_budgets": int(len(our_fit.table)),
         "a2_st_used": int(our_fit.details["budgets_used"]),
         "a2_st_sum": float(our_fit["a"] + our_fit["b"]),
@@ -259,6 +226,7 @@ def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, l
     v = {k: x if isinstance(x, str) else int(x) if isinstance(x, (int, np.integer)) else float(x) for k, x in v.items()}
     for k, x in v.items():
         glue(k, x, display=False)
+    glue("approach2_verdict", Markdown(box_markdown(box)), display=False)
     return v
 
 
@@ -286,11 +254,6 @@ def glue_figure4(fit: FitResult, fit_all: FitResult, boot, ex: dict) -> dict:
     to the paper's budgets: the fit, the fit on all 245, the vertex-level bootstrap, and ``ex``, the
     exponents with all their intervals, :func:`replication.studies.figure4.approach2_exponents`);
     returns them. Verdicts are decided by the widest interval."""
-    from myst_nb import glue
-
-    from replication.sources import chinchilla as paper
-    from replication.studies import figure4
-
     data, every = figure4.points(), figure4.points(keep_all=True)
     dropped = every.loc[every["loss"].nlargest(figure4.DROPPED).index]
     t2 = paper.TABLE_2["approach2"]
@@ -311,10 +274,10 @@ def glue_figure4(fit: FitResult, fit_all: FitResult, boot, ex: dict) -> dict:
     v["f2_all_budgets_share"] = float((used == len(paper.ISOFLOP_BUDGETS)).mean() * 100)
     v |= glue_intervals("f2", ex)
     v["f2_level"] = ex["a"].level * 100
-    v["f2_verdict"] = ex["a"].verdict(t2["a"])
-    v["f2_verdict_b"] = ex["b"].verdict(t2["b"])
+    v["f2_verdict"] = str(ex["a"].verdict(t2["a"]))
+    v["f2_verdict_b"] = str(ex["b"].verdict(t2["b"]))
     v["f2_r"], v["f2_t2_r"] = ex["b/a"].estimate, t2["b"] / t2["a"]
-    v["f2_verdict_r"] = ex["b/a"].verdict(t2["b"] / t2["a"])
+    v["f2_verdict_r"] = str(ex["b/a"].verdict(t2["b"] / t2["a"]))
     v["f2_in_t2"] = "inside" if t2["a_ci"][0] <= fit["a"] <= t2["a_ci"][1] else "outside"
     sens = figure4.snap_sensitivity()
     v["f2_sens_a_min"], v["f2_sens_a_max"] = float(sens["a"].min()), float(sens["a"].max())

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-
-from . import figures, tables
+from IPython.display import Markdown
+from myst_nb import glue
 
 from replication.bench import gpu
 from replication.errors import ReplicationError, check_choice, check_int, check_number
 from replication.estimate import ACCOUNTINGS
-from replication.studies import krasser_design
+from replication.studies import article_scale, krasser_design
+from replication.studies.article_scale import EXPERIMENTS
+from replication.verdict import box_markdown
 
-EXPERIMENTS = ("1", "2a", "2b")
+from . import figures, tables
 
 
 @dataclass
@@ -25,33 +27,6 @@ class Page:
     hours: pd.DataFrame
     accounting: str
     gpus: int
-
-
-def _records(records_dir: str, cpu_checks: bool) -> list[dict]:
-    folder = Path(records_dir) if records_dir else None
-    if not cpu_checks:
-        return gpu.records(folder)
-    from replication.store.runs import default_root, read_json
-
-    folder = folder or default_root() / "gpu"
-    found = [{**read_json(p, "a GPU benchmark record"), "path": str(p)} for p in sorted(folder.glob("*.json"))]
-    return sorted(found, key=lambda r: r["created"])
-
-
-def hours_table(record: dict | None, accounting: str, assumed_mfu: float, assumed_peak: float) -> pd.DataFrame:
-    """GPU-hours of every model of the three experiments: at the record's measured MFU and peak where it
-    has them, else at the assumed ones (the ``MFU from`` column says which)."""
-    frames = []
-    for name in EXPERIMENTS:
-        mfu = gpu.measured_mfu(record, name) if record else None
-        peak = record["peak_bf16_flops"] if mfu is not None else assumed_peak
-        source = f"measured ({gpu.EXPERIMENT_SHAPES[name]})" if mfu is not None else "assumed"
-        h = krasser_design.gpu_hours(name, accounting, peak_flops=peak, mfu=mfu if mfu is not None else assumed_mfu)
-        frames.append(h.assign(experiment=name, MFU=mfu if mfu is not None else assumed_mfu, **{"MFU from": source},
-                               **{"peak TFLOP/s": peak / 1e12}))
-    out = pd.concat(frames).reset_index()
-    return out[["experiment", "model number", "model", "num_steps", "executed FLOPs", "peak TFLOP/s", "MFU",
-                "MFU from", "GPU-hours"]]
 
 
 def hours_display(page: Page):
@@ -78,18 +53,17 @@ def totals_display(page: Page):
 
 def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_tflops: float, accounting: str,
           gpus: int) -> Page:
-    """Check the chapter's parameters, read the records, and glue the numbers the prose quotes."""
-    from myst_nb import glue
-
+    """Check the chapter's parameters, read the records, and glue the verdict box and the numbers the prose
+    quotes."""
     check_number("assumed_mfu", assumed_mfu, 0.0, 1.0, lo_open=True)
     check_number("assumed_peak_tflops", assumed_peak_tflops, 0.0, 1e5, lo_open=True)
     check_choice("accounting", accounting, ACCOUNTINGS)
     check_int("gpus", gpus, 1, 4096)
     if not isinstance(cpu_checks, bool):
         raise ReplicationError(f"cpu_checks={cpu_checks!r} must be True or False")
-    found = _records(records_dir, cpu_checks)
+    found = article_scale.records(Path(records_dir) if records_dir else None, cpu_checks)
     record = found[-1] if found else None
-    hours = hours_table(record, accounting, assumed_mfu, assumed_peak_tflops * 1e12)
+    hours = article_scale.hours_table(record, accounting, assumed_mfu, assumed_peak_tflops * 1e12)
     page = Page(record, len(found), hours, accounting, gpus)
     totals = hours.groupby("experiment")["GPU-hours"].sum()
     v = {"as_assumed_mfu": assumed_mfu * 100, "as_assumed_peak": assumed_peak_tflops, "as_gpus": gpus,
@@ -124,12 +98,7 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
         v["as_ddp"] = (f"Two processes ran {d['speedup']:.2f} times the latent tokens per second of one, and their "
                        f"loss curves differ by at most {tables.number(d['max_abs_train_loss_diff'], 2)}.") if d else \
             "Multi-GPU scaling has not been measured (the record's machine had one GPU)."
-    if record is None:
-        v["as_outcome"] = "not measured (no GPU record exists yet)"
-    elif record.get("tiny"):
-        v["as_outcome"] = "not measured (the record shown is a CPU check, not a GPU)"
-    else:
-        v["as_outcome"] = f"measured on a {record['device_name']}"
+    v["as_outcome"] = article_scale.gpu_status(record)
     losses = ("the article's losses at its own scale: this project has not trained these models (they need the "
               "GPU-hours below and the Hugging Face book corpora)")
     v["as_not_established"] = (losses[0].upper() + losses[1:] if record is not None and not record.get("tiny") else
@@ -137,6 +106,7 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
                                f"there, and scaling over several GPUs; and {losses}") + "."
     for k, x in v.items():
         glue(k, x, display=False)
+    glue("article_scale_verdict", Markdown(box_markdown(article_scale.verdicts(record, hours))), display=False)
     return page
 
 

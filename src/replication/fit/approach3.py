@@ -12,17 +12,19 @@ import math
 import time
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_choice, check_int, check_number, check_range
 from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
 from replication.fit.laws import ScalingLaw
 from replication.fit.objectives import (PARAM_NAMES, huber_lse_objective, huber_nll_objective, params_to_theta,
                                         start_grid, theta_to_params)
-from replication.fit.observations import need_points, need_variation, observations
+from replication.fit.observations import inconsistent_rows, need_points, need_variation, observations
 from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW_MAX_ITERATIONS,
                                       default_workers, in_threads, irls_likelihood, lbfgs_batch, scipy_polish)
 from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
 from replication.fit.vpnls import vpnls_starts
+from replication.sources.chinchilla import TABLE_A3
 
 ESTIMATORS = ("huber", "likelihood")
 #: How the Huber-LSE objective's starts are found: variable projection (a grid of (α, β) with (E, A, B)
@@ -66,6 +68,20 @@ def compute_for_size(params, N):
     law = frontier(params)
     C = (np.asarray(N, dtype=float) / law.k_N) ** (1 / law.a)
     return C, law.d_opt(C)
+
+
+def regenerate_table_a3(params: dict, table: pd.DataFrame | None = None, *, tol: float = 0.25) -> pd.DataFrame:
+    """Table A3's Approach-3 columns next to the values the frontier of ``params`` gives for the same
+    model sizes, and a flag on rows whose printed C is not 6·N·D within a factor 1 ± ``tol`` (a misprint)."""
+    t = TABLE_A3 if table is None else table
+    C, D = compute_for_size(params, t["N"])
+    bad = set(inconsistent_rows(t["N"], t["approach3_C"], t["approach3_D"], tol=tol).tolist())
+    return pd.DataFrame({
+        "N": t["N"], "C printed": t["approach3_C"], "C ours": C, "C ours / printed": C / t["approach3_C"],
+        "D printed": t["approach3_D"], "D ours": D, "D ours / printed": D / t["approach3_D"],
+        "printed C / 6ND": t["approach3_C"] / (6 * t["N"] * t["approach3_D"]),
+        "misprint": ["C is not 6ND" if i in bad else "" for i in range(len(t))],
+    })
 
 
 def _status(res) -> str:

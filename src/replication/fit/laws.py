@@ -237,6 +237,6 @@ def table2_verdict(factor: float = 10.0) -> Verdict:
     return Verdict(
         claim="Table 2: by all three approaches, model size and training tokens should grow in equal proportion.",
         outcome=HOLDS if holds else DIFFERS, test="arithmetic on Table 2's exponents", paper=0.5,
-        finding=(f"Each pair sums to {' to '.join(sums[::max(1, len(sums) - 1)])}; {factor:g} times the compute grows N_opt "
-                 f"{t['N growth'].min():.2f} to {t['N growth'].max():.2f} times and D_opt "
+        finding=(f"Each pair sums to {' to '.join(sums[::max(1, len(sums) - 1)])}; {factor:g} times the compute "
+                 f"grows $N_{{opt}}$ {t['N growth'].min():.2f} to {t['N growth'].max():.2f} times and $D_{{opt}}$ "
                  f"{t['D growth'].min():.2f} to {t['D growth'].max():.2f} times."))

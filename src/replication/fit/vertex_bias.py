@@ -9,7 +9,8 @@ follow L = E + A/N^α + B/D^β with C = 6ND (true a = β/(α+β)), times exp(noi
 the optimum unmoved (the term and its slope vanish at N_opt), so a is still known.
 
 Everything is vectorised over noise seeds: a study of 5 cases × 100 seeds × 4 estimators takes about a
-second.
+second. :func:`off_centre_bias` shows the simplest bias, on one noiseless profile: a parabola's vertex when
+the sampled sizes are not centred on the optimum.
 """
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_int, check_number
+from replication.fit.approach2 import parabola_vertex
 from replication.fit.approach3 import frontier, predict_loss
+from replication.fit.synthetic import synthetic_isoflops
 from replication.fit.vertex import DEFAULT_ESTIMATOR, VERTEX_ESTIMATORS, check_estimator, minima
 
 #: Chinchilla's nine IsoFLOP budgets (FLOPs), as in its Figure 3.
@@ -111,8 +115,6 @@ def exponent_errors(case: Case, estimator: str, seeds: int = 100, **kw) -> np.nd
 def bias_table(cases=None, estimators=VERTEX_ESTIMATORS, seeds: int = 100, **kw):
     """One row per (case, estimator): true a, mean error of a, its RMSE, the seeds without an estimate,
     and whether the bounds (:data:`MAX_MEAN_ERROR`, :data:`MAX_RMSE`) are met."""
-    import pandas as pd
-
     cases = CASES if cases is None else cases
     if not cases:
         raise ReplicationError("cases is empty; allowed: a mapping of names to Case")
@@ -133,3 +135,20 @@ def bias_table(cases=None, estimators=VERTEX_ESTIMATORS, seeds: int = 100, **kw)
 def default_meets_bounds(table) -> bool:
     """Whether :data:`DEFAULT_ESTIMATOR` meets the bounds in every case of a :func:`bias_table`."""
     return bool(table.loc[table["estimator"] == DEFAULT_ESTIMATOR, "meets bounds"].all())
+
+
+def off_centre_bias(params: dict, budget: float, offsets, *, span: float = 2.0, sizes: int = 9) -> pd.DataFrame:
+    """How far the parabola's vertex lands from the true N_opt when the sampled sizes are centred
+    ``offset`` decades away from it (a noiseless surface, so all of the error is the method's)."""
+    if len(offsets) == 0:
+        raise ReplicationError("offsets is empty; allowed: one or more offsets in decades, e.g. [-0.4, 0.0, 0.4]")
+    truth = float(frontier(params).n_opt(budget))
+    rows = []
+    for off in offsets:
+        t = synthetic_isoflops(params, [budget], sizes=sizes, span=span, offset=off)
+        vertex = parabola_vertex(np.log(t["N"]), t["loss"])
+        found = vertex.reason is None
+        rows.append({"offset (decades)": off, "N_opt": truth, "vertex N*": math.exp(vertex.x) if found else math.nan,
+                     "N*/N_opt - 1": math.exp(vertex.x) / truth - 1 if found else math.nan,
+                     "note": vertex.reason or ""})
+    return pd.DataFrame(rows)

@@ -98,7 +98,7 @@ def verdicts(cells: pd.DataFrame | None = None, a4: dict | None = None) -> list[
                 outcome=HOLDS if match == n else DIFFERS, test="every printed cell recomputed, to its digits",
                 paper=n, ours=match, n=n, unit="cells",
                 finding=f"Our estimator gives {match} of {n} cells as printed; his correction changes all but {kept}."),
-        Verdict(claim="Chinchilla's Table A4 prints FLOPs over 6ND for six shapes.",
+        Verdict(claim=f"Chinchilla's Table A4 prints FLOPs over 6ND for {a4['rows']} shapes.",
                 outcome=HOLDS if a4["table_a4"] == a4["rows"] else DIFFERS,
                 test="every printed ratio recomputed, to two decimals", paper=a4["rows"], ours=a4["table_a4"],
                 n=a4["rows"], unit="rows",

@@ -5,14 +5,15 @@
   Besiroglu et al.'s Huber likelihood, with bootstrap intervals (resampling points, and resampling
   whole compute budgets); the same without dropping the 5 highest-loss points; Approach 2 on the points
   snapped to the nine IsoFLOP budgets, with a vertex-level bootstrap; a paired bootstrap of the two
-  approaches' exponents; the sensitivity to the Huber δ and to summing or averaging the objective.
-- :func:`constants`, :func:`intervals`, :func:`implications`, :func:`verdicts`: tables of it.
+  approaches' exponents; the sensitivity to the Huber δ and to summing or averaging the objective
+  (:func:`replication.fit.stopping.delta_sweep`).
+- :func:`constants`, :func:`intervals`, :func:`implications`: tables of it; :func:`frontier_band`,
+  :func:`dropped_residuals`: what the figures and the prose show; :func:`verdicts`: the Verdicts.
 - :func:`figure4_summary`: the headline numbers as plain Python values, for the claims ledger.
 """
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,25 +21,27 @@ import pandas as pd
 
 from replication.errors import ReplicationError, check_int
 from replication.fit import (BOOTSTRAP_NAMES, Bootstrap, FitResult, bootstrap_approach2, bootstrap_estimators,
-                             budget_labels, fit_approach2, fit_approach3, frontier, huber_lse_objective,
-                             params_to_theta, predict_loss, refit_approach3, resampled_exponents, run_bootstrap,
-                             start_grid, theta_to_params)
-from replication.fit.optimize import default_workers, in_threads, lbfgs_batch, scipy_polish
+                             budget_labels, fit_approach2, fit_approach3, frontier, params_to_theta, predict_loss,
+                             refit_approach3, resampled_exponents, run_bootstrap, start_grid)
+from replication import memo
+from replication.fit.stopping import delta_sweep
 from replication.repository import DATA_DIR
 from replication.sources import chinchilla as paper
+from replication.studies.exponents import exponent_intervals
+from replication.verdict import AGREES, DISAGREES, Verdict, from_interval
 
 DATA_FILE = DATA_DIR / "chinchilla_figure4_points.csv"
 #: Besiroglu et al. drop the 5 points of highest loss before fitting; so do we.
 DROPPED = 5
 #: Approach 2 keeps the points within a factor 1 ± SNAP_TOL of one of the nine budgets.
 SNAP_TOL = 0.1
-#: The Huber thresholds of the sensitivity sweep (the paper's is 1e-3).
-DELTAS = (1e-4, 1e-3, 1e-2, 1e-1)
 #: Bootstrap percentile intervals: the paper's 10th/90th (Table 2), and 2.5th/97.5th.
 LEVELS = {"80%": (10.0, 90.0), "95%": (2.5, 97.5)}
 #: How a bootstrap resamples: single points, or whole compute budgets (all points of a budget together).
 SCHEMES = ("points", "budgets")
 METHODS = ("huber", "likelihood")
+#: The constants of eq. 10.
+CONSTANTS = ("A", "B", "E", "alpha", "beta")
 #: Chinchilla's budget: 70B parameters on 1.4T tokens, at 6ND.
 CHINCHILLA_FLOPS = 6 * paper.CHINCHILLA["N"] * paper.CHINCHILLA["D"]
 
@@ -98,8 +101,10 @@ def analysis(resamples: int = 4000, seed: int = 0) -> Figure4:
     clustered = bootstrap_estimators(theta, n, d, l, resamples=resamples, seed=seed, clusters=data["budget"].to_numpy())
     boot |= {(m, "budgets"): b for m, b in clustered.items()}
     a2, a2_all, a2_boot = isoflop_fits(resamples, seed)
-    return Figure4(data=data, fits=fits, fits_all=fits_all, boot=boot, approach2=a2, approach2_all=a2_all,
-                   approach2_boot=a2_boot, paired=paired, sweep=delta_sweep(data, fits["huber"]), resamples=resamples)
+    fig = Figure4(data=data, fits=fits, fits_all=fits_all, boot=boot, approach2=a2, approach2_all=a2_all,
+                  approach2_boot=a2_boot, paired=paired, sweep=delta_sweep(data, fits["huber"]), resamples=resamples)
+    memo.kept("figure4_summary", {"resamples": resamples, "seed": seed}, lambda: summarize(fig, seed))
+    return fig
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,41 +148,6 @@ def plain_bootstrap(data: pd.DataFrame, theta, resamples: int, seed: int = 0):
     ok = np.isfinite(a3) & np.isfinite(a2)
     paired = Bootstrap(("a3", "a2", "a3 - a2"), np.c_[a3[ok], a2[ok], a3[ok] - a2[ok]], resamples)
     return boot, paired
-
-
-def delta_sweep(data: pd.DataFrame, fit_1e3: FitResult | None = None, deltas=DELTAS) -> pd.DataFrame:
-    """Approach 3 for each Huber δ: the converged fit of the summed objective, and where L-BFGS from
-    the paper's 4,500 starts stops on the *mean* with scipy's default stopping test (f falling by
-    less than 2.2e-9·max(|f|, 1)), then that point polished to convergence. Sum and mean have the
-    same minimiser; only the stopping differs.
-
-    ``fit_1e3``: the grid fit at δ = 1e-3, reused; the other δ refit the sum from a random tenth of
-    the grid plus that optimum (the tests check that the full grid ends at the same optimum)."""
-    n, d, l = _logs(data)
-    starts = start_grid("chinchilla")
-    fit_1e3 = fit_approach3(data) if fit_1e3 is None else fit_1e3
-    rows = []
-    for delta in deltas:
-        if delta == 1e-3:
-            fit = fit_1e3
-        else:  # a tenth of the grid, and the δ = 1e-3 optimum: the full grid finds the same optimum
-            grid = starts[np.random.default_rng(0).choice(len(starts), len(starts) // 10, replace=False)]
-            fit = fit_approach3(data, delta=delta, grid=np.vstack([grid, params_to_theta(fit_1e3.params)]))
-        rows.append({"delta": delta, "objective": "sum", "stop": "converged", **fit.params,
-                     "a": fit.a, "b": fit.b, "iterations (median)": math.nan})
-
-        def mean_fun(x, _rows=None, delta=delta):
-            f, g = huber_lse_objective(x, n, d, l, delta)
-            return f / n.size, g / n.size
-
-        state = in_threads(lambda part: lbfgs_batch(mean_fun, starts[part]), len(starts), default_workers())
-        best = int(np.argmin(np.where(np.isfinite(state.f), state.f, np.inf)))
-        for stop, theta in (("scipy's test", state.x[best]), ("polished", scipy_polish(mean_fun, state.x[best]).x)):
-            p = theta_to_params(theta)
-            law = frontier(p)
-            rows.append({"delta": delta, "objective": "mean", "stop": stop, **p, "a": law.a, "b": law.b,
-                         "iterations (median)": float(np.median(state.nit)) if stop == "scipy's test" else math.nan})
-    return pd.DataFrame(rows).set_index(["delta", "objective", "stop"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,6 +228,24 @@ def implications(fig: Figure4, level: str = "95%", scheme: str = "points") -> pd
     return pd.DataFrame(out)
 
 
+def frontier_band(fig: Figure4, C, level: str = "95%", scheme: str = "points") -> tuple[np.ndarray, np.ndarray]:
+    """The ``level`` bootstrap band of the Huber refit's frontier N_opt(C) at the budgets ``C``."""
+    s = _columns(fig.boot["huber", scheme].samples)
+    G = (s["alpha"] * s["A"] / (s["beta"] * s["B"])) ** (1 / (s["alpha"] + s["beta"]))
+    band = G[:, None] * (np.asarray(C, dtype=float)[None, :] / 6) ** s["a"][:, None]
+    lo, hi = np.percentile(band, LEVELS[level], axis=0)
+    return lo, hi
+
+
+def dropped_residuals(fig: Figure4) -> tuple[pd.Series, pd.Series]:
+    """Log residuals log(loss / fit) under the Huber refit: of the :data:`DROPPED` points left out of it,
+    and of the points it was fitted to."""
+    every = points(keep_all=True)
+    dropped = every["loss"].nlargest(DROPPED).index
+    resid = np.log(every["loss"] / predict_loss(dict(fig.fits["huber"].params), every["N"], every["D"]))
+    return resid[dropped], resid.drop(dropped)
+
+
 def extrapolation_factor(fig: Figure4) -> float:
     """How many times Gopher's budget exceeds the largest budget among the points."""
     return paper.GOPHER_FLOPS / float(fig.data["C"].max())
@@ -277,18 +265,15 @@ def approach2_table(resamples: int = 4000, seed: int = 0) -> pd.DataFrame:
 
 
 def snap_sensitivity(tolerances=(0.05, 0.1, 0.15, 0.2)) -> pd.DataFrame:
-    """Approach 2 with other snapping tolerances: points kept, budgets used, a."""
+    """Approach 2 with other snapping tolerances: points kept, budgets used, a, b, and the budgets left
+    out (a list of {C, reason})."""
     rows = []
     data = points()
     for tol in tolerances:
         f = fit_approach2(data, budgets=paper.ISOFLOP_BUDGETS, snap_tol=tol)
         rows.append({"tolerance": tol, "points": f.n_points, "budgets used": f.details["budgets_used"],
-                     "a": f["a"], "b": f["b"], "note": f.message})
+                     "a": f["a"], "b": f["b"], "left out": f.details["excluded"]})
     return pd.DataFrame(rows).set_index("tolerance")
-
-
-def _verdict(inside: bool) -> str:
-    return "agrees" if inside else "disagrees"
 
 
 def approach3_widest(fig: Figure4, name: str = "a", level: str = "95%", method: str = "huber") -> tuple[float, float]:
@@ -298,33 +283,44 @@ def approach3_widest(fig: Figure4, name: str = "a", level: str = "95%", method: 
     return min(e[0] for e in ends), max(e[1] for e in ends)
 
 
-def verdicts(fig: Figure4) -> pd.DataFrame:
-    """The verdicts, each from 95% intervals: a printed constant agrees when it lies inside our bootstrap
-    interval; an exponent when it lies inside the widest of its intervals (Approach 3: runs or whole
-    budgets resampled; Approach 2: :func:`approach2_exponents`); Approaches 2 and 3 agree when the
-    interval of their paired difference holds 0."""
-    rows = []
+def verdicts(fig: Figure4) -> list[Verdict]:
+    """The verdicts, each from 95% intervals (the claim names the question): eq. 10's constants agree when
+    every one lies inside our bootstrap interval (points, or whole budgets, resampled); an exponent when it
+    lies inside the widest of its intervals (Approach 3: runs or whole budgets resampled; Approach 2:
+    :func:`approach2_exponents`); Approaches 2 and 3 agree when the interval of their paired difference
+    holds 0."""
+    out = []
+    t = intervals(fig)
     for scheme in SCHEMES:
-        t = intervals(fig)
-        out = [k for k in ("A", "B", "E", "alpha", "beta") if not t.loc[k, f"paper inside ({scheme}, 95%)"]]
-        rows.append({"question": f"eq. 10's constants inside the Huber refit's intervals ({scheme} resampled)",
-                     "ours": ", ".join(out) + " outside" if out else "all inside", "verdict": _verdict(not out)})
+        outside = [k for k in CONSTANTS if not t.loc[k, f"paper inside ({scheme}, 95%)"]]
+        out.append(Verdict(claim=f"eq. 10's constants inside the Huber refit's intervals ({scheme} resampled)",
+                           outcome=DISAGREES if outside else AGREES, test=f"95% bootstrap intervals, {scheme} resampled",
+                           paper="eq. 10", finding=", ".join(outside) + " outside" if outside else "all inside"))
     a3 = approach3_widest(fig)
-    a2 = approach2_exponents(fig.resamples, 0, 0.95)["a"].widest
-    diff = percentile(fig.paired, "a3 - a2")
+    a2 = approach2_exponents(fig.resamples, 0, 0.95)["a"]
+    t2 = paper.TABLE_2
+    a_2, a_3 = t2["approach2"]["a"], t2["approach3"]["a"]
     checks = [
-        ("Approach 3 refit: a against Table 2's Approach 3 (0.46)", a3, paper.TABLE_2["approach3"]["a"]),
-        ("Approach 3 refit: a against Table 2's Approach 2 (0.49)", a3, paper.TABLE_2["approach2"]["a"]),
-        ("Approach 2 refit: a against Table 2's Approach 2 (0.49)", a2, paper.TABLE_2["approach2"]["a"]),
-        ("Approaches 3 and 2 on the same points: a3 − a2 against 0", diff, 0.0),
+        (f"Approach 3 refit: a against Table 2's Approach 3 ({a_3:.2f})", fig.fits["huber"].a, a3, a_3),
+        (f"Approach 3 refit: a against Table 2's Approach 2 ({a_2:.2f})", fig.fits["huber"].a, a3, a_2),
+        (f"Approach 2 refit: a against Table 2's Approach 2 ({a_2:.2f})", a2.estimate, a2.widest, a_2),
+        ("Approaches 3 and 2 on the same points: a3 − a2 against 0", fig.fits["huber"].a - fig.approach2["a"],
+         percentile(fig.paired, "a3 - a2"), 0.0),
     ]
-    for q, (lo, hi), ref in checks:
-        rows.append({"question": q, "ours": f"[{lo:.3f}, {hi:.3f}]", "verdict": _verdict(lo <= ref <= hi)})
-    return pd.DataFrame(rows).set_index("question")
+    for claim, ours, interval, value in checks:
+        out.append(from_interval(claim, value, ours, interval, test="widest 95% interval"))
+    return out
 
 
-@functools.lru_cache(maxsize=4)
 def figure4_summary(resamples: int = 4000, seed: int = 0) -> dict:
+    """:func:`summarize` of :func:`analysis`, kept on disk (:mod:`replication.memo`): the claims ledger, the
+    approach3 chapter and the tests, each in its own process, share one computation."""
+    check_int("resamples", resamples, 100, 100_000)
+    return memo.kept("figure4_summary", {"resamples": resamples, "seed": seed},
+                     lambda: summarize(analysis(resamples, seed), seed))
+
+
+def summarize(fig: Figure4, seed: int = 0) -> dict:
     """The headline results as plain numbers (floats, bools, strings, tuples), for the claims ledger.
 
     Keys: ``n_points``, ``n_dropped``; ``paper``, ``huber``, ``likelihood``: {A, B, E, alpha, beta};
@@ -337,7 +333,7 @@ def figure4_summary(resamples: int = 4000, seed: int = 0) -> dict:
     (:func:`approach2_exponents`, :func:`approach3_widest`), which decides the verdicts; ``approach2_budgets_used``; ``a3_minus_a2_ci95`` (paired); ``table2_a``,
     ``table2_b``, ``table2_a_ci``, ``table2_b_ci`` (Approach 2, printed); ``verdicts``: question -> verdict.
     """
-    fig = analysis(resamples, seed)
+    resamples = fig.resamples
     out = {"n_points": int(len(fig.data)), "n_dropped": DROPPED, "paper": dict(paper.EQ10)}
     for m in METHODS:
         out[m] = {k: float(v) for k, v in fig.fits[m].params.items()}
@@ -364,7 +360,7 @@ def figure4_summary(resamples: int = 4000, seed: int = 0) -> dict:
         out[f"approach3_{name}_widest95"] = tuple(float(x) for x in approach3_widest(fig, name))
     out["approach2_budgets_used"] = int(fig.approach2.details["budgets_used"])
     out["a3_minus_a2_ci95"] = percentile(fig.paired, "a3 - a2")
-    out["verdicts"] = verdicts(fig)["verdict"].to_dict()
+    out["verdicts"] = {v.claim: v.label for v in verdicts(fig)}
     return out
 
 
@@ -387,8 +383,6 @@ def approach2_exponents(resamples: int = 4000, seed: int = 0, level: float = 0.9
     (frozen). There is no ladder of widths here (every point's N is read off the figure), so no
     leave-one-width-out range. Snapping puts D* = C/6N* on every budget, so b = 1 − a and b/a = (1 − a)/a
     in the estimate, the bootstrap and every refit."""
-    from replication.studies.exponents import exponent_intervals
-
     fit, _, boot = isoflop_fits(resamples, seed)
     a = boot.samples[:, boot.names.index("a")]
     data = points()
