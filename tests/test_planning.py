@@ -164,7 +164,8 @@ def test_sweep_compares_every_lifetime_with_the_chinchilla_optimum():
     assert np.allclose(at_zero["N / N_chinchilla"], 1) and np.allclose(at_zero["saved %"], 0, atol=1e-9)
     r = planning.inference_optimal(P, 2.0, 1e14)
     row = t[(t["loss"] == 2.0) & (t["T"] == 1e14)].iloc[0]
-    assert row["N"] == pytest.approx(float(r["N"])) and row["saved %"] == pytest.approx(100 * float(r["saved_fraction"]))
+    assert row["N"] == pytest.approx(float(r["N"]))
+    assert row["saved %"] == pytest.approx(100 * float(r["saved_fraction"]))
     with pytest.raises(Exception, match="losses"):
         planning.inference_sweep(P, [], T)
 

@@ -7,5 +7,5 @@ as Chinchilla's Appendix F and Table A4 do (``DECODER_ACCOUNTINGS``).
 from replication.estimate.decoder import DECODER_ACCOUNTINGS, Decoder, appendix_f_terms, table_a4, table_a4_matches
 from replication.estimate.perceiver import ACCOUNTINGS, TRAIN_ACCOUNTINGS, ComputeEstimator, PerceiverARShape
 
-__all__ = ["ACCOUNTINGS", "TRAIN_ACCOUNTINGS", "DECODER_ACCOUNTINGS", "ComputeEstimator", "Decoder", "PerceiverARShape", "appendix_f_terms",
-           "table_a4", "table_a4_matches"]
+__all__ = ["ACCOUNTINGS", "TRAIN_ACCOUNTINGS", "DECODER_ACCOUNTINGS", "ComputeEstimator", "Decoder", "PerceiverARShape",
+           "appendix_f_terms", "table_a4", "table_a4_matches"]

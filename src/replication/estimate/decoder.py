@@ -124,4 +124,5 @@ def table_a4_matches() -> dict[str, int]:
     (accounting -> rows), and ``rows``: how many there are."""
     t = table_a4()
     printed = [f"{x:.2f}" for x in t["paper_ratio"]]
-    return {acc: sum(f"{x:.2f}" == p for x, p in zip(t[acc], printed)) for acc in DECODER_ACCOUNTINGS} | {"rows": len(t)}
+    matches = {acc: sum(f"{x:.2f}" == p for x, p in zip(t[acc], printed)) for acc in DECODER_ACCOUNTINGS}
+    return matches | {"rows": len(t)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_int, check_number
 from replication.fit.bootstrap import check_resamples
@@ -33,8 +34,6 @@ def fit_approach1(data=None, *, N=None, D=None, loss=None, C=None, run=None, hor
     the grid points; they are far from independent, so for an interval that means something,
     resample whole runs (:func:`replication.fit.bootstrap.run_bootstrap` with ``clusters``).
     """
-    import pandas as pd
-
     if data is not None:
         run = column(data, "run", required=False) if run is None else run
         horizon = column(data, "horizon", required=False) if horizon is None else horizon

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_choice, check_number
 from replication.fit.bootstrap import Bootstrap, check_resamples, run_bootstrap
@@ -97,8 +98,6 @@ def fit_approach2(data=None, *, N=None, D=None, loss=None, C=None, budgets=None,
     of its parabola (NaN where the estimator is not a parabola), and ``details["budget_of_point"]`` the
     budget of every input point.
     """
-    import pandas as pd
-
     check_choice("on_edge", on_edge, ("raise", "exclude"))
     check_number("snap_tol", snap_tol, 0, 1, lo_open=True, hi_open=True)
     check_resamples(bootstrap)

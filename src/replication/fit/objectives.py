@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import erf
 
 from replication.errors import ReplicationError, check_int, check_range
 
@@ -67,8 +68,6 @@ def huber_lse_objective(theta, n, d, l, delta: float = 1e-3, weights=None):
 
 def _huber_log_norm(delta: float) -> float:
     """log ∫ exp(−ρ_δ(u)) du: the normaliser of the unit-scale Huber density."""
-    from scipy.special import erf
-
     z = math.sqrt(2 * math.pi) * erf(delta / math.sqrt(2)) + 2 * math.exp(-0.5 * delta * delta) / delta
     return math.log(z)
 

@@ -6,6 +6,7 @@ import io
 import math
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError
 from replication.files import MAX_INPUT_BYTES, read_input_text
@@ -114,8 +115,6 @@ def read_csv(path: str, name: str = "--data", *, limit: int = MAX_INPUT_BYTES):
     :data:`MAX_CSV_COLUMNS` columns, and no column named twice (pandas would rename the second ``loss`` to
     ``loss.1`` and the fit would use the first).
     """
-    import pandas as pd
-
     text = read_input_text(path, name, limit)
     where = f"{name}={str(path)!r}"
     if not text.strip():

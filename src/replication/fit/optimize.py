@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 
 from replication.fit.objectives import huber, huber_nll_objective, log_model, wsum
 
@@ -128,8 +129,6 @@ def _lbfgs_loop(fun, x0, memory, maxiter, ftol, gtol, max_ls, fscale) -> BatchSt
 
 def scipy_polish(fun, x0: np.ndarray, ftol=1e-15, gtol=1e-10, maxiter: int = 15000):
     """One scipy L-BFGS-B run from x0 on a batched objective, with tolerances near machine precision."""
-    from scipy.optimize import minimize
-
     def f1(x):
         f, g = fun(x[None, :])
         return float(f[0]), g[0]

@@ -44,7 +44,8 @@ def sum_versus_mean(data, starts: int = 100, delta: float = 1e-3, seed: int = 0)
         out[name] = (np.array(fs), np.array(its))
     best = min(f.min() for f, _ in out.values())
     return pd.DataFrame([{"objective": k, "starts": len(f), "median iterations": float(np.median(i)),
-                          "best sum of Huber": f.min(), "runs ending within 1e-4 of the best": int((f <= best * (1 + 1e-4)).sum())}
+                          "best sum of Huber": f.min(),
+                          "runs ending within 1e-4 of the best": int((f <= best * (1 + 1e-4)).sum())}
                          for k, (f, i) in out.items()]).set_index("objective")
 
 

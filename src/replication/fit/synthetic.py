@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from replication.errors import ReplicationError, check_int, check_number
 from replication.fit.approach3 import frontier, predict_loss
@@ -29,8 +30,6 @@ def synthetic_points(params, *, n_points: int = 200, N_range=(1e7, 1e10), D_rang
                      noise: float = 0.0, seed: int = 0):
     """Final losses of runs at random (N, D), log-uniform in the ranges; noise is the standard
     deviation of a Gaussian added to log L."""
-    import pandas as pd
-
     check_int("n_points", n_points, 1)
     N_range, D_range = positive("N_range", N_range), positive("D_range", D_range)
     _check_noise(noise, seed)
@@ -45,8 +44,6 @@ def synthetic_isoflops(params, budgets, *, sizes: int = 9, span: float = 1.0, of
                        noise: float = 0.0, seed: int = 0):
     """IsoFLOP profiles: at each budget, ``sizes`` model sizes log-spaced over ±``span``/2 decades
     around the true N_opt shifted by ``offset`` decades; D = C/(6N)."""
-    import pandas as pd
-
     budgets = positive("budgets", np.atleast_1d(budgets))
     if budgets.size == 0:
         raise ReplicationError("budgets is empty; allowed: one or more budgets > 0 (FLOPs)")
@@ -71,8 +68,6 @@ def synthetic_curves(params, sizes, horizons, *, points: int = 40, schedule_pena
     """Training curves for every (size, horizon): the loss at D tokens seen is L(N, D) plus a
     penalty ``schedule_penalty``·(1 − D/horizon) that stands for a cosine schedule not yet
     annealed, zero at the end of the cycle."""
-    import pandas as pd
-
     sizes, horizons = positive("sizes", np.atleast_1d(sizes)), positive("horizons", np.atleast_1d(horizons))
     if sizes.size == 0 or horizons.size == 0:
         raise ReplicationError("sizes and horizons need one or more values > 0 each")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
+from scipy.interpolate import Akima1DInterpolator
 
 from replication.errors import check_choice, check_int
 
@@ -114,8 +115,6 @@ def profile_minimum(x, y, *, estimator: str = DEFAULT_ESTIMATOR, window: int = W
     count = np.array([(x == s).sum() for s in u], dtype=float)
     mean = np.array([y[x == s].mean() for s in u])
     if estimator == "spline":
-        from scipy.interpolate import Akima1DInterpolator
-
         spline = Akima1DInterpolator(u, mean)
         return Profile(float(m.x[0]), float(m.y[0]), why, lambda z: spline(z, extrapolate=False), None)
     if estimator == "profile":
@@ -181,8 +180,6 @@ def _spline(u, Y, present):
     """Akima spline through each set's present sizes, minimised on a grid of 64 points per interval;
     a minimum at either end of the sizes is no minimum. Sets sharing the same present sizes (every
     set of a study without a bootstrap) are interpolated together."""
-    from scipy.interpolate import Akima1DInterpolator
-
     at, value = np.full(len(Y), np.nan), np.full(len(Y), np.nan)
     code = np.full(len(Y), TOO_FEW)
     patterns, group = np.unique(present, axis=0, return_inverse=True)

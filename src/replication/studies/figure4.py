@@ -294,7 +294,8 @@ def verdicts(fig: Figure4) -> list[Verdict]:
     for scheme in SCHEMES:
         outside = [k for k in CONSTANTS if not t.loc[k, f"paper inside ({scheme}, 95%)"]]
         out.append(Verdict(claim=f"eq. 10's constants inside the Huber refit's intervals ({scheme} resampled)",
-                           outcome=DISAGREES if outside else AGREES, test=f"95% bootstrap intervals, {scheme} resampled",
+                           outcome=DISAGREES if outside else AGREES,
+                           test=f"95% bootstrap intervals, {scheme} resampled",
                            paper="eq. 10", finding=", ".join(outside) + " outside" if outside else "all inside"))
     a3 = approach3_widest(fig)
     a2 = approach2_exponents(fig.resamples, 0, 0.95)["a"]
