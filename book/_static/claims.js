@@ -51,11 +51,13 @@
     }
 
     // a row scrolled to (claims.html#claim-<id>) stops below the bar where the bar stays in view (sticky):
-    // claims.css gives each row this margin above it
+    // claims.css gives each row this margin above it, beyond the page's own scroll padding (the theme's header)
     function clearOfTheBar() {
+      const root = document.documentElement;
       const style = getComputedStyle(form);
+      const padding = parseFloat(getComputedStyle(root).scrollPaddingTop) || 0;
       const below = style.position === "sticky" ? (parseFloat(style.top) || 0) + form.offsetHeight : 0;
-      document.documentElement.style.setProperty("--claims-scroll-margin", `${below + 8}px`);
+      root.style.setProperty("--claims-scroll-margin", `${Math.max(8, below + 8 - padding)}px`);
     }
 
     function fromHash() {
