@@ -72,13 +72,27 @@ def test_every_chapter_page_says_how_to_re_run_it(site):
 
 
 def test_every_chapter_page_offers_its_executed_notebook(site):
+    import zipfile
+
     import nbformat
 
-    for chapter in chapters():
-        assert f'href="_notebooks/{chapter}.ipynb"' in (site / f"{chapter}.html").read_text(), chapter
+    from replication.book.notebooks import ZIP_NAME, leftovers
+
+    with zipfile.ZipFile(site / "_notebooks" / ZIP_NAME) as z:
+        zipped = set(z.namelist())
+    for chapter, path in chapters().items():
+        page = (site / f"{chapter}.html").read_text()
+        assert f'href="_notebooks/{chapter}.ipynb"' in page, chapter
+        assert "btn-download-executed-notebook-button" in page, f"{chapter}: not in the download menu"
         nb = nbformat.read(site / "_notebooks" / f"{chapter}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert any(c.get("outputs") for c in code), f"{chapter}: the notebook offered has no outputs"
+        # it stands alone: numbers, citations and cross-references written in, every glued figure an output
+        assert not leftovers(nb), f"{chapter}: MyST left in the notebook: {leftovers(nb)[:3]}"
+        figures = [c for c in code if "figure" in c.metadata.get("tags", [])]
+        assert len(figures) == path.read_text().count("{glue:figure}"), chapter
+        assert all(any(k.startswith("image/") for o in c.outputs for k in o.get("data", {})) for c in figures)
+        assert f"{chapter}.ipynb" in zipped
 
 
 def test_site_ships_no_source_maps_and_no_thebe(site):
@@ -175,6 +189,31 @@ def test_claims_page_opens_filtered_from_its_address(site, chromium, server, tmp
     at = dom.index(f'id="claim-{held}"')
     fold = dom[:at][dom[:at].rindex("<details"):]
     assert re.match(r'<details class="claims-holding"[^>]*\bopen\b', fold), fold[:200]
+
+
+def test_a_claim_linked_by_its_anchor_lands_below_the_filter_bar(site, chromium, server, tmp_path):
+    import json
+
+    from replication import claims
+
+    df = claims.table(claims.registry())
+    shown_first = df.loc[df["outcome"] != claims.HOLDS, "id"].iloc[-1]  # far down the page, not folded
+    probe = """<script>window.addEventListener("load", () => setTimeout(() => {
+      const row = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+      const bar = document.querySelector("form.claims-filter");
+      document.documentElement.setAttribute("data-deep", JSON.stringify({row: row.getBoundingClientRect().top,
+        bar: bar.getBoundingClientRect().bottom, scrolled: window.scrollY}));
+    }, 500));</script>"""
+    copy = site / "_probe_deep_claims.html"
+    copy.write_text((site / "claims.html").read_text().replace("</body>", probe + "</body>"))
+    try:
+        dom = claims_dom(chromium, f"{server}/{copy.name}#claim-{shown_first}", tmp_path / "profile", 1400)
+    finally:
+        copy.unlink()
+    import html as html_lib
+
+    found = json.loads(html_lib.unescape(re.search(r'data-deep="([^"]*)"', dom).group(1)))
+    assert found["scrolled"] > 0 and found["row"] >= found["bar"], found
 
 
 # -- what a reader sees: verdicts, captions, tables that fit, readable numbers -------------------------------
@@ -307,3 +346,22 @@ def test_key_equations_are_numbered_and_referenced(site):
         assert html.count('class="eqno"') >= count, page
     # a reference from another chapter resolves to its number (a link into approach3.html)
     assert re.search(r'href="approach3.html#equation-eq-parametric-loss"', (site / "planning.html").read_text())
+
+
+def test_figure_text_is_readable_at_1400_px(site):
+    """Every text of every figure at least 11 px as the page shows it at 1400 px: the SVG's own size, shrunk
+    to the column where wider (a superscript, smaller by design, is measured by its base)."""
+    from _lib.figures import COLUMN_PX
+
+    small = {}
+    for page in toc_chapters():
+        for src in re.findall(r'<img\b[^>]*src="(_images/[^"]+\.svg)"', (site / f"{page}.html").read_text()):
+            svg = (site / src).read_text()
+            natural_px = float(re.search(r'<svg [^>]*width="([\d.]+)pt"', svg).group(1)) * 4 / 3
+            view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+            scale = min(natural_px, COLUMN_PX) / view_width
+            for text in re.findall(r"<text\b.*?</text>", svg, re.S):
+                sizes = [float(x) for x in re.findall(r"font-size: ([\d.]+)px", text)]
+                if sizes and max(sizes) * scale < 11:
+                    small.setdefault(page, []).append(round(max(sizes) * scale, 1))
+    assert not small, f"figure text under 11 px at 1400 px: {small}"
