@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_vendor/mathjax
 
-.PHONY: book test test-fast venv vendor browser clean
+.PHONY: book test test-fast venv vendor browser corpus clean
 
 venv: $(BIN)/replication
 $(BIN)/replication: pyproject.toml
@@ -35,11 +35,26 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium not installed: the browser test will skip"
 
+# Debian's manuals of Python, SQLAlchemy, Django, SQLite and PostgreSQL as one English corpus, debian-docs
+# (replication.corpus.debian): the pinned packages fetched with apt-get download (no root needed; the current
+# version where the archive has dropped a pinned one, the package lists refreshed first where we are root),
+# unpacked with dpkg-deb -x and cleaned to plain text in data/corpora/debian-docs.
+CORPUS := data/corpora/debian-docs
+corpus: $(CORPUS)/manifest.json
+$(CORPUS)/manifest.json: src/replication/corpus/debian.py src/replication/corpus/markup.py | venv
+	rm -rf .corpus-tmp && mkdir -p .corpus-tmp/debs
+	cd .corpus-tmp/debs && for p in $$(../../$(BIN)/python -m replication.corpus packages); do \
+	  apt-get download -q=2 "$$p" 2>/dev/null || apt-get download -q=2 "$${p%%=*}" 2>/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download -q=2 "$${p%%=*}"; } || exit 1; done
+	for f in .corpus-tmp/debs/*.deb; do dpkg-deb -x "$$f" ".corpus-tmp/$$(basename "$$f" _all.deb)"; done
+	$(BIN)/python -m replication.corpus build .corpus-tmp $(CORPUS)
+	rm -rf .corpus-tmp
+
 # Two pytest workers (one per core); a test file runs whole in one worker, so a module's fixture (the site
 # build) is made once. The site's file is named first, so that its build (the longest fixture) starts at once
 # while the other worker runs the rest, instead of last, alone.
 PYTEST_WORKERS ?= 2
-test: venv vendor browser
+test: venv vendor browser corpus
 	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile tests/test_site.py \
 	  $(filter-out tests/test_site.py,$(wildcard tests/test_*.py))
 

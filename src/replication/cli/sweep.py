@@ -2,6 +2,7 @@
 
     replication sweep <study> [--design NAME] [--executor {local,slurm}] [--dry-run] [--max-parallel K] ...
     replication sweep status <study> [--design NAME] [--runs-dir DIR]
+    replication sweep plan wide [--budgets C1,C2,...] [--throughput FLOP_PER_S] [--measure STEPS]
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import sys
 
 from replication.errors import ArgumentParser, ReplicationError, check_choice, finite_float
+from replication.studies.wide_plan import main as plan_main
 from replication.sweep import run_sweep, sweep_status
 from replication.sweep.designs import DESIGNS, STUDIES, check_design, check_study
 from replication.sweep.engine import EXECUTORS
@@ -112,6 +114,8 @@ def _print_plan(report: dict) -> None:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "status":
         return status_main(argv[1:])
+    if argv and argv[0] == "plan":
+        return plan_main(argv[1:])
     args = _parser().parse_args(argv)
     check_study(args.study)
     check_design(args.study, args.design)

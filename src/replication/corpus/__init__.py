@@ -1,7 +1,8 @@
 """Corpora, tokenizers and the token streams the trainer samples from.
 
-``documents`` reads a corpus spec (``kjv``, ``files:<glob>``, ``hf:<name>``) into documents and splits
-them by document; ``tokenizers`` turns text into ids (bytes or SentencePiece); ``streams`` builds and
+``documents`` reads a corpus spec (``kjv``, ``debian-docs``, ``files:<glob>``, ``hf:<name>``) into
+documents and splits them by document (``debian`` and ``markup``: Debian's manuals fetched by ``make corpus``,
+cleaned to text); ``tokenizers`` turns text into ids (bytes or SentencePiece); ``streams`` builds and
 caches the train and validation token streams of a run; ``units`` measures bytes per SentencePiece token,
 to read a byte-level study in Chinchilla's subword tokens.
 """

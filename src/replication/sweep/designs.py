@@ -10,6 +10,10 @@ chinchilla     ``default``: every run of our Chinchilla study (the learning-rate
                trains these first); ``smoke``: 2 runs of the narrowest width on two tiny budgets
 krasser        ``default``: Krasser's three experiments at CPU scale (1, 2a, 2b, three seeds each);
                ``1``, ``2a``, ``2b``: one of them; ``smoke``: 2 one-layer models of Experiment 2b
+wide           ``default``: the wide study (:mod:`replication.studies.wide_design`): its tuning, IsoFLOP runs and
+               batch test (the rest read the learning-rate rule from the recorded sweep); ``tuning``: the
+               sweep (its second seeds once its first are recorded: sweep it twice) and the warmup pilot;
+               ``isoflop``: its IsoFLOP runs only. ``replication sweep plan wide`` prints what it costs
 transfer       ``default``: the transfer test the book trains (:data:`TRANSFER` at the N_opt of the
                Chinchilla study's fitted law, so that study's runs must be in the store); ``smoke``: 3 runs, a
                decoder (the Chinchilla smoke design's first run, shared) and the prefix model under both
@@ -33,6 +37,7 @@ DESIGNS = {
     "chinchilla": ("default", "isoflop", "tuning", "smoke"),
     "krasser": ("default", "1", "2a", "2b", "smoke"),
     "transfer": ("default", "smoke"),
+    "wide": ("default", "tuning", "isoflop"),
 }
 STUDIES = tuple(DESIGNS)
 
@@ -109,7 +114,23 @@ def _transfer(design: str, root) -> list[TrainConfig]:
     return replace(TRANSFER, n_opt=n_opt).configs()
 
 
-_BUILDERS = {"chinchilla": _chinchilla, "krasser": _krasser, "transfer": _transfer}
+def _wide(design: str, root) -> list[TrainConfig]:
+    from replication.studies.wide_design import DEFAULT
+    from replication.studies.wide_lr import recorded_rule, repeat_points
+
+    if design != "tuning":  # the rule is fitted to the recorded sweep (its error names the tuning design)
+        study = replace(DEFAULT, lr_rule=recorded_rule(DEFAULT, root))
+        if design == "isoflop":
+            return study.isoflop_configs()
+    cfgs = DEFAULT.tuning_configs()
+    try:
+        cfgs += [DEFAULT.sweep_config(*p) for p in repeat_points(DEFAULT, root)]
+    except ReplicationError:  # the second seeds go where the first seeds' best rates are: the next sweep's
+        pass
+    return cfgs if design == "tuning" else cfgs + study.configs()
+
+
+_BUILDERS = {"chinchilla": _chinchilla, "krasser": _krasser, "transfer": _transfer, "wide": _wide}
 
 
 def plan(study: str, design: str | None = None, root=None) -> list[Planned]:
