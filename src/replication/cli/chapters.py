@@ -39,9 +39,16 @@ def run_main(argv: list[str]) -> int:
 def book_main(argv: list[str]) -> int:
     parser = ArgumentParser(prog="replication book", description="Build the whole book (strict).")
     parser.add_argument("--params", metavar="FILE", help="YAML file {chapter: {name: value}} to build with")
+    parser.add_argument("--pdf", action="store_true", help="also print the whole book into one PDF in the site "
+                        "(_build/html/chinchilla-replicated.pdf), from a single-page build, with chromium")
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if args.params:
         book_params(args.params)  # every error before the build starts; the build reads the file again
         env[PARAMS_ENV] = str(Path(args.params).resolve())
-    return subprocess.call(build_command(), env=env)
+    code = subprocess.call(build_command(), env=env)
+    if code == 0 and args.pdf:
+        from replication.book.pdf import build_pdf
+
+        print(build_pdf(env=env))
+    return code
