@@ -3,8 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MATHJAX_VERSION := 3.2.2
-MATHJAX := book/_vendor/mathjax
+KATEX_VERSION := 0.16.22
+AXE_VERSION := 4.10.3
+KATEX := book/_vendor/katex
 
 .PHONY: book test test-fast venv vendor browser corpus clean
 
@@ -14,20 +15,29 @@ $(BIN)/replication: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" ; test -x $(BIN)/replication
 	touch $(BIN)/replication
 
-# MathJax 3 from the npm registry, so that the site renders math offline.
-vendor: $(MATHJAX)/es5/tex-mml-chtml.js
-$(MATHJAX)/es5/tex-mml-chtml.js:
-	rm -rf $(MATHJAX) .mathjax-tmp && mkdir -p $(MATHJAX) .mathjax-tmp
-	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
-	tar -xzf .mathjax-tmp/mathjax-$(MATHJAX_VERSION).tgz -C .mathjax-tmp
-	mkdir -p $(MATHJAX)/es5/output/chtml/fonts
-	cp .mathjax-tmp/package/es5/tex-mml-chtml.js $(MATHJAX)/es5/
-	cp -r .mathjax-tmp/package/es5/output/chtml/fonts/woff-v2 $(MATHJAX)/es5/output/chtml/fonts/
-	cp .mathjax-tmp/package/LICENSE $(MATHJAX)/
-	rm -rf .mathjax-tmp
+# From the npm registry, so that nothing loads from the network: KaTeX, whose stylesheet and fonts the site serves
+# (book/_vendor/katex) and whose script renders every formula at build time (.vendor/katex, not shipped), and
+# axe-core, which the browser test injects into each page (.vendor/axe-core).
+vendor: $(KATEX)/katex.min.css .vendor/katex/katex.min.js .vendor/axe-core/axe.min.js
+$(KATEX)/katex.min.css .vendor/katex/katex.min.js &:
+	rm -rf $(KATEX) .vendor/katex .katex-tmp && mkdir -p $(KATEX)/fonts .vendor/katex .katex-tmp
+	cd .katex-tmp && npm pack --silent katex@$(KATEX_VERSION) >/dev/null
+	tar -xzf .katex-tmp/katex-$(KATEX_VERSION).tgz -C .katex-tmp
+	cp .katex-tmp/package/dist/katex.min.css .katex-tmp/package/LICENSE $(KATEX)/
+	cp .katex-tmp/package/dist/fonts/*.woff2 $(KATEX)/fonts/
+	cp .katex-tmp/package/dist/katex.min.js .vendor/katex/
+	rm -rf .katex-tmp
+.vendor/axe-core/axe.min.js:
+	rm -rf .vendor/axe-core .axe-tmp && mkdir -p .vendor/axe-core .axe-tmp
+	cd .axe-tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf .axe-tmp/axe-core-$(AXE_VERSION).tgz -C .axe-tmp
+	cp .axe-tmp/package/axe.min.js .axe-tmp/package/LICENSE .vendor/axe-core/
+	rm -rf .axe-tmp
 
-book: venv vendor
-	$(BIN)/replication book
+# The site, and the whole book as one PDF in it (printed by chromium from a single-page build, where chromium is
+# installed: `make browser`).
+book: venv vendor browser
+	$(BIN)/replication book $$( (command -v chromium || command -v chromium-browser) >/dev/null 2>&1 && echo --pdf)
 
 # Debian's chromium for the browser test of the built site (root with apt only; elsewhere the test skips).
 browser:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-from replication.book import notebooks
+from replication.book import chrome, notebooks
 from replication.book.notebooks import NOTEBOOKS
 
 RERUN_TAG = "rerun-note"
@@ -121,17 +121,15 @@ def add_rerun_note(nb, chapter: str, defaults: dict) -> None:
         nb.cells.insert(where[-1] + 1, rerun_note(chapter, defaults))
 
 
-def build_footer(repo_dir: Path) -> str:
-    """"Built from commit abc1234 (2026-12-01)": what the site shows of its provenance."""
+def build_footer(repo_dir: Path, configured_url: str = "") -> str:
+    """"Built from commit abc1234 (2026-12-01)": what the site shows of its provenance, the commit linked to
+    the repository (:func:`chrome.repository_url`) when there is one."""
     def git(*args):
         result = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, text=True)
         return result.stdout.strip() if result.returncode == 0 else ""
 
     commit, date = git("rev-parse", "--short", "HEAD"), git("log", "-1", "--format=%cs")
-    remote = git("config", "--get", "remote.origin.url")
-    if remote.startswith("git@github.com:"):
-        remote = "https://github.com/" + remote.split(":", 1)[1]
-    remote = remote.removesuffix(".git") if remote.startswith("https://") else ""
+    remote = html.escape(chrome.repository_url(repo_dir, configured_url))
     if not commit:
         return ""
     where = f'<a href="{remote}/tree/{commit}">{commit}</a>' if remote else f"<code>{commit}</code>"
@@ -139,7 +137,8 @@ def build_footer(repo_dir: Path) -> str:
 
 
 def _on_config_inited(app, config) -> None:
-    footer = build_footer(Path(app.srcdir).resolve())  # git finds the checkout from book/
+    footer = build_footer(Path(app.srcdir).resolve(),  # git finds the checkout from book/
+                          config.html_theme_options.get("repository_url", ""))
     if footer:
         config.html_theme_options = {**config.html_theme_options, "extra_footer": footer}
 
@@ -231,6 +230,7 @@ def _register_author_year_labels() -> None:
 
 def setup(app) -> None:
     _register_author_year_labels()
+    chrome.setup(app)
     app.connect("config-inited", _on_config_inited)
     app.connect("html-page-context", _on_page_context)
     app.connect("html-page-context", _on_page_context_downloads, priority=502)  # after the theme's buttons (501)

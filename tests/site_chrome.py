@@ -1,0 +1,146 @@
+"""The built site's chrome in a real browser (issue 28): every page loaded once in one headless chromium
+(tests/browser.py) and looked at light and dark at 1400 px, then at 420 px:
+
+- the navigation and page-contents toggles open their sidebars at 420 px
+- no console error in a fresh profile, no failed request (a missing favicon is one)
+- at most 1.5 MB and 20 requests per page, the cache off
+- no display equation wider than its column at 1400 px
+- axe-core (vendored by `make vendor`, injected into the page): no serious or critical violation, light or dark
+
+tests/test_site.py imports these tests, so that they run in its pytest worker, after its build of the site, with
+its fixtures (``site``, ``chromium``, ``server``); this file is not collected on its own. The pieces of
+replication.book.chrome are tested without a build in tests/test_chrome.py.
+"""
+import json
+import os
+
+import pytest
+
+from browser import Browser
+from replication.book.chapters import toc_chapters
+from replication.repository import REPO_DIR
+
+AXE = REPO_DIR / ".vendor" / "axe-core" / "axe.min.js"
+MAX_BYTES, MAX_REQUESTS = 1_500_000, 20
+
+#: every display equation whose rendering is wider than its block, or whose block is wider than the article
+EQUATIONS = """(() => {
+  const article = document.querySelector("article.bd-article");
+  const right = article.getBoundingClientRect().right + 1;
+  const wide = [];
+  for (const block of article.querySelectorAll("div.math")) {
+    const shown = block.querySelector(".katex-display, mjx-container") || block;
+    if (shown.scrollWidth > shown.clientWidth + 1 || block.getBoundingClientRect().right > right)
+      wide.push(`${block.id || block.textContent.trim().slice(0, 40)}: ${shown.scrollWidth} px in ${shown.clientWidth} px`);
+  }
+  return wide;
+})()"""
+
+#: click a sidebar's toggle (the first element of its class, as both themes bind it): is its sidebar then shown,
+#: with links, inside the window?
+TOGGLE = """((button, dialog) => {
+  const toggle = document.querySelector(button);
+  if (!toggle) return "no toggle";
+  if (!toggle.offsetParent) return "the toggle the themes bind is hidden";
+  toggle.click();
+  const shown = document.querySelector(dialog);
+  const box = shown && shown.getBoundingClientRect();
+  const links = shown ? shown.querySelectorAll("a[href]").length : 0;
+  const ok = shown && shown.open && box.width > 100 && box.left >= 0 && box.left < innerWidth && links > 0;
+  if (shown && shown.open) shown.close();
+  return ok ? "opens" : `does not open its sidebar (${shown ? box.width + " px, " + links + " links" : "none"})`;
+})"""
+
+#: no transition or animation: colours measured are the ones the page settles on
+STILL = """document.head.insertAdjacentHTML("beforeend",
+  "<style>*, *::before, *::after { transition: none !important; animation: none !important; }</style>")"""
+
+#: the theme once it has followed the system's colour scheme (on a change event, in auto mode)
+DARK = """new Promise((done) => {
+  let tries = 0;
+  const look = () => document.documentElement.dataset.theme === "dark" || ++tries > 20
+    ? done(document.documentElement.dataset.theme) : setTimeout(look, 50);
+  look();
+})"""
+
+#: axe-core's serious and critical violations, and content outside any landmark ("region"); with the
+#: experimental rule that a control's name contains the words it shows (label-content-name-mismatch). Formulas
+#: are left out: KaTeX's thousands of nested spans take most of axe's time, and have the text's colours.
+AXE_RUN = """axe.run({exclude: [".katex"]}, {resultTypes: ["violations"], preload: false, %s})
+  .then((r) => r.violations
+  .filter((v) => v.impact === "serious" || v.impact === "critical" || v.id === "region")
+  .map((v) => `${v.id} (${v.impact}, ${v.nodes.length}x): ${v.nodes[0].target.join(" ")}`))"""
+AXE_LIGHT = AXE_RUN % 'rules: {"label-content-name-mismatch": {enabled: true}}'
+AXE_DARK = AXE_RUN % 'runOnly: {type: "rule", values: ["color-contrast"]}'  # all that dark mode changes
+
+
+def survey(browser: Browser, url: str, axe_source: str | None) -> dict:
+    """One page, loaded once: what it downloads and logs at 1400 px (light), its equations, axe light and dark,
+    and its toggles at 420 px."""
+    browser.viewport(1400, 1000, dark=False)
+    found = browser.load(url)
+    origin = "/".join(url.split("/")[:3]) + "/"
+    found["remote"] = [u for u in found["urls"] if not u.startswith(origin)]
+    found["equations"] = browser.run(EQUATIONS)
+    if axe_source:
+        browser.run(axe_source)
+        found["axe light"] = browser.run(AXE_LIGHT)
+        browser.run(STILL)
+        browser.viewport(1400, 1000, dark=True)
+        assert browser.run(DARK) == "dark", "the theme does not follow the system's dark mode"
+        found["axe dark"] = browser.run(AXE_DARK)
+    browser.viewport(420, 900, dark=False)
+    found["navigation"] = browser.run(f"{TOGGLE}('.primary-toggle', '#pst-primary-sidebar-modal')")
+    if browser.run("!!document.querySelector('#pst-page-toc-nav')"):
+        found["contents"] = browser.run(f"{TOGGLE}('.secondary-toggle', '#pst-secondary-sidebar-modal')")
+    found["console"] = browser.summary()["console"]  # errors on a click or a change of theme too
+    return found
+
+
+@pytest.fixture(scope="module")
+def surveys(site, chromium, server, tmp_path_factory):
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is missing under CI: `make vendor` fetches it")
+        pytest.skip("axe-core not vendored: run `make vendor`")
+    axe_source = AXE.read_text()
+    with Browser(chromium, tmp_path_factory.mktemp("profile")) as browser:
+        return {page: survey(browser, f"{server}/{page}.html", axe_source) for page in toc_chapters()}
+
+
+def _failing(surveys, key, ok) -> dict:
+    return {page: found.get(key) for page, found in surveys.items() if key in found and not ok(found[key])}
+
+
+@pytest.mark.slow
+def test_toggles_open_the_sidebars_at_420_px(surveys):
+    assert not _failing(surveys, "navigation", lambda v: v == "opens")
+    assert not _failing(surveys, "contents", lambda v: v == "opens")
+
+
+@pytest.mark.slow
+def test_no_console_error_no_failed_request_nothing_from_the_network(surveys):
+    assert not _failing(surveys, "console", lambda v: not v)
+    assert not _failing(surveys, "failed", lambda v: not v)
+    assert not _failing(surveys, "remote", lambda v: not v)
+
+
+@pytest.mark.slow
+def test_pages_are_light(surveys):
+    heavy = {page: f"{f['bytes'] / 1e6:.2f} MB in {f['requests']} requests" for page, f in surveys.items()
+             if f["bytes"] > MAX_BYTES or f["requests"] > MAX_REQUESTS}
+    assert not heavy, json.dumps({p: surveys[p]["urls"] for p in heavy}, indent=1) + f"\n{heavy}"
+    # the themes' icons are inline SVG: neither fontawesome.js nor its web font is fetched
+    assert not {p: [u for u in f["urls"] if "fontawesome" in u] for p, f in surveys.items()
+                if any("fontawesome" in u for u in f["urls"])}
+
+
+@pytest.mark.slow
+def test_no_display_equation_is_wider_than_its_column(surveys):
+    assert not _failing(surveys, "equations", lambda v: not v)
+
+
+@pytest.mark.slow
+def test_axe_finds_no_serious_violation_light_or_dark(surveys):
+    assert not _failing(surveys, "axe light", lambda v: not v)
+    assert not _failing(surveys, "axe dark", lambda v: not v)

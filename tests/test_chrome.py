@@ -1,0 +1,107 @@
+"""The site's chrome (replication.book.chrome), piece by piece, without a build; the built site in a browser is
+checked by tests/site_chrome.py (run by tests/test_site.py)."""
+import shutil
+import subprocess
+
+import pytest
+
+from replication.book import chrome
+from replication.repository import BOOK_DIR
+
+
+def _git_repo(path, remote=None):
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    if remote:
+        subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
+    return path
+
+
+@pytest.mark.parametrize("remote, url", [
+    ("git@github.com:owner/name.git", "https://github.com/owner/name"),
+    ("https://gitlab.com/owner/name.git", "https://gitlab.com/owner/name"),
+    ("ssh://git@github.com/owner/name.git", "https://github.com/owner/name"),
+    ("/srv/git/name.git", ""),  # a path on a disk has no web page
+    (None, ""),
+])
+def test_repository_url_from_the_git_remote(tmp_path, remote, url):
+    assert chrome.repository_url(_git_repo(tmp_path, remote)) == url
+
+
+def test_a_configured_repository_wins_and_links_each_page(tmp_path):
+    repo = _git_repo(tmp_path, "git@github.com:owner/name.git")
+    options = chrome.provenance_options(repo, {"repository_url": "https://github.com/other/book"}, repo / "book")
+    assert options["repository_url"] == "https://github.com/other/book"
+    assert options["use_repository_button"] and options["use_edit_page_button"]
+    assert options["path_to_docs"] == "book"
+    # a host whose edit links the theme does not know: no buttons (the footer still links the commit)
+    assert chrome.provenance_options(repo, {"repository_url": "https://git.example.org/o/n"}, repo / "book") == \
+        {"repository_url": "https://git.example.org/o/n"}
+    assert chrome.provenance_options(_git_repo(tmp_path / "bare"), {}, tmp_path / "bare" / "book") == {}
+
+
+def test_the_stylesheet_bundle_inlines_imports_and_moves_urls(tmp_path):
+    (tmp_path / "_static" / "styles").mkdir(parents=True)
+    (tmp_path / "_static" / "styles" / "theme.css").write_text('@charset "utf-8";\n@import "../basic.css";\n')
+    (tmp_path / "_static" / "basic.css").write_text("div { background: url(file.png) }")
+    (tmp_path / "_static" / "styles" / "theme2.css").write_text(
+        "@font-face { src: url(../vendor/f.woff2) } a { b: url('data:image/svg+xml,x') }\n/*# sourceMappingURL=x.map */")
+    (tmp_path / "katex").mkdir()
+    (tmp_path / "katex" / "k.css").write_text("@font-face { src: url(fonts/KaTeX_Main.woff2) }")
+    seen = set()
+    text = "".join(chrome._css(tmp_path, name, seen) for name in
+                   ["_static/styles/theme.css", "_static/basic.css", "_static/styles/theme2.css", "katex/k.css"])
+    assert text.count("url(file.png)") == 1  # inlined once, though listed twice
+    assert "url(vendor/f.woff2)" in text and "url('data:image/svg+xml,x')" in text
+    assert "url(../katex/fonts/KaTeX_Main.woff2)" in text
+    assert "@import" not in text and "@charset" not in text and "sourceMappingURL" not in text
+
+
+def test_math_is_rendered_when_the_page_is_written():
+    try:
+        script = chrome.katex_script(BOOK_DIR)
+    except Exception as error:  # sphinx's ExtensionError: KaTeX not vendored, or no node
+        pytest.skip(str(error))
+    body = ('<p><span class="math notranslate nohighlight">\\(N_{opt} &lt; C^{a}\\)</span></p>'
+            '<div class="math notranslate nohighlight" id="equation-x">\n<span class="eqno">(1)</span>'
+            '\\[\nL = E + \\frac{A}{N^\\alpha}\n\\]</div>')
+    out = chrome.render_math({"page": body}, script)["page"]
+    assert out.count('class="katex"') == 2 and 'class="katex-display"' in out and "<math" in out
+    assert '<span class="eqno">(1)</span>' in out and "\\(" not in out and "\\[" not in out
+    preloads = chrome.font_preloads(out)
+    assert "KaTeX_Main-Regular.woff2" in preloads and "KaTeX_Math-Italic.woff2" in preloads
+    assert "KaTeX_AMS" not in preloads and chrome.font_preloads("<p>no math</p>") == ""
+    with pytest.raises(Exception, match=r"page.*\\frac\{"):
+        chrome.render_math({"page": '<span class="math notranslate nohighlight">\\(\\frac{\\)</span>'}, script)
+
+
+def test_images_keep_their_room_and_load_late(tmp_path):
+    svg = tmp_path / "a.svg"
+    svg.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="360pt" height="180pt">')
+    body = '<img alt="first" src="_images/a.svg" /><p>text</p><img alt="second" src="_images/b.png" />'
+    out = chrome.sized_images(body, {"a.svg": svg})
+    assert '<img alt="first" src="_images/a.svg" width="480" height="240" decoding="async" />' in out
+    assert '<img alt="second" src="_images/b.png" loading="lazy" decoding="async" />' in out
+
+
+def test_a_page_is_described_by_its_verdict_else_its_first_paragraph():
+    from docutils.core import publish_doctree
+
+    prose = publish_doctree("Title\n=====\n\n.. note::\n\n   A note that is not the page's subject at all.\n\n"
+                            "The first paragraph of the page, which says what the page is about, in enough words.\n")
+    assert chrome.description(prose).startswith("The first paragraph of the page")
+    verdict = publish_doctree(".. admonition:: Verdict\n   :class: verdict\n\n   The paper says :math:`a \\approx 0.5`."
+                              " We find " + "much " * 40 + "more.\n\nOther prose that is long enough to count here.\n")
+    text = chrome.description(verdict)
+    assert text.startswith("The paper says a ≈ 0.5. We find much") and text.endswith(" …") and len(text) <= 162
+
+
+@pytest.mark.slow
+def test_a_page_prints_to_pdf(tmp_path):
+    from replication.book import pdf
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed: run `make browser` (root with apt)")
+    (tmp_path / "index.html").write_text("<!DOCTYPE html><title>t</title><h1>The whole book</h1><p>One page.</p>")
+    out = pdf.print_pdf(tmp_path / "index.html", tmp_path / "book.pdf", exe)
+    assert out.read_bytes().startswith(b"%PDF-")
