@@ -34,3 +34,18 @@ def test_a_rule_is_shown_only_where_one_decides_the_claim():
     assert 'chapter: <a href="glance.html">Scaling laws at a glance</a>' in checked
     unchecked = page._claim(row(kind=NOT_CHECKED), {"glance"}, corrected=False)
     assert "rule:" not in unchecked and "a note" in unchecked
+
+
+def test_the_verdict_box_says_what_became_of_the_claims_in_at_most_60_words(monkeypatch):
+    from replication.verdict import words
+
+    glued = {}
+    monkeypatch.setattr(page, "glue", lambda name, value, display: glued.update({name: value}))
+    outcomes = ["holds"] * 265 + ["differs"] * 33 + ["no check"] * 29 + ["inconclusive"] * 5 + ["disagrees"] * 3
+    kinds = ["replicated from data"] * 20 + ["arithmetically consistent"] * (len(outcomes) - 20)
+    df = pd.DataFrame({"outcome": outcomes, "kind": kinds})
+    box = page.verdict(df)
+    assert glued["claims_verdict"].data == box and words(box) <= 60
+    assert box.startswith("{bdg-danger}`differs` The paper, Krasser's article and note, and three write-ups make 335")
+    assert "265 hold, 33 differ, 29 have no check, 5 are inconclusive, 3 disagree" in box
+    assert "of the 20 checked against independent data, 20 hold or agree." in box

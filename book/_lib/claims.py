@@ -7,7 +7,7 @@ import html
 import re
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, Markdown
 from myst_nb import glue
 
 from replication.claims import (AGREES, ARITHMETIC, DATA, DIFFERS, DISAGREES, HOLDS, INCONCLUSIVE, KINDS, NO_CHECK,
@@ -15,6 +15,7 @@ from replication.claims import (AGREES, ARITHMETIC, DATA, DIFFERS, DISAGREES, HO
 from replication.book.chapters import toc_chapters
 from replication.claims.ledger import NOT_CHECKED, distinct_tests
 from replication.repository import BOOK_DIR
+from replication.verdict import Verdict, box_markdown
 
 from .tables import power_of_ten, table
 
@@ -89,6 +90,20 @@ def glue_counts(df: pd.DataFrame) -> dict:
     for name, value in counts.items():
         glue(name, value, display=False)
     return counts
+
+
+def verdict(df: pd.DataFrame) -> str:
+    """The page's Verdict box, glued as ``claims_verdict``: how many checkable statements the sources make,
+    what became of them, and how many of those checked against independent data hold or agree; the badge
+    says whether every arithmetic check holds."""
+    v = Verdict(claim=f"The paper, Krasser's article and note, and three write-ups make {len(df)} checkable "
+                      f"statements.",
+                outcome=DIFFERS if (df["outcome"] == DIFFERS).any() else HOLDS, test="each claim's own rule",
+                finding=f"We find that {outcome_counts(df)}; of the {int((df['kind'] == DATA).sum())} checked "
+                        f"against independent data, {len(replications(df))} hold or agree.")
+    text = box_markdown(v)
+    glue("claims_verdict", Markdown(text), display=False)
+    return text
 
 
 def summary_table(summary: pd.DataFrame):
