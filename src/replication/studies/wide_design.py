@@ -4,10 +4,9 @@ held-out prediction and Chinchilla against Gopher in miniature. Nothing here tra
 costs is :mod:`replication.studies.wide_plan`.
 
 - **Corpus and units**: ``debian-docs`` (:mod:`replication.corpus.debian`), UTF-8 bytes (V = 262): at
-  these widths a subword vocabulary would be most of N (V = 8,000 at d = 68 is 1.1M embedding parameters
-  against 0.25M in the whole byte model), so bytes keep N the network's; tokens per parameter are reported
-  in bytes and in SentencePiece tokens (4.18 bytes each at V = 8,000, 4.69 at V = 32,000, measured on the
-  validation documents by :func:`replication.corpus.bytes_per_token`).
+  these widths a subword vocabulary would be most of N (V = 8,000 at d = 68: 69% of N, 0.54M of 0.78M
+  parameters; bytes: 7%), so bytes keep N the network's; tokens per parameter are reported in bytes and
+  in SentencePiece tokens (:data:`BYTES_PER_TOKEN`).
 - **Models**: the King James study's shape family (4 layers, 2 heads, n = 128, batches of 8), its ladder
   of widths (ratio 2^(1/4), about sqrt(2) in N per rung) extended to d = 192.
 - **Budgets**: :data:`BUDGETS`, executed FLOPs, each twice the last; a parameter, like the device, so that
@@ -48,6 +47,10 @@ BUDGETS = tuple(2.5e11 * 2 ** i for i in range(8))
 #: Byte tokens in the training split of ``debian-docs`` (5% of the documents held out, split seed 0), each
 #: document's end-of-sequence token included; ``tests/test_wide_design.py`` checks it against the corpus.
 TRAIN_TOKENS = 27_587_809
+#: UTF-8 bytes per SentencePiece token of ``debian-docs`` at V = 8,000 and 32,000 (unigram models trained on
+#: the training split, counted on the validation documents: :func:`replication.corpus.bytes_per_token`);
+#: ``tests/test_wide_design.py`` checks V = 8,000 against the corpus.
+BYTES_PER_TOKEN = {8000: 4.18, 32000: 4.69}
 #: The King James study's law, N* = k C^a (Approach 2, executed FLOPs, every parameter), to three digits:
 #: where each budget's vertex is expected; ``tests/test_wide_design.py`` checks it against the recorded runs.
 KJV_LAW = (0.0349, 0.508)

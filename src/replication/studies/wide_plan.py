@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from replication.errors import ArgumentParser, ReplicationError, check_int, finite_float
-from replication.studies.wide_design import BUDGETS, KJV_LR, WideStudy
+from replication.studies.wide_design import BUDGETS, BYTES_PER_TOKEN, KJV_LR, WideStudy
 
 #: A compiled run's cost outside its steps with a warm compile cache, and the first run of a width's more
 #: (training/step.py: ~9 s and ~67 s at d = 24, one thread).
@@ -193,11 +193,14 @@ def format_plan(study: WideStudy, table: pd.DataFrame, speed: Speed) -> str:
              f"{study.budgets[0]:.3g} to {study.budgets[-1]:.3g} executed FLOPs "
              f"({study.budgets[-1] / study.budgets[0]:.0f}x); fits on budgets 1-{len(study.fit_budgets)}, "
              f"budgets {len(study.fit_budgets) + 1}-{len(study.budgets)} held out"]
+    lines.append(f"  {'budget':>9}  {'N* expected':>11}  {'D/N there':>20}  widths (epochs at most)")
     for k, c in enumerate(study.budgets):
         v = study.widths[study.nearest_rung(study.expected_n(c))]
+        tpp = study.tokens(v, c) / study.n(v)
         sizes = ", ".join(f"{study.widths[j]}" for j in study.profile(k))
-        lines.append(f"  {c:9.3g}  expected N* {study.expected_n(c):9.3g} (d={v}); widths {sizes}; "
-                     f"epochs at most {max(study.epochs(study.widths[j], c) for j in study.profile(k)):.2f}")
+        most = max(study.epochs(study.widths[j], c) for j in study.profile(k))
+        lines.append(f"  {c:9.3g}  {study.expected_n(c):11.3g}  {tpp:4.0f} bytes, {tpp / BYTES_PER_TOKEN[32000]:3.0f} "
+                     f"SP-32k  d={v}: {sizes} ({most:.2f})")
     duel = ", ".join(f"{name} d={w} (N={study.n(w):,}, D/N={study.tokens(w, study.budgets[-1]) / study.n(w):.0f})"
                      for name, w in study.duel_widths().items())
     lines.append(f"  Chinchilla against Gopher at {study.budgets[-1]:.3g}: {duel}")
