@@ -13,7 +13,7 @@ from replication.cli import main as cli
 from replication.corpus import debian
 from replication.errors import ReplicationError
 from replication.studies.chinchilla_design import DEFAULT as KJV
-from replication.studies.wide_design import BYTES_PER_TOKEN, DEFAULT, KJV_LAW, KJV_LR, TRAIN_TOKENS, WideStudy
+from replication.studies.wide_design import DEFAULT, KJV_LAW, KJV_LR, TRAIN_TOKENS, WideStudy
 from replication.studies.wide_lr import HorizonRule, best_and_neighbours, fit_rule
 from replication.studies.wide_plan import MEASURED, Speed, plan
 from replication.sweep import designs
@@ -190,11 +190,3 @@ def test_the_real_corpus_is_the_designs():
     data = load_data("debian-docs", "bytes")
     assert len(data.train) == TRAIN_TOKENS
     assert WideStudy().train_tokens == TRAIN_TOKENS
-
-
-@pytest.mark.slow
-def test_bytes_per_sentencepiece_token_of_the_real_corpus():
-    _real_corpus()
-    from replication.corpus import bytes_per_token
-
-    assert round(bytes_per_token("debian-docs", 8000)["bytes_per_token"], 2) == BYTES_PER_TOKEN[8000]
