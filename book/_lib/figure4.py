@@ -14,7 +14,7 @@ from myst_nb import glue
 from replication.fit import frontier, predict_loss
 from replication.sources import chinchilla as paper
 from replication.studies import figure4
-from replication.verdict import Verdict, box_markdown
+from replication.verdict import AGREES, DISAGREES, Verdict, box_markdown
 
 from . import figures, tables
 from .approach3 import CONSTANTS, NAMES, given
@@ -122,7 +122,7 @@ def box(verdicts: list[Verdict]) -> list[Verdict]:
             replace(constants, claim=(f"Eq. 10: E = {p['E']:g}, A = {p['A']:g}, B = {p['B']:g}, α = {p['alpha']:g}, "
                                       f"β = {p['beta']:g}."),
                     finding=("The same refit's 95% intervals, whole budgets resampled, hold all five."
-                             if constants.outcome == "agrees" else
+                             if constants.outcome == AGREES else
                              f"The same refit puts {outside} outside its 95% intervals, whole budgets resampled."))]
 
 
@@ -232,7 +232,7 @@ def glue_numbers(fig, verdicts: list[Verdict]) -> dict:
     for i, verdict in enumerate(verdicts):
         v[f"f4_verdict{i}"] = verdict.label
     v["f4_apart"] = ("What stands apart on these points is the paper's printed Approach 3, not the approach."
-                     if v["f4_verdict2"] == "disagrees" else
+                     if v["f4_verdict2"] == DISAGREES else
                      "Judged by the wider interval, even the printed Approach-3 exponent is within what these "
                      "points allow: they do not tell the paper's exponents apart.")
     v = {k: (int(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) else
