@@ -17,7 +17,8 @@ from replication.verdict import box_markdown
 from .figures import PALETTE
 from .tables import number, sci, table
 
-#: how the chapter names each law of planning.LAWS (a CSV of final losses is "Approach 3 fitted to the data")
+#: how the chapter names each law of replication.studies.planning.LAWS (a CSV of final losses is "Approach 3
+#: fitted to the data")
 LAW_LABELS = {"paper": "the paper's eq. 10 (unrounded constants)", "paper-rounded": "the paper's eq. 10 as printed",
               "besiroglu": "Besiroglu et al.'s refit", "figure4": "our refit to the Figure 4 points",
               "study": "our CPU-scale fit"}
