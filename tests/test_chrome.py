@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from replication.book import chrome
+from replication.book import bundle, chrome
 from replication.repository import BOOK_DIR
 
 
@@ -48,12 +48,22 @@ def test_the_stylesheet_bundle_inlines_imports_and_moves_urls(tmp_path):
     (tmp_path / "katex").mkdir()
     (tmp_path / "katex" / "k.css").write_text("@font-face { src: url(fonts/KaTeX_Main.woff2) }")
     seen = set()
-    text = "".join(chrome._css(tmp_path, name, seen) for name in
+    text = "".join(bundle.stylesheet(tmp_path, name, seen) for name in
                    ["_static/styles/theme.css", "_static/basic.css", "_static/styles/theme2.css", "katex/k.css"])
     assert text.count("url(file.png)") == 1  # inlined once, though listed twice
     assert "url(vendor/f.woff2)" in text and "url('data:image/svg+xml,x')" in text
     assert "url(../katex/fonts/KaTeX_Main.woff2)" in text
     assert "@import" not in text and "@charset" not in text and "sourceMappingURL" not in text
+
+
+def test_the_stylesheet_keeps_only_rules_that_can_apply():
+    css = ('@font-face{font-family:X;src:url(x.woff2)}.used{a:b}.unused{c:d}.used .unused,.used > p{e:f}'
+           '@media (min-width:9px){.unused{g:h}.used:not(.unused){i:j}}@keyframes k{0%{opacity:0}}'
+           'p[data-x="a{b"]{k:l}.bs-tooltip-auto .tooltip-arrow{m:n}/* a } in a comment */html[data-theme=dark]{o:p}')
+    out = bundle.purge(css, {"used"})
+    assert out == ('@font-face{font-family:X;src:url(x.woff2)}.used{a:b}.used > p{e:f}'
+                   '@media (min-width:9px){.used:not(.unused){i:j}}@keyframes k{0%{opacity:0}}'
+                   'p[data-x="a{b"]{k:l}.bs-tooltip-auto .tooltip-arrow{m:n}html[data-theme=dark]{o:p}')
 
 
 def test_math_is_rendered_when_the_page_is_written():

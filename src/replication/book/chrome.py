@@ -1,10 +1,9 @@
 """The site's chrome: what a page loads, and what it shows around the chapter (issue 28).
 
-- **One stylesheet, one script.** Each page links ``_static/site.css`` and ``_static/site.js`` (``defer``) in
-  place of the themes' and extensions' files, which are joined into them when the build ends (``@import``
-  inlined, relative ``url()`` rewritten);
-  ``book/_templates/layout.html`` leaves out what the themes hard-wire (fontawesome.js, whose few icons are
-  inline SVG in ``icons.css``, and the search index, which only the search page loads).
+- **One stylesheet, one script** (:mod:`replication.book.bundle`): each page links ``_static/site.css``
+  (the rules that can apply in the site) and ``_static/site.js`` (``defer``) in place of the themes' and
+  extensions' files; ``book/_templates/layout.html`` leaves out what the themes hard-wire (fontawesome.js,
+  whose few icons are inline SVG in ``icons.css``, and the search index, which only the search page loads).
 - **Math rendered when the site is built**, by KaTeX (``make vendor``; node runs it): pages carry HTML and
   MathML, and load only KaTeX's stylesheet and the fonts they use; nothing is typeset, or moves, after load.
 - **The toggles work**: pydata-sphinx-theme renders its top bar, whose sidebar toggles come first in the page
@@ -16,20 +15,16 @@
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
-import os
 import posixpath
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-CSS_BUNDLE, JS_BUNDLE = "_static/site.css", "_static/site.js"
-#: what pydata-sphinx-theme's templates link by hand, before the page's own assets, and after them
-THEME_CSS = ["_static/styles/theme.css", "_static/styles/pydata-sphinx-theme.css"]
-THEME_JS = ["_static/scripts/bootstrap.js", "_static/scripts/pydata-sphinx-theme.js"]
+from replication.book import bundle
+
 KATEX_CSS = "katex/katex.min.css"  # book/_vendor/katex, copied to the site's root (html_extra_path)
 PROVIDERS = ("github", "gitlab", "bitbucket")  # the hosts whose edit links the book theme knows
 
@@ -71,99 +66,26 @@ def _on_config_inited(app, config) -> None:
     config.html_context = {"default_mode": "auto", **config.html_context}
 
 
-# -- one stylesheet, one script --------------------------------------------------------------------------------
-def _plain(filename: str) -> str:
-    return str(filename).split("?", 1)[0]
-
-
-def _css(outdir: Path, name: str, seen: set) -> str:
-    """The stylesheet ``name`` (relative to ``outdir``) with its ``@import``s inlined and its relative
-    ``url()``s made relative to ``_static/``, where the bundle lives."""
-    if name in seen:
-        return ""
-    seen.add(name)
-    folder = posixpath.dirname(name)
-    text = (outdir / name).read_text(encoding="utf-8")
-    text = re.sub(r"/\*# sourceMappingURL=.*?\*/|@charset [^;]+;", "", text)
-
-    # @import comes first in a stylesheet: what it imports goes first, as read (its own url()s moved already)
-    pattern = r"""@import\s+(?:url\()?(["']?)([^"')\s]+)\1\)?\s*;"""
-    imports = [posixpath.normpath(posixpath.join(folder, m.group(2))) for m in re.finditer(pattern, text)]
-    text = re.sub(pattern, "", text)
-
-    def moved(match):
-        quote, url = match.group(1), match.group(2)
-        if re.match(r"(data:|[a-z]+://|/|#)", url):
-            return match.group(0)
-        target = posixpath.normpath(posixpath.join(folder, url))
-        return f"url({quote}{posixpath.relpath(target, posixpath.dirname(CSS_BUNDLE))}{quote})"
-
-    text = re.sub(r"""url\((["']?)([^"')]+)\1\)""", moved, text)
-    return "".join(_css(outdir, name, seen) for name in imports) + text + "\n"
-
-
-def _bundle(app, context) -> None:
-    """Replace the page's stylesheets and scripts by the two bundles. What they join is the first page's list
-    (every page has the same); a file another page adds keeps its own tag."""
-    from sphinx.builders.html._assets import _CascadingStyleSheet, _JavaScript
-
-    sheets = [*THEME_CSS, KATEX_CSS, *(_plain(c.filename) for c in context.get("css_files", [])
-                                       if "://" not in str(c.filename) and "thebe" not in str(c.filename))]
-    inline, scripts, extra, data = [], [], [], {}
-    for js in context.get("script_files", []):
-        attributes = getattr(js, "attributes", {})
-        if not js.filename:
-            inline.append(js)
-        elif "://" in str(js.filename) or attributes.get("async") or attributes.get("type") == "module":
-            extra.append(js)
-        else:
-            scripts.append(_plain(js.filename))
-            data.update({k: v for k, v in attributes.items() if k.startswith("data-")})
-    scripts += THEME_JS
-    if not hasattr(app.builder, "_replication_assets"):
-        app.builder._replication_assets = (sheets, scripts)
-    bundled_sheets, bundled_scripts = app.builder._replication_assets
-    context["css_files"] = [_CascadingStyleSheet(CSS_BUNDLE, rel="stylesheet", type="text/css"),
-                            *(_CascadingStyleSheet(s, rel="stylesheet", type="text/css")
-                              for s in sheets if s not in bundled_sheets)]
-    # searchtools.js, which the search page loads by itself after these, needs doctools.js run first
-    timing = {} if context.get("pagename") == "search" else {"defer": "defer"}
-    context["script_files"] = [*inline, _JavaScript(JS_BUNDLE, **timing, **data),
-                               *(_JavaScript(s, **timing) for s in scripts if s not in bundled_scripts), *extra]
-
-
-def write_bundles(outdir: Path, sheets: list[str], scripts: list[str]) -> dict[str, str]:
-    """Join ``sheets`` and ``scripts`` (paths in ``outdir``) into :data:`CSS_BUNDLE` and :data:`JS_BUNDLE`;
-    their digests, which the pages' links then carry (``?v=``: a browser fetches a changed bundle anew)."""
-    seen: set = set()
-    css = "".join(_css(outdir, name, seen) for name in sheets)
-    js = "\n;\n".join(re.sub(r"^//# sourceMappingURL=.*$", "", (outdir / name).read_text(encoding="utf-8"),
-                              flags=re.M) for name in scripts)
-    digests = {}
-    for name, text in ((CSS_BUNDLE, css), (JS_BUNDLE, js)):
-        (outdir / name).write_text(text, encoding="utf-8")
-        digests[name] = hashlib.sha256(text.encode()).hexdigest()[:8]
-    return digests
-
-
 def _on_build_finished(app, exception) -> None:
     """Once every page and asset is in the site (myst-nb writes its stylesheet only when the build ends): the
-    bundles, their digests in every page's links, and the math rendered (every page written in this build)."""
+    math of the pages written in this build rendered, with their fonts preloaded; the bundles (purged against the
+    pages as they now are) and their digests in every page's links."""
     assets = getattr(app.builder, "_replication_assets", None)
     if exception is not None or app.builder.format != "html" or assets is None:
         return
     outdir = Path(app.outdir)
-    digests = write_bundles(outdir, *assets)
-    link = re.compile("(" + "|".join(re.escape(name) for name in digests) + r')(\?v=[0-9a-f]+)?"')
     pages = {str(page.relative_to(outdir)): page.read_text(encoding="utf-8") for page in outdir.rglob("*.html")}
     done = render_math({name: text for name, text in pages.items() if INLINE.search(text) or DISPLAY.search(text)},
                        katex_script(Path(app.srcdir).resolve()))
-    for name, text in pages.items():
-        new = link.sub(lambda m: f'{m.group(1)}?v={digests[m.group(1)]}"', done.get(name, text))
-        if name in done:  # the fonts its formulas draw with, fetched with the stylesheet: no text moves later
-            new = new.replace("</head>", font_preloads(new, "../" * name.count("/")) + "</head>", 1)
-        if new != text:
-            (outdir / name).write_text(new, encoding="utf-8")
+    for name, text in done.items():  # the fonts its formulas draw with, fetched with the stylesheet
+        done[name] = text.replace("</head>", font_preloads(text, "../" * name.count("/")) + "</head>", 1)
+    new = {**pages, **done}
+    digests = bundle.write_bundles(outdir, *assets, list(new.values()))
+    link = re.compile("(" + "|".join(re.escape(name) for name in digests) + r')(\?v=[0-9a-f]+)?"')
+    for name, text in new.items():
+        text = link.sub(lambda m: f'{m.group(1)}?v={digests[m.group(1)]}"', text)
+        if text != pages[name]:
+            (outdir / name).write_text(text, encoding="utf-8")
 
 
 # -- math, rendered when the site is built ------------------------------------------------------------------
@@ -336,7 +258,7 @@ def _on_page_context(app, pagename, templatename, context, doctree) -> None:
         if text:
             context["metatags"] = context.get("metatags", "") + \
                 f'\n    <meta name="description" content="{html.escape(text)}" />'
-    _bundle(app, context)
+    bundle.replace_assets(app, context, [KATEX_CSS])
 
 
 def _visit_hidden_cell(self, node) -> None:
