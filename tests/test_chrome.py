@@ -39,6 +39,19 @@ def test_a_configured_repository_wins_and_links_each_page(tmp_path):
     assert chrome.provenance_options(_git_repo(tmp_path / "bare"), {}, tmp_path / "bare" / "book") == {}
 
 
+def test_the_footer_links_its_commit_to_the_repository(tmp_path):
+    from replication.book import site
+
+    repo = _git_repo(tmp_path, "git@github.com:owner/name.git")
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert f'<a href="https://github.com/owner/name/tree/{commit}">{commit}</a>' in site.build_footer(repo)
+    subprocess.run(["git", "-C", str(repo), "remote", "remove", "origin"], check=True)
+    assert f"<code>{commit}</code>" in site.build_footer(repo)
+
+
 def test_the_stylesheet_bundle_inlines_imports_and_moves_urls(tmp_path):
     (tmp_path / "_static" / "styles").mkdir(parents=True)
     (tmp_path / "_static" / "styles" / "theme.css").write_text('@charset "utf-8";\n@import "../basic.css";\n')
