@@ -1,11 +1,11 @@
-"""The FLOP accountings compared (replication.studies.accountings, replication.estimate.decoder): every
+"""The FLOP accountings compared (replication.studies.accountings, replication.counting.decoder): every
 printed cell of Krasser's Tables 1-5 and every ratio of Chinchilla's Table A4 recomputed, the terms, and
 which budget a Chinchilla law must be given."""
 import math
 
 import pytest
 
-from replication.estimate import Decoder, PerceiverARShape, appendix_f_terms, table_a4_matches
+from replication.counting import Decoder, PerceiverARShape, appendix_f_terms, table_a4_matches
 from replication.studies import accountings
 from replication.verdict import DIFFERS, HOLDS, words
 

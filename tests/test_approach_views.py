@@ -4,8 +4,8 @@ import pytest
 from _lib import approach1, approach2
 from replication.fit.laws import chinchilla_law
 from replication.fit.vertex_bias import off_centre_bias
-from replication.sources import chinchilla as paper
-from replication.sources import krasser
+from replication.papers import chinchilla as paper
+from replication.papers import krasser
 from replication.studies import figure4
 from replication.verdict import box_markdown, words
 

@@ -17,11 +17,11 @@ import replication.fit as F
 from replication import claims
 from replication.cli import main
 from replication.errors import ReplicationError
-from replication.estimate import PerceiverARShape
+from replication.counting import PerceiverARShape
 from replication.fit.laws import anchored_allocation, chinchilla_law, growth_table
 from replication.fit.stopping import sum_versus_mean
 from replication.fit.vertex_bias import off_centre_bias
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies import chinchilla as study
 from replication.studies import accountings, krasser, krasser_design
 

@@ -16,7 +16,7 @@ import pytest
 import replication.fit as F
 from replication.cli import main
 from replication.errors import ArgumentParser, ReplicationError
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from test_bad_inputs import _one_line, _written
 
 # the modules (replication.fit exports a function named observations, which shadows its module there)

@@ -14,10 +14,10 @@ from replication.claims import (AGREES, ARITHMETIC, DATA, DIFFERS, DISAGREES, HO
                                 Range, FromTests, Within, claim, evaluate, perturb_claim)
 from replication.claims.chinchilla import FIGURE4
 from replication.errors import ReplicationError
-from replication.estimate import Decoder, PerceiverARShape
+from replication.counting import Decoder, PerceiverARShape
 from replication.book.chapters import toc_chapters
-from replication.sources import chinchilla as paper
-from replication.sources import krasser
+from replication.papers import chinchilla as paper
+from replication.papers import krasser
 from replication.studies.figure4 import figure4_summary
 
 
@@ -476,7 +476,7 @@ def test_krassers_final_losses_are_credited_to_his_repository_and_marked_uncheck
 
     from replication.claims.experiments import LOSS_PROVENANCE
     from replication.claims.registry import registry
-    from replication.sources import krasser as src
+    from replication.papers import krasser as src
 
     text = inspect.getsource(src)
     assert "none of the source documents prints them" in text and "repository" in text

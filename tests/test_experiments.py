@@ -13,9 +13,9 @@ from replication.studies.krasser_design import (
     formatted,
     predictions,
 )
-from replication.estimate import ComputeEstimator
+from replication.counting import ComputeEstimator
 from replication.fit.laws import chinchilla_law
-from replication.sources import krasser
+from replication.papers import krasser
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
@@ -147,8 +147,8 @@ def test_both_accountings_stack_the_article_table():
 
 
 def test_flops_chapter_tables():
-    from _lib.flops import accounting_terms, cross_shares, self_flops_ratios
-    from replication.estimate import PerceiverARShape
+    from replication.studies.accountings import accounting_terms, cross_shares, self_flops_ratios
+    from replication.counting import PerceiverARShape
 
     m = PerceiverARShape(32000, 2048, 512, 512, 9)
     terms = accounting_terms(m)
@@ -164,8 +164,8 @@ def test_flops_chapter_tables():
 
 
 def test_appendix_f_terms():
-    from _lib.flops import appendix_f_terms
-    from replication.estimate import Decoder
+    from replication.counting.decoder import appendix_f_terms
+    from replication.counting import Decoder
 
     m = Decoder(10, 640, 2560, 10, 64)
     df = appendix_f_terms(m)

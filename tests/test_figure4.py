@@ -12,7 +12,7 @@ from replication.errors import ReplicationError
 from replication.fit.objectives import huber_lse_objective, huber_nll_objective
 from replication.fit.optimize import irls_likelihood
 from replication.fit.stopping import delta_sweep
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies import figure4
 
 REFERENCE = Path("/work/shared/reference-data/epoch_chinchilla_svg_extracted_data.csv")

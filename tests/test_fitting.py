@@ -15,7 +15,7 @@ from replication.fit.stopping import sum_versus_mean
 from replication.fit.vertex_bias import off_centre_bias
 from replication.cli import main
 from replication.errors import ReplicationError
-from replication.sources.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
+from replication.papers.chinchilla import (CHINCHILLA, EQ10, EQ10_UNROUNDED, GOPHER, LOSS_CHINCHILLA, LOSS_GOPHER,
                                TABLE_3, TABLE_A3)
 
 #: A known surface, close to but not equal to the paper's.

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from replication.cli import main
 from replication.cli.flops import main as flops
 from replication.errors import ReplicationError
-from replication.estimate import (
+from replication.counting import (
     ACCOUNTINGS,
     DECODER_ACCOUNTINGS,
     ComputeEstimator,
@@ -19,8 +19,8 @@ from replication.estimate import (
     PerceiverARShape,
     table_a4,
 )
-from replication.sources import krasser
-from replication.sources.chinchilla import TABLE_A4
+from replication.papers import krasser
+from replication.papers.chinchilla import TABLE_A4
 
 # Experiment 1's reference model: V=32000, max_seq_len=2048, n=512, d=512, L=9
 REF = PerceiverARShape(vocab_size=32000, max_seq_len=2048, num_latents=512, num_channels=512, num_layers=9)

@@ -4,7 +4,7 @@ import pytest
 
 from _lib import approach3
 from replication.fit.approach3 import regenerate_table_a3
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 
 
 @pytest.fixture

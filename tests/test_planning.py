@@ -8,8 +8,8 @@ import pytest
 from replication.cli import main as cli_main
 from replication.cli.plan import answer
 from replication.fit import planning, predict_loss
-from replication.sources import chinchilla as paper
-from replication.sources.models import PUBLISHED_MODELS
+from replication.papers import chinchilla as paper
+from replication.papers.models import PUBLISHED_MODELS
 from replication.studies.planning import load_law
 from replication.verdict import DIFFERS, HOLDS
 

@@ -51,7 +51,7 @@ def test_lr_schedule():
 
 
 def test_steps_from_budget_use_the_estimator():
-    from replication.estimate import PerceiverARShape as Shape
+    from replication.counting import PerceiverARShape as Shape
 
     cfg = tiny(steps=None, budget_flops=1e12, batch_size=8)
     c_self = Shape(262, 48, 16, 32, 2, 8).self_attn_flops("corrected")
@@ -288,7 +288,7 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
 
 def test_bench_counts_the_estimator_plus_logits_and_rejects_unknown_configs(capsys):
     from replication.bench.train import CONFIGS, flops_per_latent_token, make_step
-    from replication.estimate import PerceiverARShape as Shape
+    from replication.counting import PerceiverARShape as Shape
 
     c = CONFIGS["small"]
     shape = Shape(262, 1024, 256, 256, 6, 8)

@@ -14,8 +14,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from myst_nb import glue
 
 from replication.fit import FitResult, ScalingLaw, observations
-from replication.sources import chinchilla as paper
-from replication.sources import krasser
+from replication.papers import chinchilla as paper
+from replication.papers import krasser
 from replication.verdict import (AGREES, ARITHMETIC, DIFFERS, HOLDS, Verdict, box_markdown, from_interval,
                                  from_rounding)
 

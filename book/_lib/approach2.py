@@ -13,8 +13,8 @@ from myst_nb import glue
 
 from replication.fit import DEFAULT_ESTIMATOR, FitResult, frontier, observations
 from replication.fit.vertex_bias import default_meets_bounds
-from replication.sources import chinchilla as paper
-from replication.sources import krasser
+from replication.papers import chinchilla as paper
+from replication.papers import krasser
 from replication.studies import figure4
 from replication.verdict import DIFFERS, HOLDS, Verdict, box_markdown, from_rounding
 

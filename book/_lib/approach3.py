@@ -10,7 +10,7 @@ import pandas as pd
 from myst_nb import glue
 
 from replication.fit import fit_compute_optimal, frontier, predict_loss
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 
 from . import tables
 

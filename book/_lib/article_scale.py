@@ -12,7 +12,7 @@ from myst_nb import glue
 
 from replication.bench import gpu
 from replication.errors import ReplicationError, check_choice, check_int, check_number
-from replication.estimate import ACCOUNTINGS
+from replication.counting import ACCOUNTINGS
 from replication.studies import article_scale, krasser_design
 from replication.studies.article_scale import EXPERIMENTS
 from replication.verdict import box_markdown

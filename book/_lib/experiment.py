@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from replication.estimate import ACCOUNTINGS
-from replication.sources.krasser import CONCLUSIONS
+from replication.counting import ACCOUNTINGS
+from replication.papers.krasser import CONCLUSIONS
 from replication.studies import krasser, krasser_design
 from replication.studies.krasser import NOT_TRAINED, KrasserStudy, empirical_optimum, optimum_inside  # noqa: F401
 

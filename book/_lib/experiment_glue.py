@@ -7,7 +7,7 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from replication.estimate import ACCOUNTINGS
+from replication.counting import ACCOUNTINGS
 from replication.store.runs import RunStore
 from replication.studies import krasser, krasser_design, krasser_limits
 from replication.studies.chinchilla_design import DEFAULT

@@ -12,7 +12,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.fit import frontier, predict_loss
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies import figure4
 from replication.verdict import AGREES, DISAGREES, Verdict, box_markdown
 

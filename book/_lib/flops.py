@@ -8,10 +8,10 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from replication.estimate import ACCOUNTINGS, Decoder, PerceiverARShape, appendix_f_terms, table_a4
+from replication.counting import ACCOUNTINGS, Decoder, PerceiverARShape, appendix_f_terms, table_a4
 from replication.fit.laws import chinchilla_law
-from replication.sources import krasser
-from replication.sources.krasser import PREFIX_DROPOUT
+from replication.papers import krasser
+from replication.papers.krasser import PREFIX_DROPOUT
 from replication.studies import accountings
 from replication.studies.krasser_design import both_accountings, experiment, predictions
 from replication.verdict import DIFFERS, HOLDS, box_markdown
@@ -234,7 +234,7 @@ def mine_tables(experiments: dict, laws: dict):
 
 
 def appendix_f_table(model: Decoder):
-    """:func:`replication.estimate.appendix_f_terms` with readable names."""
+    """:func:`replication.counting.appendix_f_terms` with readable names."""
     t = appendix_f_terms(model).reset_index()
     t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
     for c in ("appendix_f", "table_a4"):

@@ -8,7 +8,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.fit.laws import anchored_allocation, growth_table, table2_verdict
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.verdict import box_markdown
 
 from . import figures, tables

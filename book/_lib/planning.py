@@ -11,7 +11,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.fit import planning
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.verdict import box_markdown
 
 from .figures import PALETTE

@@ -9,7 +9,7 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from replication.sources.chinchilla import TABLE_2
+from replication.papers.chinchilla import TABLE_2
 from replication.studies import chinchilla
 from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, ChinchillaStudy, flops_exponent, ladder
 from replication.verdict import box_markdown

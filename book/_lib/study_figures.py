@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import NullFormatter
 
-from replication.sources.chinchilla import TABLE_2
+from replication.papers.chinchilla import TABLE_2
 from replication.studies import chinchilla_lr
 from replication.studies.chinchilla_design import DEFAULT, ChinchillaStudy
 

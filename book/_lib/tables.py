@@ -120,6 +120,8 @@ def column_texts(values, sig: int = 3, sci_only: bool = False) -> list[str]:
     (3.90×10⁷ beside 4.33×10⁷). Where every number is exact with fewer digits (a grid of budgets, a
     printed 6.7×10¹⁰), fewer are written, the same for all. ``sci_only``: powers of ten throughout."""
     values = list(values)
+    if sci_only:  # a count asked for in powers of ten (parameters: 4.58×10⁷) is written so, not in full
+        values = [float(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v for v in values]
     xs = [float(v) for v in values if _real(v)]
     if not xs:
         return [number(v, sig) for v in values]

@@ -23,7 +23,7 @@ from replication.fit.bootstrap import check_resamples
 from replication.fit.objectives import PARAM_NAMES, chinchilla_grid, huber, huber_lse_objective, theta_to_params
 from replication.fit.observations import observations, read_csv
 from replication.fit.synthetic import synthetic_isoflops
-from replication.sources.chinchilla import EPOCH_FIT
+from replication.papers.chinchilla import EPOCH_FIT
 
 
 def plain_objective(n, d, l, delta=1e-3):

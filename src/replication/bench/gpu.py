@@ -35,7 +35,7 @@ from pathlib import Path
 from replication.bench.gpu_parts import Plan, ddp, model_flops_per_latent_token, precision_comparison, tf32, throughput
 from replication.errors import ReplicationError, check_int, check_number
 from replication.files import write_json
-from replication.sources.krasser import BATCH_SIZE, PREFIX_DROPOUT
+from replication.papers.krasser import BATCH_SIZE, PREFIX_DROPOUT
 from replication.store.reading import read_json
 from replication.store.runs import default_root
 from replication.training.config import ModelConfig

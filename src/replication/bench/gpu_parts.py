@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from replication.errors import ReplicationError
-from replication.sources.krasser import PREFIX_DROPOUT
+from replication.papers.krasser import PREFIX_DROPOUT
 from replication.store.reading import read_metrics
 from replication.training.config import ModelConfig, TrainConfig
 from replication.training.options import arguments

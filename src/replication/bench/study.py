@@ -29,7 +29,7 @@ reported. The variants:
 decoder's over the variant's (above 1: faster than the lean decoder). ``loss`` is the first step's loss,
 the same for every variant of our model up to rounding (the lean decoder is another model). ``share_of_peak``
 is GFLOP/s over one core's fp32 matmul peak measured in the same run (512^3, best of 20, before and after).
-GFLOP/s are the executed FLOPs per token of ``replication.estimate`` (every matmul, the one the study's
+GFLOP/s are the executed FLOPs per token of ``replication.counting`` (every matmul, the one the study's
 budgets count) times tokens per second.
 
 **Evaluation.** 128 validation windows of 128 tokens (random tokens; the cost does not depend on them)

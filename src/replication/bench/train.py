@@ -7,7 +7,7 @@ prefix dropout 0.5, as in training.
 Reported per implementation: latent tokens/s (median step), achieved FLOP/s and its fraction of a
 fp32 matmul peak measured in the same process, and peak RSS (each implementation and config trained
 alone in a child process, so that the numbers do not mix). FLOPs per latent token are the corrected
-accounting of ``replication.estimate`` (self-attention and prefix cross-attention parts) plus the output
+accounting of ``replication.counting`` (self-attention and prefix cross-attention parts) plus the output
 logits (6dV), which the accounting leaves out but the step does compute.
 
 If ``perceiver-io`` (Krasser's implementation) is importable, it runs the same configs in the same

@@ -20,8 +20,8 @@ from functools import partial
 from replication.claims.computed import eq10_frontier, figure4, size_label, table_exponents
 from replication.claims.ledger import ARITHMETIC, DATA, Claim
 from replication.claims.rules import InInterval, Interval, Predicate, Printed, Range, Within
-from replication.estimate import table_a4
-from replication.sources import chinchilla as paper
+from replication.counting import table_a4
+from replication.papers import chinchilla as paper
 
 NEEDS_PAPER_RUNS = "needs the paper's own training runs, which are not published"
 FIGURE4 = "the points Besiroglu et al. (2024) read off Figure 4, refitted (see approach3)"

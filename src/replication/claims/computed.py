@@ -8,9 +8,9 @@ from functools import lru_cache
 
 import pandas as pd
 
-from replication.estimate import PerceiverARShape
+from replication.counting import PerceiverARShape
 from replication.fit import chinchilla_law, fit_compute_optimal, frontier, predict_loss
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies import chinchilla_design, chinchilla_tuning, krasser_design
 from replication.studies.figure4 import figure4_summary
 

@@ -15,7 +15,7 @@ from functools import lru_cache, partial
 from replication.claims.computed import experiment, law
 from replication.claims.ledger import ARITHMETIC, DATA, Claim
 from replication.claims.rules import Predicate, FromTests
-from replication.sources import krasser as article
+from replication.papers import krasser as article
 from replication.studies import transfer
 from replication.studies.krasser import POWER, compare, cpu_study, loss_summary, runs_table, seeds_for_power
 from replication.studies.krasser_limits import best_vs_n_opt

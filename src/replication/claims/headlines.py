@@ -14,7 +14,7 @@ from replication.claims.ledger import NO_CHECK, evaluate
 from replication.claims.registry import claim
 from replication.fit import planning as plans
 from replication.fit.laws import table2_verdict
-from replication.sources.chinchilla import EQ10, TABLE_2
+from replication.papers.chinchilla import EQ10, TABLE_2
 from replication.studies import accountings, krasser, transfer
 from replication.studies import chinchilla as study
 from replication.studies.planning import load_law

@@ -13,9 +13,9 @@ import numpy as np
 from replication.claims.computed import article_table, cell, experiment, law, reference_model, size_label
 from replication.claims.ledger import ARITHMETIC, RESTATED, Claim
 from replication.claims.rules import Predicate, Printed
-from replication.estimate import Decoder, PerceiverARShape
-from replication.sources import chinchilla as paper
-from replication.sources import krasser as article
+from replication.counting import Decoder, PerceiverARShape
+from replication.papers import chinchilla as paper
+from replication.papers import krasser as article
 
 #: Every computed claim of this module checks the article's numbers against each other or a formula.
 _arith = partial(Claim, kind=ARITHMETIC)

@@ -29,7 +29,7 @@ The outcome is decided when the table is built, never typed, in the book's one v
 The rules that decide a claim are in :mod:`replication.claims.rules`.
 
 Krasser's claims also carry ``corrected``: the same quantity under his February 2023 FLOP correction
-(:mod:`replication.estimate`, accounting ``"corrected"``), shown beside the article's accounting.
+(:mod:`replication.counting`, accounting ``"corrected"``), shown beside the article's accounting.
 """
 from __future__ import annotations
 

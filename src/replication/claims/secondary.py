@@ -17,8 +17,8 @@ from replication.claims.chinchilla import FIGURE4, NEEDS_PAPER_RUNS, from_figure
 from replication.claims.computed import d_opt_at, eq10_loss, figure4, growth, law, n_opt_at, recipe_verdicts
 from replication.claims.ledger import ARITHMETIC, DATA, RESTATED, Claim
 from replication.claims.rules import Interval, Predicate, Printed, Range, FromTests, Within
-from replication.estimate import Decoder
-from replication.sources import chinchilla as paper
+from replication.counting import Decoder
+from replication.papers import chinchilla as paper
 
 _NEEDS_MODELS = "needs the trained models themselves (an evaluation, not a computation)"
 _STUDY = ("our CPU-scale Chinchilla study: the paired difference over 4 seeds (the other recipe minus the paper's), "

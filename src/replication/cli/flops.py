@@ -7,8 +7,8 @@ import re
 from dataclasses import asdict
 
 from replication.errors import ArgumentParser, ReplicationError, check_int, finite_float
-from replication.estimate.decoder import DECODER_ACCOUNTINGS, Decoder, table_a4
-from replication.estimate.perceiver import ACCOUNTINGS, PerceiverARShape
+from replication.counting.decoder import DECODER_ACCOUNTINGS, Decoder, table_a4
+from replication.counting.perceiver import ACCOUNTINGS, PerceiverARShape
 
 
 #: Defaults of the options (the article's Experiment 1 reference model; d/H and 4d follow from the others).

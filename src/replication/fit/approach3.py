@@ -24,7 +24,7 @@ from replication.fit.optimize import (ROW_CONVERGED, ROW_LINE_SEARCH_FAILED, ROW
                                       default_workers, in_threads, irls_likelihood, lbfgs_batch, scipy_polish)
 from replication.fit.result import CONVERGED, FAILED, MAX_ITERATIONS, FitResult
 from replication.fit.vpnls import vpnls_starts
-from replication.sources.chinchilla import TABLE_A3
+from replication.papers.chinchilla import TABLE_A3
 
 ESTIMATORS = ("huber", "likelihood")
 #: How the Huber-LSE objective's starts are found: variable projection (a grid of (α, β) with (E, A, B)

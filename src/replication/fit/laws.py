@@ -26,7 +26,7 @@ from replication.errors import ReplicationError, check_range
 from replication.fit.bootstrap import check_resamples, run_bootstrap
 from replication.fit.observations import need_points, need_variation, positive
 from replication.fit.result import CONVERGED, FitResult
-from replication.sources.chinchilla import CHINCHILLA, TABLE_2, TABLE_3, TABLE_A3
+from replication.papers.chinchilla import CHINCHILLA, TABLE_2, TABLE_3, TABLE_A3
 from replication.verdict import DIFFERS, HOLDS, Verdict
 
 #: Table 2's rows: the paper's three approaches, and Kaplan et al. (2020)

@@ -28,7 +28,7 @@ from replication.errors import ReplicationError, check_int, check_number
 from replication.fit.approach3 import bootstrap_approach3, fit_approach3, frontier, predict_loss
 from replication.fit.objectives import params_to_theta
 from replication.fit.observations import observations, read_csv
-from replication.sources.models import PUBLISHED_MODELS
+from replication.papers.models import PUBLISHED_MODELS
 from replication.verdict import DIFFERS, HOLDS, Verdict
 
 KEYS = ("A", "B", "E", "alpha", "beta")

@@ -15,10 +15,10 @@ import math
 import pandas as pd
 
 from replication.errors import ReplicationError, check_int
-from replication.estimate import ACCOUNTINGS, ComputeEstimator, PerceiverARShape, table_a4_matches
+from replication.counting import ACCOUNTINGS, ComputeEstimator, PerceiverARShape, table_a4_matches
 from replication.fit.laws import chinchilla_law
-from replication.sources import krasser
-from replication.sources.krasser import NUM_LATENTS, PREFIX_DROPOUT
+from replication.papers import krasser
+from replication.papers.krasser import NUM_LATENTS, PREFIX_DROPOUT
 from replication.studies import krasser_design
 from replication.verdict import DIFFERS, HOLDS, Verdict
 
@@ -88,7 +88,7 @@ def article_cells() -> pd.DataFrame:
 
 def verdicts(cells: pd.DataFrame | None = None, a4: dict | None = None) -> list[Verdict]:
     """Krasser's Tables 1-5 (:func:`article_cells`) and Chinchilla's Table A4
-    (:func:`~replication.estimate.table_a4_matches`), recomputed: each *holds* when every printed number
+    (:func:`~replication.counting.table_a4_matches`), recomputed: each *holds* when every printed number
     comes back, Table A4 in the reading that leaves the embeddings and final logits out of the FLOPs."""
     cells = article_cells() if cells is None else cells
     a4 = table_a4_matches() if a4 is None else a4

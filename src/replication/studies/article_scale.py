@@ -10,7 +10,7 @@ import pandas as pd
 
 from replication.bench import gpu
 from replication.errors import check_choice, check_number
-from replication.estimate import ACCOUNTINGS
+from replication.counting import ACCOUNTINGS
 from replication.store.runs import default_root, read_json
 from replication.studies import krasser_design
 from replication.verdict import HOLDS, INCONCLUSIVE, Verdict

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from replication.sources.chinchilla import TABLE_2
+from replication.papers.chinchilla import TABLE_2
 from replication.studies.chinchilla_approach2 import accounting_table, approach2, exponents
 from replication.studies.chinchilla_approaches import (approach1, approach1_intervals, approach3, optimum_on_budgets,
                                                        robustness_table)

@@ -9,7 +9,7 @@ Bible, byte tokens), from one shape family: four layers, two heads, widths on a 
 The design follows what Porian et al. (2024) found moves the exponent at small scale:
 
 - **Budgets in executed FLOPs**: every matmul of the training step, the unembedding and the attention
-  included (``accounting="executed"`` of :mod:`replication.estimate`), so that runs on one IsoFLOP
+  included (``accounting="executed"`` of :mod:`replication.counting`), so that runs on one IsoFLOP
   budget do the same work whatever their shape.
 - **Learning rate tuned per size**: a sweep at three sizes (:meth:`ChinchillaStudy.sweep_configs`),
   fitted to lr*(N) = lr_ref (N / 1e5)^(-exponent) (:mod:`replication.studies.chinchilla_lr`), which every

@@ -26,7 +26,7 @@ from replication.fit import (BOOTSTRAP_NAMES, Bootstrap, FitResult, bootstrap_ap
 from replication import memo
 from replication.fit.stopping import delta_sweep
 from replication.repository import DATA_DIR
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies.exponents import exponent_intervals
 from replication.verdict import AGREES, DISAGREES, Verdict, from_interval
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from replication.errors import ReplicationError
 from replication.fit import parabola_vertex
-from replication.sources import krasser as article
+from replication.papers import krasser as article
 from replication.studies.krasser_cpu import (NOT_TRAINED, SCALES, KrasserStudy, check_scale, cpu_experiment, cpu_study,
                                             design_comparison)
 from replication.studies.krasser_design import chinchilla_laws

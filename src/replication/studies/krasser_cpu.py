@@ -16,7 +16,7 @@ import pandas as pd
 
 from replication.corpus import check_corpus, parse_tokenizer
 from replication.errors import ReplicationError, check_choice, check_int, check_range
-from replication.estimate import ACCOUNTINGS
+from replication.counting import ACCOUNTINGS
 from replication.studies import krasser_design
 from replication.studies.krasser_design import Experiment, check_models
 from replication.training.config import ModelConfig, TrainConfig

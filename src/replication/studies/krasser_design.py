@@ -9,7 +9,7 @@ compute (``C_self = C_ref``); the prefix cross-attention comes on top (``C_cross
 
 Model 1 is always the reference. The predicted compute-optimal model of Experiment 1 depends on the
 accounting: 624/11 in the article as published, 592/10 after Krasser's FLOP correction. The article's
-printed numbers are in :mod:`replication.sources.krasser`; the CPU-scale study that trains these designs
+printed numbers are in :mod:`replication.papers.krasser`; the CPU-scale study that trains these designs
 is :mod:`replication.studies.krasser`.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ import pandas as pd
 
 from replication.training.options import arguments
 from replication.errors import ReplicationError, check_choice, check_int, check_range
-from replication.estimate import ACCOUNTINGS, ComputeEstimator
+from replication.counting import ACCOUNTINGS, ComputeEstimator
 from replication.fit.laws import ScalingLaw, chinchilla_law
-from replication.sources.krasser import BATCH_SIZE, DESIGNS, LOSSES, NUM_LATENTS, PREFIX_DROPOUT
+from replication.papers.krasser import BATCH_SIZE, DESIGNS, LOSSES, NUM_LATENTS, PREFIX_DROPOUT
 from replication.training.config import ModelConfig, TrainConfig
 
 def check_models(models, name: str = "models") -> tuple[tuple[int, int], ...]:

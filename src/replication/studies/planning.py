@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from replication.errors import check_choice, check_int
 from replication.fit.planning import Law, law_from_points
-from replication.sources import chinchilla as paper
+from replication.papers import chinchilla as paper
 from replication.studies import chinchilla, figure4
 
 #: The laws :func:`load_law` knows: name -> what it is.

@@ -108,7 +108,7 @@ def all_agree(verdicts: list[Verdict], claim: str, finding: str = "") -> Verdict
     outcome = (AGREES if all(o == AGREES for o in outcomes) else DISAGREES if DISAGREES in outcomes
                else INCONCLUSIVE)
     powers = [v.power for v in verdicts if v.power is not None and math.isfinite(v.power)]
-    return Verdict(claim=claim, outcome=outcome, test=f"{len(verdicts)} {verdicts[0].test}s, every one needed",
+    return Verdict(claim=claim, outcome=outcome, test=f"{len(verdicts)} tests ({verdicts[0].test}), every one needed",
                    n=min(v.n for v in verdicts), power=min(powers) if powers else None, finding=finding,
                    unit=verdicts[0].unit)
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from replication.errors import ReplicationError, check_choice, check_int, check_number
-from replication.sources.krasser import NUM_LATENTS, PREFIX_DROPOUT, PREFIX_LENGTHS
+from replication.papers.krasser import NUM_LATENTS, PREFIX_DROPOUT, PREFIX_LENGTHS
 from replication.studies.chinchilla_approach2 import approach2
 from replication.studies.chinchilla_design import DEFAULT, TRAIN_TOKENS, ChinchillaStudy, num_params
 from replication.studies.krasser_design import experiment

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from replication.corpus.streams import DATA_VERSION
 from replication.corpus.tokenizers import parse_tokenizer
 from replication.errors import ReplicationError, check_choice, check_int, check_number
-from replication.estimate import TRAIN_ACCOUNTINGS, PerceiverARShape
+from replication.counting import TRAIN_ACCOUNTINGS, PerceiverARShape
 from replication.store.runs import run_id
 
 #: Bump when a change to replication.training (the model or the loop) changes what a given config and
@@ -91,7 +91,7 @@ class ModelConfig:
         return self.num_prefix - int(self.num_prefix * self.prefix_dropout)
 
     def shape(self) -> PerceiverARShape:
-        """This model as the estimator sees it: parameter counts and FLOPs (``replication.estimate``)."""
+        """This model as the estimator sees it: parameter counts and FLOPs (``replication.counting``)."""
         return PerceiverARShape(self.vocab_size, self.max_seq_len, self.num_latents, self.num_channels,
                                 self.num_layers, self.num_heads)
 
@@ -110,7 +110,7 @@ class TrainConfig:
     budget_flops: float | None = field(default=None, metadata=_doc(
         "C_self of the whole run, FLOPs; steps = ceil(C / C_self per latent token / (n B))"))
     accounting: str = field(default="corrected", metadata=_doc(
-        f"how --budget-flops is turned into steps: {', '.join(TRAIN_ACCOUNTINGS)} (replication.estimate)"))
+        f"how --budget-flops is turned into steps: {', '.join(TRAIN_ACCOUNTINGS)} (replication.counting)"))
     lr: float = field(default=2e-4, metadata=_doc("peak learning rate, after a linear warmup"))
     min_lr_ratio: float = field(default=0.1, metadata=_doc("the cosine decays to min_lr_ratio x lr"))
     cosine_cycle_ratio: float = field(default=1.0, metadata=_doc(
@@ -217,7 +217,7 @@ class TrainConfig:
     # --- compute accounting ----------------------------------------------------------------------
 
     def flops_per_latent_token(self) -> tuple[int, int]:
-        """(C_self, C_cross) training FLOPs per latent token, from ``replication.estimate``."""
+        """(C_self, C_cross) training FLOPs per latent token, from ``replication.counting``."""
         shape = self.model.shape()
         return shape.self_attn_flops(self.accounting), shape.cross_attn_flops(self.model.prefix_dropout,
                                                                               self.accounting)

@@ -5,7 +5,7 @@ the last step, gradient clipping, gradient accumulation when the global batch do
 decay, where there is any, applies to the weight matrices of the linear layers (:func:`adamw`).
 
 The step count comes from a compute budget C the way the article does it: D_iso = C / C_self per latent
-token (``replication.estimate``, corrected accounting by default) and steps = ceil(D_iso / (n B)). The
+token (``replication.counting``, corrected accounting by default) and steps = ceil(D_iso / (n B)). The
 FLOPs actually spent in the self- and cross-attention parts are recorded separately.
 
 Devices (``replication.training.distributed``): CUDA gets bf16 autocast, TF32, a fused AdamW and optional

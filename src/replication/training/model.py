@@ -12,7 +12,7 @@ The input is ``max_seq_len = P + n`` tokens: a prefix of P tokens and n latent t
 With ``num_prefix = 0`` there is nothing to cross-attend to and the model is a plain decoder-only
 transformer over n tokens (the CPU-scale Chinchilla study uses that).
 
-The parameter count equals ``replication.estimate.PerceiverARShape.num_params`` exactly:
+The parameter count equals ``replication.counting.PerceiverARShape.num_params`` exactly:
 N = V d + (n+P) d + 12 d^2 + 7 d + (L-1)(12 d^2 + 4 d) + V.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from replication.errors import check_choice, check_int
-from replication.sources.chinchilla import TABLE_A4
+from replication.papers.chinchilla import TABLE_A4
 
 #: Decoder-only accountings (see :meth:`Decoder.flops`).
 DECODER_ACCOUNTINGS = ("appendix_f", "table_a4", "6n", "palm")
