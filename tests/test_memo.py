@@ -55,3 +55,19 @@ def test_asking_again_from_inside_the_computation_does_not_wait_for_itself(resul
         return {"x": 1.0}
 
     assert memo.kept("demo", {}, compute) == {"x": 1.0} and inner == [{"x": 1.0}]
+
+
+def test_a_per_process_cache_hands_each_caller_its_own_copy():
+    import pandas as pd
+
+    calls = []
+
+    @memo.per_process(maxsize=2)
+    def table(n):
+        calls.append(n)
+        return pd.DataFrame({"x": range(n)})
+
+    first = table(3)
+    first.loc[0, "x"] = 99
+    again = table(3)
+    assert calls == [3] and again["x"].tolist() == [0, 1, 2]

@@ -11,6 +11,7 @@ The folder is ``$REPLICATION_RESULTS_DIR`` if set (the tests give each run of th
 """
 from __future__ import annotations
 
+import copy
 import fcntl
 import functools
 import hashlib
@@ -95,3 +96,18 @@ def kept(name: str, args: dict, compute):
 
 #: keys this process is computing now (a second flock on the same file from the same process would wait forever)
 _computing: set[Path] = set()
+
+
+def per_process(maxsize: int | None = 4):
+    """``functools.lru_cache`` that hands every caller its own deep copy: a cached DataFrame or fit that one
+    caller edits stays as computed for the next."""
+    def wrap(function):
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def copied(*args, **kwargs):
+            return copy.deepcopy(cached(*args, **kwargs))
+
+        copied.cache_clear = cached.cache_clear
+        return copied
+    return wrap

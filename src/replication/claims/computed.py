@@ -10,12 +10,13 @@ import pandas as pd
 
 from replication.counting import PerceiverARShape
 from replication.fit import chinchilla_law, fit_compute_optimal, frontier, predict_loss
+from replication.memo import per_process
 from replication.papers import chinchilla as paper
 from replication.studies import chinchilla_design, chinchilla_tuning, krasser_design
 from replication.studies.figure4 import figure4_summary
 
 
-@lru_cache(maxsize=None)
+@per_process(maxsize=None)
 def article_table(number: int, accounting: str) -> pd.DataFrame:
     """Krasser's Table ``number`` recomputed under ``accounting``."""
     return krasser_design.article_table(number, accounting)
@@ -48,7 +49,7 @@ def reference_model() -> PerceiverARShape:
     return PerceiverARShape(32000, 2048, 512, 512, 9)
 
 
-@lru_cache(maxsize=None)
+@per_process(maxsize=None)
 def table_exponents() -> dict[str, tuple[float, float]]:
     """The exponents (a, b) that the paper's own numbers imply, per approach.
 
@@ -94,7 +95,7 @@ def figure4() -> dict:
     return figure4_summary()
 
 
-@lru_cache(maxsize=1)
+@per_process(maxsize=1)
 def recipe_verdicts() -> pd.DataFrame:
     """Our CPU-scale study's paired tests of the paper's recipe claims (recorded runs; see the study chapter)."""
     return chinchilla_tuning.recipe_tests(chinchilla_design.DEFAULT)

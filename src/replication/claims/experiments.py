@@ -10,11 +10,12 @@ thousand times smaller, so such a row says nothing about the article's own runs.
 from __future__ import annotations
 
 import math
-from functools import lru_cache, partial
+from functools import partial
 
 from replication.claims.computed import experiment, law
 from replication.claims.ledger import ARITHMETIC, DATA, Claim
 from replication.claims.rules import Predicate, FromTests
+from replication.memo import per_process
 from replication.papers import krasser as article
 from replication.studies import transfer
 from replication.studies.krasser import POWER, compare, cpu_study, loss_summary, runs_table, seeds_for_power
@@ -96,7 +97,7 @@ def _cpu_best_vs_n_opt() -> dict:
     return {f"Exp. {name}": x for name, x in best_vs_n_opt().items()}
 
 
-@lru_cache(maxsize=1)
+@per_process(maxsize=1)
 def _transfer_shifts():
     """The transfer test, once for all its claims (recorded runs; nothing is trained)."""
     return transfer.shifts(transfer.runs_table(transfer.TRANSFER)).set_index("comparison")

@@ -13,7 +13,6 @@
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +80,7 @@ class Figure4:
     resamples: int
 
 
-@functools.lru_cache(maxsize=4)
+@memo.per_process(maxsize=4)
 def analysis(resamples: int = 4000, seed: int = 0) -> Figure4:
     """Fit, bootstrap and sweep (about 40 s of two cores with 4,000 resamples); cached per process."""
     check_int("resamples", resamples, 100, 100_000)
@@ -107,7 +106,7 @@ def analysis(resamples: int = 4000, seed: int = 0) -> Figure4:
     return fig
 
 
-@functools.lru_cache(maxsize=4)
+@memo.per_process(maxsize=4)
 def isoflop_fits(resamples: int = 4000, seed: int = 0) -> tuple[FitResult, FitResult, Bootstrap]:
     """Approach 2 on the points snapped to the nine budgets (within :data:`SNAP_TOL`): the fit on the
     240 points, the fit on all 245, and the vertex-level bootstrap of the first (under a second)."""
@@ -376,7 +375,7 @@ def _vertex_logs(fit: FitResult):
     return (np.log(t["C"].to_numpy(float)), np.log(t["N_star"].to_numpy(float)), np.log(t["D_star"].to_numpy(float)))
 
 
-@functools.lru_cache(maxsize=4)
+@memo.per_process(maxsize=4)
 def approach2_exponents(resamples: int = 4000, seed: int = 0, level: float = 0.95) -> dict:
     """Approach 2 on the points snapped to the budgets: a, b and b/a, each with the vertex bootstrap's,
     the residual-t and the leave-one-budget-out intervals and the range over the other snapping
