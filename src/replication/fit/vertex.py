@@ -203,12 +203,13 @@ def _linear_fit(F1, F2, W, Y, Sw):
     on its weighted mean, explicitly: the sums-of-products shortcut loses the digits that tell
     neighbouring candidates apart on a flat valley."""
     F1, F2 = (np.broadcast_to(F, (len(W), *F.shape[1:])) for F in (F1, F2))
-    w = W[:, None, :]
     m1, m2 = (np.einsum("sm,scm->sc", W, F)[..., None] / Sw[..., None] for F in (F1, F2))
     ybar = (W * Y).sum(1, keepdims=True) / Sw
-    G1, G2, yc = F1 - m1, F2 - m2, (Y - ybar)[:, None, :]
-    C11, C22, C12 = ((w * a * b).sum(-1) for a, b in ((G1, G1), (G2, G2), (G1, G2)))
-    C1y, C2y = ((w * a * yc).sum(-1) for a in (G1, G2))
+    G1, G2, yc = F1 - m1, F2 - m2, (Y - ybar)[:, :, None]
+    # two-operand contractions and batched mat-vecs: no (sets, candidates, sizes) temporaries per sum
+    WG1, WG2 = G1 * W[:, None, :], G2 * W[:, None, :]
+    C11, C22, C12 = (np.einsum("scm,scm->sc", a, b) for a, b in ((WG1, G1), (WG2, G2), (WG1, G2)))
+    C1y, C2y = (np.matmul(a, yc)[..., 0] for a in (WG1, WG2))
     det = C11 * C22 - C12 * C12
     with np.errstate(divide="ignore", invalid="ignore"):
         A = (C22 * C1y - C12 * C2y) / det
