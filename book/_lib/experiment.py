@@ -17,8 +17,7 @@ from replication.studies import krasser, krasser_design
 from replication.studies.krasser import NOT_TRAINED, KrasserStudy, empirical_optimum, optimum_inside  # noqa: F401
 
 from . import tables
-from .experiment_figures import (loss_unit, model_name, not_trained_figure, plot_final_loss,  # noqa: F401
-                                 plot_loss_vs_flops)
+from .experiment_figures import model_name, not_trained_figure, plot_final_loss, plot_loss_vs_flops  # noqa: F401
 from .experiment_glue import (glue_design, glue_run_limits, glue_verdict, optimum_phrase,  # noqa: F401
                               optimum_text, verdict_box)
 from .tables import sci
@@ -63,29 +62,20 @@ def _interval(low: float, high: float) -> str:
 # The article's scale
 
 
-def _accountings(df: pd.DataFrame, keys: str, values: list[str], formats: dict, caption: str, headers=None):
-    """Rows of ``df`` that differ only in their FLOP accounting, side by side (:func:`tables.side_by_side`)."""
-    return tables.table(tables.side_by_side(df, "accounting", keys, values=values), headers or _HEADERS, formats,
-                        caption=caption)
-
-
 def article_setup_tables(name: str):
     """The article's setup table of Experiment ``name`` (its Table 1, 3 or 5), recomputed under both
-    accountings side by side, in three parts that each fit the page's column: the models and their
-    parameters, their steps and latent tokens, their FLOPs."""
+    accountings, in two parts: the models, steps and parameters, then the FLOPs."""
     number = {"1": 1, "2a": 3, "2b": 5}[name]
     df = krasser_design.both_accountings(number)
     df = df.assign(model=_label_or_number(df), shape=[f"{d}/{L}" for d, L in zip(df["num_channels"],
                                                                               df["num_layers"])])
     df = df.reset_index(level="model", drop=True).reset_index()
-    what = f"The article's Table {number} (Experiment {name}) under both FLOP accountings"
-    models = _accountings(df, "model", ["shape", "N", "N_cross", "N_self"],
-                          {c: "sci3" for c in ("N", "N_cross", "N_self")}, f"{what}: the models and their parameters")
-    steps = _accountings(df, "model", ["num_steps", "D_iso"], {"num_steps": "int", "D_iso": "sci3"},
-                         f"{what}: steps and latent tokens")
-    flops = _accountings(df, "model", ["C_self", "C_cross", "C", "C_self_hat"],
-                         {c: "sci3" for c in ("C", "C_cross", "C_self", "C_self_hat")}, f"{what}: FLOPs")
-    return models, steps, flops
+    sizes = tables.table(df, _HEADERS, {"num_steps": "int", **{c: "sci3" for c in ("D_iso", "N", "N_cross",
+                                                                                     "N_self")}},
+                         columns=["accounting", "model", "shape", "num_steps", "D_iso", "N", "N_cross", "N_self"])
+    flops = tables.table(df, _HEADERS, {c: "sci3" for c in ("C", "C_cross", "C_self", "C_self_hat")},
+                         columns=["accounting", "model", "C_self", "C_cross", "C", "C_self_hat"])
+    return sizes, flops
 
 
 def article_ratio_table(name: str):
@@ -95,23 +85,17 @@ def article_ratio_table(name: str):
     exp = {acc: krasser_design.experiment(name, acc) for acc in ACCOUNTINGS}
     df = pd.concat({acc: e.ratios().assign(model=_label_or_number(e.setup())) for acc, e in exp.items()},
                    names=["accounting", "number"]).reset_index()
-    source = {"1": "the article's Table 2", "2a": "the article's Table 4"}.get(
-        name, "computed as the article's Tables 2 and 4")
-    return _accountings(df, "model", list(_RATIOS), {c: "f4" for c in _RATIOS},
-                        f"Experiment {name}'s cross-attention shares and C<sub>self</sub> / 6 N<sub>self</sub> D "
-                        f"({source}) under both FLOP accountings")
+    return tables.table(df, _HEADERS, {c: "f4" for c in _RATIOS},
+                        columns=["accounting", "model", *_RATIOS])
 
 
 def predictions_table(name: str):
     """The laws' N_opt at the article's C_ref of Experiment ``name``, and the model Krasser trained for it."""
     df = krasser_design.predictions().query("experiment == @name")
-    df = df.assign(approach=[f"Approach {a}" for a in df["approach"]])
-    return _accountings(df, "approach", ["C_ref", "N_opt", "model", "N_self/N_opt"],
-                        {"C_ref": "sci3", "N_opt": "sci3", "N_self/N_opt": "f2"},
-                        f"Experiment {name}: the laws' N<sub>opt</sub> at the article's budget, and the model "
-                        "Krasser trained for it",
-                        {**_HEADERS, "model": "model trained (channels / layers)",
-                         "N_self/N_opt": "its N<sub>self</sub> / N<sub>opt</sub>"})
+    return tables.table(df, {**_HEADERS, "model": "model trained (channels / layers)", "N_self": f"its {_N_SELF}",
+                             "N_self/N_opt": "N<sub>self</sub> / N<sub>opt</sub>"},
+                        {"C_ref": "sci3", "N_opt": "sci3", "N_self": "sci3", "N_self/N_opt": "f2"},
+                        columns=["accounting", "approach", "C_ref", "N_opt", "model", "N_self", "N_self/N_opt"])
 
 
 def article_results_table(name: str, accounting: str = "corrected"):
@@ -119,14 +103,12 @@ def article_results_table(name: str, accounting: str = "corrected"):
     to be his repository's logged validation losses, unchecked here)."""
     df = krasser_design.article_results(name, accounting)
     df = df.assign(role=[model_name(x) if x.startswith("Model") else x for x in df["label"]])
-    unit = loss_unit(krasser_design.ARTICLE_TOKENIZERS[name])
     return tables.table(df, {"model": "channels / layers", "role": "model", "N_self": _N_SELF,
                              "num_steps": f"steps ({accounting} accounting)",
-                             "article loss": f"Krasser's final validation loss ({unit}; "
+                             "article loss": "Krasser's final validation loss (nats per token; "
                                              "his repository's logs, unchecked)"},
                         {"N_self": "sci3", "num_steps": "int", "article loss": "f3"},
-                        columns=["role", "model", "N_self", "num_steps", "article loss"],
-                        caption=f"Experiment {name} as Krasser ran it: one final loss per model")
+                        columns=["role", "model", "N_self", "num_steps", "article loss"])
 
 
 def gpu_hours(name: str, accounting: str = "corrected") -> pd.DataFrame:
@@ -140,8 +122,7 @@ def gpu_hours_table(hours: pd.DataFrame):
     return tables.table(hours, {"model number": "model", "model": "channels / layers",
                                 "num_steps": "steps", "latent tokens": "latent tokens",
                                 "executed FLOPs": "FLOPs executed", "GPU-hours": "H100-hours"},
-                        {"num_steps": "int", "latent tokens": "sci3", "executed FLOPs": "sci3", "GPU-hours": "f2"},
-                        caption="What each model of the article's design would cost on an H100")
+                        {"num_steps": "int", "latent tokens": "sci3", "executed FLOPs": "sci3", "GPU-hours": "f2"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -158,17 +139,13 @@ def design_tables(exp):
                "N_self/N_opt2": "N<sub>self</sub> / N<sub>opt</sub>, Approach 2",
                "Vd/N": "embedding share V d / N"}
     # the sizes and where they sit against the laws: two tables, so that each fits the page's column
-    what = f"Experiment {exp.name} at CPU scale"
     sizes = tables.table(d, headers, {"num_steps": "int", "D_iso": "sci3", "N": "int", "N_self": "int"},
-                         columns=["model", "shape", "num_steps", "D_iso", "N", "N_self"],
-                         caption=f"{what}: each model's steps, tokens and parameters")
+                         columns=["model", "shape", "num_steps", "D_iso", "N", "N_self"])
     position = tables.table(d, headers, {"N_self": "int", "N_self/N_opt1": "f2", "N_self/N_opt2": "f2",
                                          "Vd/N": "f2"},
-                            columns=["model", "shape", "N_self", "N_self/N_opt1", "N_self/N_opt2", "Vd/N"],
-                            caption=f"{what}: each model against the laws' N<sub>opt</sub>")
+                            columns=["model", "shape", "N_self", "N_self/N_opt1", "N_self/N_opt2", "Vd/N"])
     flops = tables.table(d, headers, {c: "sci3" for c in ("C", "C_cross", "C_self", "C_self_hat")},
-                         columns=["model", "shape", "C_self", "C_cross", "C", "C_self_hat"],
-                         caption=f"{what}: each model's FLOPs at the budget")
+                         columns=["model", "shape", "C_self", "C_cross", "C", "C_self_hat"])
     return sizes, position, flops
 
 
@@ -176,19 +153,17 @@ def design_comparison_table(study: KrasserStudy, results: pd.DataFrame | None = 
     """:func:`replication.studies.krasser.design_comparison` as the chapters show it."""
     return tables.table(krasser.design_comparison(study, results, sci=sci), {"quantity": "", "CPU scale": "CPU scale",
                                                             "article": "the article", "kept": "kept or changed"},
-                        index="quantity", caption=f"Experiment {study.name}: the CPU-scale design against the "
-                                                  "article's")
+                        index="quantity")
 
 
 def model_choice_table(exp):
     """How the accounting moves the choice of models (:func:`krasser_design.model_choice`)."""
-    df = krasser_design.model_choice(exp)
-    df = df.assign(approach=[f"Approach {a}" for a in df["approach"]])
-    return _accountings(df, "approach", ["C_ref", "N_opt", "nearest trained model", "closest shape"],
-                        {"C_ref": "sci3", "N_opt": "sci3"},
-                        f"Experiment {exp.name} at CPU scale: the models the laws choose under each FLOP accounting",
+    return tables.table(krasser_design.model_choice(exp),
                         {**_HEADERS, "nearest trained model": "nearest model trained (number: channels / layers)",
-                         "closest shape": "nearest shape with its layers"})
+                         "its N_self/N_opt": "its N<sub>self</sub> / N<sub>opt</sub>",
+                         "closest shape": "nearest shape with its layers",
+                         "closest N_self/N_opt": "that shape's N<sub>self</sub> / N<sub>opt</sub>"},
+                        {"C_ref": "sci3", "N_opt": "sci3", "its N_self/N_opt": "f2", "closest N_self/N_opt": "f2"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,17 +176,15 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.assign(**{"mean ± std": spread})[["label", "shape", "N_self", "mean ± std", "seeds", "epochs"]]
 
 
-def summary_display(study: KrasserStudy, summary: pd.DataFrame):
+def summary_display(summary: pd.DataFrame):
     """:func:`summary_table` as the chapters show it."""
     t = summary_table(summary)
     t = t.assign(label=[model_name(x) for x in t["label"]])
     return tables.table(t, {"label": "model", "shape": "channels / layers", "N_self": _N_SELF,
-                            "mean ± std": f"final validation loss, mean ± std over the seeds "
-                                          f"({loss_unit(study.tokenizer)})",
+                            "mean ± std": "final validation loss, mean ± std over the seeds (nats per token)",
                             "seeds": "seeds", "epochs": "epochs (most of any seed)"},
                         {"N_self": "int", "seeds": "int", "epochs": "f2"},
-                        columns=["label", "shape", "N_self", "mean ± std", "seeds", "epochs"],
-                        caption=f"Experiment {study.name} at CPU scale: each model's final loss")
+                        columns=["label", "shape", "N_self", "mean ± std", "seeds", "epochs"])
 
 
 def verdict_table(study: KrasserStudy, results: pd.DataFrame) -> pd.DataFrame:
@@ -227,15 +200,14 @@ def verdict_table(study: KrasserStudy, results: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_display(study: KrasserStudy, results: pd.DataFrame):
     """:func:`verdict_table` as the chapters show it."""
-    needed, unit = f"seeds for {krasser.POWER:.0%} power", loss_unit(study.tokenizer)
+    needed = f"seeds for {krasser.POWER:.0%} power"
     return tables.table(verdict_table(study, results),
                         {**_HEADERS, "predicted": "predicted model",
-                         "difference": f"predicted − reference, mean over the seeds ({unit})",
-                         "interval": f"95% interval ({unit})", "p": "p (paired t test)",
+                         "difference": "predicted − reference, mean over the seeds (nats per token)",
+                         "interval": "95% interval (nats per token)", "p": "p (paired t test)",
                          "outcome": "outcome for the article's claim",
                          needed: f"seeds for {krasser.POWER:.0%} power at this difference"},
-                        {"N_opt": "sci3", "difference": "signed4", "p": "p", needed: "int"},
-                        caption=f"Experiment {study.name} at CPU scale: each predicted model against the reference")
+                        {"N_opt": "sci3", "difference": "signed4", "p": "p", needed: "int"})
 
 
 def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
@@ -251,13 +223,12 @@ def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
         rows.append({"model": model_name(summary.loc[number, "label"]), "shape": summary.loc[number, "shape"],
                      "N_self": summary.loc[number, "N_self"], "difference": test.difference,
                      "interval": _interval(test.low, test.high), "p": test.p, "word": word})
-    unit = loss_unit(study.tokenizer)
     return tables.table(pd.DataFrame(rows), {"shape": "channels / layers", "N_self": _N_SELF,
-                                             "difference": f"model − reference, mean over the seeds ({unit})",
-                                             "interval": f"95% interval ({unit})", "p": "p (paired t test)",
+                                             "difference": "model − reference, mean over the seeds "
+                                                           "(nats per token)",
+                                             "interval": "95% interval (nats per token)", "p": "p (paired t test)",
                                              "word": "final loss, against the reference"},
-                        {"N_self": "int", "difference": "signed4", "p": "p"},
-                        caption=f"Experiment {study.name} at CPU scale: every model against the reference")
+                        {"N_self": "int", "difference": "signed4", "p": "p"})
 
 
 def cost_table(results: pd.DataFrame):
@@ -268,7 +239,7 @@ def cost_table(results: pd.DataFrame):
                              "C_self": "self-attention FLOPs C<sub>self</sub>", "C": "all FLOPs C",
                              "max_epochs": "most epochs of one run"},
                         {"runs": "int", "wall_min": "f1", "C_self": "sci3", "C": "sci3", "max_epochs": "f2"},
-                        columns=["runs", "wall_min", "C_self", "C", "max_epochs"], caption="What the runs cost")
+                        columns=["runs", "wall_min", "C_self", "C", "max_epochs"])
 
 
 def recorded_total_table():
@@ -280,8 +251,7 @@ def recorded_total_table():
                              "max_epochs": "most epochs of one run"},
                         {"runs": "int", "recorded": "int", "wall_min": "f1", "C_self": "sci3", "C": "sci3",
                          "max_epochs": "f2"},
-                        columns=["experiment", "runs", "recorded", "wall_min", "C_self", "C", "max_epochs"],
-                        caption="What the three experiments' CPU-scale runs cost, as recorded")
+                        columns=["experiment", "runs", "recorded", "wall_min", "C_self", "C", "max_epochs"])
 
 
 def _model_words(summary: pd.DataFrame, number: int) -> str:
@@ -312,8 +282,7 @@ def conclusion_table(study: KrasserStudy, results: pd.DataFrame):
                                              "n_opt": "law's N<sub>opt</sub> (parameters)",
                                              "where": "minimum of the parabola (parameters)",
                                              "ratio": "law's N<sub>opt</sub> / parabola's"},
-                        index="approach", transpose=True,
-                        caption=f"Experiment {study.name}: our verdict beside the article's")
+                        index="approach", transpose=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,7 +298,6 @@ def run_limits_table(limits: pd.DataFrame):
                              "exit last": "last seed (step)", "exit last / steps": "last, share of the run",
                              "loss spread": "final loss spread between seeds (nats)"},
                         {"steps": "int", "rule lr": "sig2", "study lr": "sig2", "factor": "f1",
-                         "exit first": "f0", "exit last": "f0", "exit last / steps": "f2", "loss spread": "f3"},
-                        caption="What limits each run: the learning rate, the steps and the bigram plateau")
+                         "exit first": "f0", "exit last": "f0", "exit last / steps": "f2", "loss spread": "f3"})
 
 
