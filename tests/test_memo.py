@@ -71,3 +71,59 @@ def test_a_per_process_cache_hands_each_caller_its_own_copy():
     first.loc[0, "x"] = 99
     again = table(3)
     assert calls == [3] and again["x"].tolist() == [0, 1, 2]
+
+
+def test_a_per_process_cache_keys_a_call_by_its_bound_arguments():
+    calls = []
+
+    @memo.per_process()
+    def f(resamples: int = 4000, seed: int = 0):
+        calls.append((resamples, seed))
+        return [resamples, seed]
+
+    assert f(4000) == f(4000, 0) == f(resamples=4000) == f() == [4000, 0]
+    assert calls == [(4000, 0)], "one computation for one set of arguments however it is written"
+    assert f(4000, 1) == [4000, 1] and len(calls) == 2
+
+
+def test_a_digest_follows_content_dtype_and_shape():
+    import numpy as np
+
+    a = np.arange(6, dtype=float)
+    assert memo.digest(a) == memo.digest(a.copy())
+    assert memo.digest(a) != memo.digest(a.reshape(2, 3))
+    assert memo.digest(a) != memo.digest(a.astype(np.float32))
+    b = a.copy()
+    b[5] = np.nextafter(5.0, 6.0)
+    assert memo.digest(a) != memo.digest(b)
+    assert memo.digest(a, a) != memo.digest(a)
+
+
+def test_kept_bootstraps_read_back_bit_for_bit_with_nan_and_empty_samples(results):
+    import numpy as np
+
+    from replication.fit.bootstrap import Bootstrap, kept_bootstraps
+
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(50, 3))
+    samples[4, 1] = np.nan
+    many = {("huber", "points"): Bootstrap(("a", "b", "c"), samples, 60, (2.5, 97.5)),
+            "empty": Bootstrap(("x",), np.empty((0, 1)), 10)}
+    one = Bootstrap(("a",), samples[:, :1], 50)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return many, one
+
+    for _ in range(2):
+        got, got_one = kept_bootstraps("boots", {"seed": 3}, compute)
+        assert set(got) == set(many)
+        for key, b in many.items():
+            g = got[key]
+            assert g.names == b.names and g.resamples == b.resamples and g.percentiles == b.percentiles
+            assert g.samples.shape == b.samples.shape
+            assert np.array_equal(g.samples, b.samples, equal_nan=True)
+        assert np.array_equal(got_one.samples, one.samples)
+    assert calls == [1]
+    assert kept_bootstraps("single", {}, lambda: ({}, None)) == ({}, None)

@@ -145,3 +145,25 @@ def test_exponent_intervals_is_frozen():
     assert isinstance(e, ExponentIntervals)
     with pytest.raises(Exception):
         e.estimate = 0.0  # type: ignore[misc]
+
+
+def test_resampled_vertices_kept_on_disk_equal_the_computed_ones(tmp_path, monkeypatch):
+    from replication import memo
+    from replication.studies import chinchilla_approach2 as a2
+    from replication.studies.chinchilla_runs import runs_table
+
+    monkeypatch.setenv(memo.ENV, str(tmp_path))
+    t = runs_table().reset_index(drop=True)
+    rng, picks = np.random.default_rng(1), np.empty((20, len(t)), dtype=int)
+    for k in t["budget"].unique():  # the study's bootstrap redraws runs within each budget
+        members = np.flatnonzero(t["budget"].to_numpy() == k)
+        picks[:, members] = members[rng.integers(0, members.size, size=(20, members.size))]
+    direct = a2._minima(t, "executed", picks, "profile")
+    first = a2._vertices(t, "executed", picks, "profile")
+    assert len(list(tmp_path.glob("study_vertices-*.json"))) == 1
+    again = a2._vertices(t, "executed", picks, "profile")
+    assert np.isnan(direct).any(), "the draw should leave some budget without an interior minimum"
+    for got in (first, again):
+        assert got.shape == direct.shape and np.array_equal(got, direct, equal_nan=True)
+    a2._vertices(t, "executed", picks[::-1], "profile")
+    assert len(list(tmp_path.glob("study_vertices-*.json"))) == 2, "other draws are another result"

@@ -15,10 +15,13 @@ import copy
 import fcntl
 import functools
 import hashlib
+import inspect
 import json
 import math
 import os
 from pathlib import Path
+
+import numpy as np
 
 from replication.files import atomic_write_text
 from replication.repository import DATA_DIR, PACKAGE_DIR
@@ -39,6 +42,16 @@ def source_hash() -> str:
     for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def digest(*arrays) -> str:
+    """A content hash of numpy arrays (dtype, shape and bytes), for a key of :func:`kept` made from data."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
@@ -100,13 +113,17 @@ _computing: set[Path] = set()
 
 def per_process(maxsize: int | None = 4):
     """``functools.lru_cache`` that hands every caller its own deep copy: a cached DataFrame or fit that one
-    caller edits stays as computed for the next."""
+    caller edits stays as computed for the next. A call is keyed by its arguments bound to the signature, so
+    ``f(4000)``, ``f(4000, 0)`` and ``f(resamples=4000)`` share one entry."""
     def wrap(function):
         cached = functools.lru_cache(maxsize=maxsize)(function)
+        signature = inspect.signature(function)
 
         @functools.wraps(function)
         def copied(*args, **kwargs):
-            return copy.deepcopy(cached(*args, **kwargs))
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return copy.deepcopy(cached(*bound.args, **bound.kwargs))
 
         copied.cache_clear = cached.cache_clear
         return copied

@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from replication import memo
 from replication.errors import ReplicationError, check_int
 
 #: A number of bootstrap resamples is 0 (no interval) or in this range, in every fitter, chapter and command.
@@ -49,6 +50,17 @@ class Bootstrap:
         """name -> (lo, hi): the ``percentiles`` of each column of the samples."""
         lo, hi = np.percentile(self.samples, self.percentiles, axis=0)
         return {k: (float(lo[j]), float(hi[j])) for j, k in enumerate(self.names)}
+
+    def to_plain(self) -> dict:
+        """Plain values (for :func:`replication.memo.kept`); :meth:`from_plain` reads them back exactly."""
+        return {"names": list(self.names), "samples": self.samples.tolist(), "resamples": self.resamples,
+                "percentiles": list(self.percentiles)}
+
+    @classmethod
+    def from_plain(cls, plain: dict) -> Bootstrap:
+        names = tuple(plain["names"])
+        samples = np.array(plain["samples"], dtype=float).reshape(-1, len(names))
+        return cls(names, samples, int(plain["resamples"]), tuple(plain["percentiles"]))
 
     def map(self, statistic: Callable[[np.ndarray], Sequence[float] | None], names: tuple[str, ...]) -> Bootstrap:
         """The bootstrap of a statistic of each sample (None: that sample gives none)."""
@@ -108,6 +120,19 @@ def run_bootstrap(refit: Callable, rows: int, resamples: int, *, names: Sequence
                  for _ in range(resamples)]
     samples = np.asarray(refit(picks), dtype=float).reshape(-1, len(names))
     return Bootstrap(tuple(names), samples, int(resamples), tuple(ci))
+
+
+def kept_bootstraps(name: str, args: dict, compute) -> tuple[dict, Bootstrap | None]:
+    """``compute()``'s (key -> Bootstrap, Bootstrap or None), kept on disk by :func:`replication.memo.kept`
+    under ``name`` and ``args``: a slow bootstrap that chapters and tests ask for in separate processes is
+    computed once. Keys are strings or tuples of strings."""
+    def plain():
+        many, one = compute()
+        return {"many": [[key, b.to_plain()] for key, b in many.items()], "one": one and one.to_plain()}
+
+    kept = memo.kept(name, args, plain)
+    one = kept["one"] and Bootstrap.from_plain(kept["one"])
+    return {key: Bootstrap.from_plain(b) for key, b in kept["many"]}, one
 
 
 def _in_order(labels: np.ndarray) -> np.ndarray:

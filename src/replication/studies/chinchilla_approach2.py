@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from replication import memo
 from replication.errors import ReplicationError, check_choice, check_int
 from replication.fit import fit_compute_optimal, run_bootstrap
 from replication.fit.approach2 import drawn_counts
@@ -36,7 +37,16 @@ def _vertices(t: pd.DataFrame, count: str, picks=None, estimator: str = DEFAULT_
     """Minima of every budget's profile (by ``estimator``) for the rows ``picks`` (resamples, rows) of ``t``:
     (log N*, log D*, log C*) each (resamples, budgets), NaN where a budget has no interior minimum.
     N and C follow ``count``; C* is the count's FLOPs per token at N* (interpolated in log-log over the
-    budget's sizes) times D*."""
+    budget's sizes) times D*. A bootstrap's minima (``picks`` given) are kept on disk by their inputs'
+    content (:func:`replication.memo.kept`): the chapters and the tests ask for the same ones."""
+    if picks is None:
+        return _minima(t, count, None, estimator)
+    used = t[[_n_column(count), "D", "loss", f"C {count}", "budget"]].to_numpy(float)
+    key = {"inputs": memo.digest(used, np.asarray(picks)), "count": count, "estimator": estimator}
+    return np.array(memo.kept("study_vertices", key, lambda: _minima(t, count, picks, estimator).tolist()), float)
+
+
+def _minima(t: pd.DataFrame, count: str, picks, estimator: str):
     n_col = _n_column(count)
     logn, logd, loss = np.log(t[n_col].to_numpy(float)), np.log(t["D"].to_numpy(float)), t["loss"].to_numpy(float)
     logc_tok = np.log(t[f"C {count}"].to_numpy(float) / t["D"].to_numpy(float))

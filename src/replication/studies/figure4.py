@@ -23,6 +23,7 @@ from replication.fit import (BOOTSTRAP_NAMES, Bootstrap, FitResult, bootstrap_ap
                              budget_labels, fit_approach2, fit_approach3, frontier, params_to_theta, predict_loss,
                              refit_approach3, resampled_exponents, run_bootstrap, start_grid)
 from replication import memo
+from replication.fit.bootstrap import kept_bootstraps
 from replication.fit.stopping import delta_sweep
 from replication.repository import DATA_DIR
 from replication.papers import chinchilla as paper
@@ -96,8 +97,11 @@ def analysis(resamples: int = 4000, seed: int = 0) -> Figure4:
     fits_all = {"huber": fit_approach3(every, grid=grid)}
     fits_all["likelihood"] = fit_approach3(every, method="likelihood", start=fits_all["huber"])
     theta = params_to_theta(fits["huber"].params)
-    boot, paired = plain_bootstrap(data, theta, resamples, seed)
-    clustered = bootstrap_estimators(theta, n, d, l, resamples=resamples, seed=seed, clusters=data["budget"].to_numpy())
+    args = {"resamples": resamples, "seed": seed}
+    boot, paired = kept_bootstraps("figure4_points_bootstrap", args,
+                                    lambda: plain_bootstrap(data, theta, resamples, seed))
+    clustered, _ = kept_bootstraps("figure4_budgets_bootstrap", args, lambda: (bootstrap_estimators(
+        theta, n, d, l, resamples=resamples, seed=seed, clusters=data["budget"].to_numpy()), None))
     boot |= {(m, "budgets"): b for m, b in clustered.items()}
     a2, a2_all, a2_boot = isoflop_fits(resamples, seed)
     fig = Figure4(data=data, fits=fits, fits_all=fits_all, boot=boot, approach2=a2, approach2_all=a2_all,
@@ -114,8 +118,10 @@ def isoflop_fits(resamples: int = 4000, seed: int = 0) -> tuple[FitResult, FitRe
     data = points()
     fit = fit_approach2(data, budgets=paper.ISOFLOP_BUDGETS, snap_tol=SNAP_TOL)
     fit_all = fit_approach2(points(keep_all=True), budgets=paper.ISOFLOP_BUDGETS, snap_tol=SNAP_TOL)
-    boot = bootstrap_approach2(data, budgets=paper.ISOFLOP_BUDGETS, snap_tol=SNAP_TOL, resamples=resamples, seed=seed)
+    _, boot = kept_bootstraps("figure4_vertex_bootstrap", {"resamples": resamples, "seed": seed}, lambda: ({}, (
+        bootstrap_approach2(data, budgets=paper.ISOFLOP_BUDGETS, snap_tol=SNAP_TOL, resamples=resamples, seed=seed))))
     return fit, fit_all, boot
+
 
 
 def plain_bootstrap(data: pd.DataFrame, theta, resamples: int, seed: int = 0):
