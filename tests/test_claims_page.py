@@ -202,3 +202,15 @@ def test_verdict_counts_and_summary_tables(df):
     totals = source_table(claims.summary_by_source(df)).data
     assert list(totals["total"]) == list(df.groupby("source").size().reindex(
         [s for s in SOURCES if s in set(df["source"])]).astype(str))
+
+
+def test_every_claims_table_has_a_numbered_caption_in_page_order(page):
+    """The page's prose introduces each list of claims; each is a table numbered with the page's others."""
+    tables = re.findall(r'<table class="claims">(.*?)<colgroup>', page)
+    captions = [re.fullmatch(r'<caption><span class="caption-number">Table (\d+): </span>([^<]+)</caption>', t)
+                for t in tables]
+    assert tables and all(captions), [t for t, c in zip(tables, captions) if not c][:3]
+    numbers = [int(c.group(1)) for c in captions]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    texts = [c.group(2) for c in captions]
+    assert "Chinchilla Table 3: Approach 1 allocations: the claims that hold or agree" in texts

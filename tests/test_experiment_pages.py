@@ -52,19 +52,39 @@ def test_every_experiment_table_reads_as_numbers(name):
     shown = [*E.article_setup_tables(name), E.article_ratio_table(name), E.predictions_table(name),
              E.article_results_table(name), E.gpu_hours_table(E.gpu_hours(name)), *E.design_tables(study.experiment),
              E.design_comparison_table(study, results), E.design_comparison_table(study, None),
-             E.model_choice_table(study.experiment), E.summary_display(summary), E.verdict_display(study, results),
+             E.model_choice_table(study.experiment), E.summary_display(study, summary),
+             E.verdict_display(study, results),
              E.against_reference_table(study, results), E.cost_table(results), E.conclusion_table(study, results)]
     for t in shown:
         html = _html(t)
         # no raw variable names as headers
         for raw in ("num_channels", "num_steps", "D_iso", "C_self_hat", "wall_s", "N_self/N_opt"):
             assert f">{raw}<" not in html
-    # at most nine columns, so that each fits the page's column
+    # at most nine columns, so that each fits the page's column; every table numbered and captioned
     assert all(t.data.shape[1] <= 9 for t in shown)
+    assert all(t.rp_caption for t in shown)
     # the reference's parameters in the design table, with a thousands separator
     sizes, _, _ = E.design_tables(study.experiment)
     n_ref = int(study.experiment.setup().loc[1, "N_self"])
     assert f"{n_ref:,}" in _cells(sizes)
+
+
+def test_article_tables_set_the_accountings_side_by_side():
+    from _lib import experiment as E
+
+    steps, models, self_flops, flops = E.article_setup_tables("1")
+    assert steps.data.loc["2 (predicted)", "channels / layers"].tolist() == ["624/11", "592/10"]
+    assert steps.data.loc["1 (reference)", "steps"].tolist() == ["50,000", "50,000"]
+    # at most three quantities per table, each in both accountings (four were 770-807 px against the 772 px
+    # column at 1400 px)
+    assert self_flops.data.shape[1] == flops.data.shape[1] == 4 and models.data.shape[1] <= 6
+    assert self_flops.data.loc["1 (reference)"].tolist() == ["5.78×10¹⁷", "4.07×10¹⁷", "5.53×10¹⁷", "5.53×10¹⁷"]
+    steps, models, *_ = E.article_setup_tables("2a")  # the parameters do not depend on the accounting: shown once
+    assert {c[1] for c in models.data.columns} == {"all"} and "Table 3 (Experiment 2a)" in models.rp_caption
+    assert steps.data.columns[0] == ("channels / layers", "all")
+    choice = E.model_choice_table(ps.cpu_study("1").experiment).data
+    assert list(choice.index) == ["Approach 1", "Approach 2"]
+    assert [c[1] for c in choice.columns if c[0].startswith("budget")] == ["article", "corrected"]
 
 
 def test_verdict_and_reference_tables_carry_the_paired_test():
@@ -129,7 +149,7 @@ def test_experiment_figures_label_their_axes():
     results = _results("2b", {2: 0.05, 3: -0.05, 4: 0.2})
     fig = E.plot_final_loss(study, ps.loss_summary(results))
     ax = fig.axes[0]
-    assert "nats per token" in ax.get_ylabel() and "N_{self}" in ax.get_xlabel()
+    assert "nats per byte" in ax.get_ylabel() and "N_{self}" in ax.get_xlabel()  # 2b reads bytes
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("Approach 2" in t and "×10" in t for t in labels) and not any("e+" in t for t in labels)
     curves = pd.DataFrame([{"model": m, "label": study.label(m), "seed": s, "C_self/C_ref": x, "loss": 2 - x + m / 10}
@@ -139,7 +159,9 @@ def test_experiment_figures_label_their_axes():
     assert len(lines) == 4
     assert len({(str(line.get_linestyle()), line.get_marker()) for line in lines}) == 4  # none hidden under another
     assert "1: 48/2 (reference)" in [line.get_label() for line in lines]
-    assert "nats per token" in ax.get_ylabel()
+    assert "nats per byte" in ax.get_ylabel()
+    sentencepiece = ps.cpu_study("1")
+    assert "nats per token" in E.plot_final_loss(sentencepiece, ps.loss_summary(_results("1", {}))).axes[0].get_ylabel()
 
 
 def test_article_scale_tables_and_figure_without_a_record(tmp_path):
@@ -150,8 +172,8 @@ def test_article_scale_tables_and_figure_without_a_record(tmp_path):
     for t in (article_scale.hours_display(page), article_scale.totals_display(page)):
         _html(t)
     assert "assumed" in _cells(article_scale.totals_display(page))
-    fig = article_scale.plot_precision(page)  # a panel saying nothing was measured
-    assert any("Not measured" in t.get_text() for t in fig.axes[0].texts)
+    # nothing measured: no figure (the prose says so)
+    assert article_scale.plot_precision(page) is None and article_scale.precision_figure(page) is None
 
 
 def test_article_scale_figure_and_throughput_with_a_record(tmp_path):
@@ -169,6 +191,7 @@ def test_article_scale_figure_and_throughput_with_a_record(tmp_path):
     ax = article_scale.plot_precision(page).axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["fp32 (TF32 off)", "bf16 autocast"]
     assert "nats per byte" in ax.get_ylabel()
+    assert "<svg" in article_scale.precision_figure(page).data
 
 
 def test_size_ratio_is_a_plain_number():
@@ -198,6 +221,8 @@ def test_glued_run_limits_at_both_scales():
     assert (on["t_best_n_opt_e1"], on["t_best_n_opt_e2"]) == ("0.62", "0.42")
     assert (on["t_bytes_r"], on["t_bytes_latest"], on["t_bytes_spread"]) == ("0.66", "8 of 9", "0.12")
     assert off["t_plateau"].startswith("not trained") and off["t_lrf_hi"] == "5.4"
+    assert on["t_unit"] == off["t_unit"] == "nats per token"  # SentencePiece; the byte experiments: per byte
+    assert E.glue_run_limits(ps.cpu_study("2b"), None, "t")["t_unit"] == "nats per byte"
     html = _html(E.run_limits_table(limits))
     assert "rule / ours" in html and "5.4" in html
 

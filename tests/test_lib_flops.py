@@ -11,16 +11,24 @@ def _html(styler) -> str:
 
 
 def test_article_tables_are_split_to_fit_and_print_three_significant_figures():
-    models, compute = flops.article_tables(1)
+    steps, models, self_flops, compute = flops.article_tables(1)
     ratios, = flops.article_tables(2)
-    for styler, most in ((models, 8), (compute, 6), (ratios, 5)):
+    # four quantities side by side were 768-805 px against the 772 px column at 1400 px: at most three per table
+    for styler, most in ((steps, 6), (models, 6), (self_flops, 4), (compute, 4), (ratios, 6)):
         assert len(styler.data.columns) <= most
         html = _html(styler)
-        assert "e+" not in html and "rp-table" in html
-    # Table 1, model 1: the article's 4.50e+07 self-attention parameters, with its trailing zero
-    assert models.data.iloc[0]["self-attention parameters"] == "4.50×10⁷"
-    assert compute.data.iloc[0]["training FLOPs"] == "5.93×10¹⁷"
-    assert ratios.data.iloc[3]["self-attention FLOPs / 6ND estimate"] == "0.7351"
+        assert "e+" not in html and "rp-table" in html and "in both accountings" in styler.rp_caption
+    # the accountings side by side: Table 1, model 1, the article's 4.50e+07 self-attention parameters, with its
+    # trailing zero; model 2 is 624/11 in the article, 592/10 after the correction
+    assert models.data.loc["Model 1 (ref)", ("self-attention parameters", "article")] == "4.50×10⁷"
+    assert steps.data.loc["Model 2 (opt)", "channels / layers"].tolist() == ["624/11", "592/10"]
+    assert compute.data.loc["Model 1 (ref)", ("training FLOPs", "article")] == "5.93×10¹⁷"
+    assert self_flops.data.loc["Model 1 (ref)", ("self-attention FLOPs", "corrected")] == "4.07×10¹⁷"
+    assert ratios.data.loc["Model 1 (ref)", ("self-attention FLOPs / 6ND estimate", "corrected")] == "0.7351"
+    # Table 3: the shapes and parameters do not depend on the accounting, so they are shown once
+    steps3, models3, *_ = flops.article_tables(3)
+    assert [c[1] for c in models3.data.columns] == ["all"] * 3
+    assert [c[1] for c in steps3.data.columns][0] == "all"
 
 
 def test_as_printed_keeps_the_article_digits():
@@ -31,7 +39,8 @@ def test_as_printed_keeps_the_article_digits():
 
 @pytest.mark.parametrize("make", [
     lambda: flops.pairings_table(accountings.convention_pairings()),
-    flops.predictions_table,
+    lambda: flops.predictions_table()[0],
+    lambda: flops.predictions_table()[1],
     flops.nearest_table,
     lambda: flops.table_a4_tables()[1],
     flops.laws_table,

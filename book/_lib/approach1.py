@@ -25,16 +25,16 @@ from .study import interval_numbers
 
 # -- tables both approach chapters show ---------------------------------------------------------------------
 
-def laws_table(laws: dict):
+def laws_table(laws: dict, caption: str = "Each fit's prefactors and exponents"):
     """One row per law (label -> ScalingLaw, or a dict with k_N, a, k_D, b): its prefactors and exponents."""
     rows = []
     for label, law in laws.items():
         get = (lambda k: law[k]) if isinstance(law, dict) else (lambda k: getattr(law, k))
         rows.append({"law": label, **{k: float(get(k)) for k in ("k_N", "a", "k_D", "b")}})
     return tables.table(pd.DataFrame(rows), index="law",
-                        headers={"law": "fit", "k_N": "k_N (parameters per FLOP^a)", "a": "a",
-                                 "k_D": "k_D (tokens per FLOP^b)", "b": "b"},
-                        formats={"k_N": "f4", "a": "f4", "k_D": "f4", "b": "f4"})
+                        headers={"law": "fit", "k_N": "k<sub>N</sub> (parameters per FLOP<sup>a</sup>)", "a": "a",
+                                 "k_D": "k<sub>D</sub> (tokens per FLOP<sup>b</sup>)", "b": "b"},
+                        formats={"k_N": "f4", "a": "f4", "k_D": "f4", "b": "f4"}, caption=caption)
 
 
 def at_budget_table(laws: dict, budget: float):
@@ -44,10 +44,11 @@ def at_budget_table(laws: dict, budget: float):
     return tables.table(pd.DataFrame(rows), index="law",
                         headers={"law": "fit", "N": "N_opt (parameters)", "D": "D_opt (tokens)",
                                  "tpp": "tokens per parameter"},
-                        formats={"N": "sci3", "D": "sci3", "tpp": "f1"})
+                        formats={"N": "sci3", "D": "sci3", "tpp": "f1"},
+                        caption=f"Each fit's allocation at C = {tables.sci(budget, 3)} FLOPs")
 
 
-def fit_table(result: FitResult, names=None):
+def fit_table(result: FitResult, names=None, caption: str = "Your fit"):
     """A fit as a small table: each estimate with its 10th-90th percentile bootstrap interval if there is one."""
     names = list(names or result.params)
     ci = result.ci or {}
@@ -56,7 +57,7 @@ def fit_table(result: FitResult, names=None):
     cols = ["parameter", "estimate"] + (["low", "high"] if ci else [])
     return tables.table(pd.DataFrame(rows), columns=cols, index="parameter", sig=4,
                         headers={"parameter": "parameter", "estimate": "estimate",
-                                 "low": "10th percentile", "high": "90th percentile"})
+                                 "low": "10th percentile", "high": "90th percentile"}, caption=caption)
 
 
 def printed(x: float, fmt: str, scale: float = 1.0, unit: str = "") -> str:
@@ -108,9 +109,11 @@ def glue_beside(prefix: str, df: pd.DataFrame) -> dict:
 
 
 def show_beside(df: pd.DataFrame):
+    """:func:`beside_table` as the page shows it."""
     return tables.table(df, index="quantity",
                         headers={"quantity": "quantity", "where": "paper's source", "paper": "paper, as printed",
-                                 "ours": "ours (one more digit; interval)", "status": "outcome"})
+                                 "ours": "ours (one more digit; interval)", "status": "outcome"},
+                        caption="The paper's numbers beside ours")
 
 
 def _gopher_units(x: float) -> str:
@@ -126,7 +129,7 @@ def table3(t3: pd.DataFrame):
     return tables.table(t, headers={"N": "N (parameters)", "C": "C (FLOPs)", "C_gopher_units": "C (Gopher budgets)",
                                     "D": "D (tokens)", "check": "C / 6ND"},
                         formats={"N": "sci3", "C": "sci3", "C_gopher_units": _gopher_units, "D": lambda x: tables.sci(x, 4),
-                                 "check": "f3"})
+                                 "check": "f3"}, caption="The paper's Table 3, with C / 6ND of each row")
 
 
 # -- the figure -----------------------------------------------------------------------------------------------
@@ -167,7 +170,7 @@ def plot_envelope(data, result: FitResult, truth: ScalingLaw | None = None,
     ax2.set_xlabel("training FLOPs C")
     ax2.set_ylabel("compute-optimal parameters N_opt")
     ax2.set_title("the envelope and the fitted law")
-    ax2.legend(fontsize=8)
+    ax2.legend()
     fig.tight_layout()
     return fig
 
@@ -184,7 +187,8 @@ def intervals_table(our_intervals: dict):
     envelope fit's estimate and bootstrap as further ranges, the widest, and Table 2's value against it."""
     t2 = paper.TABLE_2["approach1"]
     return exponents.intervals_table(dict(our_intervals["combined"]),
-                                     paper={"a": t2["a"], "b": t2["b"], "b/a": t2["b"] / t2["a"]})
+                                     paper={"a": t2["a"], "b": t2["b"], "b/a": t2["b"] / t2["a"]},
+                                     caption="The envelope of our runs: every exponent with all its intervals")
 
 
 def exponent_verdict(claim: str, e, value: float, source: str) -> Verdict:

@@ -29,7 +29,8 @@ def show_bias_study(t: pd.DataFrame):
                                  "mean error": "mean error of a", "RMSE": "RMSE of a",
                                  "meets bounds": "|mean| ≤ 0.005 and RMSE ≤ 0.02"},
                         formats={"true a": "f3", "mean error": lambda x: f"{x:+.4f}".replace("-", "−"),
-                                 "RMSE": lambda x: f"{x:.4f}", "meets bounds": lambda x: "yes" if x else "no"})
+                                 "RMSE": lambda x: f"{x:.4f}", "meets bounds": lambda x: "yes" if x else "no"},
+                        caption="Each estimator's error in a on synthetic IsoFLOP profiles")
 
 
 def glue_bias_study(t: pd.DataFrame) -> dict:
@@ -51,7 +52,8 @@ def show_table_a3(a3: pd.DataFrame):
     return tables.table(t, headers={"N": "N (parameters)", "approach2_C": "C (FLOPs)", "approach2_D": "D (tokens)",
                                     "check": "C / 6ND"},
                         formats={"N": "sci3", "approach2_C": "sci3", "approach2_D": lambda x: tables.sci(x, 4),
-                                 "check": "f3"})
+                                 "check": "f3"}, caption="The Approach-2 columns of the paper's Table A3, with C / 6ND "
+                                                         "of each row")
 
 
 def show_bias(t: pd.DataFrame):
@@ -63,10 +65,11 @@ def show_bias(t: pd.DataFrame):
                                  "vertex N*": "vertex N* (parameters)", "N*/N_opt - 1": "vertex error N*/N_opt − 1",
                                  "note": "note"},
                         formats={"offset (decades)": lambda x: f"{x:+.1f}".replace("-", "−"), "vertex N*": "sci3",
-                                 "N*/N_opt - 1": lambda x: "—" if x != x else f"{100 * x:+.1f}%".replace("-", "−")})
+                                 "N*/N_opt - 1": lambda x: "—" if x != x else f"{100 * x:+.1f}%".replace("-", "−")},
+                        caption="The vertex of one budget, sampled off the optimum")
 
 
-def show_vertices(fit: FitResult, truth=None, loss_unit: str = "nats per token"):
+def show_vertices(fit: FitResult, truth=None, loss_unit: str = "nats per token", caption: str | None = None):
     """The vertices of an Approach-2 fit, one row per budget (beside the true N_opt when ``truth`` is given)."""
     t = fit.table.copy()
     cols = ["C", "points", "N_star", "D_star", "tokens_per_param"]
@@ -83,7 +86,9 @@ def show_vertices(fit: FitResult, truth=None, loss_unit: str = "nats per token")
                                  "ratio": "N*/N_opt − 1"},
                         formats={"C": "sci", "points": "int", "N_star": "sci3", "D_star": "sci3", "N_opt": "sci3",
                                  "loss_star": "f3", "tokens_per_param": "f1",
-                                 "ratio": lambda x: f"{100 * x:+.2f}%".replace("-", "−")})
+                                 "ratio": lambda x: f"{100 * x:+.2f}%".replace("-", "−")},
+                        caption=caption or ("Each budget's vertex against the true N_opt" if truth is not None
+                                            else "Each budget's vertex"))
 
 
 def _interval(ci, digits: int = 3) -> str:
@@ -103,7 +108,8 @@ def show_exponents(table: pd.DataFrame):
                  "ours 95%": "ours, 95% interval", everything: everything.replace("ours (all", "ours, all").rstrip(")")
                  + " points"},
         formats={"Table 2": "f2", "Table 2, 10th-90th": _interval, kept: "f3", "ours 80%": _interval,
-                 "ours 95%": _interval, everything: "f3"})
+                 "ours 95%": _interval, everything: "f3"},
+        caption="The exponents of the paper's points beside its Table 2")
 
 
 def _excluded(excluded: list) -> str:
@@ -119,7 +125,7 @@ def show_snap(t: pd.DataFrame):
                         headers={"tolerance": "snapping tolerance", "points": "points snapped",
                                  "budgets used": "budgets with a valley", "a": "a", "left out": "budgets left out"},
                         formats={"tolerance": lambda x: f"{100 * x:.0f}%", "points": "int", "budgets used": "int",
-                                 "a": "f3"})
+                                 "a": "f3"}, caption="The exponent a under each snapping tolerance")
 
 
 def show_our_vertices(fit: FitResult):
@@ -132,7 +138,8 @@ def show_our_vertices(fit: FitResult):
                                  "N_star low": "N*, 10th percentile", "N_star high": "N*, 90th percentile",
                                  "D_star": "D* (bytes)", "tokens_per_param": "bytes per parameter"},
                         formats={"C": "sci", "N_star": "int", "N_star low": "int", "N_star high": "int",
-                                 "D_star": "sci3", "tokens_per_param": "f0"})
+                                 "D_star": "sci3", "tokens_per_param": "f0"},
+                        caption="The vertices of our CPU-scale runs")
 
 
 def plot_isoflops(data, result: FitResult, ax=None, loss_label: str = "loss (nats per token)"):
@@ -159,7 +166,7 @@ def plot_isoflops(data, result: FitResult, ax=None, loss_label: str = "loss (nat
     ax.set_xscale("log")
     ax.set_xlabel("parameters N")
     ax.set_ylabel(loss_label)
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 

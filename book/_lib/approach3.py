@@ -29,7 +29,7 @@ def given(x) -> str:
     return f"{x:,.12g}".replace("-", "−")
 
 
-def constants_table(columns: dict):
+def constants_table(columns: dict, caption: str = "The constants of eq. 10 and the frontier they imply"):
     """The five constants of each set in ``columns`` (label -> constants), written as given, and the
     frontier each implies (computed: 4 significant figures)."""
     rows = [{"quantity": "E (nats per token)" if k == "E" else NAMES[k],
@@ -38,7 +38,7 @@ def constants_table(columns: dict):
     for k, label in (("a", NAMES["a"]), ("b", NAMES["b"]), ("k_N", "k_N (N_opt = k_N Cᵃ)"),
                      ("k_D", "k_D (D_opt = k_D Cᵇ)")):
         rows.append({"quantity": label, **{c: tables.number(getattr(law, k), 4) for c, law in laws.items()}})
-    return tables.table(pd.DataFrame(rows), index="quantity")
+    return tables.table(pd.DataFrame(rows), index="quantity", caption=caption)
 
 
 def predicted_losses_table():
@@ -53,7 +53,8 @@ def predicted_losses_table():
                                  "printed": "the paper prints (nats per token)",
                                  "rounded": "eq. 10 as printed (nats per token)",
                                  "unrounded": "eq. 10 unrounded (nats per token)"},
-                        formats={"N": "sci", "D": "sci", "rounded": "f4", "unrounded": "f4"})
+                        formats={"N": "sci", "D": "sci", "rounded": "f4", "unrounded": "f4"},
+                        caption="The losses eq. 10 predicts for Gopher and Chinchilla")
 
 
 def table_a3_tables(a3: pd.DataFrame):
@@ -66,12 +67,13 @@ def table_a3_tables(a3: pd.DataFrame):
         headers={"N": "parameters N", "C printed": "C printed (FLOPs)", "C ours": "C from eq. 10 (FLOPs)",
                  "C ours / printed": "ours / printed", "printed C / 6ND": "printed C / 6ND",
                  "misprint": "note"},
-        formats={"C ours": "sci3", "C ours / printed": "f3", "printed C / 6ND": "f3"})
+        formats={"C ours": "sci3", "C ours / printed": "f3", "printed C / 6ND": "f3"},
+        caption="The paper's Table A3 recomputed: the budgets")
     tokens = tables.table(
         t, columns=["N", "D printed", "D ours", "D ours / printed"],
         headers={"N": "parameters N", "D printed": "D printed (tokens)", "D ours": "D from eq. 10 (tokens)",
                  "D ours / printed": "ours / printed"},
-        formats={"D ours": "sci3", "D ours / printed": "f3"})
+        formats={"D ours": "sci3", "D ours / printed": "f3"}, caption="The paper's Table A3 recomputed: the tokens")
     return budgets, tokens
 
 
@@ -83,7 +85,8 @@ def sum_versus_mean_table(df: pd.DataFrame):
                         headers={"starts": "random starts", "median iterations": "median L-BFGS iterations",
                                  "best sum of Huber": "lowest sum of Huber losses reached",
                                  "runs ending within 1e-4 of the best": "runs ending within 0.01% of the best"},
-                        formats={"median iterations": "f1", "best sum of Huber": "sig4"})
+                        formats={"median iterations": "f1", "best sum of Huber": "sig4"},
+                        caption="The same random starts, stopped on the sum and on the mean")
 
 
 def fit_table(fit, truth: dict | None = None, truth_label: str = "truth", loss_unit: str = "nats per token",
@@ -113,7 +116,8 @@ def allocation_table(fits: dict, budget: float):
     return tables.table(pd.DataFrame(rows), index="constants",
                         headers={"N": "N_opt (billion parameters)", "D": "D_opt (trillion tokens)",
                                  "DN": "tokens per parameter"},
-                        formats={"N": "f1", "D": "f2", "DN": "f1"})
+                        formats={"N": "f1", "D": "f2", "DN": "f1"},
+                        caption=f"The allocation of each set of constants at C = {tables.sci(budget, 3)} FLOPs")
 
 
 def frontier_table(budgets, n_opt, d_opt):
@@ -121,7 +125,8 @@ def frontier_table(budgets, n_opt, d_opt):
     t = pd.DataFrame({"C": budgets, "N": n_opt, "D": d_opt, "DN": np.asarray(d_opt) / np.asarray(n_opt)})
     return tables.table(t, headers={"C": "budget C (FLOPs)", "N": "N_opt (parameters)",
                                     "D": "D_opt (training bytes)", "DN": "bytes per parameter"},
-                        formats={"C": "sci", "N": "sci3", "D": "sci3", "DN": "f1"})
+                        formats={"C": "sci", "N": "sci3", "D": "sci3", "DN": "f1"},
+                        caption="The compute-optimal allocation along our IsoFLOP lines")
 
 
 def glue_paper(a3: pd.DataFrame) -> dict:
@@ -183,4 +188,5 @@ def beside_table(a3: pd.DataFrame, synthetic=None, fig=None):
                      given(paper.TABLE_2["approach3"]["a"]), fig.fits["huber"].a))
     t = pd.DataFrame(rows, columns=["quantity", "paper", "ours"])
     t["ours"] = t["ours"].map(lambda x: tables.number(float(x), 4))
-    return tables.table(t, index="quantity", headers={"paper": "the paper", "ours": "ours"})
+    return tables.table(t, index="quantity", headers={"paper": "the paper", "ours": "ours"},
+                        caption="The paper's numbers beside ours")

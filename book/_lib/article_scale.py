@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import SVG, Markdown
 from myst_nb import glue
 
 from replication.bench import gpu
@@ -35,7 +35,8 @@ def hours_display(page: Page):
                                      "model": "channels / layers", "num_steps": "steps",
                                      "executed FLOPs": "FLOPs executed", "GPU-hours": "GPU-hours"},
                         {"num_steps": "int", "executed FLOPs": "sci3", "GPU-hours": "f2"},
-                        columns=["experiment", "model number", "model", "num_steps", "executed FLOPs", "GPU-hours"])
+                        columns=["experiment", "model number", "model", "num_steps", "executed FLOPs", "GPU-hours"],
+                        caption="The GPU-hours of each model")
 
 
 def totals_display(page: Page):
@@ -48,7 +49,8 @@ def totals_display(page: Page):
     return tables.table(df, {"experiment": "experiment", "models": "models", "MFU": "MFU (share of the peak)",
                              "MFU from": "MFU from", "peak TFLOP/s": "dense bf16 peak (TFLOP/s)",
                              "GPU-hours": "GPU-hours, one seed of each model"},
-                        {"models": "int", "MFU": "pct", "peak TFLOP/s": "f0", "GPU-hours": "f1"})
+                        {"models": "int", "MFU": "pct", "peak TFLOP/s": "f0", "GPU-hours": "f1"},
+                        caption="The GPU-hours of each experiment, and what they rest on")
 
 
 def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_tflops: float, accounting: str,
@@ -93,7 +95,8 @@ def setup(records_dir: str, cpu_checks: bool, assumed_mfu: float, assumed_peak_t
         v["as_precision"] = (f"Over {c['steps']} steps from one seed, bf16 autocast and fp32 training losses differ "
                              f"by at most {c['max_abs_train_loss_diff']:.4f}; final validation losses "
                              f"{c['bf16-autocast']['final_val_loss']:.4f} (bf16) and {c['fp32']['final_val_loss']:.4f} "
-                             "(fp32).") if c else "The record has no bf16-against-fp32 comparison."
+                             "(fp32); the figure below shows both loss curves.") if c else \
+            "The record has no bf16-against-fp32 comparison."
         d = record.get("ddp")
         v["as_ddp"] = (f"Two processes ran {d['speedup']:.2f} times the latent tokens per second of one, and their "
                        f"loss curves differ by at most {tables.number(d['max_abs_train_loss_diff'], 2)}.") if d else \
@@ -126,19 +129,15 @@ def throughput_table(page: Page):
                         {"num_params": "sci3", "latent_tokens_per_s": "sig3", "model TFLOP/s": "sig3",
                          "mfu": "pct", "peak memory GiB": "f1", "first_step_s": "f1"},
                         columns=["shape", "compile", "num_params", "latent_tokens_per_s", "model TFLOP/s", "mfu",
-                                 "peak memory GiB", "first_step_s"])
+                                 "peak memory GiB", "first_step_s"], caption="Throughput measured on the GPU")
 
 
 def plot_precision(page: Page):
-    """bf16 and fp32 training losses of the record's precision comparison; without one, a panel that says
-    so (the chapter's numbered figure always has something to show)."""
+    """bf16 and fp32 training losses of the record's precision comparison; None without one (the prose
+    says so, and the page shows no figure)."""
     c = (page.record or {}).get("precision_comparison")
     if not c:
-        fig, ax = plt.subplots(figsize=(7.2, 1.2))
-        ax.axis("off")
-        why = "no GPU record yet" if page.record is None else "the record has no bf16-against-fp32 comparison"
-        ax.text(0.5, 0.5, f"Not measured: {why}.", ha="center", va="center", transform=ax.transAxes)
-        return fig
+        return None
     fig, ax = plt.subplots(figsize=(7.2, 3.6))
     for precision, style, marker, colour, name in (("fp32", "-", "o", figures.PALETTE[0], "fp32 (TF32 off)"),
                                                    ("bf16-autocast", "--", "x", figures.PALETTE[1],
@@ -149,10 +148,20 @@ def plot_precision(page: Page):
                 label=name)
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss (nats per byte)")
-    ax.legend(title=f"{c['num_channels']}/{c['num_layers']}, {c['num_latents']} latents, prefix {c['num_prefix']}",
-              title_fontsize=8, fontsize=8)
+    ax.legend(title=f"{c['num_channels']}/{c['num_layers']}, {c['num_latents']} latents, prefix {c['num_prefix']}")
     fig.tight_layout()
     return fig
+
+
+def precision_figure(page: Page):
+    """:func:`plot_precision` as the page shows it (SVG), or None: without a comparison the page shows a
+    sentence, no figure."""
+    fig = plot_precision(page)
+    if fig is None:
+        return None
+    shown = SVG(figures.svg(fig))
+    plt.close(fig)
+    return shown
 
 
 def commands(page: Page) -> str:

@@ -17,7 +17,7 @@ from replication.claims.ledger import NOT_CHECKED, distinct_tests
 from replication.repository import BOOK_DIR
 from replication.verdict import Verdict, box_markdown
 
-from .tables import power_of_ten, table
+from .tables import numbered_caption, power_of_ten, table
 
 #: Outcomes the page lists first, across sources; a source's own section links to those rows instead of
 #: repeating them, so that every claim is on the page once (and its anchor is unique).
@@ -72,13 +72,15 @@ def outcome_counts(rows: pd.DataFrame) -> str:
 
 
 def glue_counts(df: pd.DataFrame) -> dict:
-    """Glue the page's headline counts for its prose and its Verdict; returns them. Totals: ``n_total``;
+    """Glue the page's headline counts for its prose and its Verdict; returns them. Totals: ``n_total``,
+    ``n_checked`` (all but those without a check);
     by kind of evidence: ``n_data``, ``n_replicated`` (from data, and holding), ``n_arithmetic``,
     ``n_restated``; by outcome: the names of :data:`OUTCOME_COUNTS`; by group of sources: ``n_paper``,
     ``n_krasser``, ``n_writeups`` and their outcomes in words (``paper_outcomes``, ...)."""
     counts = {"n_total": len(df), "n_data": int((df["kind"] == DATA).sum()), "n_replicated": len(replications(df)),
               "n_arithmetic": int((df["kind"] == ARITHMETIC).sum()), "n_restated": int((df["kind"] == RESTATED).sum())}
     counts |= {name: int((df["outcome"] == outcome).sum()) for outcome, name in OUTCOME_COUNTS.items()}
+    counts["n_checked"] = len(df) - counts["n_no_check"]
     distinct = distinct_tests(df)
     counts |= {"n_distinct": len(distinct), "n_distinct_data": int((distinct["kind"] == DATA).sum()),
                "n_distinct_replicated": len(replications(distinct)), "n_repeats": len(df) - len(distinct)}
@@ -93,14 +95,16 @@ def glue_counts(df: pd.DataFrame) -> dict:
 
 
 def verdict(df: pd.DataFrame) -> str:
-    """The page's Verdict box, glued as ``claims_verdict``: how many checkable statements the sources make,
-    what became of them, and how many of those checked against independent data hold or agree; the badge
-    says whether every arithmetic check holds."""
-    v = Verdict(claim=f"The paper, Krasser's article and note, and three write-ups make {len(df)} checkable "
-                      f"statements.",
+    """The page's Verdict box, glued as ``claims_verdict``: how many statements the sources make and how many of
+    them we can check, what became of those, and how many of those checked against independent data hold or
+    agree; the badge says whether every arithmetic check holds. (The statements without a check are counted
+    apart, so that the box does not call them checkable.)"""
+    checked = df[df["outcome"] != NO_CHECK]
+    v = Verdict(claim=f"The paper, Krasser's article and note, and three write-ups make {len(df)} statements "
+                      f"that this page lists; {len(checked)} of them we can check, {len(df) - len(checked)} not.",
                 outcome=DIFFERS if (df["outcome"] == DIFFERS).any() else HOLDS, test="each claim's own rule",
-                finding=f"We find that {outcome_counts(df)}; of the {int((df['kind'] == DATA).sum())} checked "
-                        f"against independent data, {len(replications(df))} hold or agree.")
+                finding=f"Of those checked, {outcome_counts(checked)}; of the {int((df['kind'] == DATA).sum())} "
+                        f"checked against independent data, {len(replications(df))} hold or agree.")
     text = box_markdown(v)
     glue("claims_verdict", Markdown(text), display=False)
     return text
@@ -124,7 +128,9 @@ def tokens_at_70b(t: pd.DataFrame):
     return table(t, index="approach",
                  headers={"approach": "approach (table)", "printed tokens": "printed tokens (trillions)",
                           "law at 67B": "law at 67B (trillions)", "law at 70B": "law at 70B (trillions)"},
-                 formats={c: (lambda x: f"{x / 1e12:.2f}") for c in t.columns})
+                 formats={c: (lambda x: f"{x / 1e12:.2f}") for c in t.columns},
+                 caption="The tokens printed in the rows labelled 67B, against the power law through the other "
+                         "rows at 67B and at 70B parameters")
 
 
 def badge(group: str, label: str, value: str | None = None) -> str:
@@ -196,21 +202,28 @@ def _claim(row, available, corrected: bool) -> str:
             f'<tr>{"".join(cells)}</tr><tr class="claim-note">{detail}</tr></tbody>')
 
 
-def _table(rows: pd.DataFrame, available) -> str:
+def _table(rows: pd.DataFrame, available, caption: str) -> str:
+    """``rows`` as one table, ``caption`` (plain text) numbered with the page's other tables."""
     corrected = bool((rows["corrected"] != "").any())
     head = ["claim", "printed", "ours"] + (["under the correction"] if corrected else []) + ["outcome, evidence"]
     cols = "".join(f'<col class="col-{slug(h)}">' for h in head)
     ths = "".join(f"<th>{h}</th>" for h in head)
     body = "".join(_claim(row, available, corrected) for _, row in rows.iterrows())
-    return f'<table class="claims"><colgroup>{cols}</colgroup><thead><tr>{ths}</tr></thead>{body}</table>'
+    _, numbered = numbered_caption(html.escape(caption, quote=False))
+    return (f'<table class="claims"><caption>{numbered}</caption><colgroup>{cols}</colgroup>'
+            f'<thead><tr>{ths}</tr></thead>{body}</table>')
 
 
 def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | None = None, kind: str | None = None,
-         cpu: bool | None = None) -> HTML:
+         cpu: bool | None = None, caption: str | None = None) -> HTML:
     """The claims of one source (or of one or several outcomes, one kind of evidence, or only those at CPU scale,
     ``cpu``, or none of those): those that do not hold or agree first, those that do folded away below them.
     Without ``outcome``, the rows of :data:`LISTED_FIRST` are linked, not repeated (the page shows them in its
-    first sections)."""
+    first sections), so the first table holds the claims that have no check. Each table has a numbered caption:
+    ``caption``, or by default the source's heading and what the table holds."""
+    heading = SOURCES.get(source, "The claims") if source else "The claims"
+    first_caption = caption or f"{heading}: the claims that have no check"
+    holding_caption = f"{caption or heading}: the claims that hold or agree"
     rows = df
     for column, value in (("source", source), ("outcome", outcome), ("kind", kind), ("at CPU scale", cpu)):
         if value is not None:
@@ -228,10 +241,11 @@ def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | Non
     open_rows = rows[~confirmed].iloc[order[~confirmed].argsort(kind="stable")]
     holding = rows[confirmed]
     if len(open_rows):
-        parts.append(_table(open_rows, available))
+        parts.append(_table(open_rows, available, first_caption))
     if len(holding):
         one = len(holding) == 1
         parts.append(f'<details class="claims-holding"><summary>{len(holding)} claim{"s" * (not one)} '
-                     f'that hold{"s" * one} or agree{"s" * one}</summary>{_table(holding, available)}</details>')
+                     f'that hold{"s" * one} or agree{"s" * one}</summary>{_table(holding, available, holding_caption)}'
+                     '</details>')
     parts.append('<p class="claims-none" hidden>No claim here matches the filter.</p>')
     return HTML(f'<div class="claims-block">{"".join(parts)}</div>')

@@ -17,7 +17,8 @@ from replication.studies import krasser, krasser_design
 from replication.studies.krasser import NOT_TRAINED, KrasserStudy, empirical_optimum, optimum_inside  # noqa: F401
 
 from . import tables
-from .experiment_figures import model_name, not_trained_figure, plot_final_loss, plot_loss_vs_flops  # noqa: F401
+from .experiment_figures import (loss_unit, model_name, not_trained_figure, plot_final_loss,  # noqa: F401
+                                 plot_loss_vs_flops)
 from .experiment_glue import (glue_design, glue_run_limits, glue_verdict, optimum_phrase,  # noqa: F401
                               optimum_text, verdict_box)
 from .tables import sci
@@ -62,20 +63,33 @@ def _interval(low: float, high: float) -> str:
 # The article's scale
 
 
+def _accountings(df: pd.DataFrame, keys: str, values: list[str], formats: dict, caption: str, headers=None):
+    """Rows of ``df`` that differ only in their FLOP accounting, side by side (:func:`tables.side_by_side`)."""
+    return tables.table(tables.side_by_side(df, "accounting", keys, values=values), headers or _HEADERS, formats,
+                        caption=caption)
+
+
 def article_setup_tables(name: str):
     """The article's setup table of Experiment ``name`` (its Table 1, 3 or 5), recomputed under both
-    accountings, in two parts: the models, steps and parameters, then the FLOPs."""
+    accountings side by side, in four parts of at most three quantities, so that each fits the page's column
+    (four FLOP counts side by side are 807 px against its 772 at 1400 px, the shape and three parameter counts
+    770 px): the models' shapes, steps and latent tokens; their parameters; their self-attention FLOPs beside
+    Kaplan's 6 N_self D; their cross-attention and total FLOPs."""
     number = {"1": 1, "2a": 3, "2b": 5}[name]
     df = krasser_design.both_accountings(number)
     df = df.assign(model=_label_or_number(df), shape=[f"{d}/{L}" for d, L in zip(df["num_channels"],
                                                                               df["num_layers"])])
     df = df.reset_index(level="model", drop=True).reset_index()
-    sizes = tables.table(df, _HEADERS, {"num_steps": "int", **{c: "sci3" for c in ("D_iso", "N", "N_cross",
-                                                                                     "N_self")}},
-                         columns=["accounting", "model", "shape", "num_steps", "D_iso", "N", "N_cross", "N_self"])
-    flops = tables.table(df, _HEADERS, {c: "sci3" for c in ("C", "C_cross", "C_self", "C_self_hat")},
-                         columns=["accounting", "model", "C_self", "C_cross", "C", "C_self_hat"])
-    return sizes, flops
+    what = f"The article's Table {number} (Experiment {name}) under both FLOP accountings"
+    steps = _accountings(df, "model", ["shape", "num_steps", "D_iso"], {"num_steps": "int", "D_iso": "sci3"},
+                         f"{what}: the models' shapes, steps and latent tokens")
+    models = _accountings(df, "model", ["N", "N_cross", "N_self"], {c: "sci3" for c in ("N", "N_cross", "N_self")},
+                          f"{what}: the models' parameters")
+    self_flops = _accountings(df, "model", ["C_self", "C_self_hat"], {c: "sci3" for c in ("C_self", "C_self_hat")},
+                              f"{what}: self-attention FLOPs and Kaplan's 6 N<sub>self</sub> D")
+    flops = _accountings(df, "model", ["C_cross", "C"], {c: "sci3" for c in ("C", "C_cross")},
+                         f"{what}: cross-attention and all FLOPs")
+    return steps, models, self_flops, flops
 
 
 def article_ratio_table(name: str):
@@ -85,17 +99,23 @@ def article_ratio_table(name: str):
     exp = {acc: krasser_design.experiment(name, acc) for acc in ACCOUNTINGS}
     df = pd.concat({acc: e.ratios().assign(model=_label_or_number(e.setup())) for acc, e in exp.items()},
                    names=["accounting", "number"]).reset_index()
-    return tables.table(df, _HEADERS, {c: "f4" for c in _RATIOS},
-                        columns=["accounting", "model", *_RATIOS])
+    source = {"1": "the article's Table 2", "2a": "the article's Table 4"}.get(
+        name, "computed as the article's Tables 2 and 4")
+    return _accountings(df, "model", list(_RATIOS), {c: "f4" for c in _RATIOS},
+                        f"Experiment {name}'s cross-attention shares and C<sub>self</sub> / 6 N<sub>self</sub> D "
+                        f"({source}) under both FLOP accountings")
 
 
 def predictions_table(name: str):
     """The laws' N_opt at the article's C_ref of Experiment ``name``, and the model Krasser trained for it."""
     df = krasser_design.predictions().query("experiment == @name")
-    return tables.table(df, {**_HEADERS, "model": "model trained (channels / layers)", "N_self": f"its {_N_SELF}",
-                             "N_self/N_opt": "N<sub>self</sub> / N<sub>opt</sub>"},
-                        {"C_ref": "sci3", "N_opt": "sci3", "N_self": "sci3", "N_self/N_opt": "f2"},
-                        columns=["accounting", "approach", "C_ref", "N_opt", "model", "N_self", "N_self/N_opt"])
+    df = df.assign(approach=[f"Approach {a}" for a in df["approach"]])
+    return _accountings(df, "approach", ["C_ref", "N_opt", "model", "N_self/N_opt"],
+                        {"C_ref": "sci3", "N_opt": "sci3", "N_self/N_opt": "f2"},
+                        f"Experiment {name}: the laws' N<sub>opt</sub> at the article's budget, and the model "
+                        "Krasser trained for it",
+                        {**_HEADERS, "model": "model trained (channels / layers)",
+                         "N_self/N_opt": "its N<sub>self</sub> / N<sub>opt</sub>"})
 
 
 def article_results_table(name: str, accounting: str = "corrected"):
@@ -103,12 +123,14 @@ def article_results_table(name: str, accounting: str = "corrected"):
     to be his repository's logged validation losses, unchecked here)."""
     df = krasser_design.article_results(name, accounting)
     df = df.assign(role=[model_name(x) if x.startswith("Model") else x for x in df["label"]])
+    unit = loss_unit(krasser_design.ARTICLE_TOKENIZERS[name])
     return tables.table(df, {"model": "channels / layers", "role": "model", "N_self": _N_SELF,
                              "num_steps": f"steps ({accounting} accounting)",
-                             "article loss": "Krasser's final validation loss (nats per token; "
+                             "article loss": f"Krasser's final validation loss ({unit}; "
                                              "his repository's logs, unchecked)"},
                         {"N_self": "sci3", "num_steps": "int", "article loss": "f3"},
-                        columns=["role", "model", "N_self", "num_steps", "article loss"])
+                        columns=["role", "model", "N_self", "num_steps", "article loss"],
+                        caption=f"Experiment {name} as Krasser ran it: one final loss per model")
 
 
 def gpu_hours(name: str, accounting: str = "corrected") -> pd.DataFrame:
@@ -122,7 +144,8 @@ def gpu_hours_table(hours: pd.DataFrame):
     return tables.table(hours, {"model number": "model", "model": "channels / layers",
                                 "num_steps": "steps", "latent tokens": "latent tokens",
                                 "executed FLOPs": "FLOPs executed", "GPU-hours": "H100-hours"},
-                        {"num_steps": "int", "latent tokens": "sci3", "executed FLOPs": "sci3", "GPU-hours": "f2"})
+                        {"num_steps": "int", "latent tokens": "sci3", "executed FLOPs": "sci3", "GPU-hours": "f2"},
+                        caption="What each model of the article's design would cost on an H100")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,13 +162,17 @@ def design_tables(exp):
                "N_self/N_opt2": "N<sub>self</sub> / N<sub>opt</sub>, Approach 2",
                "Vd/N": "embedding share V d / N"}
     # the sizes and where they sit against the laws: two tables, so that each fits the page's column
+    what = f"Experiment {exp.name} at CPU scale"
     sizes = tables.table(d, headers, {"num_steps": "int", "D_iso": "sci3", "N": "int", "N_self": "int"},
-                         columns=["model", "shape", "num_steps", "D_iso", "N", "N_self"])
+                         columns=["model", "shape", "num_steps", "D_iso", "N", "N_self"],
+                         caption=f"{what}: each model's steps, tokens and parameters")
     position = tables.table(d, headers, {"N_self": "int", "N_self/N_opt1": "f2", "N_self/N_opt2": "f2",
                                          "Vd/N": "f2"},
-                            columns=["model", "shape", "N_self", "N_self/N_opt1", "N_self/N_opt2", "Vd/N"])
+                            columns=["model", "shape", "N_self", "N_self/N_opt1", "N_self/N_opt2", "Vd/N"],
+                            caption=f"{what}: each model against the laws' N<sub>opt</sub>")
     flops = tables.table(d, headers, {c: "sci3" for c in ("C", "C_cross", "C_self", "C_self_hat")},
-                         columns=["model", "shape", "C_self", "C_cross", "C", "C_self_hat"])
+                         columns=["model", "shape", "C_self", "C_cross", "C", "C_self_hat"],
+                         caption=f"{what}: each model's FLOPs at the budget")
     return sizes, position, flops
 
 
@@ -153,17 +180,19 @@ def design_comparison_table(study: KrasserStudy, results: pd.DataFrame | None = 
     """:func:`replication.studies.krasser.design_comparison` as the chapters show it."""
     return tables.table(krasser.design_comparison(study, results, sci=sci), {"quantity": "", "CPU scale": "CPU scale",
                                                             "article": "the article", "kept": "kept or changed"},
-                        index="quantity")
+                        index="quantity", caption=f"Experiment {study.name}: the CPU-scale design against the "
+                                                  "article's")
 
 
 def model_choice_table(exp):
     """How the accounting moves the choice of models (:func:`krasser_design.model_choice`)."""
-    return tables.table(krasser_design.model_choice(exp),
+    df = krasser_design.model_choice(exp)
+    df = df.assign(approach=[f"Approach {a}" for a in df["approach"]])
+    return _accountings(df, "approach", ["C_ref", "N_opt", "nearest trained model", "closest shape"],
+                        {"C_ref": "sci3", "N_opt": "sci3"},
+                        f"Experiment {exp.name} at CPU scale: the models the laws choose under each FLOP accounting",
                         {**_HEADERS, "nearest trained model": "nearest model trained (number: channels / layers)",
-                         "its N_self/N_opt": "its N<sub>self</sub> / N<sub>opt</sub>",
-                         "closest shape": "nearest shape with its layers",
-                         "closest N_self/N_opt": "that shape's N<sub>self</sub> / N<sub>opt</sub>"},
-                        {"C_ref": "sci3", "N_opt": "sci3", "its N_self/N_opt": "f2", "closest N_self/N_opt": "f2"})
+                         "closest shape": "nearest shape with its layers"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -176,15 +205,17 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.assign(**{"mean ± std": spread})[["label", "shape", "N_self", "mean ± std", "seeds", "epochs"]]
 
 
-def summary_display(summary: pd.DataFrame):
+def summary_display(study: KrasserStudy, summary: pd.DataFrame):
     """:func:`summary_table` as the chapters show it."""
     t = summary_table(summary)
     t = t.assign(label=[model_name(x) for x in t["label"]])
     return tables.table(t, {"label": "model", "shape": "channels / layers", "N_self": _N_SELF,
-                            "mean ± std": "final validation loss, mean ± std over the seeds (nats per token)",
+                            "mean ± std": f"final validation loss, mean ± std over the seeds "
+                                          f"({loss_unit(study.tokenizer)})",
                             "seeds": "seeds", "epochs": "epochs (most of any seed)"},
                         {"N_self": "int", "seeds": "int", "epochs": "f2"},
-                        columns=["label", "shape", "N_self", "mean ± std", "seeds", "epochs"])
+                        columns=["label", "shape", "N_self", "mean ± std", "seeds", "epochs"],
+                        caption=f"Experiment {study.name} at CPU scale: each model's final loss")
 
 
 def verdict_table(study: KrasserStudy, results: pd.DataFrame) -> pd.DataFrame:
@@ -200,14 +231,15 @@ def verdict_table(study: KrasserStudy, results: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_display(study: KrasserStudy, results: pd.DataFrame):
     """:func:`verdict_table` as the chapters show it."""
-    needed = f"seeds for {krasser.POWER:.0%} power"
+    needed, unit = f"seeds for {krasser.POWER:.0%} power", loss_unit(study.tokenizer)
     return tables.table(verdict_table(study, results),
                         {**_HEADERS, "predicted": "predicted model",
-                         "difference": "predicted − reference, mean over the seeds (nats per token)",
-                         "interval": "95% interval (nats per token)", "p": "p (paired t test)",
+                         "difference": f"predicted − reference, mean over the seeds ({unit})",
+                         "interval": f"95% interval ({unit})", "p": "p (paired t test)",
                          "outcome": "outcome for the article's claim",
                          needed: f"seeds for {krasser.POWER:.0%} power at this difference"},
-                        {"N_opt": "sci3", "difference": "signed4", "p": "p", needed: "int"})
+                        {"N_opt": "sci3", "difference": "signed4", "p": "p", needed: "int"},
+                        caption=f"Experiment {study.name} at CPU scale: each predicted model against the reference")
 
 
 def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
@@ -223,12 +255,13 @@ def against_reference_table(study: KrasserStudy, results: pd.DataFrame):
         rows.append({"model": model_name(summary.loc[number, "label"]), "shape": summary.loc[number, "shape"],
                      "N_self": summary.loc[number, "N_self"], "difference": test.difference,
                      "interval": _interval(test.low, test.high), "p": test.p, "word": word})
+    unit = loss_unit(study.tokenizer)
     return tables.table(pd.DataFrame(rows), {"shape": "channels / layers", "N_self": _N_SELF,
-                                             "difference": "model − reference, mean over the seeds "
-                                                           "(nats per token)",
-                                             "interval": "95% interval (nats per token)", "p": "p (paired t test)",
+                                             "difference": f"model − reference, mean over the seeds ({unit})",
+                                             "interval": f"95% interval ({unit})", "p": "p (paired t test)",
                                              "word": "final loss, against the reference"},
-                        {"N_self": "int", "difference": "signed4", "p": "p"})
+                        {"N_self": "int", "difference": "signed4", "p": "p"},
+                        caption=f"Experiment {study.name} at CPU scale: every model against the reference")
 
 
 def cost_table(results: pd.DataFrame):
@@ -239,7 +272,7 @@ def cost_table(results: pd.DataFrame):
                              "C_self": "self-attention FLOPs C<sub>self</sub>", "C": "all FLOPs C",
                              "max_epochs": "most epochs of one run"},
                         {"runs": "int", "wall_min": "f1", "C_self": "sci3", "C": "sci3", "max_epochs": "f2"},
-                        columns=["runs", "wall_min", "C_self", "C", "max_epochs"])
+                        columns=["runs", "wall_min", "C_self", "C", "max_epochs"], caption="What the runs cost")
 
 
 def recorded_total_table():
@@ -251,7 +284,8 @@ def recorded_total_table():
                              "max_epochs": "most epochs of one run"},
                         {"runs": "int", "recorded": "int", "wall_min": "f1", "C_self": "sci3", "C": "sci3",
                          "max_epochs": "f2"},
-                        columns=["experiment", "runs", "recorded", "wall_min", "C_self", "C", "max_epochs"])
+                        columns=["experiment", "runs", "recorded", "wall_min", "C_self", "C", "max_epochs"],
+                        caption="What the three experiments' CPU-scale runs cost, as recorded")
 
 
 def _model_words(summary: pd.DataFrame, number: int) -> str:
@@ -282,7 +316,8 @@ def conclusion_table(study: KrasserStudy, results: pd.DataFrame):
                                              "n_opt": "law's N<sub>opt</sub> (parameters)",
                                              "where": "minimum of the parabola (parameters)",
                                              "ratio": "law's N<sub>opt</sub> / parabola's"},
-                        index="approach", transpose=True)
+                        index="approach", transpose=True,
+                        caption=f"Experiment {study.name}: our verdict beside the article's")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -298,6 +333,7 @@ def run_limits_table(limits: pd.DataFrame):
                              "exit last": "last seed (step)", "exit last / steps": "last, share of the run",
                              "loss spread": "final loss spread between seeds (nats)"},
                         {"steps": "int", "rule lr": "sig2", "study lr": "sig2", "factor": "f1",
-                         "exit first": "f0", "exit last": "f0", "exit last / steps": "f2", "loss spread": "f3"})
+                         "exit first": "f0", "exit last": "f0", "exit last / steps": "f2", "loss spread": "f3"},
+                        caption="What limits each run: the learning rate, the steps and the bigram plateau")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from replication.corpus import parse_tokenizer
 from replication.studies import krasser
 from replication.studies.krasser import KrasserStudy, empirical_optimum, optimum_inside
 from replication.studies.krasser_design import chinchilla_laws
@@ -15,6 +16,12 @@ from .tables import sci
 #: The article's model labels in words.
 _ROLES = {"ref": "reference", "opt": "predicted", "opt 1": "Approach 1's prediction",
           "opt 2": "Approach 2's prediction"}
+
+
+def loss_unit(tokenizer: str) -> str:
+    """The unit of a run's loss: a byte-level model predicts one byte per token, a SentencePiece model one
+    subword token."""
+    return "nats per byte" if parse_tokenizer(tokenizer)[0] == "bytes" else "nats per token"
 
 
 def model_name(label: str) -> str:
@@ -59,8 +66,8 @@ def plot_loss_vs_flops(study: KrasserStudy, curves: pd.DataFrame, ylim=None):
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_xlabel(r"self-attention FLOPs spent, $C_{self} / C_{ref}$ (fraction of the budget)")
-    ax.set_ylabel("validation loss (nats per token)")
-    ax.legend(fontsize=8, title="model: channels/layers", title_fontsize=8)
+    ax.set_ylabel(f"validation loss ({loss_unit(study.tokenizer)})")
+    ax.legend(title="model: channels/layers")
     fig.tight_layout()
     return fig
 
@@ -76,7 +83,7 @@ def plot_final_loss(study: KrasserStudy, summary: pd.DataFrame):
                       "deviation)")
     for number, row in s.iterrows():
         ax.annotate(f"{number}: {row['shape']}", (row["N_self"], row["mean"]), textcoords="offset points",
-                    xytext=(5, 6), fontsize=8)
+                    xytext=(5, 6))
     for (approach, law), style, colour in zip(chinchilla_laws().items(), (":", "--"), figures.PALETTE[3:5]):
         n_opt = exp.n_opt(law)
         ax.axvline(n_opt, color=colour, ls=style, lw=1.4, label=f"Chinchilla Approach {approach}: "
@@ -86,13 +93,15 @@ def plot_final_loss(study: KrasserStudy, summary: pd.DataFrame):
         n_hat = empirical_optimum(summary)
         ax.axvline(n_hat, color=figures.PALETTE[2], lw=1.4, ls="-.",
                    label=f"minimum of a parabola through the means: {sci(n_hat, 2)}")
-    else:
-        ax.text(0.02, 0.97, f"minimum of a parabola through the means: {krasser.optimum_text(summary)}",
-                transform=ax.transAxes, fontsize=8, va="top", color=figures.PALETTE[2])
+    else:  # in the corner the means leave free: above the largest model the loss falls to the right
+        where = krasser.optimum_text(summary)
+        right = "above" in where
+        ax.text(0.98 if right else 0.02, 0.97, f"minimum of a parabola through the means:\n{where}",
+                transform=ax.transAxes, va="top", ha="right" if right else "left", color=figures.PALETTE[2])
     ax.set_xscale("log")
     ax.set_xlabel(r"self-attention parameters $N_{self}$")
-    ax.set_ylabel("final validation loss (nats per token)")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.set_ylabel(f"final validation loss ({loss_unit(study.tokenizer)})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
     fig.tight_layout()
     return fig
 

@@ -16,6 +16,7 @@ from replication.studies.krasser_design import chinchilla_laws
 from replication.studies.plateau import plateau_reading
 from replication.verdict import box_markdown
 
+from .experiment_figures import loss_unit
 from .tables import sci
 
 
@@ -186,12 +187,14 @@ def glue_run_limits(study: KrasserStudy, results: pd.DataFrame | None, prefix: s
     """Glue what limits the CPU-scale runs (plain strings under ``<prefix>_...``): this experiment's
     learning-rate factors against the Chinchilla study's rule (``_lrf_lo``, ``_lrf_hi``) and steps
     (``_steps_lo``, ``_steps_hi``); the same over all three default experiments (``_all_lrf_lo`` ...);
-    the bigram plateau (``_plateau``), the step range at which the runs left it and the largest spread
-    of final losses between seeds (``_spread``); over the byte experiments 2a and 2b, how the exit step
+    the unit of its losses (``_unit``: nats per byte or per token); the bigram plateau (``_plateau``),
+    the step range at which the runs left it and the largest spread of final losses between seeds
+    (``_spread``); over the byte experiments 2a and 2b, how the exit step
     and the final loss go together (``_bytes_r``, ``_bytes_p``, ``_bytes_slope``, ``_bytes_latest``);
     and the cross-experiment reading, N_self / N_opt of the best model (``_best_n_opt_e1``, ``_e2``).
     Returns the values and, under ``"limits"``, the per-model table (None without results)."""
-    v = {f"{prefix}_lr": f"{study.lr:g}", f"{prefix}_lr_exponent": f"{DEFAULT.rule.exponent:g}"}
+    v = {f"{prefix}_lr": f"{study.lr:g}", f"{prefix}_lr_exponent": f"{DEFAULT.rule.exponent:g}",
+         f"{prefix}_unit": loss_unit(study.tokenizer)}
     factors = {n: krasser_limits.lr_rule_factors(krasser.cpu_study(n)) for n in ("1", "2a", "2b")}
     own = krasser_limits.lr_rule_factors(study)
     v[f"{prefix}_lrf_lo"], v[f"{prefix}_lrf_hi"] = f"{own['factor'].min():.1f}", f"{own['factor'].max():.1f}"

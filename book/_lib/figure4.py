@@ -33,7 +33,8 @@ def constants_table(fig):
     return tables.table(shown, index="quantity", headers={
         "paper (eq. 10)": "eq. 10 (the paper, as printed)", "Besiroglu et al. (published)": "Besiroglu et al.",
         "ours, huber": "ours, Huber", "ours, likelihood": "ours, likelihood",
-        "ours, huber, all 245": "ours, Huber, all points", "ours, likelihood, all 245": "ours, likelihood, all points"})
+        "ours, huber, all 245": "ours, Huber, all points", "ours, likelihood, all 245": "ours, likelihood, all points"},
+        caption="The constants of every fit to the paper's points")
 
 
 def _interval(r, sig: int = 3) -> str:
@@ -54,7 +55,8 @@ def interval_table(fig, scheme: str = "points"):
                      "l95": _interval(lk.loc[k, f"{scheme} 95%"])})
     return tables.table(pd.DataFrame(rows), index="parameter", headers={
         "paper": "the paper", "estimate": "Huber refit", "h80": "its 80% interval", "h95": "its 95% interval",
-        "inside": "paper inside the 95%?", "l95": "likelihood refit's 95% interval"})
+        "inside": "paper inside the 95%?", "l95": "likelihood refit's 95% interval"},
+        caption=f"The refits' bootstrap intervals, {'points' if scheme == 'points' else 'whole budgets'} resampled")
 
 
 def sweep_table(sweep: pd.DataFrame):
@@ -68,7 +70,8 @@ def sweep_table(sweep: pd.DataFrame):
     return tables.table(pd.DataFrame(rows), headers={
         "delta": "Huber δ", "how": "objective and stop", "iters": "median iterations", "E": "E (nats per token)",
         "alpha": "α", "beta": "β", "a": "a"}, formats={"iters": "f0", "E": "f3", "alpha": "f3", "beta": "f3",
-                                                     "a": "f3"})
+                                                     "a": "f3"},
+        caption="The Huber-δ sweep: the fit under each δ, objective and stopping rule")
 
 
 def implications_table(fig):
@@ -94,7 +97,8 @@ def implications_table(fig):
         out.append(row)
     return tables.table(pd.DataFrame(out), index="quantity", headers={
         "eq10": "eq. 10 as printed", "huber": "our Huber refit (95% interval)",
-        "likelihood": "our likelihood refit (95% interval)"})
+        "likelihood": "our likelihood refit (95% interval)"},
+        caption="What the refits imply for the allocation and the losses")
 
 
 def verdicts_table(verdicts: list[Verdict]):
@@ -104,7 +108,8 @@ def verdicts_table(verdicts: list[Verdict]):
              "ours": v.finding or f"[{v.interval[0]:.3f}, {v.interval[1]:.3f}]"} for v in verdicts]
     t = pd.DataFrame(rows, columns=["question", "ours", "verdict"])
     t["ours"] = t["ours"].str.replace("beta", "β").str.replace("alpha", "α")
-    return tables.table(t, index="question", headers={"ours": "what we find (95% interval)", "verdict": "verdict"})
+    return tables.table(t, index="question", headers={"ours": "what we find (95% interval)", "verdict": "verdict"},
+                        caption="The verdicts on the paper's own runs")
 
 
 def box(verdicts: list[Verdict]) -> list[Verdict]:
@@ -262,7 +267,7 @@ def plot_contours(fig, levels=None):
     for ax, (title, p), (_, other) in zip(axes, fits.items(), reversed(list(fits.items()))):
         cs = ax.contour(CC, NN, predict_loss(p, NN, CC / (6 * NN)), levels=levels, cmap="viridis", norm=norm,
                         linewidths=0.8)
-        ax.clabel(cs, levels[::2], fontsize=7, fmt="%.1f")
+        ax.clabel(cs, levels[::2], fmt="%.1f")
         sc = ax.scatter(fig.data["C"], fig.data["N"], c=fig.data["loss"], cmap="viridis", norm=norm, s=12,
                         edgecolors="k", linewidths=0.3, zorder=3, label="a training run (its final loss)")
         ax.scatter(dropped["C"], dropped["N"], marker="x", color=figures.PALETTE[3], s=24, zorder=4,
@@ -273,12 +278,12 @@ def plot_contours(fig, levels=None):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training FLOPs C")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     lo, hi = figure4.frontier_band(fig, C)
     axes[1].fill_between(C, lo, hi, color=figures.PALETTE[7], alpha=0.12, lw=0,
                          label="95% bootstrap band of the frontier")
     axes[0].set_ylabel("parameters N")
-    axes[1].legend(fontsize=7, loc="lower right", framealpha=0.85, frameon=True)
+    axes[1].legend(loc="lower right", framealpha=0.85, frameon=True)
     f.colorbar(sc, ax=axes, label="final training loss (nats per token)", shrink=0.9, pad=0.02)
     return f
 
@@ -309,6 +314,6 @@ def plot_delta_sweep(sweep: pd.DataFrame, interval=None):
         ax.set_xscale("log")
         ax.set_xlabel("Huber threshold δ")
         ax.set_ylabel(name)
-        ax.legend(fontsize=7)
+        ax.legend()
     f.tight_layout()
     return f

@@ -78,7 +78,7 @@ def plot_cross_shares(frames: dict, marks=(1536, 3584)):
     ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.set_xlabel("prefix length P (tokens)")
     ax.set_ylabel("cross-attention share of training FLOPs (%)")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -116,7 +116,8 @@ def terms_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT)
     t["term"] = t["term"].map(lambda k: TERMS.get(k, k))
     return tables.table(t, headers={"article": "article (FLOPs per latent token)",
                                     "corrected": "corrected (FLOPs per latent token)"},
-                        formats={"article": "sci3", "corrected": "sci3"})
+                        formats={"article": "sci3", "corrected": "sci3"},
+                        caption="Your reference model's training FLOPs, term by term, in both accountings")
 
 
 def summary_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOUT):
@@ -132,7 +133,8 @@ def summary_table(model: PerceiverARShape, prefix_dropout: float = PREFIX_DROPOU
     t = pd.DataFrame([{"quantity": label, **{acc: tables.FORMATS[fmt](out[acc][k]) if isinstance(fmt, str)
                                               else fmt(out[acc][k]) for acc in ACCOUNTINGS}}
                       for k, (label, fmt) in rows.items()])
-    return tables.table(t, index="quantity")
+    return tables.table(t, index="quantity", caption="Your reference model's parameters and FLOPs in both "
+                                                      "accountings")
 
 
 def as_printed(x) -> str:
@@ -150,23 +152,33 @@ def _labelled(df: pd.DataFrame, labels=None) -> pd.DataFrame:
     return t
 
 
-def experiment_tables(df: pd.DataFrame, labels=None) -> list:
-    """An experiment's setup and ratio columns (index: accounting, model) as tables that fit a page:
-    the models, tokens and parameters; the FLOPs; the ratios, each as far as ``df`` has them."""
+#: the parts of a setup or ratio table that fit a page with the two accountings side by side, and what each
+#: shows: at most three quantities (six columns of numbers) each, since four side by side are as wide as the
+#: column at 1400 px or wider (the FLOPs 805 px, the shape and three parameter counts 768 px, against 772)
+PARTS_SHOWN = {"the models' shapes, steps and latent tokens": ["shape", "num_steps", "D_iso"],
+               "the models' parameters": ["N", "N_cross", "N_self"],
+               "self-attention FLOPs and their 6ND estimate": ["C_self", "C_self_hat"],
+               "cross-attention and training FLOPs": ["C_cross", "C"],
+               "cross-attention shares and FLOPs against 6ND": ["N_cross/N", "C_cross/C", "C_self/C_self_hat"]}
+
+
+def experiment_tables(df: pd.DataFrame, labels=None, what: str = "Your experiment") -> list:
+    """An experiment's setup and ratio columns (index: accounting, model) as tables that fit a page, the
+    accountings side by side (a quantity they agree on once): the models and their parameters; their
+    steps and tokens; the FLOPs; the ratios, each as far as ``df`` has them, captioned ``what``: part."""
     t = _labelled(df, labels)
-    head = ["accounting", "label"]
-    parts = [["shape", "num_steps", "D_iso", "N", "N_cross", "N_self"], ["C", "C_cross", "C_self", "C_self_hat"],
-             ["N_cross/N", "C_cross/C", "C_self/C_self_hat"]]
     formats = {c: as_printed for c in ("D_iso", "N", "N_cross", "N_self", "C", "C_cross", "C_self", "C_self_hat")}
     formats |= {"num_steps": "int", "N_cross/N": "f4", "C_cross/C": "f4", "C_self/C_self_hat": "f4"}
-    return [tables.table(t, columns=head + cols, headers=COLUMNS, formats=formats)
-            for cols in parts if all(c in t.columns for c in cols)]
+    return [tables.table(tables.side_by_side(t, "accounting", "label", values=cols),
+                         headers=COLUMNS | {"accounting": "accounting"}, formats=formats, caption=f"{what}: {part}")
+            for part, cols in PARTS_SHOWN.items() if all(c in t.columns for c in cols)]
 
 
 def article_tables(number: int) -> list:
     """Table ``number`` (1-5) of the article in both accountings, as :func:`experiment_tables`."""
-    labels = krasser.DESIGNS[krasser.TABLE_EXPERIMENT[number]]["labels"]
-    return experiment_tables(both_accountings(number), labels)
+    name = krasser.TABLE_EXPERIMENT[number]
+    return experiment_tables(both_accountings(number), krasser.DESIGNS[name]["labels"],
+                             f"The article's Table {number} (Experiment {name}) in both accountings")
 
 
 def check_table(check: pd.DataFrame):
@@ -174,7 +186,8 @@ def check_table(check: pd.DataFrame):
     return tables.table(check, headers={"table": "the article's table", "experiment": "experiment",
                                         "cells": "printed cells checked",
                                         "article": "reproduced (article's accounting)",
-                                        "corrected": "unchanged under the correction"})
+                                        "corrected": "unchanged under the correction"},
+                        caption="The printed cells of the article's Tables 1 to 5 that our estimator gives back")
 
 
 def glue_check(check: pd.DataFrame, a4: dict) -> dict:
@@ -197,26 +210,41 @@ def laws_table():
     """The two Chinchilla laws Krasser fits: N_opt = k_N C^a, D_opt = k_D C^b."""
     t = pd.DataFrame([{"law": f"Approach {i}", **{k: getattr(chinchilla_law(i), k) for k in ("k_N", "a", "k_D", "b")}}
                       for i in (1, 2)])
-    return tables.table(t, index="law", headers={"k_N": "k_N (N_opt = k_N Cᵃ)", "a": "a", "k_D": "k_D (D_opt = k_D Cᵇ)",
-                                                 "b": "b"}, formats={"k_N": "f4", "a": "f2", "k_D": "f4", "b": "f2"})
+    return tables.table(t, index="law", headers={"k_N": "k<sub>N</sub> (N<sub>opt</sub> = k<sub>N</sub> C<sup>a</sup>)",
+                                                 "a": "a",
+                                                 "k_D": "k<sub>D</sub> (D<sub>opt</sub> = k<sub>D</sub> C<sup>b</sup>)",
+                                                 "b": "b"}, formats={"k_N": "f4", "a": "f2", "k_D": "f4", "b": "f2"},
+                        caption="The two Chinchilla laws Krasser fitted")
 
 
 def predictions_table():
-    """:func:`replication.studies.krasser_design.predictions` with readable headers."""
+    """:func:`replication.studies.krasser_design.predictions` with readable headers, in two tables (four
+    quantities in two accountings are wider than the column): each experiment's budget and the law's N_opt,
+    then the model Krasser trained for it."""
     t = predictions()
     t["approach"] = [f"Approach {a}" for a in t["approach"]]
-    return tables.table(t, columns=["experiment", "accounting", "approach", "C_ref", "N_opt", "model", "N_self/N_opt"],
-                        headers={"approach": "law", "C_ref": "reference budget (FLOPs)",
-                                 "N_opt": "N_opt (parameters)", "model": "model trained (channels / layers)",
-                                 "N_self/N_opt": "its self-attention parameters / N_opt"},
-                        formats={"C_ref": "sci3", "N_opt": "sci3", "N_self/N_opt": "f3"})
+    headers = {"experiment": "experiment", "approach": "law", "accounting": "accounting",
+               "C_ref": "budget C<sub>ref</sub> (FLOPs)", "N_opt": "N<sub>opt</sub> (parameters)",
+               "model": "model trained (channels / layers)",
+               "N_self/N_opt": "its N<sub>self</sub> / N<sub>opt</sub>"}
+    formats = {"C_ref": "sci3", "N_opt": "sci3", "N_self/N_opt": "f3"}
+    budgets, trained = (tables.table(tables.side_by_side(t, "accounting", ["experiment", "approach"], values=values),
+                                     headers=headers, formats=formats, caption=caption)
+                        for values, caption in (
+                            (["C_ref", "N_opt"], "Each experiment's budget and the law's N<sub>opt</sub> under each "
+                                                 "accounting"),
+                            (["model", "N_self/N_opt"], "The model Krasser trained for each prediction, and its "
+                                                        "self-attention parameters N<sub>self</sub> against "
+                                                        "N<sub>opt</sub>, under each accounting")))
+    return budgets, trained
 
 
 def nearest_table(choices=(("article", 11), ("corrected", 10)), approach: int = 2):
     """:func:`replication.studies.accountings.nearest_shapes` as the page shows it."""
     return tables.table(accountings.nearest_shapes(choices, approach), headers={
-        "N_opt": "N_opt (parameters)", "layers": "layers", "channels": "nearest channels (multiple of 8)",
-        "N_self": "its self-attention parameters"}, formats={"N_opt": "sci3", "N_self": "int"})
+        "N_opt": "N<sub>opt</sub> (parameters)", "layers": "layers", "channels": "nearest channels (multiple of 8)",
+        "N_self": "its self-attention parameters"}, formats={"N_opt": "sci3", "N_self": "int"},
+        caption="Experiment 1: the shape nearest N<sub>opt</sub> in each accounting")
 
 
 def mine_tables(experiments: dict, laws: dict):
@@ -224,13 +252,15 @@ def mine_tables(experiments: dict, laws: dict):
     each law, and its setup and ratios as :func:`experiment_tables`."""
     rows = [{"accounting": acc, "C_ref": float(e.c_ref),
              **{f"law {i}": e.n_opt(law) for i, law in laws.items()}} for acc, e in experiments.items()]
-    first = tables.table(pd.DataFrame(rows), headers={"C_ref": "reference budget (FLOPs)",
-                                                      **{f"law {i}": f"N_opt, Approach {i} (parameters)" for i in laws}},
-                         formats={"C_ref": "sci3", **{f"law {i}": "sci3" for i in laws}})
+    first = tables.table(pd.DataFrame(rows),
+                         headers={"C_ref": "reference budget (FLOPs)",
+                                  **{f"law {i}": f"N<sub>opt</sub>, Approach {i} (parameters)" for i in laws}},
+                         formats={"C_ref": "sci3", **{f"law {i}": "sci3" for i in laws}},
+                         caption="Your experiment: its budget and the laws' N<sub>opt</sub> in each accounting")
     stacked = pd.concat({acc: e.setup().join(e.ratios()) for acc, e in experiments.items()},
                         names=["accounting", "model"])
     labels = next(iter(experiments.values())).labels or None
-    return [first, *experiment_tables(stacked, labels)]
+    return [first, *experiment_tables(stacked, labels, "Your experiment in both accountings")]
 
 
 def appendix_f_table(model: Decoder):
@@ -242,7 +272,8 @@ def appendix_f_table(model: Decoder):
     return tables.table(t, headers={"training FLOPs per token": "training FLOPs per token",
                                     "share": "share of the total", "appendix_f": "counted in Appendix F's text",
                                     "table_a4": "counted in Table A4"},
-                        formats={"training FLOPs per token": "sci3", "share": "pct"})
+                        formats={"training FLOPs per token": "sci3", "share": "pct"},
+                        caption="Appendix F's terms for the smallest shape of Table A4")
 
 
 def table_a4_tables():
@@ -252,13 +283,14 @@ def table_a4_tables():
     shapes = tables.table(t, columns=["N", "n_layers", "d_model", "ffw_size", "n_heads", "kv_size"],
                           headers={"N": "parameters N", "n_layers": "layers", "d_model": "model width",
                                    "ffw_size": "MLP width", "n_heads": "heads", "kv_size": "key/value size"},
-                          formats={"N": "int"})
+                          formats={"N": "int"}, caption="The six shapes of Chinchilla's Table A4")
     ratios = tables.table(t, columns=["N", "paper_ratio", "appendix_f", "table_a4", "palm"],
                           headers={"N": "parameters N", "paper_ratio": "printed in Table A4",
                                    "appendix_f": "Appendix F as written", "table_a4": "without embeddings and logits",
                                    "palm": "PaLM's 6N + attention"},
                           formats={"N": "int", "paper_ratio": "f2", "appendix_f": "f3", "table_a4": "f3",
-                                   "palm": "f3"})
+                                   "palm": "f3"},
+                          caption="Table A4's ratio FLOPs / 6ND, printed and under each accounting")
     return shapes, ratios
 
 
@@ -271,9 +303,11 @@ def pairings_table(pairings: pd.DataFrame):
     return tables.table(t, columns=["experiment", "budget counted as", "C_ref", "C_ref / 6ND", "N_opt",
                                     "nearest trained model", "closest shape"],
                         headers={"C_ref": "reference budget (FLOPs)", "C_ref / 6ND": "budget / 6ND",
-                                 "N_opt": "N_opt (parameters)", "nearest trained model": "nearest trained model",
+                                 "N_opt": "N<sub>opt</sub> (parameters)",
+                                 "nearest trained model": "nearest trained model",
                                  "closest shape": "closest shape, same depth"},
-                        formats={"C_ref": "sci3", "C_ref / 6ND": "f3", "N_opt": "sci3"})
+                        formats={"C_ref": "sci3", "C_ref / 6ND": "f3", "N_opt": "sci3"},
+                        caption="Each experiment's budget counted three ways, and the N<sub>opt</sub> each gives")
 
 
 def glue_prose() -> dict:

@@ -37,11 +37,14 @@ def show_exponents(factor: float = 10.0):
     times = f"{float(factor):g}×"
     return tables.table(
         t, index="law", columns=["law", "a", "b", "a + b", "N growth", "D growth", "tokens/param growth"],
-        headers={"law": "law", "a": "a (N_opt ∝ C^a)", "b": "b (D_opt ∝ C^b)", "a + b": "a + b",
-                 "N growth": f"N_opt grows by (× for {times} C)", "D growth": f"D_opt grows by (× for {times} C)",
+        headers={"law": "law", "a": "a (N<sub>opt</sub> ∝ C<sup>a</sup>)",
+                 "b": "b (D<sub>opt</sub> ∝ C<sup>b</sup>)", "a + b": "a + b",
+                 "N growth": f"N<sub>opt</sub> grows by (× for {times} C)",
+                 "D growth": f"D<sub>opt</sub> grows by (× for {times} C)",
                  "tokens/param growth": f"D/N changes by (× for {times} C)"},
         formats={"a": "f2", "b": "f2", "a + b": "f2", "N growth": "f2", "D growth": "f2",
-                 "tokens/param growth": "f2"})
+                 "tokens/param growth": "f2"},
+        caption=f"The paper's exponents (its Table 2) and how each law shares {times} the compute")
 
 
 def plot_allocation(c_min: float, c_max: float):
@@ -62,7 +65,7 @@ def plot_allocation(c_min: float, c_max: float):
         ax.plot([anchor_c], [anchor], "*", color="black", ms=10, label="Chinchilla (70B parameters, 1.4T tokens)")
         ax.set_xlabel("training compute $C$ (FLOPs)")
         ax.set_ylabel(what)
-    ax_n.legend(fontsize=8)
+    ax_n.legend()
     ax_n.set_title("compute-optimal model size")
     ax_d.set_title("compute-optimal training tokens")
     fig.tight_layout()

@@ -40,7 +40,8 @@ def sweep_table(sweep_df: pd.DataFrame, T_shown):
                           "N / N_chinchilla": "N / Chinchilla-optimal N",
                           "saved %": "lifetime FLOPs saved (%)"},
                  formats={"loss": "f2", "T": "sci", "N": "sci3", "D": "sci3", "D/N": "int",
-                          "N / N_chinchilla": "f2", "saved %": lambda x: "under 0.01" if x < 0.01 else number(x, 2)})
+                          "N / N_chinchilla": "f2", "saved %": lambda x: "under 0.01" if x < 0.01 else number(x, 2)},
+                 caption="The optimum at a few lifetimes, for each target loss")
 
 
 def plot_optimum(sweep_df: pd.DataFrame):
@@ -52,7 +53,7 @@ def plot_optimum(sweep_df: pd.DataFrame):
         b.loglog(t["T"], t["D/N"], **style)
     a.set(xlabel="lifetime inference tokens T", ylabel="optimal parameters N")
     b.set(xlabel="lifetime inference tokens T", ylabel="optimal training tokens per parameter D/N")
-    a.legend(title="target loss (nats per token)", title_fontsize=8, fontsize=8)
+    a.legend(title="target loss (nats per token)")
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -66,7 +67,7 @@ def plot_savings(sweep_df: pd.DataFrame):
                     label=f"L = {loss:g}")
     ax.set(xlabel="lifetime inference tokens T",
            ylabel="lifetime FLOPs saved (%)")
-    ax.legend(title="target loss (nats per token)", title_fontsize=8, fontsize=8)
+    ax.legend(title="target loss (nats per token)")
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -82,7 +83,7 @@ def models_view(models: pd.DataFrame):
                           "breakeven_inference_tokens": "break-even lifetime inference tokens T"},
                  formats={"N": "sci3", "D": "sci3", "tokens_per_param": "sig3", "loss": "f3", "overtraining": "sig3",
                           "breakeven_inference_tokens": lambda x: "none (under-trained)" if not np.isfinite(x)
-                          else sci(x)})
+                          else sci(x)}, caption="Published models under the law")
 
 
 #: where each published model's label goes (offset in points, alignment), so that none covers another
@@ -101,10 +102,10 @@ def plot_models(params, models: pd.DataFrame):
     ax.scatter(models["N"], models["D"], color=PALETTE[1], zorder=3, label="published model")
     for name, r in models.iterrows():
         dx, dy, ha = _LABEL_PLACES.get(name, (5, -3, "left"))
-        ax.annotate(f"{name} ({number(r['overtraining'], 2)}×)", (r["N"], r["D"]), fontsize=7, xytext=(dx, dy),
+        ax.annotate(f"{name} ({number(r['overtraining'], 2)}×)", (r["N"], r["D"]), xytext=(dx, dy),
                     textcoords="offset points", ha=ha)
     ax.set(xlabel="parameters N", ylabel="training tokens D")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right")
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -126,7 +127,7 @@ def law_comparison(laws: dict, loss: float, T_values):
                  headers={"law": "law", "T": "lifetime inference tokens T",
                           "N": "parameters N, billions (80% interval)", "D": "training tokens D, trillions",
                           "D/N": "tokens per parameter D/N (80% interval)"},
-                 formats={"T": "sci", "D": "f2"})
+                 formats={"T": "sci", "D": "f2"}, caption="The plan under each law")
 
 
 def glue_numbers(law, loss: float, T_small: float, T_large: float, models: pd.DataFrame, refit=None) -> dict:

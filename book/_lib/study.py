@@ -159,7 +159,7 @@ def design_table(study: ChinchillaStudy = DEFAULT):
                  headers={"width": "width d", "N": "parameters N", "share": "non-embedding share of N",
                           "flops": "executed training FLOPs per token", "lr": "peak learning rate"},
                  formats={"width": "int", "N": "int", "share": lambda x: f"{x:.0%}", "flops": "int",
-                          "lr": "sig3"})
+                          "lr": "sig3"}, caption="The shape family: one model per width")
 
 
 def steps_table(runs: pd.DataFrame):
@@ -191,7 +191,8 @@ def pilot_table(pilots: pd.DataFrame):
                           "loss": "mean final validation loss (nats per byte)",
                           "Δ vs chosen": "paired difference from the value used (nats per byte)",
                           "p": "p (paired t-test)"},
-                 formats={"seeds": "int", "loss": "f4", "Δ vs chosen": "signed4", "p": "p"})
+                 formats={"seeds": "int", "loss": "f4", "Δ vs chosen": "signed4", "p": "p"},
+                 caption="The pilots: each value's final loss against the value used")
 
 
 def vertex_table(fit, bytes_per_token: float):
@@ -214,7 +215,8 @@ def vertex_table(fit, bytes_per_token: float):
                           "D": "optimal training bytes D, millions (80% interval)",
                           "bpp": "bytes per parameter (80% interval)", "tpp": "subword tokens per parameter",
                           "sides": "widths below / above the vertex", "share": "resamples with a minimum"},
-                 formats={"C": "sci", "tpp": "f1", "share": lambda x: "—" if not np.isfinite(x) else f"{x:.0%}"})
+                 formats={"C": "sci", "tpp": "f1", "share": lambda x: "—" if not np.isfinite(x) else f"{x:.0%}"},
+                 caption="Each budget's vertex, the compute-optimal allocation, with its 80% interval")
 
 
 #: the four ways of counting compute, in words
@@ -236,8 +238,10 @@ def accounting_table(counts: pd.DataFrame):
     return table(t, index="count", headers={"count": "how compute is counted",
                                             "a": "a of N_opt (80% bootstrap)", "a widest": "a: widest interval",
                                             "b": "b of D_opt (80% bootstrap)", "b widest": "b: widest interval",
-                                            "b/a": "b/a of D_opt ∝ N_opt^(b/a) (80% bootstrap)",
-                                            "b/a widest": "b/a: widest interval"})
+                                            "b/a": "b/a of D<sub>opt</sub> ∝ N<sub>opt</sub><sup>b/a</sup> (80% "
+                                                   "bootstrap)",
+                                            "b/a widest": "b/a: widest interval"},
+                 caption="The exponents of the same runs under each way of counting compute")
 
 
 def exponent_rows(counts: pd.DataFrame) -> dict:
@@ -261,7 +265,8 @@ def intervals_table(counts: pd.DataFrame):
     paper = TABLE_2["approach2"]
     ref = {"a, 6N": paper["a"], "b, 6N": paper["b"], "a, executed": paper["a"], "a, C_self": paper["a"],
            "b/a, every parameter": paper["b"] / paper["a"]}
-    return exponents.intervals_table(exponent_rows(counts), paper=ref)
+    return exponents.intervals_table(exponent_rows(counts), paper=ref,
+                                     caption="Every exponent with all its intervals, against the paper's Approach 2")
 
 
 def robustness_table(robust: pd.DataFrame):
@@ -278,7 +283,7 @@ def robustness_table(robust: pd.DataFrame):
                  headers={"analysis": "change of analysis", "a": "exponent a", "b": "exponent b",
                           "inside": "a inside the headline's 80% bootstrap interval",
                           "inside widest": "a inside the headline's widest interval"},
-                 formats={"a": "f3", "b": "f3"})
+                 formats={"a": "f3", "b": "f3"}, caption="The exponents under each change of analysis")
 
 
 def recipe_table(recipes: pd.DataFrame):
@@ -293,7 +298,8 @@ def recipe_table(recipes: pd.DataFrame):
                           "diff": "recipe − baseline, nats per byte (95% interval)", "p": "p (paired t-test)",
                           "verdict": "outcome", "claimed direction": "seeds in the claimed direction",
                           "seeds for 1% of loss": "seeds to see 1% of the loss"},
-                 formats={"p": "p", "seeds for 1% of loss": "int"})
+                 formats={"p": "p", "seeds for 1% of loss": "int"},
+                 caption="The paper's recipe claims, tested with paired seeds")
 
 
 def runs_preview(runs: pd.DataFrame, rows: int = 6):
@@ -303,7 +309,7 @@ def runs_preview(runs: pd.DataFrame, rows: int = 6):
                           "loss": "final validation loss (nats per byte)", "seed": "seed", "steps": "steps",
                           "epochs": "epochs"},
                  formats={"N": "int", "D": "int", "C": "sci", "loss": "f4", "seed": "int", "steps": "int",
-                          "epochs": "f2"})
+                          "epochs": "f2"}, caption=f"The first {min(rows, len(runs))} rows of the runs file")
 
 
 def approach_intervals_table(fit3, intervals1: dict):
@@ -316,7 +322,8 @@ def approach_intervals_table(fit3, intervals1: dict):
         for name in ("a", "b"):
             rows[f"{name}, {label}"] = ex[name]
             ref[f"{name}, {label}"] = TABLE_2[key][name]
-    return exponents.intervals_table(rows, paper=ref)
+    return exponents.intervals_table(rows, paper=ref, caption="Approaches 1 and 3 on our runs: every interval, "
+                                                              "against the paper's Table 2")
 
 
 def approach3_table(fit3):
@@ -332,4 +339,5 @@ def approach3_table(fit3):
             ("a along our IsoFLOP budgets (80% interval)", interval(ours["a"], ci.get("a"), 3)),
             ("b along our IsoFLOP budgets (80% interval)", interval(ours["b"], ci.get("b"), 3))]
     return table(pd.DataFrame(rows, columns=["quantity", "value"]), index="quantity",
-                 headers={"quantity": "Approach 3", "value": "fitted"})
+                 headers={"quantity": "Approach 3", "value": "fitted"},
+                 caption="Approach 3's fitted constants and the exponents they imply")

@@ -46,7 +46,7 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, sweep: pd.DataFrame | None =
             ax.axvline(o["lr*"], color=PALETTE[i], ls=":", lw=1)
     ax.set(xscale="log", xlabel="peak learning rate", ylabel="final validation loss (nats per byte)",
            title="learning-rate sweep")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False)
     ok = opt[np.isfinite(opt["lr*"])]
     bx.plot(ok["N"], ok["lr*"], "o", color=PALETTE[0], label="optimum of each sweep")
     n = np.geomspace(min(study.model(j).shape().num_params for j in range(len(study.widths))),
@@ -55,7 +55,7 @@ def plot_lr_sweep(study: ChinchillaStudy = DEFAULT, sweep: pd.DataFrame | None =
     bx.plot(n, rule(n), color=PALETTE[1], label=f"rule: ${rule.lr_ref:.3g}\\,(N/10^5)^{{-{rule.exponent:.3g}}}$")
     bx.set(xscale="log", yscale="log", xlabel="parameters N", ylabel="peak learning rate",
            title="the rule every run uses")
-    bx.legend(frameon=False, fontsize=8)
+    bx.legend(frameon=False)
     fig.tight_layout()
     return fig
 
@@ -77,7 +77,7 @@ def plot_profiles(fit, runs: pd.DataFrame, ax=None):
             err = [[row["N_star"] - lo], [hi - row["N_star"]]] if np.isfinite(lo) else None
             ax.errorbar([row["N_star"]], [y], xerr=err, fmt="D", color=c, mec="black", capsize=3)
     ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)")
-    ax.legend(frameon=False, fontsize=8, title="budget (executed training FLOPs)", title_fontsize=8)
+    ax.legend(frameon=False, title="budget (executed training FLOPs)")
     fig.tight_layout()
     return fig
 
@@ -106,7 +106,7 @@ def plot_optima(fit, bytes_per_token: float):
         ax.plot(c, mid[1] * (c / mid[0]) ** paper, "--", color=PALETTE[1], label=f"paper's slope {paper:.2f}")
         ax.set(xscale="log", yscale="log", xlabel="executed training FLOPs C", ylabel=unit)
         _budget_ticks(ax, fit.table["C"])
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False)
     ax = axes[2]
     y = t["tokens_per_param"].to_numpy() / bytes_per_token
     err = None
@@ -119,7 +119,7 @@ def plot_optima(fit, bytes_per_token: float):
     _budget_ticks(ax, fit.table["C"])
     sec = ax.secondary_yaxis("right", functions=(lambda x: x * bytes_per_token, lambda x: x / bytes_per_token))
     sec.set_ylabel("bytes per parameter")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False)
     fig.tight_layout()
     return fig
 
@@ -141,7 +141,7 @@ def plot_robustness(robust: pd.DataFrame, lo: float, hi: float, widest=None):
         ax.plot(t["a"][ok & ~inside], y[ok & ~inside], "X", color=PALETTE[3], ms=7, label="estimate outside")
     ax.set_yticks(np.arange(len(t)), t["analysis"])
     ax.set(xlabel=r"exponent $a$ of $N_{opt} \propto C^a$")
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(t) + 1)),
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.28 * len(t) + 1)),
               ncol=3 if widest is not None else 2)
     fig.tight_layout()
     return fig
@@ -169,6 +169,6 @@ def plot_envelope(curves: pd.DataFrame, fit1, study: ChinchillaStudy = DEFAULT):
            title="the envelope")
     _plain_minor_ticks(ax)
     _budget_ticks(bx, study.budgets)
-    bx.legend(fontsize=8)
+    bx.legend()
     fig.tight_layout()
     return fig

@@ -178,6 +178,14 @@ def _numeric(texts) -> bool:
 _numbers = itertools.count(1)
 
 
+def numbered_caption(text: str) -> tuple[int, str]:
+    """The page's next table number, and ``text`` (HTML, escaped already) with it in front: "Table 3: ...".
+    Every table of a page, a :class:`Table` or one a helper writes as HTML (the claims page's), takes its
+    number from this one counter, in the order the page shows them."""
+    number = next(_numbers)
+    return number, f'<span class="caption-number">Table {number}: </span>{text}'
+
+
 class Table(Styler):
     """A Styler that the page shows in a box of its own (``rp-table-scroll``: it scrolls sideways on a
     narrow screen, with a shadow at the side that hides columns), its caption numbered when first shown:
@@ -188,8 +196,8 @@ class Table(Styler):
 
     def _repr_html_(self) -> str:
         if self.rp_caption and self.number is None:
-            self.number = next(_numbers)
-            self.set_caption(f'<span class="caption-number">Table {self.number}: </span>{self.rp_caption}')
+            self.number, caption = numbered_caption(self.rp_caption)
+            self.set_caption(caption)
         return f'<div class="rp-table-scroll">{self.to_html()}</div>'
 
 

@@ -47,8 +47,8 @@ def plot_losses(runs: pd.DataFrame, optima: pd.DataFrame, profiles: pd.DataFrame
         ax.set_xscale("log")
         ax.set_xlabel("parameters N (all but the prefix's position embeddings)")
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{'bytes (V = 262)' if kind == 'bytes' else 'SentencePiece'}, C = {budget_label}", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.set_title(f"{'bytes (V = 262)' if kind == 'bytes' else 'SentencePiece'}, C = {budget_label}")
+        ax.legend()
     fig.tight_layout()
     return fig
 
@@ -67,11 +67,12 @@ def verdict_table(shifts: pd.DataFrame) -> pd.DataFrame:
     return v.assign(ratio_text=ratio)[["comparison", "article", "ratio_text", "per-seed t", "verdict"]]
 
 
-def show_verdicts(shifts: pd.DataFrame, level: float):
+def show_verdicts(shifts: pd.DataFrame, level: float, caption: str = "Each comparison's shift of the optimum"):
+    """:func:`verdict_table` as the page shows it."""
     return tables.table(verdict_table(shifts), headers={
         "comparison": "comparison", "article": "what the article says",
         "ratio_text": f"N* ratio [{level:.0%} interval]", "per-seed t": "per-seed shift, paired t",
-        "verdict": "verdict on the article"})
+        "verdict": "verdict on the article"}, caption=caption)
 
 
 def show_optima(optima: pd.DataFrame, level: float):
@@ -81,13 +82,15 @@ def show_optima(optima: pd.DataFrame, level: float):
                                     "N_star low": f"{level:.0%} low", "N_star high": f"{level:.0%} high",
                                     "interior share": "resamples with a minimum"},
                         formats={"N_star low": "int", "N_star high": "int", "interior share": "pct"},
-                        columns=["variant", "star", "N_star low", "N_star high", "interior share", "seeds"])
+                        columns=["variant", "star", "N_star low", "N_star high", "interior share", "seeds"],
+                        caption="The optimum N* of each variant")
 
 
 def show_size_tests(tests: pd.DataFrame):
     return tables.table(tests, headers={"comparison": "comparison", "width": "width d", "N_self": "N (parameters)",
                                         "test": "loss − decoder's, paired t"},
-                        columns=["comparison", "width", "N_self", "test"])
+                        columns=["comparison", "width", "N_self", "test"],
+                        caption="The prefix's effect on the final loss at each size")
 
 
 def glue_numbers(study, runs: pd.DataFrame, shifts: pd.DataFrame,
