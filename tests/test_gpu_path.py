@@ -32,8 +32,8 @@ RUNS = Path(__file__).resolve().parents[1] / "runs"
 QUIET = dict(progress=False, log=lambda *a: None)
 
 
-def tiny(**kw) -> TrainConfig:
-    model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=2)
+def tiny(layers: int = 2, **kw) -> TrainConfig:
+    model = ModelConfig(vocab_size=262, num_latents=16, num_prefix=32, num_channels=32, num_layers=layers)
     base = dict(model=model, batch_size=8, steps=12, warmup_steps=4, lr=3e-3, eval_interval=6, eval_windows=8,
                 log_interval=1, checkpoint_interval=4)
     base.update(kw)
@@ -238,10 +238,10 @@ def test_bf16_autocast_keeps_the_tables_and_the_loss_in_fp32(token_data, tmp_pat
 
 @pytest.mark.slow
 def test_compiled_run_matches_the_eager_run(token_data, tmp_path):
-    """torch.compile (inductor, C++ kernels built with gcc) on the CPU. The first compile on a machine takes
-    1-2.5 minutes on 2 busy cores (32 kernels); inductor caches them, and later runs take seconds."""
-    eager = trained_curve(tiny(), token_data, tmp_path, "eager")
-    compiled = trained_curve(tiny(compile=True), token_data, tmp_path, "compiled")
+    """torch.compile (inductor, C++ kernels built with gcc) on the CPU, one layer: a cold compile's time grows
+    with the graph (32 s for two layers on 2 busy cores, half that for one); inductor caches the kernels."""
+    eager = trained_curve(tiny(1), token_data, tmp_path, "eager")
+    compiled = trained_curve(tiny(1, compile=True), token_data, tmp_path, "compiled")
     assert_same_curve(compiled, eager, 1e-4)
 
 
@@ -250,10 +250,10 @@ def test_the_compiled_whole_step_trains_like_the_eager_step_and_resumes_bit_for_
                                                                                    monkeypatch):
     """replication.training.step (forward, backward, clipping and AdamW in one compiled graph), which the
     CPU loop uses for long runs, here forced: the eager curve to rounding, and a run interrupted after
-    its checkpoint at step 8 resumes to the uninterrupted run's records bit for bit."""
-    eager = trained_curve(tiny(), token_data, tmp_path, "eager")
+    its checkpoint at step 8 resumes to the uninterrupted run's records bit for bit. One layer, as above."""
+    eager = trained_curve(tiny(1), token_data, tmp_path, "eager")
     monkeypatch.setenv("REPLICATION_CPU_STEP", "compiled")
-    whole = trained_curve(tiny(), token_data, tmp_path, "whole")
+    whole = trained_curve(tiny(1), token_data, tmp_path, "whole")
     assert_same_curve(whole, eager, 1e-4)
 
     evaluate, calls = T.evaluate, []
@@ -268,9 +268,9 @@ def test_the_compiled_whole_step_trains_like_the_eager_step_and_resumes_bit_for_
     run_dir, ckpt = tmp_path / "killed", tmp_path / "killed.pt"
     run_dir.mkdir()
     with pytest.raises(KeyboardInterrupt):
-        T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
+        T.train(tiny(1), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
     monkeypatch.setattr(T, "evaluate", evaluate)
-    summary = T.train(tiny(), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
+    summary = T.train(tiny(1), token_data, run_dir=run_dir, ckpt_path=ckpt, **QUIET)
     assert summary["step"] == "compiled"
     assert curve(run_dir / "metrics.jsonl") == whole
 
