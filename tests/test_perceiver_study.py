@@ -386,7 +386,7 @@ def test_tiny_study_trains_summarises_and_plots(tmp_path):
     assert total["runs"] == 6 and total["wall_s"] > 0
 
 
-def _two_steps(vocab_size, max_seq_len, d, L):
+def _a_step_and_the_loss_after(vocab_size, max_seq_len, d, L):
     import torch
 
     from replication.counting import PerceiverARShape
@@ -399,16 +399,15 @@ def _two_steps(vocab_size, max_seq_len, d, L):
     assert model.num_params() == PerceiverARShape(vocab_size, max_seq_len, 512, d, L).num_params
     opt = torch.optim.Adam(model.parameters(), lr=2e-4)
     x = torch.randint(0, vocab_size, (1, max_seq_len + 1))
-    losses = []
-    for _ in range(2):
-        _, loss = model(x[:, :-1], x[:, -512:])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
+    _, loss = model(x[:, :-1], x[:, -512:])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+    opt.step()
+    with torch.no_grad():  # the step's effect needs the loss, not a second backward (a third of the cost)
+        _, after = model(x[:, :-1], x[:, -512:])
+    losses = [loss.item(), after.item()]
     assert all(math.isfinite(v) for v in losses)
-    assert losses[1] < losses[0]  # the same batch twice: the first step must have helped
+    assert losses[1] < losses[0]  # the same batch again: the step must have helped
     return losses
 
 
@@ -423,8 +422,9 @@ def _smallest_and_largest():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", _smallest_and_largest(), ids=lambda s: f"{s[0]}-{s[3]}x{s[4]}")
-def test_article_shapes_take_two_optimizer_steps(shape):
-    """Two Adam steps at batch 1, full max_seq_len, prefix dropout 0.5, for the article's model shapes.
+def test_article_shapes_take_an_optimizer_step_that_lowers_the_loss(shape):
+    """An Adam step at batch 1, full max_seq_len, prefix dropout 0.5, for the article's model shapes, and the
+    loss of the same batch after it (forward only).
 
     All 11 shapes took 60 s on one core of a lightly loaded machine (and the six below alone 61 s on a busy
     one), at the ~60 s this test may take, so it is cut to the smallest and the largest shape of each
@@ -433,7 +433,7 @@ def test_article_shapes_take_two_optimizer_steps(shape):
     512/9, 584/10, 584/9 (Exp. 2a), which lie between those in size.
     """
     name, vocab_size, max_seq_len, d, L = shape
-    _two_steps(vocab_size, max_seq_len, d, L)
+    _a_step_and_the_loss_after(vocab_size, max_seq_len, d, L)
 
 
 def test_recorded_total_trains_nothing(tmp_path):
