@@ -69,12 +69,15 @@ def test_smoke_designs_train_through_submitit_then_submit_nothing_and_equal_the_
     # the transfer test's decoder is the Chinchilla smoke study's run: found finished, not trained again
     shared = plan("transfer", "smoke")[0].run_id
     assert shared in {p.run_id for p in plan("chinchilla", "smoke")}
-    # the same configs trained in this process give the same runs, bit for bit
+    # the same configs trained in this process give the same runs, bit for bit: one run of each study not
+    # checked yet (a decoder, a Perceiver AR, the transfer test's Perceiver AR with prefix)
+    checked = set()
     for study in ("chinchilla", "krasser", "transfer"):
-        for p in plan(study, "smoke"):
-            ref = get_or_train(p.cfg, RunStore(tmp_path / "ref"), progress=False, log=_quiet)
-            got = RunStore(store).run(p.run_id)
-            assert got.final_loss == ref.final_loss and _losses(got) == _losses(ref), (study, p.run_id)
+        p = next(p for p in plan(study, "smoke") if p.run_id not in checked)
+        checked.add(p.run_id)
+        ref = get_or_train(p.cfg, RunStore(tmp_path / "ref"), progress=False, log=_quiet)
+        got = RunStore(store).run(p.run_id)
+        assert got.final_loss == ref.final_loss and _losses(got) == _losses(ref), (study, p.run_id)
     assert not list(store.rglob("*.tmp")) and not list((store / ".claims").glob("*.claim"))
     with capsys.disabled():
         print("\nsmoke timings (local executor, 2 at a time): " +

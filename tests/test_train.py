@@ -252,13 +252,25 @@ def _cli_cmd(runs, steps):
             "--no-progress", "--json"]
 
 
-@pytest.mark.slow
-def test_kill_9_then_resume_is_bit_exact(tmp_path):
-    steps = 300
+#: The run that the kill -9 and SIGTERM tests interrupt, and the one process that trains it through uninterrupted.
+CLI_STEPS = 150
+
+
+@pytest.fixture(scope="module")
+def cli_reference(tmp_path_factory):
+    """(runs folder, summary) of ``replication train`` run once to the end, one thread."""
+    runs = tmp_path_factory.mktemp("cli-reference")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    ref = subprocess.run(_cli_cmd(tmp_path / "ref", steps), capture_output=True, text=True, env=env, timeout=120)
+    ref = subprocess.run(_cli_cmd(runs, CLI_STEPS), capture_output=True, text=True, env=env, timeout=120)
     assert ref.returncode == 0, ref.stderr
-    ref = json.loads(ref.stdout)
+    return runs, json.loads(ref.stdout)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_is_bit_exact(tmp_path, cli_reference):
+    steps = CLI_STEPS
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ref_runs, ref = cli_reference
 
     runs = tmp_path / "killed"
     proc = subprocess.Popen(_cli_cmd(runs, steps), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -281,7 +293,7 @@ def test_kill_9_then_resume_is_bit_exact(tmp_path):
     assert "resuming from step" in out.stderr
     resumed = json.loads(out.stdout)
     assert resumed["final_val_loss"] == ref["final_val_loss"]
-    a = torch.load(next((tmp_path / "ref" / ".checkpoints").glob("*/ckpt.pt")), weights_only=True)["model"]
+    a = torch.load(next((ref_runs / ".checkpoints").glob("*/ckpt.pt")), weights_only=True)["model"]
     b = torch.load(found[0], weights_only=True)["model"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
 
@@ -445,11 +457,10 @@ def _wait_for_checkpoints(runs: Path, count: int, step: int, proc, timeout=60.0)
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_sigterm_stops_replication_train_in_one_line_and_it_resumes_bit_exact(tmp_path):
-    steps = 150
+def test_sigterm_stops_replication_train_in_one_line_and_it_resumes_bit_exact(tmp_path, cli_reference):
+    steps = CLI_STEPS
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    ref = subprocess.run(_cli_cmd(tmp_path / "ref", steps), capture_output=True, text=True, env=env, timeout=100)
-    assert ref.returncode == 0, ref.stderr
+    ref_runs, ref = cli_reference
 
     runs = tmp_path / "runs"
     proc = subprocess.Popen(_cli_cmd(runs, steps), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -466,8 +477,8 @@ def test_sigterm_stops_replication_train_in_one_line_and_it_resumes_bit_exact(tm
 
     again = subprocess.run(_cli_cmd(runs, steps), capture_output=True, text=True, env=env, timeout=100)
     assert again.returncode == 0 and f"resuming from step {at}" in again.stderr
-    assert json.loads(again.stdout)["final_val_loss"] == json.loads(ref.stdout)["final_val_loss"]
-    assert _losses(runs) == _losses(tmp_path / "ref")
+    assert json.loads(again.stdout)["final_val_loss"] == ref["final_val_loss"]
+    assert _losses(runs) == _losses(ref_runs)
 
 
 MANY = """
