@@ -6,6 +6,12 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
+# Two pytest workers already keep both cores busy: a torch or BLAS thread pool per worker (and per process it
+# starts) only oversubscribes them, and OpenMP's waiting threads spin on a core another worker needs (26% less
+# CPU for the same tests measured here). Tests of several threads ask for them; waiting threads then sleep.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Inductor's on-disk cache does not tell kernels built for one instruction set from another: kernels compiled
 # under the default capability (AVX512 here) and read back under ATEN_CPU_CAPABILITY=avx2 gave NaN losses and an
 # out-of-bounds index. One cache per capability, set before torch is imported (inductor fixes its folder early).
