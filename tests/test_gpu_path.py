@@ -339,7 +339,7 @@ def test_two_processes_killed_with_kill_9_resume_to_the_same_result(one_and_two,
     ckpts, found, deadline = runs / ".checkpoints", [], time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         found = list(ckpts.glob("*/ckpt.pt")) if ckpts.exists() else []
-        if found and torch.load(found[0], weights_only=False)["state"]["step"] >= 30:
+        if found and torch.load(found[0], weights_only=True)["state"]["step"] >= 30:
             break
         time.sleep(0.02)
     # torchrun starts each worker in a session of its own, so a kill -9 of torchrun alone leaves both
@@ -353,7 +353,7 @@ def test_two_processes_killed_with_kill_9_resume_to_the_same_result(one_and_two,
     for pid in workers:
         while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
             time.sleep(0.01)
-    killed_at = torch.load(found[0], weights_only=False)["state"]["step"]
+    killed_at = torch.load(found[0], weights_only=True)["state"]["step"]
     assert 30 <= killed_at < STEPS and not list(runs.glob("*/summary.json"))
 
     resumed = _train(runs, 2)
@@ -361,8 +361,8 @@ def test_two_processes_killed_with_kill_9_resume_to_the_same_result(one_and_two,
     rid = Path(two["summary"]["run_dir"]).name
     assert curve(runs / rid / "metrics.jsonl") == curve(root / "two" / rid / "metrics.jsonl")
     assert resumed["summary"]["final_val_loss"] == two["summary"]["final_val_loss"]
-    a = torch.load(root / "two" / ".checkpoints" / rid / "ckpt.pt", weights_only=False)["model"]
-    b = torch.load(found[0], weights_only=False)["model"]
+    a = torch.load(root / "two" / ".checkpoints" / rid / "ckpt.pt", weights_only=True)["model"]
+    b = torch.load(found[0], weights_only=True)["model"]
     assert all(torch.equal(v, b[k]) for k, v in a.items())
     assert math.isfinite(resumed["summary"]["final_val_loss"])
 
