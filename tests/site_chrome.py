@@ -6,6 +6,8 @@
 - at most 1.5 MB and 20 requests per page, the cache off
 - no display equation wider than its column at 1400 px
 - axe-core (vendored by `make vendor`, injected into the page): no serious or critical violation, light or dark
+- the header's menu and tooltips work without bootstrap's script (_static/widgets.js), and a chapter fetches the
+  page's script once it has been drawn
 
 tests/test_site.py imports these tests, so that they run in its pytest worker, after its build of the site, with
 its fixtures (``site``, ``chromium``, ``server``); this file is not collected on its own. The pieces of
@@ -13,6 +15,7 @@ replication.book.chrome are tested without a build in tests/test_chrome.py.
 """
 import json
 import os
+import re
 
 import pytest
 
@@ -144,3 +147,53 @@ def test_no_display_equation_is_wider_than_its_column(surveys):
 def test_axe_finds_no_serious_violation_light_or_dark(surveys):
     assert not _failing(surveys, "axe light", lambda v: not v)
     assert not _failing(surveys, "axe dark", lambda v: not v)
+
+
+#: the header's menu and tooltips, which _static/widgets.js draws in place of bootstrap's script: what a reader
+#: gets from a click, the arrow keys, Escape, a hover and a keyboard's focus
+WIDGETS = """(() => {
+  const found = {};
+  const toggle = document.querySelector('[data-bs-toggle="dropdown"]');
+  const menu = toggle.parentElement.querySelector(".dropdown-menu");
+  toggle.click();
+  const box = menu.getBoundingClientRect();
+  found.opens = menu.classList.contains("show") && toggle.getAttribute("aria-expanded") === "true"
+    && box.width > 50 && box.left >= 0 && box.right <= document.documentElement.clientWidth;
+  document.body.click();
+  found.closesOutside = !menu.classList.contains("show") && toggle.getAttribute("aria-expanded") === "false";
+  toggle.focus();
+  toggle.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowDown", bubbles: true}));
+  found.arrowFocusesFirst = menu.classList.contains("show") && document.activeElement === menu.querySelector(".dropdown-item");
+  document.activeElement.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}));
+  found.escapeReturns = !menu.classList.contains("show") && document.activeElement === toggle;
+  const button = document.querySelector('.theme-switch-button[data-bs-toggle="tooltip"]');
+  button.dispatchEvent(new MouseEvent("mouseenter"));
+  const tip = document.querySelector(".tooltip.show .tooltip-inner");
+  found.tooltip = tip ? tip.textContent : null;
+  found.describedBy = tip ? button.getAttribute("aria-describedby") === tip.parentElement.id : false;
+  const at = tip && tip.parentElement.getBoundingClientRect();
+  found.tooltipInWindow = !!at && at.top >= button.getBoundingClientRect().bottom && at.right <= innerWidth;
+  button.dispatchEvent(new MouseEvent("mouseleave"));
+  found.tooltipGoes = !document.querySelector(".tooltip");
+  found.named = !!button.getAttribute("aria-label") && !button.hasAttribute("title");
+  return found;
+})()"""
+
+
+@pytest.mark.slow
+def test_the_menu_and_the_tooltips_work_without_bootstrap(site, chromium, server, tmp_path):
+    bundle = (site / "_static" / "site.js").read_text()
+    assert "bootstrap.js.LICENSE" not in bundle and "function I(){return;" in bundle
+    # a chapter fetches the bundle once it has been drawn (the search page, whose own script needs it, at once)
+    page, search = (site / "study.html").read_text(), (site / "search.html").read_text()
+    assert not re.search(r'<script[^>]*src="_static/site\.js', page) and 'script.src = "_static/site.js?v=' in page
+    assert re.search(r'<script[^>]*src="_static/site\.js\?v=', search)
+    with Browser(chromium, tmp_path / "profile") as browser:
+        browser.viewport(1400, 1000, dark=False)
+        loaded = browser.load(f"{server}/study.html")
+        assert not [u for u in loaded["urls"] if "bootstrap" in u]
+        found = browser.run(WIDGETS)
+        assert browser.summary()["console"] == []
+    assert found == {"opens": True, "closesOutside": True, "arrowFocusesFirst": True, "escapeReturns": True,
+                     "tooltip": "Color mode", "describedBy": True, "tooltipInWindow": True, "tooltipGoes": True,
+                     "named": True}

@@ -2,6 +2,7 @@
 checked by tests/site_chrome.py (run by tests/test_site.py)."""
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -72,11 +73,51 @@ def test_the_stylesheet_bundle_inlines_imports_and_moves_urls(tmp_path):
 def test_the_stylesheet_keeps_only_rules_that_can_apply():
     css = ('@font-face{font-family:X;src:url(x.woff2)}.used{a:b}.unused{c:d}.used .unused,.used > p{e:f}'
            '@media (min-width:9px){.unused{g:h}.used:not(.unused){i:j}}@keyframes k{0%{opacity:0}}'
-           'p[data-x="a{b"]{k:l}.bs-tooltip-auto .tooltip-arrow{m:n}/* a } in a comment */html[data-theme=dark]{o:p}')
+           'p[data-x="a{b"]{k:l}.dropdown-menu.show{m:n}/* a } in a comment */html[data-theme=dark]{o:p}'
+           '.bs-tooltip-auto .tooltip-arrow{q:r}')
     out = bundle.purge(css, {"used"})
     assert out == ('@font-face{font-family:X;src:url(x.woff2)}.used{a:b}.used > p{e:f}'
                    '@media (min-width:9px){.used:not(.unused){i:j}}@keyframes k{0%{opacity:0}}'
-                   'p[data-x="a{b"]{k:l}.bs-tooltip-auto .tooltip-arrow{m:n}html[data-theme=dark]{o:p}')
+                   'p[data-x="a{b"]{k:l}.dropdown-menu.show{m:n}html[data-theme=dark]{o:p}')
+    # bootstrap's tooltip rules stay where a script of the site names their classes (widgets.js does)
+    assert bundle.purge(css, {"used", "bs-tooltip-auto", "tooltip-arrow"}).endswith(".bs-tooltip-auto .tooltip-arrow{q:r}")
+
+
+def test_custom_properties_nothing_reads_go():
+    css = (':root{--a:1px;--b:var(--c);--c:red;--d:url("data:image/svg+xml;utf8,<svg/>");color:var(--b)}'
+           'html[data-theme=dark]{--e:2px;--f:var(--g)}@media (min-width:9px){.x{--h:1;margin:var(--a)}}'
+           '@font-face{font-family:X;src:url(x.woff2)}')
+    out = bundle.unread_properties_pruned(css, bundle.read_properties('el.style.getPropertyValue("--d")'))
+    # --b and --c are read through color, --a by the margin, --d by a script; --e, --f, --h by nothing, and --g
+    # (read only by --f) then goes too; a rule left empty goes
+    assert out == (':root{--a:1px;--b:var(--c);--c:red;--d:url("data:image/svg+xml;utf8,<svg/>");color:var(--b)}'
+                   '@media (min-width:9px){.x{margin:var(--a)}}@font-face{font-family:X;src:url(x.woff2)}')
+
+
+def test_the_theme_script_is_patched_and_deferred_as_the_installed_theme_needs():
+    import pydata_sphinx_theme
+
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / "scripts"
+    text = (theme / "pydata-sphinx-theme.js").read_text()
+    name = "_static/scripts/pydata-sphinx-theme.js"
+    # the patch finds its text in the installed theme (another version would leave the script unchanged)
+    assert bundle.patched(name, text) != text and "function I(){return;" in bundle.patched(name, text)
+    assert bundle.patched("_static/other.js", text) == text
+    assert bundle.after_first_paint("x()").startswith("requestAnimationFrame(() => setTimeout(function () {")
+
+
+def test_the_stylesheet_is_purged_against_the_scripts_pages_run(tmp_path):
+    (tmp_path / "_static" / "scripts").mkdir(parents=True)
+    (tmp_path / "_static" / "a.js").write_text("el.classList.add('from-a')")
+    (tmp_path / "_static" / "search.js").write_text("el.classList.add('from-search')")
+    (tmp_path / "_static" / "scripts" / "unlinked.js").write_text("el.classList.add('from-unlinked')")
+    (tmp_path / "_static" / "s.css").write_text(".from-a{a:b}.from-search{c:d}.from-unlinked{e:f}.in-page{g:h}")
+    pages = {"index.html": '<p class="in-page"></p>',
+             "sub/search.html": '<script src="../_static/search.js"></script><script src="../_static/site.js?v=1">'}
+    assert bundle.linked_scripts(tmp_path, pages) == {"_static/search.js"}
+    bundle.write_bundles(tmp_path, ["_static/s.css"], ["_static/a.js"], pages)
+    assert (tmp_path / "_static" / "site.css").read_text() == ".from-a{a:b}.from-search{c:d}.in-page{g:h}"
+    assert (tmp_path / "_static" / "site.js").read_text() == "el.classList.add('from-a')"
 
 
 def test_math_is_rendered_when_the_page_is_written():
@@ -102,7 +143,7 @@ def test_images_keep_their_room_and_load_late(tmp_path):
     svg.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="360pt" height="180pt">')
     body = '<img alt="first" src="_images/a.svg" /><p>text</p><img alt="second" src="_images/b.png" />'
     out = chrome.sized_images(body, {"a.svg": svg})
-    assert '<img alt="first" src="_images/a.svg" width="480" height="240" decoding="async" />' in out
+    assert '<img alt="first" src="_images/a.svg" width="480" height="240" loading="lazy" decoding="async" />' in out
     assert '<img alt="second" src="_images/b.png" loading="lazy" decoding="async" />' in out
 
 
@@ -128,3 +169,19 @@ def test_a_page_prints_to_pdf(tmp_path):
     (tmp_path / "index.html").write_text("<!DOCTYPE html><title>t</title><h1>The whole book</h1><p>One page.</p>")
     out = pdf.print_pdf(tmp_path / "index.html", tmp_path / "book.pdf", exe)
     assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_a_changed_stylesheet_script_or_template_rewrites_every_page(tmp_path):
+    """Sphinx copies book/_static and the bundles are written only in a build that writes pages: a change there
+    alone marks every page out of date (chrome's env-get-outdated hook), once."""
+    from types import SimpleNamespace
+
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_templates").mkdir()
+    (tmp_path / "_static" / "a.css").write_text("a{}")
+    app = SimpleNamespace(srcdir=str(tmp_path))
+    env = SimpleNamespace(found_docs={"intro", "study", "new"})
+    assert chrome._on_env_get_outdated(app, env, {"new"}, set(), set()) == ["intro", "study"]
+    assert chrome._on_env_get_outdated(app, env, set(), set(), set()) == []  # nothing changed since
+    (tmp_path / "_templates" / "layout.html").write_text("x")
+    assert chrome._on_env_get_outdated(app, env, set(), {"study"}, set()) == ["intro", "new"]

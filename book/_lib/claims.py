@@ -176,42 +176,48 @@ def carets(text: str) -> str:
     return _CARET.sub(lambda m: f"<sup>{m.group(1) if m.group(1) is not None else m.group(2)}</sup>", text)
 
 
-def _claim(row, available, corrected: bool) -> str:
+def _claim(row, available, corrected: bool, section: str | None = None) -> str:
     """One claim: its main row (quote, printed, ours, badges) and, under it, the note, the rule (where a
-    rule decides it) and the chapter. Numbers in e-notation are written with powers of ten
-    (:func:`powers_of_ten`), with the digits kept; powers in caret notation as superscripts (:func:`carets`)."""
+    rule decides it), the chapter and the provenance (left out in ``section``, the source's own, whose heading
+    says it). Numbers in e-notation are written with powers of ten (:func:`powers_of_ten`), with the digits
+    kept; powers in caret notation as superscripts (:func:`carets`). The cells carry no class or label of their
+    own: claims.css styles them, and names their columns on a phone, by their place in the row (the page holds
+    335 claims, and per-cell markup was a sixth of its weight)."""
     e = lambda x: carets(html.escape(powers_of_ten(str(x))))  # noqa: E731
     cid = html.escape(str(row["id"]))
-    cells = [f'<td class="claim-what"><a class="claim-id" href="#claim-{cid}">{cid}</a> {e(row["quote"])}</td>',
-             f'<td data-label="printed">{e(row["expected"])}</td>', f'<td data-label="ours">{e(row["ours"])}</td>']
+    cells = [f'<td><a href="#claim-{cid}">{cid}</a> {e(row["quote"])}</td>', f'<td>{e(row["expected"])}</td>',
+             f'<td>{e(row["ours"])}</td>']
     if corrected:
         after = f' {badge("correction", row["under correction"])}' if row["under correction"] else ""
-        cells.append(f'<td data-label="under the correction">{e(row["corrected"])}{after}</td>')
+        cells.append(f'<td>{e(row["corrected"])}{after}</td>')
     outcome = badge("outcome", row.get("label") or row["outcome"], row["outcome"])  # the label: n and power
-    cells.append(f'<td class="claim-verdict">{outcome} {badge("kind", row["kind"])}</td>')
+    cells.append(f'<td>{outcome} {badge("kind", row["kind"])}</td>')
     note = e(row["note"])
     rule = f'rule: {e(row["rule"])}; ' if row["rule"] and row["kind"] != NOT_CHECKED else ""
     same = row.get("same test as", "") or ""
     repeat = (f'; the same test as <a href="#claim-{html.escape(same)}">{html.escape(same)}</a>, counted once'
               if same else "")
-    source = f'; provenance: {e(row.get("provenance", ""))}' if row.get("provenance") else ""
+    provenance = row.get("provenance", "")
+    source = f'; provenance: {e(provenance)}' if provenance and provenance != section else ""
     detail = (f'<td colspan="{len(cells)}">{note}<span class="claim-rule">{rule}'
               f'chapter: {chapter_link(row["chapter"], available)}{repeat}{source}</span></td>')
     return (f'<tbody class="claim" id="claim-{cid}" data-outcome="{slug(row["outcome"])}" '
             f'data-kind="{slug(row["kind"])}" data-source="{html.escape(str(row["source"]))}">'
-            f'<tr>{"".join(cells)}</tr><tr class="claim-note">{detail}</tr></tbody>')
+            f'<tr>{"".join(cells)}</tr><tr>{detail}</tr></tbody>')
 
 
-def _table(rows: pd.DataFrame, available, caption: str) -> str:
-    """``rows`` as one table, ``caption`` (plain text) numbered with the page's other tables."""
+def _table(rows: pd.DataFrame, available, caption: str, section: str | None = None) -> str:
+    """``rows`` as one table, ``caption`` (plain text) numbered with the page's other tables; ``section``: the
+    heading of the source whose section shows it. A table with the column of the corrected values is of class
+    ``corrected`` (claims.css names the columns by their place)."""
     corrected = bool((rows["corrected"] != "").any())
     head = ["claim", "printed", "ours"] + (["under the correction"] if corrected else []) + ["outcome, evidence"]
     cols = "".join(f'<col class="col-{slug(h)}">' for h in head)
     ths = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join(_claim(row, available, corrected) for _, row in rows.iterrows())
+    body = "".join(_claim(row, available, corrected, section) for _, row in rows.iterrows())
     _, numbered = numbered_caption(html.escape(caption, quote=False))
-    return (f'<table class="claims"><caption>{numbered}</caption><colgroup>{cols}</colgroup>'
-            f'<thead><tr>{ths}</tr></thead>{body}</table>')
+    return (f'<table class="claims{" corrected" if corrected else ""}"><caption>{numbered}</caption>'
+            f'<colgroup>{cols}</colgroup><thead><tr>{ths}</tr></thead>{body}</table>')
 
 
 def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | None = None, kind: str | None = None,
@@ -221,7 +227,8 @@ def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | Non
     Without ``outcome``, the rows of :data:`LISTED_FIRST` are linked, not repeated (the page shows them in its
     first sections), so the first table holds the claims that have no check. Each table has a numbered caption:
     ``caption``, or by default the source's heading and what the table holds."""
-    heading = SOURCES.get(source, "The claims") if source else "The claims"
+    section = SOURCES.get(source) if source else None
+    heading = section or "The claims"
     first_caption = caption or f"{heading}: the claims that have no check"
     holding_caption = f"{caption or heading}: the claims that hold or agree"
     rows = df
@@ -241,11 +248,11 @@ def show(df: pd.DataFrame, source: str | None = None, outcome: str | tuple | Non
     open_rows = rows[~confirmed].iloc[order[~confirmed].argsort(kind="stable")]
     holding = rows[confirmed]
     if len(open_rows):
-        parts.append(_table(open_rows, available, first_caption))
+        parts.append(_table(open_rows, available, first_caption, section))
     if len(holding):
         one = len(holding) == 1
+        folded = _table(holding, available, holding_caption, section)
         parts.append(f'<details class="claims-holding"><summary>{len(holding)} claim{"s" * (not one)} '
-                     f'that hold{"s" * one} or agree{"s" * one}</summary>{_table(holding, available, holding_caption)}'
-                     '</details>')
+                     f'that hold{"s" * one} or agree{"s" * one}</summary>{folded}</details>')
     parts.append('<p class="claims-none" hidden>No claim here matches the filter.</p>')
     return HTML(f'<div class="claims-block">{"".join(parts)}</div>')

@@ -38,10 +38,13 @@
         s.hidden = active && !s.querySelector("tbody.claim:not([hidden])");
       }
       count.textContent = active ? `${shown} of ${claims.length} claims` : `${claims.length} claims`;
-      // for tests in a headless browser: does the page scroll sideways?
-      const root = document.documentElement;
-      root.dataset.claimsScrollWidth = root.scrollWidth;
-      root.dataset.claimsClientWidth = root.clientWidth;
+      // for tests in a headless browser: does the page scroll sideways? Measured once the page is drawn (read
+      // while it loads, the widths made the browser lay the whole page out inside this script)
+      requestAnimationFrame(() => setTimeout(() => {
+        const root = document.documentElement;
+        root.dataset.claimsScrollWidth = root.scrollWidth;
+        root.dataset.claimsClientWidth = root.clientWidth;
+      }));
     }
 
     function chosen() {

@@ -3,12 +3,20 @@
 Each page links the two in place of the themes' and extensions' files, which are joined into them when the build
 ends (myst-nb writes its stylesheet only then): stylesheets with their ``@import`` inlined and their relative
 ``url()`` rewritten, scripts in their order. The stylesheet keeps only the rules that can apply somewhere in the
-site (:func:`purge`: two thirds of the themes' rules style widgets this book has not), which halves what a page
-downloads before it can draw.
+site (:func:`purge`: two thirds of the themes' rules style widgets this book has not) and only the custom
+properties something reads (:func:`prune_properties`), which halves what a page downloads before it can draw.
+
+The script is fetched once the page has been drawn (:data:`LATE_LOADER`; the search page, whose own script needs
+it first, links it as usual). Bootstrap's script (81 kB, a third of what a phone spent running scripts as a page
+loaded) is not among them: the pages use two of its widgets, a menu and the header's tooltips, which
+``_static/widgets.js`` provides. The theme's own script runs once the page is first drawn
+(:data:`AFTER_FIRST_PAINT`), without the part that measured every code and output box as the page loaded
+(:data:`PATCHES`), which made the browser lay the whole page out inside the script (0.5-0.8 s on a phone).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 from pathlib import Path
@@ -16,7 +24,28 @@ from pathlib import Path
 CSS_BUNDLE, JS_BUNDLE = "_static/site.css", "_static/site.js"
 #: what pydata-sphinx-theme's templates link by hand, before the page's own assets, and after them
 THEME_CSS = ["_static/styles/theme.css", "_static/styles/pydata-sphinx-theme.css"]
-THEME_JS = ["_static/scripts/bootstrap.js", "_static/scripts/pydata-sphinx-theme.js"]
+THEME_JS = ["_static/widgets.js", "_static/scripts/pydata-sphinx-theme.js"]
+#: scripts whose work waits until the page is first drawn (the layout they read is then done already)
+AFTER_FIRST_PAINT = ("_static/scripts/pydata-sphinx-theme.js",)
+#: changes to the themes' scripts, as (script, text, replacement): pydata-sphinx-theme (0.17) measures every code
+#: and output box as the page loads, to make those that scroll focusable, which lays the whole page out at once
+#: (and every part of it that content-visibility leaves undrawn); _static/scroll.js does the same a few boxes at
+#: a time when the browser is idle. A text not found (another version of the theme) leaves the script as it is.
+PATCHES = (("_static/scripts/pydata-sphinx-theme.js",
+            'function I(){const e=()=>{document.querySelectorAll(["pre",',
+            'function I(){return;const e=()=>{document.querySelectorAll(["pre",'),
+           # sphinx-design's tabs wait for DOMContentLoaded, which a script fetched after the first paint misses
+           ("_static/design-tabs.js", 'document.addEventListener("DOMContentLoaded", ready, false);',
+            'if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready, false);\n'
+            'else ready();'))
+
+
+def patched(name: str, text: str) -> str:
+    """The script ``name`` with :data:`PATCHES` applied where their text is found once."""
+    for script, old, new in PATCHES:
+        if script == name and text.count(old) == 1:
+            text = text.replace(old, new)
+    return text
 
 
 def plain(filename) -> str:
@@ -50,8 +79,8 @@ def stylesheet(outdir: Path, name: str, seen: set) -> str:
 
 
 # -- keeping the rules that can apply ------------------------------------------------------------------------------
-#: classes that scripts build from parts (bootstrap's "bs-" + name + "-auto") or set as a state: always kept
-DYNAMIC = re.compile(r"(?:bs-|tooltip|popover|dropdown|fade|show|collaps|modal|offcanvas|active|disabled)")
+#: classes that scripts set as a state, or may build from parts: always kept (widgets.js names its own in full)
+DYNAMIC = re.compile(r"(?:dropdown|fade|show|collaps|active|disabled)")
 #: at-rules whose block holds rules, which are purged in turn; any other at-rule (@font-face, @keyframes) is kept
 GROUPS = {"@media", "@supports", "@layer", "@container"}
 
@@ -133,6 +162,56 @@ def purge(css: str, words: set[str]) -> str:
     return "".join(out)
 
 
+def _declarations(block: str) -> list[str]:
+    """A rule's declarations, split at the semicolons outside strings and brackets (a data: URL holds some)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(block):
+        if (k := _skip(block, i)) != i:
+            i = k
+            continue
+        c = block[i]
+        depth += 1 if c in "([" else -1 if c in ")]" else 0
+        if c == ";" and depth == 0:
+            parts.append(block[start:i])
+            start = i + 1
+        i += 1
+    return [p for p in (*parts, block[start:]) if p.strip()]
+
+
+def prune_properties(css: str, used: set[str]) -> str:
+    """``css`` without the declarations of custom properties (``--name: ...``) that are not in ``used``, and
+    without the rules left empty. At-rules that hold declarations themselves (@font-face) are kept whole."""
+    out = []
+    for prelude, block in rules(css):
+        if block is None:
+            out.append(prelude + ";")
+        elif prelude.startswith("@"):
+            inner = prune_properties(block, used) if prelude.split()[0].lower() in GROUPS else block
+            if inner.strip():
+                out.append(f"{prelude}{{{inner}}}")
+        else:
+            kept = [d for d in _declarations(block)
+                    if not (d.strip().startswith("--") and d.split(":", 1)[0].strip() not in used)]
+            if kept:
+                out.append(f"{prelude}{{{';'.join(kept)}}}")
+    return "".join(out)
+
+
+def read_properties(text: str) -> set[str]:
+    """The custom properties ``text`` (a stylesheet, a page or a script) may read: those it names in
+    ``var()``, and in a script or a page any word that starts with ``--`` (``getPropertyValue("--x")``)."""
+    return set(re.findall(r"var\(\s*(--[\w-]+)", text)) | set(re.findall(r"(?<![\w-])--[A-Za-z][\w-]*", text))
+
+
+def unread_properties_pruned(css: str, others: set[str]) -> str:
+    """:func:`prune_properties` until nothing more goes (a property read only by one that went goes next)."""
+    while True:
+        pruned = prune_properties(css, set(re.findall(r"var\(\s*(--[\w-]+)", css)) | others)
+        if pruned == css:
+            return css
+        css = pruned
+
+
 # -- the pages' links, the two files -------------------------------------------------------------------------------
 def replace_assets(app, context, vendored: list[str] = ()) -> None:
     """The page links the two bundles in place of its stylesheets and scripts (``vendored``: stylesheets in the
@@ -152,7 +231,7 @@ def replace_assets(app, context, vendored: list[str] = ()) -> None:
         else:
             scripts.append(plain(js.filename))
             data.update({k: v for k, v in attributes.items() if k.startswith("data-")})
-    scripts += THEME_JS
+    scripts += [s for s in THEME_JS if s not in scripts]  # Jupyter Book links every script of book/_static itself
     if not hasattr(app.builder, "_replication_assets"):
         app.builder._replication_assets = (sheets, scripts)
     bundled_sheets, bundled_scripts = app.builder._replication_assets
@@ -161,21 +240,59 @@ def replace_assets(app, context, vendored: list[str] = ()) -> None:
                               for s in sheets if s not in bundled_sheets)]
     # searchtools.js, which the search page loads by itself after these, needs doctools.js run first
     timing = {} if context.get("pagename") == "search" else {"defer": "defer"}
-    context["script_files"] = [*inline, _JavaScript(JS_BUNDLE, **timing, **data),
-                               *(_JavaScript(s, **timing) for s in scripts if s not in bundled_scripts), *extra]
+    own = [_JavaScript(s, **timing) for s in scripts if s not in bundled_scripts]
+    if timing and not own:  # nothing on the page waits for the bundle: it comes once the page is drawn
+        loader = LATE_LOADER % (json.dumps(context["pathto"](JS_BUNDLE, 1)), json.dumps(data))
+        script = _JavaScript(None, body=loader)
+    else:
+        script = _JavaScript(JS_BUNDLE, **timing, **data)
+    context["script_files"] = [*inline, script, *own, *extra]
 
 
-def write_bundles(outdir: Path, sheets: list[str], scripts: list[str], pages: list[str]) -> dict[str, str]:
-    """Join ``sheets`` and ``scripts`` (paths in ``outdir``) into :data:`CSS_BUNDLE` (purged against the words
-    of ``pages``, the site's HTML, and of every script in ``_static``) and :data:`JS_BUNDLE`; their digests,
-    which the pages' links then carry (``?v=``: a browser fetches a changed bundle anew)."""
+#: the page's script, fetched once the page has been drawn: on a phone's connection its 80 kB shared the bandwidth
+#: with the page and its stylesheet, and put the first paint back by half a second. What it does (the sidebars'
+#: and folds' buttons, the menus, the claims' filter) starts a moment later; the page draws the same without it.
+LATE_LOADER = """addEventListener("load", () => requestAnimationFrame(() => setTimeout(() => {
+  const script = document.createElement("script");
+  script.src = %s;
+  for (const [name, value] of Object.entries(%s)) script.setAttribute(name, value);
+  document.head.append(script);
+})));"""
+
+
+def after_first_paint(code: str) -> str:
+    """``code`` run once the page has been drawn: after the next frame (a page still loading draws first)."""
+    return f"requestAnimationFrame(() => setTimeout(function () {{\n{code}\n}}));"
+
+
+def linked_scripts(outdir: Path, pages: dict[str, str]) -> set[str]:
+    """The scripts (paths in ``outdir``) that ``pages`` (name -> HTML) link, other than the bundle."""
+    found = set()
+    for name, text in pages.items():
+        for src in re.findall(r'<script\b[^>]*\bsrc="([^":?#]+)', text):
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(name), src))
+            if path != JS_BUNDLE and (outdir / path).is_file():
+                found.add(path)
+    return found
+
+
+def write_bundles(outdir: Path, sheets: list[str], scripts: list[str], pages: dict[str, str]) -> dict[str, str]:
+    """Join ``sheets`` and ``scripts`` (paths in ``outdir``) into :data:`CSS_BUNDLE` and :data:`JS_BUNDLE`; their
+    digests, which the pages' links then carry (``?v=``: a browser fetches a changed bundle anew). The stylesheet
+    is purged against the words of ``pages`` (name -> HTML) and of the scripts that run in them (the bundled and
+    those a page links itself), not of every script in ``_static`` (bootstrap's, fontawesome's: in the site,
+    linked by no page), then pruned of the custom properties none of them reads."""
     seen: set = set()
-    js = "\n;\n".join(re.sub(r"^//# sourceMappingURL=.*$", "", (outdir / name).read_text(encoding="utf-8"),
-                              flags=re.M) for name in scripts)
-    words = set()
-    for text in [*pages, *(p.read_text(encoding="utf-8", errors="replace") for p in (outdir / "_static").rglob("*.js"))]:
+    texts = {name: patched(name, re.sub(r"^//# sourceMappingURL=.*$", "", (outdir / name).read_text(encoding="utf-8"),
+                                        flags=re.M)) for name in scripts}
+    js = "\n;\n".join(after_first_paint(texts[name]) if name in AFTER_FIRST_PAINT else texts[name] for name in scripts)
+    running = [*texts.values(), *((outdir / name).read_text(encoding="utf-8", errors="replace")
+                                  for name in sorted(linked_scripts(outdir, pages)))]
+    words, reads = set(), set()
+    for text in [*pages.values(), *running]:
         words.update(re.findall(r"[\w-]+", text))
-    css = purge("".join(stylesheet(outdir, name, seen) for name in sheets), words)
+        reads |= read_properties(text)
+    css = unread_properties_pruned(purge("".join(stylesheet(outdir, name, seen) for name in sheets), words), reads)
     digests = {}
     for name, text in ((CSS_BUNDLE, css), (JS_BUNDLE, js)):
         (outdir / name).write_text(text, encoding="utf-8")

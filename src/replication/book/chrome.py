@@ -1,9 +1,12 @@
 """The site's chrome: what a page loads, and what it shows around the chapter (issue 28).
 
 - **One stylesheet, one script** (:mod:`replication.book.bundle`): each page links ``_static/site.css``
-  (the rules that can apply in the site) and ``_static/site.js`` (``defer``) in place of the themes' and
-  extensions' files; ``book/_templates/layout.html`` leaves out what the themes hard-wire (fontawesome.js,
-  whose few icons are inline SVG in ``icons.css``, and the search index, which only the search page loads).
+  (the rules that can apply in the site, the custom properties something reads) and fetches ``_static/site.js``
+  once it has been drawn, in place of the themes' and extensions' files (bootstrap's script replaced by
+  ``widgets.js``: its menu and tooltips); ``book/_templates/layout.html`` leaves out what the themes hard-wire
+  (fontawesome.js, whose few icons are inline SVG in ``icons.css``, and the search index, which only the search
+  page loads). A chapter's sections are drawn as they come near the window (``custom.css``), its images
+  fetched then too.
 - **Math rendered when the site is built**, by KaTeX (``make vendor``; node runs it): pages carry HTML and
   MathML, and load only KaTeX's stylesheet and the fonts they use; nothing is typeset, or moves, after load.
 - **The toggles work**: pydata-sphinx-theme renders its top bar, whose sidebar toggles come first in the page
@@ -80,7 +83,7 @@ def _on_build_finished(app, exception) -> None:
     for name, text in done.items():  # the fonts its formulas draw with, fetched with the stylesheet
         done[name] = text.replace("</head>", font_preloads(text, "../" * name.count("/")) + "</head>", 1)
     new = {**pages, **done}
-    digests = bundle.write_bundles(outdir, *assets, list(new.values()))
+    digests = bundle.write_bundles(outdir, *assets, new)
     link = re.compile("(" + "|".join(re.escape(name) for name in digests) + r')(\?v=[0-9a-f]+)?"')
     for name, text in new.items():
         text = link.sub(lambda m: f'{m.group(1)}?v={digests[m.group(1)]}"', text)
@@ -184,19 +187,16 @@ def drawn_size(path: Path) -> tuple[int, int] | None:
 
 def sized_images(body: str, files: dict[str, Path]) -> str:
     """Each ``<img>`` with its drawing's width and height, so that the page keeps its room while it loads, and
-    all but the first loaded only when near the window. ``files``: the image's name in ``_images/`` -> its file."""
-    seen = []
-
+    loaded only when near the window (no chapter has a figure on its first screen, at 1400 or at 412 px: the
+    first is 1,600 px down or more; fetched at once, it shared a phone's bandwidth with the page's first paint).
+    ``files``: the image's name in ``_images/`` -> its file."""
     def sized(match):
         attributes = match.group(1)
         src = re.search(r'\bsrc="([^"]+)"', attributes)
         path = files.get(posixpath.basename(src.group(1))) if src else None
         size = drawn_size(path) if path and path.exists() else None
         extra = f' width="{size[0]}" height="{size[1]}"' if size and " width=" not in attributes else ""
-        if seen:
-            extra += ' loading="lazy"'
-        seen.append(match)
-        return f"<img{attributes}{extra} decoding=\"async\" />"
+        return f"<img{attributes}{extra} loading=\"lazy\" decoding=\"async\" />"
 
     return IMG.sub(sized, body)
 
@@ -243,6 +243,28 @@ def description(doctree, limit: int = 160) -> str:
 
 
 # -- hooks --------------------------------------------------------------------------------------------------------
+def static_digest(book_dir: Path) -> str:
+    """A digest of the site's own stylesheets, scripts and templates (``book/_static``, ``book/_templates``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in ("_static", "_templates"):
+        for path in sorted((book_dir / folder).rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(book_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
+    """Every page again when a stylesheet, a script or a template of the site changed: Sphinx copies them to the
+    site, and the bundles are written, only in a build that writes pages (a chapter is not executed again)."""
+    digest = static_digest(Path(app.srcdir).resolve())
+    if getattr(env, "replication_static", None) == digest:
+        return []
+    env.replication_static = digest
+    return sorted(env.found_docs - added - changed)
+
+
 def _on_page_context(app, pagename, templatename, context, doctree) -> None:
     if app.builder.format != "html":
         return
@@ -277,5 +299,6 @@ def setup(app) -> None:
     app.add_html_math_renderer("katex", (html_visit_math, None), (html_visit_displaymath, None))
     app.add_node(HideCodeCellNode, override=True, html=(_visit_hidden_cell, depart_HideCellInput))
     app.connect("config-inited", _on_config_inited)
+    app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("html-page-context", _on_page_context, priority=900)  # after the themes' own
     app.connect("build-finished", _on_build_finished, priority=900)  # after myst-nb has written its stylesheet
