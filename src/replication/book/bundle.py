@@ -145,21 +145,30 @@ def can_apply(selector: str, words: set[str]) -> bool:
                for name in re.findall(r"[.#]((?:\\.|[\w-])+)", core))
 
 
-def purge(css: str, words: set[str]) -> str:
-    """``css`` with only the rules that can apply (:func:`can_apply`) to a page of the site."""
+def _rewrite(css: str, rule) -> str:
+    """``css`` with each style rule's (prelude, block) replaced by ``rule``'s text, or dropped where it gives
+    None; inside grouping at-rules (@media, @supports) the same, and a group left empty is dropped. Other
+    at-rules (@font-face, @keyframes) and statements (@import) stay as they are."""
     out = []
     for prelude, block in rules(css):
         if block is None:
             out.append(prelude + ";")
         elif prelude.startswith("@"):
-            inner = purge(block, words) if prelude.split()[0].lower() in GROUPS else block
+            inner = _rewrite(block, rule) if prelude.split()[0].lower() in GROUPS else block
             if inner.strip():
                 out.append(f"{prelude}{{{inner}}}")
-        else:
-            kept = [s for s in _selectors(prelude) if can_apply(s, words)]
-            if kept:
-                out.append(f"{','.join(kept)}{{{block}}}")
+        elif (text := rule(prelude, block)) is not None:
+            out.append(text)
     return "".join(out)
+
+
+def purge(css: str, words: set[str]) -> str:
+    """``css`` with only the rules that can apply (:func:`can_apply`) to a page of the site."""
+    def rule(prelude, block):
+        kept = [s for s in _selectors(prelude) if can_apply(s, words)]
+        return f"{','.join(kept)}{{{block}}}" if kept else None
+
+    return _rewrite(css, rule)
 
 
 def _declarations(block: str) -> list[str]:
@@ -181,20 +190,12 @@ def _declarations(block: str) -> list[str]:
 def prune_properties(css: str, used: set[str]) -> str:
     """``css`` without the declarations of custom properties (``--name: ...``) that are not in ``used``, and
     without the rules left empty. At-rules that hold declarations themselves (@font-face) are kept whole."""
-    out = []
-    for prelude, block in rules(css):
-        if block is None:
-            out.append(prelude + ";")
-        elif prelude.startswith("@"):
-            inner = prune_properties(block, used) if prelude.split()[0].lower() in GROUPS else block
-            if inner.strip():
-                out.append(f"{prelude}{{{inner}}}")
-        else:
-            kept = [d for d in _declarations(block)
-                    if not (d.strip().startswith("--") and d.split(":", 1)[0].strip() not in used)]
-            if kept:
-                out.append(f"{prelude}{{{';'.join(kept)}}}")
-    return "".join(out)
+    def rule(prelude, block):
+        kept = [d for d in _declarations(block)
+                if not (d.strip().startswith("--") and d.split(":", 1)[0].strip() not in used)]
+        return f"{prelude}{{{';'.join(kept)}}}" if kept else None
+
+    return _rewrite(css, rule)
 
 
 def read_properties(text: str) -> set[str]:
