@@ -61,9 +61,6 @@ def fake_store(root, study=TINY, law=LAW, noise=0.0, seed_sd=0.0, recipe_shift=N
     for cfg in study.configs():
         rid = cfg.run_id()
         n = num_params(cfg.model)
-        steps = cfg.num_steps()
-        per_step = cfg.batch_size * cfg.model.num_latents
-        per_token = cfg.model.shape().self_attn_flops("executed")
         if cfg.seed not in seed_effect:
             seed_effect[cfg.seed] = seed_sd * np.random.default_rng((seed, 1, cfg.seed)).standard_normal()
         offset = seed_effect[cfg.seed] + LR_CURVATURE * math.log(cfg.lr / study.rule(n)) ** 2
@@ -76,18 +73,29 @@ def fake_store(root, study=TINY, law=LAW, noise=0.0, seed_sd=0.0, recipe_shift=N
         for pilot, value in pilot_of.get(rid, {}).items():
             offset += pilot_shift.get(pilot, {}).get(value, 0.0)
 
-        run = store.run(rid)
-        run.write_config(cfg.identity())
-        marks = list(range(cfg.eval_interval, steps + 1, cfg.eval_interval))
-        marks += [] if marks and marks[-1] == steps else [steps]
-        lines = [{"kind": "val", "step": k, "latent_tokens": k * per_step, "C_self": per_token * k * per_step,
-                  "C_cross": 0, "loss": float(surface(n, k * per_step, law)) + offset} for k in marks]
-        # a run's last step is logged as a training record too (the store checks the summary against it)
-        lines.insert(-1, {**lines[-1], "kind": "train"})
-        run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-        d = steps * per_step
-        final[rid] = lines[-1]["loss"]
-        run.write_summary({"final_val_loss": final[rid], "steps": steps, "latent_tokens": d,
-                           "C_self": per_token * d, "C_cross": 0, "epochs": d / TRAIN_TOKENS,
-                           "train_tokens": TRAIN_TOKENS, "wall_s": 1.0, "num_params": n, "device": "fake"})
+        final[rid] = record(store, cfg, lambda d: float(surface(n, d, law)) + offset)
     return final
+
+
+def record(store, cfg, loss_at, train_tokens=TRAIN_TOKENS, wall_s=1.0) -> float:
+    """Record ``cfg`` in ``store`` as a finished run whose validation loss after ``d`` tokens is
+    ``loss_at(d)`` (config, metrics and a summary with its manifest, as the trainer writes them); its final
+    validation loss."""
+    steps = cfg.num_steps()
+    per_step = cfg.batch_size * cfg.model.num_latents
+    per_token = cfg.model.shape().self_attn_flops("executed")
+    run = store.run(cfg.run_id())
+    run.write_config(cfg.identity())
+    marks = list(range(cfg.eval_interval, steps + 1, cfg.eval_interval))
+    marks += [] if marks and marks[-1] == steps else [steps]
+    lines = [{"kind": "val", "step": k, "latent_tokens": k * per_step, "C_self": per_token * k * per_step,
+              "C_cross": 0, "loss": loss_at(k * per_step)} for k in marks]
+    # a run's last step is logged as a training record too (the store checks the summary against it)
+    lines.insert(-1, {**lines[-1], "kind": "train"})
+    run.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    d = steps * per_step
+    run.write_summary({"final_val_loss": lines[-1]["loss"], "steps": steps, "latent_tokens": d,
+                       "C_self": per_token * d, "C_cross": 0, "epochs": d / train_tokens,
+                       "train_tokens": train_tokens, "wall_s": wall_s, "num_params": num_params(cfg.model),
+                       "device": "fake"})
+    return lines[-1]["loss"]

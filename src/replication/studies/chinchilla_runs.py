@@ -29,11 +29,16 @@ def per_token_flops(model, count: str) -> float:
     return 6.0 * (num_params(model) if count == "6N" else num_nonembedding_params(model))
 
 
-def runs_table(study: ChinchillaStudy = DEFAULT, store=None) -> pd.DataFrame:
+def runs_table(study: ChinchillaStudy = DEFAULT, store=None, recorded_only: bool = False) -> pd.DataFrame:
     """One row per IsoFLOP run: N, D, C (the executed budget), loss, seed (the schema ``replication fit``
-    reads), then its shape, the compute under every count, steps, epochs and wall time."""
-    pts = study.isoflop_points()
-    cfgs = [study.config(j, study.budgets[k], s) for k, j, s in pts]
+    reads), then its shape, the compute under every count, steps, epochs and wall time. ``study``: any
+    design with ``isoflop_points`` and ``isoflop_configs`` in the same order (this study's, the wide
+    study's); ``recorded_only``: the runs the store has finished, where a study is still training."""
+    pts, cfgs = study.isoflop_points(), study.isoflop_configs()
+    if recorded_only:
+        s = open_store(store)
+        kept = [i for i, c in enumerate(cfgs) if s.run(c.run_id()).finished]
+        pts, cfgs = [pts[i] for i in kept], [cfgs[i] for i in kept]
     rows = []
     for (k, j, s), cfg, sm in zip(pts, cfgs, summaries(cfgs, store, "the study")):
         m = cfg.model
@@ -45,6 +50,8 @@ def runs_table(study: ChinchillaStudy = DEFAULT, store=None) -> pd.DataFrame:
                "run_id": cfg.run_id(), "steps": sm["steps"], "epochs": sm["epochs"], "wall_s": sm["wall_s"]}
         row.update({f"C {c}": per_token_flops(m, c) * d for c in COUNTS})
         rows.append(row)
+    if not rows:
+        raise ReplicationError(f"no IsoFLOP run of the study is recorded in {open_store(store).root}")
     t = pd.DataFrame(rows)
     return t.assign(bits_per_byte=t["loss"] / math.log(2))
 

@@ -1,0 +1,274 @@
+"""The wide study's results (:mod:`replication.studies.wide_design`, issue 30), read from the run store as
+far as it is recorded: what has trained (:func:`progress`), the warmup pilot (:func:`warmup_table`), the
+held-out prediction, the paper's own test (:func:`held_out_prediction`), and Chinchilla against Gopher in
+miniature (:func:`duel`). The learning-rate sweep and its rule are :mod:`replication.studies.wide_lr`.
+
+The held-out prediction fits the budgets held in and predicts, at each budget held out, before reading it:
+
+- **N\\***: the least-squares line of log N* on log C through the held-in vertices (Approach 2, each
+  budget's minimum by the default estimator), C the nominal budget a planner knows in advance, N counted
+  by the convention asked. Its interval is the wider of the line's 80% prediction interval from the
+  vertices' scatter about it (t with k − 2 degrees of freedom, so the scatter *between* budgets is in it)
+  and the 10th-90th percentiles of the bootstrap's resampled lines (runs redrawn within budgets).
+- **the minimum loss**: Approach 3 (Huber) fitted to every held-in run, minimised along the held-out
+  budget's IsoFLOP line over the sizes trained there; its interval is the 80% prediction interval of the
+  held-in budgets' own minima about the surface's (t with k − 1 degrees of freedom, in log loss).
+
+What it measures there is Approach 2's vertex and the fitted profile's loss at it, each with its bootstrap.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from replication.errors import ReplicationError, check_choice
+from replication.fit import fit_approach3, predict_loss
+from replication.fit.vertex import DEFAULT_ESTIMATOR
+from replication.studies import stats
+from replication.studies.chinchilla_approach2 import approach2
+from replication.studies.chinchilla_runs import COUNTS, runs_table
+from replication.studies.runs import open_store
+from replication.studies.wide_design import DEFAULT, WideStudy
+from replication.studies.wide_lr import repeat_points
+from replication.studies.wide_plan import plan
+
+#: Central share of every interval here (the paper's Table 2 gives 10th-90th percentiles).
+LEVEL = 0.8
+
+
+def part_configs(study: WideStudy = DEFAULT, store=None) -> dict[str, list | None]:
+    """part -> its run configs, in :func:`~replication.studies.wide_plan.plan`'s order; None for a part whose
+    runs are not yet known (the second seeds follow the first, every later run the fitted rule)."""
+    first = [study.sweep_config(*p) for p in study.sweep_points()]
+    out: dict[str, list | None] = {"learning-rate sweep, first seeds": first}
+    try:
+        out["learning-rate sweep, second seeds"] = [study.sweep_config(*p) for p in repeat_points(study, store)]
+    except ReplicationError:
+        out["learning-rate sweep, second seeds"] = None
+    out["warmup pilot"] = study.tuning_configs()[len(first):]
+    try:
+        study.rule
+    except ReplicationError:
+        ruled = None
+    else:
+        ruled = True
+    iso = study.isoflop_points()
+    parts = {"IsoFLOP profiles, first seeds": [p for p in iso if p[2] in study.seeds],
+             "IsoFLOP profiles, vertex seeds": [p for p in iso if p[2] not in study.seeds]}
+    for name, pts in parts.items():
+        out[name] = ruled and [study.config(study.widths[j], study.budgets[k], s) for k, j, s in pts]
+    out[f"batch {study.batch_alternative}"] = ruled and study.batch_configs()
+    out["Chinchilla against Gopher"] = ruled and study.duel_configs()
+    return out
+
+
+def progress(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
+    """One row per part: runs planned, runs recorded, the core-minutes planned (this machine's measured
+    speed) and those the recorded runs took; the last row their total. A run two parts name counts in the
+    first."""
+    s = open_store(store)
+    planned = plan(study).set_index("part")
+    rows, seen = [], set()
+    for part, cfgs in part_configs(study, s).items():
+        done = minutes = 0
+        for c in cfgs or []:
+            rid = c.run_id()
+            if rid in seen:
+                continue
+            seen.add(rid)
+            summary = s.run(rid).summary
+            if summary is not None:
+                done += 1
+                minutes += summary["wall_s"] / 60
+        rows.append({"part": part, "runs": int(planned.loc[part, "runs"]), "recorded": done,
+                     "planned core-minutes": float(planned.loc[part, "core-minutes"]),
+                     "recorded core-minutes": minutes})
+    t = pd.DataFrame(rows)
+    total = {"part": "total", **{k: t[k].sum() for k in t.columns[1:]}}
+    return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
+
+
+def warmup_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
+    """The warmup pilot as recorded: warmup (tokens per parameter), its steps, seed, final validation loss,
+    and the difference from the run without warmup of the same seed."""
+    s = open_store(store)
+    cfgs = study.tuning_configs()[len(study.sweep_points()):]
+    rows = []
+    for (w, seed), c in zip(study.warmup_points(), cfgs):
+        summary = s.run(c.run_id()).summary
+        if summary is not None:
+            rows.append({"warmup": w, "warmup steps": c.warmup_steps, "seed": seed,
+                         "loss": summary["final_val_loss"], "run_id": c.run_id()})
+    t = pd.DataFrame(rows, columns=["warmup", "warmup steps", "seed", "loss", "run_id"])
+    base = t[t["warmup"] == 0].set_index("seed")["loss"]
+    t["vs none"] = t["loss"] - t["seed"].map(base)
+    return t
+
+
+def warmup_tests(table: pd.DataFrame) -> dict[float, stats.PairedTest]:
+    """Each warmup against none, paired by seed (:func:`replication.studies.stats.paired_test`)."""
+    base = table[table["warmup"] == 0].set_index("seed")["loss"]
+    return {float(w): stats.paired_test(g.set_index("seed")["loss"], base)
+            for w, g in table[table["warmup"] > 0].groupby("warmup")}
+
+
+# -- the held-out prediction ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One held-out budget: what the held-in fits predicted (``n_star``, ``loss_star``, each with its
+    interval) and what the budget measured (N* with its bootstrap interval, the fitted profile's loss at
+    it); errors are measured / predicted − 1."""
+
+    budget: float
+    n_star: float
+    n_star_interval: tuple[float, float]
+    loss_star: float
+    loss_star_interval: tuple[float, float]
+    measured_n_star: float
+    measured_n_star_interval: tuple[float, float]
+    measured_loss_star: float
+
+    @property
+    def n_star_error(self) -> float:
+        return self.measured_n_star / self.n_star - 1
+
+    @property
+    def loss_star_error(self) -> float:
+        return self.measured_loss_star / self.loss_star - 1
+
+    @property
+    def n_star_inside(self) -> bool:
+        lo, hi = self.n_star_interval
+        return bool(lo <= self.measured_n_star <= hi)
+
+    @property
+    def loss_star_inside(self) -> bool:
+        lo, hi = self.loss_star_interval
+        return bool(lo <= self.measured_loss_star <= hi)
+
+    def row(self) -> dict:
+        return {"C": self.budget, "N* predicted": self.n_star, "N* low": self.n_star_interval[0],
+                "N* high": self.n_star_interval[1], "N* measured": self.measured_n_star,
+                "N* error": self.n_star_error, "N* inside": self.n_star_inside,
+                "L* predicted": self.loss_star, "L* low": self.loss_star_interval[0],
+                "L* high": self.loss_star_interval[1], "L* measured": self.measured_loss_star,
+                "L* error": self.loss_star_error, "L* inside": self.loss_star_inside}
+
+
+def _line_prediction(x, y, x0, level: float = LEVEL) -> tuple[float, tuple[float, float]]:
+    """The least-squares line of ``y`` on ``x`` at ``x0`` and its ``level`` prediction interval for a new
+    point (t with k − 2 degrees of freedom; NaN ends with fewer than 3 points)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    k = len(x)
+    slope, icept = np.polyfit(x, y, 1)
+    y0 = float(icept + slope * x0)
+    if k < 3:
+        return y0, (math.nan, math.nan)
+    s = math.sqrt(float(np.sum((y - icept - slope * x) ** 2)) / (k - 2))
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    half = float(student_t.ppf(0.5 + level / 2, k - 2)) * s * math.sqrt(1 + 1 / k + (x0 - x.mean()) ** 2 / sxx)
+    return y0, (y0 - half, y0 + half)
+
+
+def _surface_minimum(params: dict, g: pd.DataFrame, budget: float, points: int = 400) -> float:
+    """The least loss of a fitted L(N, D) along one budget's IsoFLOP line (D = C over the executed FLOPs per
+    token), over the sizes trained on it."""
+    g = g.sort_values("N")
+    logn = np.linspace(np.log(g["N"].min()), np.log(g["N"].max()), points)
+    per_tok = np.exp(np.interp(logn, np.log(g["N"]), np.log(g["C executed"] / g["D"])))
+    return float(np.min(predict_loss(params, np.exp(logn), budget / per_tok)))
+
+
+def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFrame | None = None,
+                        count: str = "executed", bootstrap: int = 1000, seed: int = 0, delta: float = 1e-3,
+                        estimator: str = DEFAULT_ESTIMATOR, level: float = LEVEL) -> list[Prediction]:
+    """The paper's own test on the wide study: fit the budgets held in (:attr:`WideStudy.fit_budgets`),
+    predict N* (counted by ``count``) and the minimum loss at each held-out budget that has runs, and set
+    each beside what that budget measures. ``runs``: :func:`~replication.studies.chinchilla_runs.runs_table`
+    of the study (recorded runs), if already read."""
+    check_choice("count", count, COUNTS)
+    t = (runs_table(study, store, recorded_only=True) if runs is None else runs).reset_index(drop=True)
+    held_in = t[t["budget"].isin(study.fit_budgets)].reset_index(drop=True)
+    out_budgets = [k for k in study.held_out_budgets if (t["budget"] == k).any()]
+    if not out_budgets:
+        raise ReplicationError("no held-out budget has recorded runs yet "
+                               f"(budgets {', '.join(f'{study.budgets[k]:.3g}' for k in study.held_out_budgets)})")
+    fit_in = approach2(study, runs=held_in, count=count, bootstrap=bootstrap, seed=seed, estimator=estimator)
+    table_in = fit_in.table[fit_in.table["interior"]]
+    if len(table_in) < 3:
+        raise ReplicationError(f"the held-in budgets have {len(table_in)} interior vertices; 3 are needed for a "
+                               "prediction interval")
+    x, y = np.log(table_in["C"].to_numpy(float)), np.log(table_in["N_star"].to_numpy(float))
+    # each resample's line through its held-in vertices, against the nominal budgets
+    w = fit_in.details["vertex_samples"]
+    logc_all = np.log(fit_in.table["C"].to_numpy(float))
+    lines = []
+    if w is not None:
+        for row in w[0]:
+            ok = np.isfinite(row)
+            if ok.sum() >= 2:
+                lines.append(np.polyfit(logc_all[ok], row[ok], 1))
+    surface = fit_approach3(held_in, method="huber", delta=delta).params
+    # the held-in budgets' own minima about the surface's: the scatter a new budget's minimum has
+    resid = np.array([math.log(r["loss_star"]) - math.log(_surface_minimum(surface, held_in[held_in["budget"] == k],
+                                                                           r["C"]))
+                      for k, r in table_in.set_index("budget").iterrows()])
+    loss_half = (float(student_t.ppf(0.5 + level / 2, len(resid) - 1)) * float(resid.std(ddof=1))
+                 * math.sqrt(1 + 1 / len(resid)))
+    measured = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed,
+                         estimator=estimator).table.set_index("budget")
+    tail = 100 * (1 - level) / 2
+    out = []
+    for k in out_budgets:
+        c = float(study.budgets[k])
+        y0, (lo, hi) = _line_prediction(x, y, math.log(c), level)
+        if lines:
+            boot = np.percentile([p[1] + p[0] * math.log(c) for p in lines], (tail, 100 - tail))
+            lo, hi = min(lo, boot[0]), max(hi, boot[1])
+        l0 = _surface_minimum(surface, t[t["budget"] == k], c)
+        m = measured.loc[k]
+        out.append(Prediction(c, math.exp(y0), (math.exp(lo), math.exp(hi)), l0,
+                              (l0 * math.exp(-loss_half), l0 * math.exp(loss_half)), float(m["N_star"]),
+                              (float(m.get("N_star low", math.nan)), float(m.get("N_star high", math.nan))),
+                              float(m["loss_star"])))
+    return out
+
+
+def prediction_table(predictions: list[Prediction]) -> pd.DataFrame:
+    return pd.DataFrame([p.row() for p in predictions])
+
+
+# -- Chinchilla against Gopher ------------------------------------------------------------------------
+
+
+def duel_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
+    """Chinchilla against Gopher as recorded: model, width, N, tokens per parameter, seed, final loss."""
+    s = open_store(store)
+    rows = []
+    for (name, w, seed), c in zip(study.duel_points(), study.duel_configs()):
+        summary = s.run(c.run_id()).summary
+        if summary is not None:
+            rows.append({"model": name, "width": w, "N": study.n(w), "D/N": summary["latent_tokens"] / study.n(w),
+                         "seed": seed, "loss": summary["final_val_loss"]})
+    return pd.DataFrame(rows, columns=["model", "width", "N", "D/N", "seed", "loss"])
+
+
+def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.PairedTest], object]:
+    """Each other model against the predicted N_opt, paired by seed (loss − N_opt's loss), and the verdict on
+    "the predicted model has the lowest loss": *agrees* only when both others are significantly worse."""
+    names = list(dict.fromkeys(table["model"]))
+    if not names:
+        raise ReplicationError("no run of Chinchilla against Gopher is recorded yet")
+    ref = table[table["model"] == names[0]].set_index("seed")["loss"]
+    tests = {n: stats.paired_test(table[table["model"] == n].set_index("seed")["loss"], ref, level)
+             for n in names[1:]}
+    verdicts = [stats.verdict(t, +1, f"The {n} model has a higher loss than the predicted N_opt.", level)
+                for n, t in tests.items()]
+    return tests, stats.all_agree(verdicts, "At the top budget the law's predicted N_opt has a lower loss than the "
+                                            "larger model on fewer tokens and the smaller one on more.")

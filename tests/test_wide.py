@@ -1,0 +1,171 @@
+"""The wide study's results (replication.studies.wide, issue 30): the held-out prediction validated on runs
+from a known loss surface, its prediction interval's coverage, and the tables read from a store that holds
+part of the study. Nothing here trains."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _study_fakes import record
+from replication.errors import ReplicationError
+from replication.fit import predict_loss
+from replication.store.runs import RunStore
+from replication.studies import wide
+from replication.studies.chinchilla_design import num_nonembedding_params
+from replication.studies.chinchilla_runs import COUNTS, per_token_flops, runs_table
+from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS
+from replication.studies.wide_lr import HorizonRule
+
+#: A surface whose IsoFLOP minima fall inside every profile of the design (the vertex at d = 18 on the
+#: first budget, d = 74 on the last), about 66 tokens per parameter there.
+LAW = {"E": 1.0, "A": 10.0, "B": 43.3, "alpha": 0.35, "beta": 0.35}
+STUDY = replace(DEFAULT, lr_rule=HorizonRule(0.01, 0.6, 0.1))
+
+
+def synthetic_runs(noise=0.0, seed=0, study=DEFAULT):
+    """The runs table of every IsoFLOP run of ``study`` had its final loss followed ``LAW`` (times a
+    log-normal factor of sd ``noise``)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, j, s in study.isoflop_points():
+        w, m, c = study.widths[j], study.model(j), study.budgets[k]
+        n, d = study.n(w), study.tokens(w, c)
+        row = {"N": n, "D": d, "C": c, "seed": s, "budget": k, "rung": j, "width": w,
+               "loss": float(predict_loss(LAW, n, d)) * math.exp(noise * rng.standard_normal()),
+               "N_nonembedding": num_nonembedding_params(m)}
+        rows.append(row | {f"C {x}": per_token_flops(m, x) * d for x in COUNTS})
+    return pd.DataFrame(rows)
+
+
+def true_optimum(c, study=DEFAULT):
+    """N* and L* of LAW along the IsoFLOP line of ``c`` (D = c over the executed FLOPs per token,
+    interpolated in log-log between even widths), on a fine grid."""
+    ws = np.arange(4, 402, 2)
+    logn = np.log([study.n(w) for w in ws])
+    logp = np.log([study.per_token(w) for w in ws])
+    g = np.linspace(logn[0], logn[-1], 200_001)
+    loss = predict_loss(LAW, np.exp(g), c / np.exp(np.interp(g, logn, logp)))
+    i = int(np.argmin(loss))
+    return math.exp(g[i]), float(loss[i])
+
+
+def test_the_held_out_prediction_recovers_a_known_surface():
+    """Noise-free runs: each held-out budget's measured vertex is the surface's to 0.5%, the prediction
+    from the six held-in budgets is within 3% (the line through them bends a little: the executed FLOPs per
+    token are not proportional to N), and the predicted minimum loss within 0.01%."""
+    preds = wide.held_out_prediction(runs=synthetic_runs(), bootstrap=100)
+    assert [p.budget for p in preds] == [DEFAULT.budgets[k] for k in DEFAULT.held_out_budgets]
+    for p in preds:
+        n_star, loss_star = true_optimum(p.budget)
+        assert p.measured_n_star == pytest.approx(n_star, rel=5e-3)
+        assert p.n_star == pytest.approx(n_star, rel=0.03)
+        assert p.loss_star == pytest.approx(loss_star, rel=1e-4)
+        assert p.measured_loss_star == pytest.approx(loss_star, rel=1e-4)
+        assert p.n_star_error == pytest.approx(p.measured_n_star / p.n_star - 1)
+
+
+def test_the_prediction_interval_covers_the_truth_under_noise():
+    """Seeds of 0.3% noise in the loss: the 80% intervals of N* and L* hold the surface's values in most
+    replicates, and are wider than without noise."""
+    hits = {"N": 0, "L": 0}
+    preds = []
+    for r in range(5):
+        for p in wide.held_out_prediction(runs=synthetic_runs(0.003, seed=100 + r), bootstrap=100, seed=r):
+            n_star, loss_star = true_optimum(p.budget)
+            hits["N"] += p.n_star_interval[0] <= n_star <= p.n_star_interval[1]
+            hits["L"] += p.loss_star_interval[0] <= loss_star <= p.loss_star_interval[1]
+            preds.append(p)
+    assert hits["N"] >= 8 and hits["L"] >= 7, hits
+    quiet = wide.held_out_prediction(runs=synthetic_runs(), bootstrap=100)[0]
+    assert all(p.n_star_interval[1] / p.n_star_interval[0] > quiet.n_star_interval[1] / quiet.n_star_interval[0]
+               for p in preds)
+
+
+def test_the_lines_prediction_interval_has_its_coverage():
+    """The t prediction interval of a new point (k − 2 degrees of freedom) holds it 80% of the time, on
+    lines of six points drawn with a known scatter and a new point beyond their range."""
+    rng = np.random.default_rng(0)
+    x = np.log(np.array([2.5e11 * 2 ** i for i in range(6)]))
+    x0 = math.log(3.2e13)
+    hits = 0
+    for _ in range(4000):
+        y = 0.5 * x + 0.1 * rng.standard_normal(6)
+        _, (lo, hi) = wide._line_prediction(x, y, x0)
+        hits += lo <= 0.5 * x0 + 0.1 * rng.standard_normal() <= hi
+    assert hits / 4000 == pytest.approx(0.8, abs=0.02)
+
+
+def test_the_prediction_needs_held_out_runs_and_three_vertices():
+    t = synthetic_runs()
+    with pytest.raises(ReplicationError, match="no held-out budget"):
+        wide.held_out_prediction(runs=t[t["budget"] < 6], bootstrap=0)
+    with pytest.raises(ReplicationError, match="3 are needed"):
+        wide.held_out_prediction(runs=t[t["budget"].isin([0, 1, 6, 7])], bootstrap=0)
+
+
+def test_progress_counts_what_is_recorded(tmp_path):
+    store = RunStore(tmp_path)
+    first = [STUDY.sweep_config(*p) for p in STUDY.sweep_points()]
+    for cfg in first[:3]:
+        record(store, cfg, lambda d: 3.0, TRAIN_TOKENS, wall_s=120.0)
+    t = wide.progress(STUDY, store).set_index("part")
+    assert t.loc["learning-rate sweep, first seeds", ["runs", "recorded"]].tolist() == [len(first), 3]
+    assert t.loc["learning-rate sweep, first seeds", "recorded core-minutes"] == pytest.approx(6.0)
+    assert t.loc["IsoFLOP profiles, first seeds", "recorded"] == 0
+    assert t.loc["total", "recorded"] == 3
+    assert t.loc["total", "runs"] == t["runs"].iloc[:-1].sum()
+    # the second seeds wait on the first: planned, none recorded
+    assert wide.part_configs(STUDY, store)["learning-rate sweep, second seeds"] is None
+
+
+def test_the_warmup_pilot_and_its_paired_tests(tmp_path):
+    store = RunStore(tmp_path)
+    cfgs = STUDY.tuning_configs()[len(STUDY.sweep_points()):]
+    shift = {0.0: 0.0, 1.0: -0.010, 10.0: 0.020}
+    seed_effect = {0: 0.0, 1: 0.05}
+    jitter = {(1.0, 1): 0.002, (10.0, 1): -0.003}
+    for (w, s), cfg in zip(STUDY.warmup_points(), cfgs):
+        record(store, cfg, lambda d, w=w, s=s: 2.5 + shift[w] + seed_effect[s] + jitter.get((w, s), 0.0))
+    t = wide.warmup_table(STUDY, store)
+    assert len(t) == 6 and t.loc[t["warmup"] == 0, "vs none"].tolist() == [0.0, 0.0]
+    tests = wide.warmup_tests(t)
+    assert tests[1.0].difference == pytest.approx(-0.009) and tests[1.0].seeds == 2
+    assert tests[10.0].difference == pytest.approx(0.0185)
+    assert (t["warmup steps"] > 0).sum() == 4
+
+
+def test_chinchilla_against_gopher_is_a_paired_test(tmp_path):
+    store = RunStore(tmp_path)
+    seed_effect = {0: 0.0, 1: 0.03, 2: -0.02, 3: 0.01}
+    gap = {"predicted N_opt": 0.0, "4x larger": 0.020, "4x smaller": 0.035}
+    wiggle = [0.001, -0.002, 0.0015, -0.0005]
+    for (name, w, s), cfg in zip(STUDY.duel_points(), STUDY.duel_configs()):
+        record(store, cfg, lambda d, name=name, s=s: 2.0 + seed_effect[s] + gap[name]
+               + (wiggle[s] if name != "predicted N_opt" else 0.0))
+    t = wide.duel_table(STUDY, store)
+    assert len(t) == 12 and set(t["model"]) == set(gap)
+    tests, verdict = wide.duel(t)
+    assert tests["4x larger"].difference == pytest.approx(0.020 + np.mean(wiggle))
+    assert tests["4x smaller"].seeds == 4 and tests["4x smaller"].p < 0.001
+    assert verdict.outcome == "agrees"
+    # a model no better than N_opt on some seeds: not significant, so inconclusive
+    t.loc[(t["model"] == "4x larger") & (t["seed"] == 0), "loss"] -= 0.05
+    assert wide.duel(t)[1].outcome == "inconclusive"
+    with pytest.raises(ReplicationError, match="no run of Chinchilla against Gopher"):
+        wide.duel(t.iloc[0:0])
+
+
+def test_the_runs_table_reads_a_study_still_training(tmp_path):
+    store = RunStore(tmp_path)
+    cfgs = STUDY.isoflop_configs()
+    with pytest.raises(ReplicationError, match="no IsoFLOP run"):
+        runs_table(STUDY, store, recorded_only=True)
+    for cfg in cfgs[:5]:
+        record(store, cfg, lambda d: 3.0)
+    t = runs_table(STUDY, store, recorded_only=True)
+    assert t["run_id"].tolist() == [c.run_id() for c in cfgs[:5]]
+    assert set(t["budget"]) == {0}
+    with pytest.raises(ReplicationError, match="not recorded"):
+        runs_table(STUDY, store)
