@@ -99,3 +99,36 @@ def record(store, cfg, loss_at, train_tokens=TRAIN_TOKENS, wall_s=1.0) -> float:
                        "train_tokens": train_tokens, "wall_s": wall_s, "num_params": num_params(cfg.model),
                        "device": "fake"})
     return lines[-1]["loss"]
+
+
+#: L(N, D) for the wide study: every IsoFLOP minimum inside its profile (d = 18 on the first budget, 74 on
+#: the last), about 66 bytes per parameter there.
+WIDE_LAW = {"E": 1.0, "A": 10.0, "B": 43.3, "alpha": 0.35, "beta": 0.35}
+
+
+def fake_wide_store(root, study, law=WIDE_LAW, rule=None, noise=0.0, seed=0) -> RunStore:
+    """Record every run of the wide ``study`` under ``root`` as if its final loss followed ``law``, plus
+    :data:`LR_CURVATURE` per unit of log(lr / ``rule``(N, D/N))^2 (the optimum the sweep should find), plus
+    ``noise`` (sd, one draw per run). The sweep's first seeds and the warmup pilot come first, then its
+    second seeds (read off the first), then every run after the tuning at the rule the store's sweep fits:
+    ``study`` must read its rule from ``root`` (REPLICATION_RUNS_DIR) and not have read it before."""
+    from replication.studies.wide_design import TRAIN_TOKENS as WIDE_TOKENS
+    from replication.studies.wide_lr import HorizonRule, repeat_points
+
+    rule = rule or HorizonRule(0.008, 0.5, 0.15)
+    store = RunStore(root)
+
+    def put(cfg):
+        n = num_params(cfg.model)
+        d = cfg.num_steps() * cfg.batch_size * cfg.model.num_latents
+        offset = LR_CURVATURE * math.log(cfg.lr / rule(n, d / n)) ** 2
+        offset += noise * np.random.default_rng((seed, 3, int(cfg.run_id(), 16))).standard_normal()
+        record(store, cfg, lambda tokens: float(surface(n, tokens, law)) + offset, WIDE_TOKENS)
+
+    for cfg in study.tuning_configs():
+        put(cfg)
+    for p in repeat_points(study, store):
+        put(study.sweep_config(*p))
+    for cfg in study.configs():
+        put(cfg)
+    return store

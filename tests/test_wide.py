@@ -8,19 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _study_fakes import record
+from _study_fakes import WIDE_LAW, fake_wide_store, record
 from replication.errors import ReplicationError
 from replication.fit import predict_loss
 from replication.store.runs import RunStore
 from replication.studies import wide
 from replication.studies.chinchilla_design import num_nonembedding_params
 from replication.studies.chinchilla_runs import COUNTS, per_token_flops, runs_table
-from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS
+from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS, WideStudy
 from replication.studies.wide_lr import HorizonRule
 
-#: A surface whose IsoFLOP minima fall inside every profile of the design (the vertex at d = 18 on the
-#: first budget, d = 74 on the last), about 66 tokens per parameter there.
-LAW = {"E": 1.0, "A": 10.0, "B": 43.3, "alpha": 0.35, "beta": 0.35}
+#: A surface whose IsoFLOP minima fall inside every profile of the design.
+LAW = WIDE_LAW
+#: The learning-rate optimum the fake store's losses have.
+RULE = HorizonRule(0.008, 0.5, 0.15)
 STUDY = replace(DEFAULT, lr_rule=HorizonRule(0.01, 0.6, 0.1))
 
 
@@ -169,3 +170,51 @@ def test_the_runs_table_reads_a_study_still_training(tmp_path):
     assert set(t["budget"]) == {0}
     with pytest.raises(ReplicationError, match="not recorded"):
         runs_table(STUDY, store)
+
+
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory):
+    """A store holding every run of the wide study, its losses from LAW with the learning-rate optimum at
+    RULE (0.2% noise per run): a fresh design reads its rule from it."""
+    root = tmp_path_factory.mktemp("wide")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REPLICATION_RUNS_DIR", str(root))
+    study = WideStudy()  # not DEFAULT: a design keeps the rule it first read
+    store = fake_wide_store(root, study, LAW, RULE, noise=0.002)
+    yield study, store
+    mp.undo()
+
+
+def test_the_complete_study_recovers_its_rule_and_its_law(complete):
+    """The sweep's fitted rule is the one the losses were made with; every part is recorded; the held-out
+    budgets are predicted inside their intervals; the law's N_opt beats both others, paired by seed; and the
+    headline verdict rests on all eight budgets."""
+    study, store = complete
+    rule = study.rule
+    assert rule.lr_ref == pytest.approx(RULE.lr_ref, rel=0.1)
+    assert rule.n_exponent == pytest.approx(RULE.n_exponent, abs=0.1)
+    assert rule.tpp_exponent == pytest.approx(RULE.tpp_exponent, abs=0.1)
+    p = wide.progress(study, store)
+    assert (p["recorded"] == p["runs"]).all()
+    preds = wide.held_out_prediction(study, store, bootstrap=200)
+    assert all(x.n_star_inside and x.loss_star_inside for x in preds)
+    tests, verdict = wide.duel(wide.duel_table(study, store))
+    assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
+    [v] = wide.verdicts(study, store, bootstrap=200)
+    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees")
+
+
+def test_the_chapter_reads_a_complete_study(complete):
+    """The chapter's view of a complete store: every part computed, every paragraph says what it found."""
+    from _lib import wide as view
+
+    study, store = complete
+    st = view.read(study, 200, 0, store)
+    assert st.rule is not None and st.counts is not None and len(st.predictions) == 2 and len(st.duel) == 12
+    numbers = view.glue_numbers(st)
+    assert numbers["wd_recorded"] == numbers["wd_runs"]
+    assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
+    assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
+    for fig in (view.plot_sweep(st), view.plot_profiles(st)):
+        assert fig.axes
+    assert "Table" in view.prediction_table(st)._repr_html_()

@@ -54,7 +54,7 @@ def admonition(directive: str, body: str, options: str = "") -> str:
 #: (chapters not listed get one from :func:`rerun_example`'s rule)
 RERUN_EXAMPLES = {
     "glance": ("c_min", 1e20), "flops": ("my_vocab_size", 262), "approach1": ("budget", 1e24),
-    "approach2": ("noise", 0.05), "approach3": ("noise", 0.05), "study": ("seed", 1),
+    "approach2": ("noise", 0.05), "approach3": ("noise", 0.05), "study": ("seed", 1), "wide": ("seed", 1),
     "planning": ("law", "besiroglu"), "experiment1": ("scale", "article"), "experiment2a": ("scale", "article"),
     "experiment2b": ("scale", "article"), "transfer": ("level", 0.9), "article_scale": ("accounting", "article"),
     "claims": ("perturb", 0.01),

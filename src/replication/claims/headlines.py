@@ -15,7 +15,7 @@ from replication.claims.registry import claim
 from replication.fit import planning as plans
 from replication.fit.laws import table2_verdict
 from replication.papers.chinchilla import EQ10, TABLE_2
-from replication.studies import accountings, krasser, transfer
+from replication.studies import accountings, krasser, transfer, wide
 from replication.studies import chinchilla as study
 from replication.studies.planning import load_law
 from replication.verdict import AGREES, DISAGREES, Verdict
@@ -105,6 +105,10 @@ def our_study() -> list[Headline]:
             Headline("study", "b/a (tokens per parameter), on our runs", ratio)]
 
 
+def wide_study() -> list[Headline]:
+    return [Headline("wide", "Approach 2's a, on the widened study's runs", v) for v in wide.verdicts()]
+
+
 def planning() -> list[Headline]:
     p = defaults("planning")
     laws = [load_law(p["law"]), load_law("figure4", bootstrap=p["refit_resamples"])]
@@ -136,7 +140,7 @@ def article_scale() -> list[Headline]:
 
 def headlines() -> list[Headline]:
     """Every chapter's headline verdicts, in the book's reading order."""
-    found = (glance() + flops() + approach1() + approach2() + approach3() + our_study() + planning()
+    found = (glance() + flops() + approach1() + approach2() + approach3() + our_study() + wide_study() + planning()
              + experiments() + transfer_test() + article_scale())
     order = {page: i for i, page in enumerate(toc_chapters())}
     return sorted(found, key=lambda h: order[h.chapter])

@@ -11,8 +11,10 @@ The held-out prediction fits the budgets held in and predicts, at each budget he
   vertices' scatter about it (t with k − 2 degrees of freedom, so the scatter *between* budgets is in it)
   and the 10th-90th percentiles of the bootstrap's resampled lines (runs redrawn within budgets).
 - **the minimum loss**: Approach 3 (Huber) fitted to every held-in run, minimised along the held-out
-  budget's IsoFLOP line over the sizes trained there; its interval is the 80% prediction interval of the
-  held-in budgets' own minima about the surface's (t with k − 1 degrees of freedom, in log loss).
+  budget's IsoFLOP line over the sizes trained there. Its interval is an 80% prediction interval in log loss
+  from the errors of the same prediction made for each held-in budget by the surface fitted without its
+  runs (their root mean square, t with k − 1 degrees of freedom): the error of a budget the fit has not
+  seen, the surface's uncertainty and the scatter between budgets together.
 
 What it measures there is Approach 2's vertex and the fitted profile's loss at it, each with its bootstrap.
 """
@@ -26,8 +28,9 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from replication.errors import ReplicationError, check_choice
-from replication.fit import fit_approach3, predict_loss
+from replication.fit import fit_approach3, params_to_theta, predict_loss
 from replication.fit.vertex import DEFAULT_ESTIMATOR
+from replication.papers.chinchilla import TABLE_2
 from replication.studies import stats
 from replication.studies.chinchilla_approach2 import approach2
 from replication.studies.chinchilla_runs import COUNTS, runs_table
@@ -35,6 +38,7 @@ from replication.studies.runs import open_store
 from replication.studies.wide_design import DEFAULT, WideStudy
 from replication.studies.wide_lr import repeat_points
 from replication.studies.wide_plan import plan
+from replication.verdict import INCONCLUSIVE, Verdict
 
 #: Central share of every interval here (the paper's Table 2 gives 10th-90th percentiles).
 LEVEL = 0.8
@@ -215,11 +219,17 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
             if ok.sum() >= 2:
                 lines.append(np.polyfit(logc_all[ok], row[ok], 1))
     surface = fit_approach3(held_in, method="huber", delta=delta).params
-    # the held-in budgets' own minima about the surface's: the scatter a new budget's minimum has
-    resid = np.array([math.log(r["loss_star"]) - math.log(_surface_minimum(surface, held_in[held_in["budget"] == k],
-                                                                           r["C"]))
-                      for k, r in table_in.set_index("budget").iterrows()])
-    loss_half = (float(student_t.ppf(0.5 + level / 2, len(resid) - 1)) * float(resid.std(ddof=1))
+    # each held-in budget's minimum predicted by the surface fitted without that budget's runs: the error a
+    # budget the fit has not seen has, the fit's own uncertainty and the scatter between budgets together
+    start = params_to_theta(surface)[None]
+    resid = []
+    for k, r in table_in.set_index("budget").iterrows():
+        rest = held_in[held_in["budget"] != k].reset_index(drop=True)
+        params = fit_approach3(rest, method="huber", delta=delta, grid=start).params
+        resid.append(math.log(r["loss_star"]) - math.log(_surface_minimum(params, held_in[held_in["budget"] == k],
+                                                                          r["C"])))
+    resid = np.array(resid)
+    loss_half = (float(student_t.ppf(0.5 + level / 2, len(resid) - 1)) * math.sqrt(float(np.mean(resid ** 2)))
                  * math.sqrt(1 + 1 / len(resid)))
     measured = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed,
                          estimator=estimator).table.set_index("budget")
@@ -272,3 +282,37 @@ def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.Pair
                 for n, t in tests.items()]
     return tests, stats.all_agree(verdicts, "At the top budget the law's predicted N_opt has a lower loss than the "
                                             "larger model on fewer tokens and the smaller one on more.")
+
+
+# -- the verdict -----------------------------------------------------------------------------------------
+
+
+def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None = None, vertices: int | None = None,
+             bootstrap: int = 1000, seed: int = 0) -> list[Verdict]:
+    """The study's headline: a by Approach 2 in the paper's convention (C = 6ND) against Table 2, judged by
+    its widest interval once three budgets have a vertex, on the runs recorded so far; *inconclusive* before,
+    with the vertices it has. ``counts``: :func:`~replication.studies.chinchilla_approach2.accounting_table`
+    of the recorded runs and ``vertices`` their interior vertices, if already computed."""
+    from replication.studies.chinchilla_approach2 import accounting_table
+
+    paper = TABLE_2["approach2"]["a"]
+    claim = f"Approach 2 gives a = {paper:.2f}."
+    if counts is None and vertices is None:
+        vertices = 0
+        try:
+            t = runs_table(study, store, recorded_only=True)
+            fit = approach2(study, runs=t, bootstrap=bootstrap, seed=seed)
+            vertices = int(fit.table["interior"].sum())
+            if vertices >= 3:
+                counts = accounting_table(study, bootstrap=bootstrap, seed=seed, runs=t, headline=fit)
+        except ReplicationError:  # no run recorded, or fewer than two vertices
+            pass
+    if counts is None:
+        done = progress(study, store).iloc[-1]
+        return [Verdict(claim=claim, outcome=INCONCLUSIVE, test="the widest interval, once 3 budgets have a vertex",
+                        n=vertices or 0, unit="budgets", finding=f"The study is training: {int(done['recorded'])} "
+                        f"of {int(done['runs'])} runs recorded.")]
+    a = counts.set_index("count").loc["6N", "intervals"]["a"]
+    lo, hi = a.widest
+    return [a.verdict(paper, claim=claim, finding=f"On {a.vertices} budgets so far, a = {a.estimate:.2f} "
+                      f"({lo:.2f} to {hi:.2f}).")]

@@ -1,0 +1,326 @@
+"""The wide study's chapter: its verdict, glued numbers, tables and figures, from what the run store has
+recorded so far (:mod:`replication.studies.wide`). A part that has not trained yet is said to be waiting, in
+the chapter's own words, and shows nothing computed from it."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
+
+from replication.errors import ReplicationError
+from replication.studies import chinchilla, wide, wide_lr
+from replication.studies.chinchilla_design import DEFAULT as KJV
+from replication.studies.chinchilla_design import num_params
+from replication.studies.chinchilla_design import TRAIN_TOKENS as KJV_TRAIN_TOKENS
+from replication.studies.chinchilla_runs import runs_table
+from replication.studies.runs import open_store
+from replication.studies.wide_design import BYTES_PER_TOKEN, KJV_LAW, TRAIN_TOKENS, WideStudy
+from replication.verdict import box_markdown
+
+from .figures import PALETTE
+from .study_figures import plot_profiles as _plot_profiles
+from .tables import sci, table
+
+#: SentencePiece vocabulary whose bytes per token convert bytes per parameter for the prose
+VOCAB = 32000
+
+
+@dataclass
+class State:
+    """What the store holds of the study, each part None until it can be computed."""
+
+    study: WideStudy
+    progress: pd.DataFrame
+    sweep: pd.DataFrame
+    rule: wide_lr.HorizonRule | None
+    optima: pd.DataFrame | None
+    warmup: pd.DataFrame
+    runs: pd.DataFrame | None
+    fit2: object | None
+    counts: pd.DataFrame | None
+    predictions: list | None
+    duel: pd.DataFrame
+
+
+def sweep_recorded(study: WideStudy, store=None) -> pd.DataFrame:
+    """The sweep's recorded runs (first seeds, and second seeds where they are known), as
+    :func:`~replication.studies.wide_lr.sweep_table` gives the whole sweep."""
+    s = open_store(store)
+    points = study.sweep_points()
+    try:
+        points += wide_lr.repeat_points(study, s)
+    except ReplicationError:
+        pass
+    points = [p for p in points if s.run(study.sweep_config(*p).run_id()).finished]
+    if not points:
+        return pd.DataFrame(columns=["rung", "width", "N", "horizon", "lr", "seed", "loss"])
+    return wide_lr._table(study, points, s, "the wide study's sweep")
+
+
+def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
+    """Everything the chapter shows, as far as the store has it."""
+    s = open_store(store)
+    sweep = sweep_recorded(study, s)
+    try:
+        rule = study.rule
+    except ReplicationError:
+        rule = None
+    optima = wide_lr.cell_optima(sweep) if rule is not None else None
+    try:
+        runs = runs_table(study, s, recorded_only=True) if rule is not None else None
+    except ReplicationError:
+        runs = None
+    fit2 = counts = predictions = None
+    if runs is not None:
+        try:
+            fit2 = chinchilla.approach2(study, runs=runs, bootstrap=bootstrap, seed=seed)
+        except ReplicationError:
+            fit2 = None
+        if fit2 is not None and int(fit2.table["interior"].sum()) >= 3:
+            counts = chinchilla.accounting_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2)
+        try:
+            predictions = wide.held_out_prediction(study, runs=runs, bootstrap=bootstrap, seed=seed)
+        except ReplicationError:
+            predictions = None
+    duel = wide.duel_table(study, s) if rule is not None else pd.DataFrame()
+    return State(study, wide.progress(study, s), sweep, rule, optima, wide.warmup_table(study, s), runs, fit2,
+                 counts, predictions, duel)
+
+
+# -- the verdict ---------------------------------------------------------------------------------------
+
+
+def glue_verdict(st: State) -> None:
+    vertices = 0 if st.fit2 is None else int(st.fit2.table["interior"].sum())
+    found = wide.verdicts(st.study, counts=st.counts, vertices=vertices)
+    glue("wd_verdict", Markdown(box_markdown(found)), display=False)
+
+
+# -- numbers --------------------------------------------------------------------------------------------
+
+
+def glue_numbers(st: State) -> dict:
+    """Every number the prose quotes, glued under its name (and returned)."""
+    s, p = st.study, st.progress.set_index("part")
+    out = {"wd_budgets": len(s.budgets), "wd_c_lo": s.budgets[0], "wd_c_hi": s.budgets[-1],
+           "wd_span": s.budgets[-1] / s.budgets[0], "wd_train_mb": TRAIN_TOKENS / 1e6,
+           "wd_kjv_k": KJV_LAW[0], "wd_kjv_a": KJV_LAW[1], "wd_held_out": s.held_out,
+           "wd_runs": int(p.loc["total", "runs"]), "wd_recorded": int(p.loc["total", "recorded"]),
+           "wd_planned_min": float(p.loc["total", "planned core-minutes"]),
+           "wd_recorded_min": float(p.loc["total", "recorded core-minutes"]),
+           "wd_bpt": BYTES_PER_TOKEN[VOCAB], "wd_vocab": VOCAB,
+           "wd_n_lo": s.n(s.widths[min(j for k in range(len(s.budgets)) for j in s.profile(k))]),
+           "wd_n_hi": s.n(s.widths[max(j for k in range(len(s.budgets)) for j in s.profile(k))]),
+           "wd_sweep_runs": len(st.sweep), "wd_sweep_widths": ", ".join(str(s.widths[j]) for j in s.sweep_rungs),
+           "wd_h_lo": s.sweep_horizons[0], "wd_h_hi": s.sweep_horizons[-1],
+           "wd_min_steps": s.min_steps, "wd_max_epochs": s.max_epochs, "wd_side": s.sizes_per_side,
+           "wd_vertex_seeds": len(s.seeds) + len(s.vertex_seeds), "wd_rates": len(s.sweep_factors),
+           "wd_rate_step": float(np.exp(np.mean(np.diff(np.log(sorted(s.sweep_factors)))))),
+           "wd_duel_ratio": s.duel_ratio, "wd_duel_seeds": len(s.duel_seeds),
+           "wd_corpus_x": TRAIN_TOKENS / KJV_TRAIN_TOKENS,
+           "wd_kjv_span": KJV.budgets[-1] / KJV.budgets[0]}
+    tpp = kjv_horizons()
+    out |= {"wd_kjv_tpp_lo": min(tpp), "wd_kjv_tpp_hi": max(tpp)}
+    for k, v in out.items():
+        glue(k, v, display=False)
+    glue("wd_rule_md", Markdown(rule_markdown(st)), display=False)
+    glue("wd_warmup_md", Markdown(warmup_markdown(st)), display=False)
+    glue("wd_profiles_md", Markdown(profiles_markdown(st)), display=False)
+    glue("wd_prediction_md", Markdown(prediction_markdown(st)), display=False)
+    glue("wd_duel_md", Markdown(duel_markdown(st)), display=False)
+    return out
+
+
+def kjv_horizons() -> list[float]:
+    """Bytes per parameter of every IsoFLOP run of the King James study, from its design (as its runs trained)."""
+    out = []
+    for k, j, _ in KJV.isoflop_points():
+        m, per_step = KJV.model(j), KJV.batch_size * KJV.num_latents
+        steps = math.ceil(KJV.budgets[k] / m.shape().self_attn_flops("executed") / per_step)
+        out.append(steps * per_step / num_params(m))
+    return out
+
+
+def rule_markdown(st: State) -> str:
+    """What the sweep has found: the fitted rule and its cells, or how far it has come."""
+    first = len(st.study.sweep_points())
+    done = int((st.sweep["seed"] == 0).sum()) if len(st.sweep) else 0
+    if st.rule is None:
+        return (f"The sweep is training: {done} of its {first} first-seed runs are recorded, and the rule waits "
+                "on all of them (and on the second seeds at each cell's best rate and its neighbours).")
+    r, opt = st.rule, st.optima
+    inside = int(np.isfinite(opt["lr*"]).sum())
+    return (f"Fitted to the {inside} bracketed optima of the {len(opt)} cells, the rule is "
+            f"lr\\*(N, D/N) = {r.lr_ref:.3g} (N / 10⁵)^−{r.n_exponent:.3g} ((D/N) / 32)^−{r.tpp_exponent:.3g}: "
+            + ("a longer horizon wants a lower rate" if r.tpp_exponent > 0 else
+               "a longer horizon wants a higher rate, not a lower one")
+            + f", and a model four times as large a rate {4 ** -r.n_exponent:.2f} times as high. Every later run "
+              "trains at the rule's rate for its size and horizon.")
+
+
+def warmup_markdown(st: State) -> str:
+    t = st.warmup
+    if t.empty:
+        return "**Warmup.** The warmup pilot has not trained yet."
+    tests = wide.warmup_tests(t)
+    parts = [f"warmup over {_tokens(w)}: {test}" for w, test in tests.items()]
+    used = st.study.warmup_tokens_per_param
+    return (f"**Warmup.** {len(t)} of the pilot's {len(st.study.warmup_points())} runs are recorded (d = "
+            f"{st.study.widths[st.study.warmup_rung]}, {st.study.sweep_horizons[-1]:g} bytes per parameter). "
+            "Against no warmup, paired by seed: " + "; ".join(parts) + ". The study trains "
+            + ("without warmup." if used == 0 else f"with warmup over {_tokens(used)}."))
+
+
+def _tokens(w: float) -> str:
+    """A warmup of ``w`` tokens per parameter, as the chapter writes it: "N tokens", "10N tokens"."""
+    return "N tokens" if w == 1 else f"{w:g}N tokens"
+
+
+def _percent(x: float, digits: int = 0) -> str:
+    return f"{x:+.{digits}%}".replace("-", "\u2212")
+
+
+def profiles_markdown(st: State) -> str:
+    if st.runs is None:
+        return "No IsoFLOP run is recorded yet: they train once the learning-rate rule is fitted."
+    t = st.runs
+    per = t.groupby("budget").size()
+    full = {k: len([p for p in st.study.isoflop_points() if p[0] == k]) for k in per.index}
+    done = [f"{sci(st.study.budgets[k])} ({n} of {full[k]})" for k, n in per.items()]
+    text = f"Recorded so far, runs per budget: {', '.join(done)}."
+    if st.fit2 is not None:
+        tab = st.fit2.table
+        text += (f" {int(tab['interior'].sum())} of these {len(tab)} budgets have an interior minimum (a vertex "
+                 "with trained sizes on both sides).")
+    if st.counts is None:
+        text += " The exponents need three vertices and wait on more budgets."
+    return text
+
+
+def prediction_markdown(st: State) -> str:
+    held = ", ".join(sci(st.study.budgets[k]) for k in st.study.held_out_budgets)
+    if not st.predictions:
+        return (f"The held-out budgets ({held} FLOPs) have not trained yet: the prediction is made, and judged, "
+                "when they have.")
+    lines = []
+    for p in st.predictions:
+        lines.append(f"At {sci(p.budget)} FLOPs the held-in fits predict N\\* = {p.n_star:,.0f} ({p.n_star_interval[0]:,.0f} "
+                     f"to {p.n_star_interval[1]:,.0f}) and measure {p.measured_n_star:,.0f}, "
+                     f"{_percent(p.n_star_error)} off, {'inside' if p.n_star_inside else 'outside'} the interval; "
+                     f"the minimum loss {p.loss_star:.4f} ({p.loss_star_interval[0]:.4f} to "
+                     f"{p.loss_star_interval[1]:.4f}) against {p.measured_loss_star:.4f} measured, "
+                     f"{'inside' if p.loss_star_inside else 'outside'}.")
+    return " ".join(lines)
+
+
+def duel_markdown(st: State) -> str:
+    if st.duel.empty:
+        return "Chinchilla against Gopher trains last, at the top budget; none of its runs is recorded yet."
+    tests, v = wide.duel(st.duel)
+    parts = [f"the {name} model: {t}" for name, t in tests.items()]
+    return f"Against the predicted N_opt, paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*."
+
+
+# -- tables ---------------------------------------------------------------------------------------------
+
+
+def design_table(study: WideStudy):
+    """The budgets: the vertex the King James law expects, the widths trained, tokens per parameter there."""
+    rows = []
+    for k, c in enumerate(study.budgets):
+        v = study.widths[study.nearest_rung(study.expected_n(c))]
+        tpp = study.tokens(v, c) / study.n(v)
+        rows.append({"C": c, "N": study.expected_n(c), "d": v, "widths": ", ".join(str(study.widths[j])
+                                                                              for j in study.profile(k)),
+                     "bpp": tpp, "tpp": tpp / BYTES_PER_TOKEN[VOCAB],
+                     "epochs": max(study.epochs(study.widths[j], c) for j in study.profile(k)),
+                     "role": "held out" if k in study.held_out_budgets else "fitted"})
+    return table(pd.DataFrame(rows), index="C",
+                 headers={"C": "budget C (executed FLOPs)", "N": "N* the King James law expects",
+                          "d": "width there", "widths": "widths trained", "bpp": "bytes per parameter there",
+                          "tpp": f"SentencePiece tokens per parameter (V = {VOCAB:,})",
+                          "epochs": "most epochs of a run", "role": "in the fits"},
+                 formats={"C": "sci", "N": "sig3", "d": "int", "bpp": "f0", "tpp": "f1", "epochs": "f2"},
+                 caption="The wide study's budgets and the sizes trained on each")
+
+
+def progress_table(st: State):
+    return table(st.progress, index="part",
+                 headers={"part": "part", "runs": "runs", "recorded": "recorded",
+                          "planned core-minutes": "core-minutes planned",
+                          "recorded core-minutes": "core-minutes recorded"},
+                 formats={"runs": "int", "recorded": "int", "planned core-minutes": "f0",
+                          "recorded core-minutes": "f0"},
+                 caption="What has trained: each part's runs and core-minutes, planned and recorded")
+
+
+def prediction_table(st: State):
+    if not st.predictions:
+        return Markdown("")
+    t = wide.prediction_table(st.predictions)
+    t["N* interval"] = [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(t["N* low"], t["N* high"])]
+    t["L* interval"] = [f"{lo:.4f} to {hi:.4f}" for lo, hi in zip(t["L* low"], t["L* high"])]
+    return table(t, index="C", columns=["C", "N* predicted", "N* interval", "N* measured", "N* error",
+                                        "L* predicted", "L* interval", "L* measured", "L* error"],
+                 headers={"C": "held-out budget (executed FLOPs)", "N* predicted": "N* predicted",
+                          "N* interval": "80% prediction interval", "N* measured": "N* measured",
+                          "N* error": "error", "L* predicted": "least loss predicted (nats per byte)",
+                          "L* interval": "80% prediction interval", "L* measured": "least loss measured",
+                          "L* error": "error"},
+                 formats={"C": "sci", "N* predicted": "int", "N* measured": "int", "L* predicted": "f4",
+                          "L* measured": "f4", "N* error": lambda x: _percent(x, 1), "L* error": lambda x: _percent(x, 2)},
+                 caption="The held-out prediction: what the fits on the lower budgets predict at the top two")
+
+
+# -- figures ------------------------------------------------------------------------------------------
+
+
+def plot_sweep(st: State):
+    """Final loss against peak rate, one panel per horizon, one line per swept width (mean over seeds, each
+    seed a dot), each cell's optimum and the fitted rule's rate."""
+    s = st.study
+    horizons = list(s.sweep_horizons)
+    fig, axes = plt.subplots(1, len(horizons), figsize=(9, 3.6), sharey=True)
+    for ax, h in zip(np.atleast_1d(axes), horizons):
+        g = st.sweep[st.sweep["horizon"] == h] if len(st.sweep) else st.sweep
+        for i, j in enumerate(s.sweep_rungs):
+            w = s.widths[j]
+            c = g[g["rung"] == j].sort_values("lr")
+            if c.empty:
+                continue
+            mean = c.groupby("lr")["loss"].mean()
+            ax.plot(mean.index, mean.to_numpy(), "-", color=PALETTE[i], label=f"d = {w} (N = {s.n(w):,})")
+            ax.plot(c["lr"], c["loss"], "o", color=PALETTE[i], ms=3.5)
+            if st.rule is not None:
+                ax.axvline(st.rule(s.n(w), h), color=PALETTE[i], ls="--", lw=1)
+            if st.optima is not None:
+                o = st.optima[(st.optima["width"] == w) & (st.optima["horizon"] == h)]
+                if len(o) and np.isfinite(o["lr*"].iloc[0]):
+                    ax.plot(o["lr*"].iloc[0], o["best loss"].iloc[0], "*", color=PALETTE[i], ms=9)
+        ax.set(xscale="log", xlabel="peak learning rate", title=f"{h:g} bytes per parameter")
+    np.atleast_1d(axes)[0].set_ylabel("final validation loss (nats per byte)")
+    np.atleast_1d(axes)[0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_profiles(st: State):
+    """The IsoFLOP profiles recorded so far (each budget's fitted curve and vertex where it has one)."""
+    if st.fit2 is not None:
+        return _plot_profiles(st.fit2, st.runs)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if st.runs is not None:
+        for i, (k, g) in enumerate(st.runs.groupby("budget")):
+            ax.plot(g["N"], g["loss"], "o", color=PALETTE[i % len(PALETTE)], ms=4, label=f"C = {sci(g['C'].iloc[0])}")
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no IsoFLOP run recorded yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)")
+    fig.tight_layout()
+    return fig
+
