@@ -22,7 +22,7 @@ from replication.studies.wide_lr import HorizonRule
 LAW = WIDE_LAW
 #: The learning-rate optimum the fake store's losses have.
 RULE = HorizonRule(0.008, 0.5, 0.15)
-STUDY = replace(DEFAULT, lr_rule=HorizonRule(0.01, 0.6, 0.1))
+STUDY = replace(DEFAULT, lr_rule=HorizonRule(0.01, 0.6, 0.1), duel_n_opt=2.5e5)
 
 
 def synthetic_runs(noise=0.0, seed=0, study=DEFAULT):
@@ -179,7 +179,7 @@ def complete(tmp_path_factory):
     root = tmp_path_factory.mktemp("wide")
     mp = pytest.MonkeyPatch()
     mp.setenv("REPLICATION_RUNS_DIR", str(root))
-    study = WideStudy()  # not DEFAULT: a design keeps the rule it first read
+    study = WideStudy(duel_n_opt=2.93e5)  # not DEFAULT: a design keeps the rule it first read
     store = fake_wide_store(root, study, LAW, RULE, noise=0.002)
     yield study, store
     mp.undo()
@@ -201,6 +201,9 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     tests, verdict = wide.duel(wide.duel_table(study, store))
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
     [v] = wide.verdicts(study, store, bootstrap=200)
+    # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
+    assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
+    assert wide.duel_table(replace(study, duel_n_opt=None), store).empty
     assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees")
 
 

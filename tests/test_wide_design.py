@@ -32,7 +32,7 @@ def test_every_run_keeps_the_rules():
     """Within two epochs of the training split and at least min_steps steps, every IsoFLOP, sweep, pilot,
     batch and duel run; the design's own check finds nothing."""
     assert DEFAULT.check() == []
-    for cfg in STUDY.tuning_configs() + STUDY.configs():
+    for cfg in STUDY.tuning_configs() + STUDY.configs() + STUDY.duel_configs():
         tokens = cfg.num_steps() * cfg.batch_size * cfg.model.num_latents
         assert tokens / TRAIN_TOKENS <= 2.0, cfg
         assert cfg.num_steps() >= DEFAULT.min_steps, cfg

@@ -66,7 +66,7 @@ def part_configs(study: WideStudy = DEFAULT, store=None) -> dict[str, list | Non
     for name, pts in parts.items():
         out[name] = ruled and [study.config(study.widths[j], study.budgets[k], s) for k, j, s in pts]
     out[f"batch {study.batch_alternative}"] = ruled and study.batch_configs()
-    out["Chinchilla against Gopher"] = ruled and study.duel_configs()
+    out["Chinchilla against Gopher"] = ruled and study.duel_n_opt is not None and study.duel_configs()
     return out
 
 
@@ -250,6 +250,24 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
     return out
 
 
+def held_in_n_opt(study: WideStudy = DEFAULT, store=None, estimator: str = DEFAULT_ESTIMATOR) -> float:
+    """N_opt at the top budget as the held-in budgets predict it (the line of :func:`held_out_prediction`,
+    N every parameter), to three significant digits: where Chinchilla against Gopher trains its predicted
+    model (``WideStudy(duel_n_opt=...)``). Every IsoFLOP run of the held-in budgets must be recorded, so
+    that the prediction, and with it the duel's run ids, no longer move."""
+    t = runs_table(study, store, recorded_only=True)
+    held_in = t[t["budget"].isin(study.fit_budgets)].reset_index(drop=True)
+    want = sum(1 for k, _, _ in study.isoflop_points() if k in study.fit_budgets)
+    if len(held_in) < want:
+        raise ReplicationError(f"{want - len(held_in)} of the held-in budgets' {want} IsoFLOP runs are not "
+                               "recorded; N_opt for Chinchilla against Gopher waits on all of them")
+    table = approach2(study, runs=held_in, bootstrap=0, estimator=estimator).table
+    table = table[table["interior"]]
+    y0, _ = _line_prediction(np.log(table["C"].to_numpy(float)), np.log(table["N_star"].to_numpy(float)),
+                             math.log(study.budgets[-1]))
+    return float(f"{math.exp(y0):.3g}")
+
+
 def prediction_table(predictions: list[Prediction]) -> pd.DataFrame:
     return pd.DataFrame([p.row() for p in predictions])
 
@@ -258,9 +276,12 @@ def prediction_table(predictions: list[Prediction]) -> pd.DataFrame:
 
 
 def duel_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
-    """Chinchilla against Gopher as recorded: model, width, N, tokens per parameter, seed, final loss."""
+    """Chinchilla against Gopher as recorded: model, width, N, tokens per parameter, seed, final loss (no
+    rows until the design is given the held-in fit's ``duel_n_opt``)."""
     s = open_store(store)
     rows = []
+    if study.duel_n_opt is None:
+        return pd.DataFrame(rows, columns=["model", "width", "N", "D/N", "seed", "loss"])
     for (name, w, seed), c in zip(study.duel_points(), study.duel_configs()):
         summary = s.run(c.run_id()).summary
         if summary is not None:

@@ -276,10 +276,11 @@ class WideStudy:
 
     def configs(self) -> list[TrainConfig]:
         """Every run after the tuning, each once, in training order: the IsoFLOP runs (first seeds from the
-        smallest budget up, then the vertex seeds), the batch test, Chinchilla against Gopher."""
+        smallest budget up, then the vertex seeds), the batch test, and Chinchilla against Gopher once
+        ``duel_n_opt`` is given (the held-in fit's prediction: until then its runs are not known)."""
         iso = sorted(self.isoflop_points(), key=lambda p: (p[2] not in self.seeds, p[0], p[1]))
         cfgs = [self.config(self.widths[j], self.budgets[k], s) for k, j, s in iso]
-        cfgs += self.batch_configs() + self.duel_configs()
+        cfgs += self.batch_configs() + (self.duel_configs() if self.duel_n_opt is not None else [])
         return list({c.run_id(): c for c in cfgs}.values())
 
     def check(self) -> list[str]:
