@@ -106,12 +106,13 @@ def record(store, cfg, loss_at, train_tokens=TRAIN_TOKENS, wall_s=1.0) -> float:
 WIDE_LAW = {"E": 1.0, "A": 10.0, "B": 43.3, "alpha": 0.35, "beta": 0.35}
 
 
-def fake_wide_store(root, study, law=WIDE_LAW, rule=None, noise=0.0, seed=0) -> RunStore:
+def fake_wide_store(root, study, law=WIDE_LAW, rule=None, noise=0.0, seed=0, tuning_only=False) -> RunStore:
     """Record every run of the wide ``study`` under ``root`` as if its final loss followed ``law``, plus
     :data:`LR_CURVATURE` per unit of log(lr / ``rule``(N, D/N))^2 (the optimum the sweep should find), plus
     ``noise`` (sd, one draw per run). The sweep's first seeds and the warmup pilot come first, then its
     second seeds (read off the first), then every run after the tuning at the rule the store's sweep fits:
-    ``study`` must read its rule from ``root`` (REPLICATION_RUNS_DIR) and not have read it before."""
+    ``study`` must read its rule from ``root`` (REPLICATION_RUNS_DIR) and not have read it before.
+    ``tuning_only``: the sweep and the pilot alone."""
     from replication.studies.wide_design import TRAIN_TOKENS as WIDE_TOKENS
     from replication.studies.wide_lr import HorizonRule, repeat_points
 
@@ -129,6 +130,6 @@ def fake_wide_store(root, study, law=WIDE_LAW, rule=None, noise=0.0, seed=0) -> 
         put(cfg)
     for p in repeat_points(study, store):
         put(study.sweep_config(*p))
-    for cfg in study.configs():
+    for cfg in [] if tuning_only else study.configs():
         put(cfg)
     return store

@@ -17,6 +17,7 @@ from replication.studies.chinchilla_design import num_nonembedding_params
 from replication.studies.chinchilla_runs import COUNTS, per_token_flops, runs_table
 from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS, WideStudy
 from replication.studies.wide_lr import HorizonRule
+from replication.sweep import designs
 
 #: A surface whose IsoFLOP minima fall inside every profile of the design.
 LAW = WIDE_LAW
@@ -96,6 +97,12 @@ def test_the_lines_prediction_interval_has_its_coverage():
         _, (lo, hi) = wide._line_prediction(x, y, x0)
         hits += lo <= 0.5 * x0 + 0.1 * rng.standard_normal() <= hi
     assert hits / 4000 == pytest.approx(0.8, abs=0.02)
+
+
+def test_the_duel_design_waits_on_the_held_in_runs(tmp_path):
+    fake_wide_store(tmp_path, DEFAULT, LAW, RULE, tuning_only=True)  # a fitted rule, and no IsoFLOP run
+    with pytest.raises(ReplicationError, match="IsoFLOP run"):
+        designs.plan("wide", "duel", root=tmp_path)
 
 
 def test_the_prediction_needs_held_out_runs_and_three_vertices():
@@ -204,6 +211,10 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
     assert wide.duel_table(replace(study, duel_n_opt=None), store).empty
+    # `replication sweep wide --design duel` trains it there
+    duel = designs.plan("wide", "duel", root=store.root)
+    n_opt = wide.held_in_n_opt(study, store)
+    assert [p.run_id for p in duel] == [c.run_id() for c in replace(study, duel_n_opt=n_opt).duel_configs()]
     assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees")
 
 

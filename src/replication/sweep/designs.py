@@ -13,7 +13,9 @@ krasser        ``default``: Krasser's three experiments at CPU scale (1, 2a, 2b,
 wide           ``default``: the wide study (:mod:`replication.studies.wide_design`): its tuning, IsoFLOP runs and
                batch test (the rest read the learning-rate rule from the recorded sweep); ``tuning``: the
                sweep (its second seeds once its first are recorded: sweep it twice) and the warmup pilot;
-               ``isoflop``: its IsoFLOP runs only. ``replication sweep plan wide`` prints what it costs
+               ``isoflop``: its IsoFLOP runs only; ``duel``: Chinchilla against Gopher at the N_opt the
+               held-in budgets predict (all their IsoFLOP runs recorded first; ``default`` leaves it out).
+               ``replication sweep plan wide`` prints what it costs
 transfer       ``default``: the transfer test the book trains (:data:`TRANSFER` at the N_opt of the
                Chinchilla study's fitted law, so that study's runs must be in the store); ``smoke``: 3 runs, a
                decoder (the Chinchilla smoke design's first run, shared) and the prefix model under both
@@ -37,7 +39,7 @@ DESIGNS = {
     "chinchilla": ("default", "isoflop", "tuning", "smoke"),
     "krasser": ("default", "1", "2a", "2b", "smoke"),
     "transfer": ("default", "smoke"),
-    "wide": ("default", "tuning", "isoflop"),
+    "wide": ("default", "tuning", "isoflop", "duel"),
 }
 STUDIES = tuple(DESIGNS)
 
@@ -122,6 +124,10 @@ def _wide(design: str, root) -> list[TrainConfig]:
         study = replace(DEFAULT, lr_rule=recorded_rule(DEFAULT, root))
         if design == "isoflop":
             return study.isoflop_configs()
+        if design == "duel":  # at the N_opt the held-in budgets predict, once all their runs are recorded
+            from replication.studies.wide import held_in_n_opt
+
+            return replace(study, duel_n_opt=held_in_n_opt(study, root)).duel_configs()
     cfgs = DEFAULT.tuning_configs()
     try:
         cfgs += [DEFAULT.sweep_config(*p) for p in repeat_points(DEFAULT, root)]
