@@ -231,4 +231,4 @@ def test_the_chapter_reads_a_complete_study(complete):
     assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
     for fig in (view.plot_sweep(st), view.plot_profiles(st)):
         assert fig.axes
-    assert "Table" in view.prediction_table(st)._repr_html_()
+    assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()

@@ -22,7 +22,9 @@ from replication.studies.runs import open_store
 from replication.studies.wide_design import BYTES_PER_TOKEN, KJV_LAW, TRAIN_TOKENS, WideStudy
 from replication.verdict import box_markdown
 
+from . import study as study_view
 from .figures import PALETTE
+from .study_figures import PAPER_TOKENS_PER_PARAM
 from .study_figures import plot_profiles as _plot_profiles
 from .tables import sci, table
 
@@ -107,7 +109,8 @@ def glue_verdict(st: State) -> None:
 def glue_numbers(st: State) -> dict:
     """Every number the prose quotes, glued under its name (and returned)."""
     s, p = st.study, st.progress.set_index("part")
-    out = {"wd_budgets": len(s.budgets), "wd_c_lo": s.budgets[0], "wd_c_hi": s.budgets[-1],
+    out = {"wd_budgets": len(s.budgets), "wd_c_lo": sci(s.budgets[0]), "wd_c_hi": sci(s.budgets[-1]),
+           "wd_paper_tpp": PAPER_TOKENS_PER_PARAM,
            "wd_span": s.budgets[-1] / s.budgets[0], "wd_train_mb": TRAIN_TOKENS / 1e6,
            "wd_kjv_k": KJV_LAW[0], "wd_kjv_a": KJV_LAW[1], "wd_held_out": s.held_out,
            "wd_runs": int(p.loc["total", "runs"]), "wd_recorded": int(p.loc["total", "recorded"]),
@@ -167,13 +170,14 @@ def warmup_markdown(st: State) -> str:
     t = st.warmup
     if t.empty:
         return "**Warmup.** The warmup pilot has not trained yet."
-    tests = wide.warmup_tests(t)
+    tests = {w: test for w, test in wide.warmup_tests(t).items() if test.seeds}
     parts = [f"warmup over {_tokens(w)}: {test}" for w, test in tests.items()]
     used = st.study.warmup_tokens_per_param
-    return (f"**Warmup.** {len(t)} of the pilot's {len(st.study.warmup_points())} runs are recorded (d = "
-            f"{st.study.widths[st.study.warmup_rung]}, {st.study.sweep_horizons[-1]:g} bytes per parameter). "
-            "Against no warmup, paired by seed: " + "; ".join(parts) + ". The study trains "
-            + ("without warmup." if used == 0 else f"with warmup over {_tokens(used)}."))
+    text = (f"**Warmup.** Recorded so far: {len(t)} of the pilot's {len(st.study.warmup_points())} runs (d = "
+            f"{st.study.widths[st.study.warmup_rung]}, {st.study.sweep_horizons[-1]:g} bytes per parameter). ")
+    text += ("Against no warmup, paired by seed: " + "; ".join(parts) + ". " if parts else
+             "No warmup has a run without warmup of the same seed to be compared with yet. ")
+    return text + "The study trains " + ("without warmup." if used == 0 else f"with warmup over {_tokens(used)}.")
 
 
 def _tokens(w: float) -> str:
@@ -220,7 +224,8 @@ def prediction_markdown(st: State) -> str:
 
 def duel_markdown(st: State) -> str:
     if st.duel.empty:
-        return "Chinchilla against Gopher trains last, at the top budget; none of its runs is recorded yet."
+        return ("Chinchilla against Gopher trains last, at the N_opt the held-in budgets predict for the top "
+                "budget once all their runs are recorded; none of its runs is recorded yet.")
     tests, v = wide.duel(st.duel)
     parts = [f"the {name} model: {t}" for name, t in tests.items()]
     return f"Against the predicted N_opt, paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*."
@@ -249,6 +254,11 @@ def design_table(study: WideStudy):
                  caption="The wide study's budgets and the sizes trained on each")
 
 
+def accounting_table(st: State):
+    """The exponents under every count (None until three budgets have a vertex)."""
+    return None if st.counts is None else study_view.accounting_table(st.counts)
+
+
 def progress_table(st: State):
     return table(st.progress, index="part",
                  headers={"part": "part", "runs": "runs", "recorded": "recorded",
@@ -260,8 +270,9 @@ def progress_table(st: State):
 
 
 def prediction_table(st: State):
+    """The held-out prediction against what the held-out budgets measure (None until they have runs)."""
     if not st.predictions:
-        return Markdown("")
+        return None
     t = wide.prediction_table(st.predictions)
     t["N* interval"] = [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(t["N* low"], t["N* high"])]
     t["L* interval"] = [f"{lo:.4f} to {hi:.4f}" for lo, hi in zip(t["L* low"], t["L* high"])]
