@@ -225,6 +225,10 @@ def test_the_chapter_reads_a_complete_study(complete):
     study, store = complete
     st = view.read(study, 200, 0, store)
     assert st.rule is not None and st.counts is not None and len(st.predictions) == 2 and len(st.duel) == 12
+    robust = st.robust.set_index("analysis")
+    assert {f"without width {w}" for w in st.runs["width"].unique()} <= set(robust.index)
+    assert robust.loc["without budget 3.2×10¹³", "a"] == pytest.approx(st.fit2["a"], abs=0.1)
+    assert "the King James corpus (the earlier study's runs)" in robust.index
     numbers = view.glue_numbers(st)
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
@@ -232,3 +236,4 @@ def test_the_chapter_reads_a_complete_study(complete):
     for fig in (view.plot_sweep(st), view.plot_profiles(st)):
         assert fig.axes
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
+    assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()

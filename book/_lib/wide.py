@@ -45,6 +45,7 @@ class State:
     runs: pd.DataFrame | None
     fit2: object | None
     counts: pd.DataFrame | None
+    robust: pd.DataFrame | None
     predictions: list | None
     duel: pd.DataFrame
 
@@ -77,7 +78,7 @@ def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
         runs = runs_table(study, s, recorded_only=True) if rule is not None else None
     except ReplicationError:
         runs = None
-    fit2 = counts = predictions = None
+    fit2 = counts = robust = predictions = None
     if runs is not None:
         try:
             fit2 = chinchilla.approach2(study, runs=runs, bootstrap=bootstrap, seed=seed)
@@ -85,13 +86,42 @@ def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
             fit2 = None
         if fit2 is not None and int(fit2.table["interior"].sum()) >= 3:
             counts = chinchilla.accounting_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2)
+            robust = robustness(study, runs, fit2, counts, bootstrap, seed)
         try:
             predictions = wide.held_out_prediction(study, runs=runs, bootstrap=bootstrap, seed=seed)
         except ReplicationError:
             predictions = None
     duel = wide.duel_table(study, s) if rule is not None else pd.DataFrame()
     return State(study, wide.progress(study, s), sweep, rule, optima, wide.warmup_table(study, s), runs, fit2,
-                 counts, predictions, duel)
+                 counts, robust, predictions, duel)
+
+
+def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame, bootstrap: int,
+               seed: int) -> pd.DataFrame:
+    """a and b (executed FLOPs) under each change of analysis (:func:`replication.studies.chinchilla.
+    robustness_table`: each width left out, the sizes around each vertex, one seed, Approach 3's Huber δ),
+    each budget left out, and the same analysis on the King James corpus (the earlier study's runs)."""
+    widest = counts.set_index("count").loc["executed", "a widest"]
+    out = chinchilla.robustness_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2,
+                                      widest=widest)
+    rows = []
+    for k in sorted(runs["budget"].unique()):
+        try:
+            f = chinchilla.approach2(study, runs=runs[runs["budget"] != k], bootstrap=0)
+            rows.append({"analysis": f"without budget {sci(study.budgets[k])}", "a": f["a"], "b": f["b"]})
+        except ReplicationError:
+            rows.append({"analysis": f"without budget {sci(study.budgets[k])}", "a": np.nan, "b": np.nan})
+    try:
+        kjv = chinchilla.approach2(KJV, bootstrap=0)
+        rows.append({"analysis": "the King James corpus (the earlier study's runs)", "a": kjv["a"], "b": kjv["b"]})
+    except ReplicationError as err:  # a store without the earlier study
+        rows.append({"analysis": "the King James corpus (the earlier study's runs)", "a": np.nan, "b": np.nan,
+                     "note": str(err)})
+    extra = pd.DataFrame(rows)
+    lo, hi = fit2.ci["a"]
+    extra["inside"] = [bool(lo <= a <= hi) if np.isfinite(a) else None for a in extra["a"]]
+    extra["inside widest"] = [bool(widest[0] <= a <= widest[1]) if np.isfinite(a) else None for a in extra["a"]]
+    return pd.concat([out, extra], ignore_index=True)
 
 
 # -- the verdict ---------------------------------------------------------------------------------------
@@ -257,6 +287,16 @@ def design_table(study: WideStudy):
 def accounting_table(st: State):
     """The exponents under every count (None until three budgets have a vertex)."""
     return None if st.counts is None else study_view.accounting_table(st.counts)
+
+
+def intervals_table(st: State):
+    """Every exponent with all its intervals (None until three budgets have a vertex)."""
+    return None if st.counts is None else study_view.intervals_table(st.counts)
+
+
+def robustness_table(st: State):
+    """a and b under each change of analysis (None until three budgets have a vertex)."""
+    return None if st.robust is None else study_view.robustness_table(st.robust)
 
 
 def progress_table(st: State):
