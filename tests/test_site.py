@@ -140,11 +140,17 @@ def test_pages_render_math_when_built(site):
     assert checked >= 2  # the intro and the glance chapter carry math
 
 
-def claims_dom(chromium, url, profile, width: int) -> str:
-    """A page's DOM after its scripts ran (the claims page's claims.js), in a window ``width`` pixels wide."""
-    result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900", f"--user-data-dir={profile}",
-                             "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+def claims_dom(chromium, url, profile, width: int, tries: int = 3) -> str:
+    """A page's DOM after its scripts ran (the claims page's claims.js), in a window ``width`` pixels wide.
+    The page loads its script once it is drawn, so on a loaded machine a dump can come before it ran (no
+    ``data-claims-scroll-width`` yet, which it sets last): such a dump is taken again, ``tries`` times at most."""
+    for _ in range(tries):
+        result = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},900",
+                                 f"--user-data-dir={profile}", "--dump-dom", url],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        if "data-claims-scroll-width" in result.stdout:
+            break
     return result.stdout
 
 
