@@ -223,7 +223,7 @@ def test_the_chapter_reads_a_complete_study(complete):
     from _lib import wide as view
 
     study, store = complete
-    st = view.read(study, 200, 0, store)
+    st = view.read(study, 50, 0, store)
     assert st.rule is not None and st.counts is not None and len(st.predictions) == 2 and len(st.duel) == 12
     robust = st.robust.set_index("analysis")
     assert {f"without width {w}" for w in st.runs["width"].unique()} <= set(robust.index)
@@ -237,3 +237,4 @@ def test_the_chapter_reads_a_complete_study(complete):
         assert fig.axes
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
     assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()
+    assert "Table" in view.approach3_table(st)._repr_html_()
