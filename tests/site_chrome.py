@@ -77,6 +77,27 @@ AXE_LIGHT = AXE_RUN % 'rules: {"label-content-name-mismatch": {enabled: true}}'
 AXE_DARK = AXE_RUN % 'runOnly: {type: "rule", values: ["color-contrast"]}'  # all that dark mode changes
 
 
+#: every table wider than the article's column at the window's width, the column's width, and the search boxes in
+#: view: {"column", "wide", "searches"}
+TABLES = """(() => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main");
+  const column = article.getBoundingClientRect().width;
+  const wide = [];
+  for (const t of article.querySelectorAll("table")) {
+    if (t.closest("[hidden]")) continue;
+    const box = t.parentElement, width = t.getBoundingClientRect().width;
+    if (width > column + 1 || box.scrollWidth > box.clientWidth + 1) {
+      const head = (t.querySelector("th, td") || {textContent: ""}).textContent.trim().slice(0, 40);
+      wide.push(`table ${Math.round(width)} px, its box ${box.clientWidth} px (scrolls ${box.scrollWidth} px), `
+                + `column ${Math.round(column)} px (${head})`);
+    }
+  }
+  const searches = Array.from(document.querySelectorAll(".search-button-field, input[type=search]"))
+    .filter((e) => e.offsetParent !== null).length;
+  return {column: Math.round(column), wide: wide, searches: searches};
+})()"""
+
+
 def survey(browser: Browser, url: str, axe_source: str | None) -> dict:
     """One page, loaded once: what it downloads and logs at 1400 px (light), its equations, axe light and dark,
     and its toggles at 420 px."""
@@ -85,6 +106,7 @@ def survey(browser: Browser, url: str, axe_source: str | None) -> dict:
     origin = "/".join(url.split("/")[:3]) + "/"
     found["remote"] = [u for u in found["urls"] if not u.startswith(origin)]
     found["equations"] = browser.run(EQUATIONS)
+    found["tables"] = browser.run(TABLES)
     if axe_source:
         browser.run(axe_source)
         found["axe light"] = browser.run(AXE_LIGHT)
@@ -136,6 +158,14 @@ def test_pages_are_light(surveys):
     # the themes' icons are inline SVG: neither fontawesome.js nor its web font is fetched
     assert not {p: [u for u in f["urls"] if "fontawesome" in u] for p, f in surveys.items()
                 if any("fontawesome" in u for u in f["urls"])}
+
+
+@pytest.mark.slow
+def test_no_table_is_wider_than_its_column_and_one_search_box(surveys):
+    for page, found in surveys.items():
+        assert found["tables"]["column"] > 600, (page, found["tables"])  # the article column at 1400 px
+        assert found["tables"]["searches"] == 1, f"{page}: {found['tables']['searches']} search boxes in view"
+    assert not _failing(surveys, "tables", lambda v: not v["wide"]), "tables wider than the column at 1400 px"
 
 
 @pytest.mark.slow
