@@ -288,6 +288,12 @@ def design_table(study: WideStudy):
                  caption="The wide study's budgets and the sizes trained on each")
 
 
+def vertex_table(st: State):
+    """Each budget's vertex with its 80% interval, bytes and SentencePiece tokens per parameter there (None
+    until a budget has runs)."""
+    return None if st.fit2 is None else study_view.vertex_table(st.fit2, BYTES_PER_TOKEN[VOCAB])
+
+
 def accounting_table(st: State):
     """The exponents under every count (None until three budgets have a vertex)."""
     return None if st.counts is None else study_view.accounting_table(st.counts)
