@@ -62,11 +62,13 @@ $(CORPUS)/manifest.json: src/replication/corpus/debian.py src/replication/corpus
 
 # Two pytest workers (one per core); a test file runs whole in one worker, so a module's fixture (the site
 # build) is made once. The site's file is named first, so that its build (the longest fixture) starts at once
-# while the other worker runs the rest, instead of last, alone.
+# while the other worker runs the rest, instead of last, alone; the claims ledger's file last, so that it
+# reads the Figure-4 bootstraps the build has kept on disk instead of waiting while the build computes them.
 PYTEST_WORKERS ?= 2
+LAST_TESTS := tests/test_claims.py
 test: venv vendor browser corpus
 	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile tests/test_site.py \
-	  $(filter-out tests/test_site.py,$(wildcard tests/test_*.py))
+	  $(filter-out tests/test_site.py $(LAST_TESTS),$(wildcard tests/test_*.py)) $(LAST_TESTS)
 
 test-fast: venv
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
