@@ -238,3 +238,5 @@ def test_the_chapter_reads_a_complete_study(complete):
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
     assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()
     assert "Table" in view.approach3_table(st)._repr_html_() and "Table" in view.vertex_table(st)._repr_html_()
+    assert "Table" in view.approaches_table(st)._repr_html_()
+    assert st.intervals1["combined"]["a"].vertices == len(study.budgets)

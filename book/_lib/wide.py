@@ -13,7 +13,6 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.errors import ReplicationError
-from replication.papers.chinchilla import TABLE_2
 from replication.studies import chinchilla, wide, wide_lr
 from replication.studies.chinchilla_design import DEFAULT as KJV
 from replication.studies.chinchilla_design import num_params
@@ -23,7 +22,6 @@ from replication.studies.runs import open_store
 from replication.studies.wide_design import BYTES_PER_TOKEN, KJV_LAW, TRAIN_TOKENS, WideStudy
 from replication.verdict import box_markdown
 
-from . import exponents
 from . import study as study_view
 from .figures import PALETTE
 from .study_figures import PAPER_TOKENS_PER_PARAM
@@ -49,6 +47,7 @@ class State:
     counts: pd.DataFrame | None
     robust: pd.DataFrame | None
     fit3: object | None
+    intervals1: dict | None
     predictions: list | None
     duel: pd.DataFrame
 
@@ -81,7 +80,7 @@ def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
         runs = runs_table(study, s, recorded_only=True) if rule is not None else None
     except ReplicationError:
         runs = None
-    fit2 = counts = robust = fit3 = predictions = None
+    fit2 = counts = robust = fit3 = intervals1 = predictions = None
     if runs is not None:
         try:
             fit2 = chinchilla.approach2(study, runs=runs, bootstrap=bootstrap, seed=seed)
@@ -90,14 +89,22 @@ def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
         if fit2 is not None and int(fit2.table["interior"].sum()) >= 3:
             counts = chinchilla.accounting_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2)
             robust = robustness(study, runs, fit2, counts, bootstrap, seed)
-            fit3 = chinchilla.approach3(study, runs=runs, bootstrap=min(bootstrap, 400), seed=seed, intervals=True)
+            try:  # on a study still training, too few budgets for these is "not yet", not an error
+                fit3 = chinchilla.approach3(study, runs=runs, bootstrap=min(bootstrap, 400), seed=seed,
+                                            intervals=True)
+                curves = chinchilla.curves_table(study, runs=runs)
+                fit1 = chinchilla.approach1(study, bootstrap=min(bootstrap, 200), seed=seed, curves=curves)
+                intervals1 = chinchilla.approach1_intervals(study, curves=curves, fit=fit1,
+                                                            bootstrap=min(bootstrap, 200), seed=seed)
+            except ReplicationError:
+                fit3 = intervals1 = None
         try:
             predictions = wide.held_out_prediction(study, runs=runs, bootstrap=bootstrap, seed=seed)
         except ReplicationError:
             predictions = None
     duel = wide.duel_table(study, s) if rule is not None else pd.DataFrame()
     return State(study, wide.progress(study, s), sweep, rule, optima, wide.warmup_table(study, s), runs, fit2,
-                 counts, robust, fit3, predictions, duel)
+                 counts, robust, fit3, intervals1, predictions, duel)
 
 
 def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame, bootstrap: int,
@@ -310,18 +317,14 @@ def robustness_table(st: State):
 
 
 def approach3_table(st: State):
-    """Approach 3's constants and exponents, and its a and b with every interval (None until three budgets
-    have a vertex)."""
-    if st.fit3 is None:
-        return None
-    from IPython.display import display
+    """Approach 3's constants and the exponents they imply (None until three budgets have a vertex)."""
+    return None if st.fit3 is None else study_view.approach3_table(st.fit3)
 
-    display(study_view.approach3_table(st.fit3))
-    ex = st.fit3.details["ours"]["intervals"]
-    rows = {f"{name}, Approach 3": ex[name] for name in ("a", "b")}
-    return exponents.intervals_table(rows, paper={k: TABLE_2["approach3"][k.split(",")[0]] for k in rows},
-                                     caption="Approach 3 on the widened study's runs: every interval, against "
-                                             "the paper's Table 2")
+
+def approaches_table(st: State):
+    """a and b of Approaches 1 and 3 with every interval, against Table 2 (None until three budgets have a
+    vertex)."""
+    return None if st.fit3 is None else study_view.approach_intervals_table(st.fit3, st.intervals1)
 
 
 def progress_table(st: State):
