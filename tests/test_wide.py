@@ -240,3 +240,18 @@ def test_the_chapter_reads_a_complete_study(complete):
     assert "Table" in view.approach3_table(st)._repr_html_() and "Table" in view.vertex_table(st)._repr_html_()
     assert "Table" in view.approaches_table(st)._repr_html_()
     assert st.intervals1["combined"]["a"].vertices == len(study.budgets)
+
+
+def test_exponents_of_a_study_still_training_with_a_budget_of_one_width():
+    """A budget whose only run so far is of one width has no vertex, and none when that width is left out:
+    the leave-one-width-out refits keep one vertex per budget (NaN there), as the full fit does."""
+    from replication.studies.chinchilla_approach2 import exponents
+
+    t = synthetic_runs(0.002, seed=3)
+    t = t[t["seed"] == 0]
+    top = t[t["budget"] == 7]
+    t = pd.concat([t[t["budget"] < 7], top[top["width"] == top["width"].min()]], ignore_index=True)
+    ex = exponents(DEFAULT, runs=t, count="6N", bootstrap=20)
+    assert ex["a"].vertices == 7
+    lo, hi = dict(ex["a"].ranges)["leave one width out"]
+    assert lo <= ex["a"].estimate <= hi and hi - lo < 0.3

@@ -166,8 +166,16 @@ def exponents(study: ChinchillaStudy = DEFAULT, store=None, count: str = "execut
                                f"{fit.options.get('estimator')!r} estimator; asked for {count!r}, {estimator!r}")
     log_budget = np.log(t.groupby("budget")["C"].first().sort_index().to_numpy(float))
     n, d, c = _vertices(t, count, estimator=estimator)[:, 0]
-    widths = sorted(t["width"].unique())
-    lowo = [_vertices(t[t["width"] != w].reset_index(drop=True), count, estimator=estimator)[:, 0] for w in widths]
+    budgets = sorted(t["budget"].unique())
+
+    def without(width):  # a budget whose runs are all of that width has no vertex left: NaN in its place
+        sub = t[t["width"] != width].reset_index(drop=True)
+        out = np.full((3, len(budgets)), np.nan)
+        out[:, np.searchsorted(budgets, sorted(sub["budget"].unique()))] = _vertices(sub, count,
+                                                                                      estimator=estimator)[:, 0]
+        return out
+
+    lowo = [without(w) for w in sorted(t["width"].unique())]
     boot_w = fit.details.get("vertex_samples")
     boot_ac = boot_r = None
     if boot_w is not None:

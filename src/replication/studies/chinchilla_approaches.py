@@ -82,7 +82,8 @@ def approach1_intervals(study: ChinchillaStudy = DEFAULT, store=None, curves: pd
         picked = [envelope_pick(env, k)[:2] for k in keep]
         bn, bd = np.array([p[0] for p in picked]), np.array([p[1] for p in picked])
         a, b = batched_slopes(bn, logc), batched_slopes(bd, logc)
-        boot = {"a": a, "b": b, "b/a": b / a}
+        with np.errstate(divide="ignore", invalid="ignore"):  # a resample without a slope: NaN, left out
+            boot = {"a": a, "b": b, "b/a": b / a}
     sampled = exponent_intervals(logc, n_opt, d_opt, bootstrap=boot,
                                  refits={LOWO: [(logc, n, d) for n, d in lowo]}, level=level)
     combined = sampled
