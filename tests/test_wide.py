@@ -233,7 +233,7 @@ def test_the_chapter_reads_a_complete_study(complete):
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
     assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
-    for fig in (view.plot_sweep(st), view.plot_profiles(st)):
+    for fig in (view.plot_sweep(st), view.plot_profiles(st), view.plot_prediction(st)):
         assert fig.axes
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
     assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()

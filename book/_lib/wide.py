@@ -388,6 +388,43 @@ def plot_sweep(st: State):
     return fig
 
 
+def plot_prediction(st: State):
+    """N* against compute: each budget's vertex with its 80% interval (held-in filled, held-out open), the line
+    through the held-in vertices with its 80% prediction band carried out to the top budget, and each held-out
+    prediction's interval."""
+    s = st.study
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    t = None if st.fit2 is None else st.fit2.table[st.fit2.table["interior"]]
+    if t is None or t.empty:
+        ax.text(0.5, 0.5, "no budget has a vertex yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        held_in = t[t["budget"].isin(s.fit_budgets)]
+        for rows, style, label in ((held_in, "o", "held-in vertex (80% interval)"),
+                                   (t[~t["budget"].isin(s.fit_budgets)], "s", "held-out vertex, measured")):
+            if rows.empty:
+                continue
+            err = [rows["N_star"] - rows["N_star low"], rows["N_star high"] - rows["N_star"]]
+            ax.errorbar(rows["C"], rows["N_star"], yerr=err, fmt=style, color=PALETTE[0] if style == "o" else
+                        PALETTE[3], mfc="white" if style == "s" else None, capsize=3, label=label)
+        if len(held_in) >= 3:
+            x, y = np.log(held_in["C"].to_numpy(float)), np.log(held_in["N_star"].to_numpy(float))
+            grid = np.geomspace(s.budgets[0], s.budgets[-1], 60)
+            fits = [wide._line_prediction(x, y, math.log(c)) for c in grid]
+            ax.plot(grid, [math.exp(f[0]) for f in fits], color=PALETTE[0], lw=1,
+                    label="line through the held-in vertices")
+            ax.fill_between(grid, [math.exp(f[1][0]) for f in fits], [math.exp(f[1][1]) for f in fits],
+                            color=PALETTE[0], alpha=0.15, lw=0, label="its 80% prediction band")
+        for p in st.predictions or []:
+            ax.errorbar([p.budget * 1.06], [p.n_star], yerr=[[p.n_star - p.n_star_interval[0]],
+                                                              [p.n_star_interval[1] - p.n_star]],
+                        fmt="D", color=PALETTE[1], capsize=3,
+                        label="prediction (80% interval)" if p is st.predictions[0] else None)
+        ax.legend(fontsize="small")
+    ax.set(xscale="log", yscale="log", xlabel="compute C (executed FLOPs)", ylabel="compute-optimal parameters N*")
+    fig.tight_layout()
+    return fig
+
+
 def plot_profiles(st: State):
     """The IsoFLOP profiles recorded so far (each budget's fitted curve and vertex where it has one)."""
     if st.fit2 is not None:
