@@ -255,3 +255,41 @@ def test_exponents_of_a_study_still_training_with_a_budget_of_one_width():
     assert ex["a"].vertices == 7
     lo, hi = dict(ex["a"].ranges)["leave one width out"]
     assert lo <= ex["a"].estimate <= hi and hi - lo < 0.3
+
+
+def test_the_chapter_reads_the_study_at_every_stage_of_its_training(tmp_path, monkeypatch):
+    """The store as the study fills it: the tuning, then the IsoFLOP runs in training order, read at a few
+    stages (a budget half done, three budgets, all but the top one): the chapter's every table and figure
+    comes out, and its verdict waits on three vertices."""
+    import matplotlib.pyplot as plt
+
+    from _lib import wide as view
+    from replication.studies.chinchilla_design import num_params
+    from _study_fakes import surface
+
+    monkeypatch.setenv("REPLICATION_RUNS_DIR", str(tmp_path))
+    first = WideStudy()
+    store = fake_wide_store(tmp_path, first, LAW, RULE, noise=0.005, tuning_only=True)
+    iso = sorted(first.isoflop_points(), key=lambda p: (p[2] not in first.seeds, p[0], p[1]))
+    cfgs = [first.config(first.widths[j], first.budgets[k], s) for k, j, s in iso]
+    done = 0
+    for stage in (10, 25, 44):
+        for cfg in cfgs[done:stage]:
+            n = num_params(cfg.model)
+            off = 0.005 * np.random.default_rng(int(cfg.run_id(), 16)).standard_normal()
+            record(store, cfg, lambda d, n=n, off=off: float(surface(n, d, LAW)) + off)
+        done = stage
+        st = view.read(WideStudy(), 20, 0, store)
+        view.glue_numbers(st)
+        outcome = wide.verdicts(st.study, counts=st.counts, vertices=0 if st.fit2 is None else
+                                int(st.fit2.table["interior"].sum()))[0].outcome
+        assert (outcome == "inconclusive") == (st.counts is None), stage
+        for table in (view.progress_table, view.vertex_table, view.accounting_table, view.intervals_table,
+                      view.robustness_table, view.approach3_table, view.approaches_table, view.prediction_table):
+            shown = table(st)
+            assert shown is None or "Table" in shown._repr_html_()
+        for plot in (view.plot_sweep, view.plot_profiles, view.plot_prediction):
+            plt.close(plot(st))
+    # the first held-out budget has begun: predicted, not yet measured
+    assert st.counts is not None and [math.isfinite(p.measured_n_star) for p in st.predictions] == [False]
+    assert "no vertex yet" in view.prediction_markdown(st) and "nan" not in view.prediction_table(st)._repr_html_()

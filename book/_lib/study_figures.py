@@ -74,8 +74,9 @@ def plot_profiles(fit, runs: pd.DataFrame, ax=None):
         if row["interior"]:
             y = row["loss_star"]
             lo, hi = row.get("N_star low", np.nan), row.get("N_star high", np.nan)
-            err = [[row["N_star"] - lo], [hi - row["N_star"]]] if np.isfinite(lo) else None
-            ax.errorbar([row["N_star"]], [y], xerr=err, fmt="D", color=c, mec="black", capsize=3)
+            if np.isfinite(lo) and np.isfinite(hi):  # a percentile interval need not hold the estimate itself
+                ax.plot([lo, hi], [y, y], "|-", color=c, ms=6)
+            ax.plot([row["N_star"]], [y], "D", color=c, mec="black")
     ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)")
     ax.legend(frameon=False, title="budget (executed training FLOPs)")
     fig.tight_layout()

@@ -227,6 +227,8 @@ def _tokens(w: float) -> str:
 
 
 def _percent(x: float, digits: int = 0) -> str:
+    if not math.isfinite(x):
+        return "—"
     return f"{x:+.{digits}%}".replace("-", "\u2212")
 
 
@@ -254,6 +256,12 @@ def prediction_markdown(st: State) -> str:
                 "when they have.")
     lines = []
     for p in st.predictions:
+        if not math.isfinite(p.measured_n_star):
+            lines.append(f"At {sci(p.budget)} FLOPs the held-in fits predict N\\* = {p.n_star:,.0f} "
+                         f"({p.n_star_interval[0]:,.0f} to {p.n_star_interval[1]:,.0f}) and the minimum loss "
+                         f"{p.loss_star:.4f} ({p.loss_star_interval[0]:.4f} to {p.loss_star_interval[1]:.4f}); the "
+                         "budget has no vertex yet, so the prediction waits on more of its runs.")
+            continue
         lines.append(f"At {sci(p.budget)} FLOPs the held-in fits predict N\\* = {p.n_star:,.0f} ({p.n_star_interval[0]:,.0f} "
                      f"to {p.n_star_interval[1]:,.0f}) and measure {p.measured_n_star:,.0f}, "
                      f"{_percent(p.n_star_error)} off, {'inside' if p.n_star_inside else 'outside'} the interval; "
@@ -403,9 +411,11 @@ def plot_prediction(st: State):
                                    (t[~t["budget"].isin(s.fit_budgets)], "s", "held-out vertex, measured")):
             if rows.empty:
                 continue
-            err = [rows["N_star"] - rows["N_star low"], rows["N_star high"] - rows["N_star"]]
-            ax.errorbar(rows["C"], rows["N_star"], yerr=err, fmt=style, color=PALETTE[0] if style == "o" else
-                        PALETTE[3], mfc="white" if style == "s" else None, capsize=3, label=label)
+            colour = PALETTE[0] if style == "o" else PALETTE[3]
+            # a percentile interval need not hold the estimate itself: drawn from its ends
+            ax.vlines(rows["C"], rows["N_star low"], rows["N_star high"], color=colour, lw=1)
+            ax.plot(rows["C"], rows["N_star"], style, color=colour, mfc="white" if style == "s" else colour,
+                    label=label)
         if len(held_in) >= 3:
             x, y = np.log(held_in["C"].to_numpy(float)), np.log(held_in["N_star"].to_numpy(float))
             grid = np.geomspace(s.budgets[0], s.budgets[-1], 60)
