@@ -335,5 +335,8 @@ def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None
                         f"of {int(done['runs'])} runs recorded.")]
     a = counts.set_index("count").loc["6N", "intervals"]["a"]
     lo, hi = a.widest
-    return [a.verdict(paper, claim=claim, finding=f"On {a.vertices} budgets so far, a = {a.estimate:.2f} "
-                      f"({lo:.2f} to {hi:.2f}).")]
+    done = progress(study, store).iloc[-1]
+    training = (f" The study is training: {int(done['recorded'])} of {int(done['runs'])} runs recorded."
+                if done["recorded"] < done["runs"] else "")
+    return [a.verdict(paper, claim=claim, finding=f"On {a.vertices} budgets, a = {a.estimate:.2f} "
+                      f"({lo:.2f} to {hi:.2f}).{training}")]
