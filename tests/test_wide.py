@@ -221,6 +221,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
 def test_the_chapter_reads_a_complete_study(complete):
     """The chapter's view of a complete store: every part computed, every paragraph says what it found."""
     from _lib import wide as view
+    from _lib import wide_figures as plots
 
     study, store = complete
     st = view.read(study, 50, 0, store)
@@ -233,7 +234,7 @@ def test_the_chapter_reads_a_complete_study(complete):
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
     assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
-    for fig in (view.plot_sweep(st), view.plot_profiles(st), view.plot_prediction(st)):
+    for fig in (plots.plot_sweep(st), plots.plot_profiles(st), plots.plot_prediction(st)):
         assert fig.axes
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
     assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()
@@ -264,6 +265,7 @@ def test_the_chapter_reads_the_study_at_every_stage_of_its_training(tmp_path, mo
     import matplotlib.pyplot as plt
 
     from _lib import wide as view
+    from _lib import wide_figures as plots
     from replication.studies.chinchilla_design import num_params
     from _study_fakes import surface
 
@@ -288,7 +290,7 @@ def test_the_chapter_reads_the_study_at_every_stage_of_its_training(tmp_path, mo
                       view.robustness_table, view.approach3_table, view.approaches_table, view.prediction_table):
             shown = table(st)
             assert shown is None or "Table" in shown._repr_html_()
-        for plot in (view.plot_sweep, view.plot_profiles, view.plot_prediction):
+        for plot in (plots.plot_sweep, plots.plot_profiles, plots.plot_prediction):
             plt.close(plot(st))
     # the first held-out budget has begun: predicted, not yet measured
     assert st.counts is not None and [math.isfinite(p.measured_n_star) for p in st.predictions] == [False]
