@@ -49,25 +49,10 @@ class State:
     duel: pd.DataFrame
 
 
-def sweep_recorded(study: WideStudy, store=None) -> pd.DataFrame:
-    """The sweep's recorded runs (first seeds, and second seeds where they are known), as
-    :func:`~replication.studies.wide_lr.sweep_table` gives the whole sweep."""
-    s = open_store(store)
-    points = study.sweep_points()
-    try:
-        points += wide_lr.repeat_points(study, s)
-    except ReplicationError:
-        pass
-    points = [p for p in points if s.run(study.sweep_config(*p).run_id()).finished]
-    if not points:
-        return pd.DataFrame(columns=["rung", "width", "N", "horizon", "lr", "seed", "loss"])
-    return wide_lr._table(study, points, s, "the wide study's sweep")
-
-
 def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
     """Everything the chapter shows, as far as the store has it."""
     s = open_store(store)
-    sweep = sweep_recorded(study, s)
+    sweep = wide_lr.sweep_table(study, s, recorded_only=True)
     try:
         rule = study.rule
     except ReplicationError:

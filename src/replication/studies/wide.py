@@ -55,11 +55,9 @@ def part_configs(study: WideStudy = DEFAULT, store=None) -> dict[str, list | Non
         out["learning-rate sweep, second seeds"] = None
     out["warmup pilot"] = study.tuning_configs()[len(first):]
     try:
-        study.rule
-    except ReplicationError:
+        ruled = study.rule is not None
+    except ReplicationError:  # the sweep is not all recorded: no run after it is known yet
         ruled = None
-    else:
-        ruled = True
     iso = study.isoflop_points()
     parts = {"IsoFLOP profiles, first seeds": [p for p in iso if p[2] in study.seeds],
              "IsoFLOP profiles, vertex seeds": [p for p in iso if p[2] not in study.seeds]}

@@ -96,7 +96,7 @@ def _table(study, points, store, what) -> pd.DataFrame:
     rows = [{"rung": j, "width": study.widths[j], "N": c.model.shape().num_params, "horizon": h, "lr": lr,
              "seed": s, "loss": sm["final_val_loss"]}
             for (j, h, lr, s), c, sm in zip(points, cfgs, summaries(cfgs, store, what))]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["rung", "width", "N", "horizon", "lr", "seed", "loss"])
 
 
 def repeat_points(study, store=None) -> list[tuple[int, float, float, int]]:
@@ -105,12 +105,21 @@ def repeat_points(study, store=None) -> list[tuple[int, float, float, int]]:
     return [(j, h, lr, s) for j, h, lr in best_and_neighbours(grid) for s in study.sweep_repeat_seeds]
 
 
-def sweep_table(study, store=None) -> pd.DataFrame:
+def sweep_table(study, store=None, recorded_only: bool = False) -> pd.DataFrame:
     """One row per sweep run of ``study`` (a WideStudy), the first seeds' grid and the second seeds at each
     cell's best rate and its neighbours: rung, width, N, horizon (D/N), peak rate, seed, final validation
-    loss."""
-    points = study.sweep_points() + repeat_points(study, store)
-    return _table(study, points, store, "the wide study's sweep")
+    loss. ``recorded_only``: the runs the store has finished (the second seeds once the first are all in),
+    for a sweep still training."""
+    if not recorded_only:
+        return _table(study, study.sweep_points() + repeat_points(study, store), store, "the wide study's sweep")
+    s = open_store(store)
+    points = study.sweep_points()
+    try:
+        points += repeat_points(study, s)
+    except ReplicationError:  # the first seeds are not all in: their second seeds are not known yet
+        pass
+    points = [p for p in points if s.run(study.sweep_config(*p).run_id()).finished]
+    return _table(study, points, s, "the wide study's sweep")
 
 
 def cell_optima(sweep: pd.DataFrame) -> pd.DataFrame:
