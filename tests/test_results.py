@@ -22,7 +22,8 @@ FAKE = [
              fmt=".3f"),
     Headline("approach3", "a", from_interval("a = 0.46", 0.46, 0.51, (0.39, 0.58), "t"), fmt=".3f"),
     Headline("approach3", "eq. 10", _verdict(DISAGREES, claim="The paper fits eq. 10.", finding="E lies outside.")),
-    Headline("study", "a on our runs", from_interval("a = 0.49", 0.49, 0.48, (0.35, 0.61), "t"), fmt=".2f"),
+    Headline("wide", "a on our runs", from_interval("a = 0.49", 0.49, 0.48, (0.35, 0.61), "t"), fmt=".2f"),
+    Headline("wide", "held out", _verdict(DISAGREES, finding="1 of 4 outside.")),
     Headline("experiment1", "loss", _verdict(DISAGREES, finding="Over 3 seeds, +0.039.")),
     Headline("experiment2b", "loss", _verdict(INCONCLUSIVE)),
     Headline("transfer", "N*", _verdict(AGREES)),
@@ -44,17 +45,17 @@ def test_the_table_has_one_row_per_headline_with_its_badge_and_chapter():
         assert cells[1].strip() == f"{{bdg-{colour}}}`{h.label}`"
     # ours with its interval, in the headline's format; the paper's claim in words
     assert "We find 0.510 (0.400 to 0.590)." in rows[1] and "Approach 2: a = 0.49" in rows[1]
-    assert "inconclusive (3 seeds, power 0.20)" in rows[6]
+    assert "inconclusive (3 seeds, power 0.20)" in rows[7]
     assert "not trained here" in rows[-1] and "no check" in rows[-1]
 
 
 def test_the_verdict_box_counts_every_headline_in_at_most_60_words():
     c = results.counts(FAKE)
-    assert c == {"confirmed": 5, "contradicted": 2, "inconclusive": 1, "unchecked": 1}
+    assert c == {"confirmed": 5, "contradicted": 3, "inconclusive": 1, "unchecked": 1}
     assert sum(c.values()) == len(FAKE)
     box = results.verdict_markdown(FAKE)
     assert words(box) <= 60
-    assert "{bdg-success}`5 agree or hold`" in box and "{bdg-danger}`2 disagree or differ`" in box
+    assert "{bdg-success}`5 agree or hold`" in box and "{bdg-danger}`3 disagree or differ`" in box
     assert f"{len(FAKE)} in {len({h.chapter for h in FAKE})} chapters" in box
 
 
@@ -62,6 +63,7 @@ def test_the_findings_are_written_from_the_verdicts():
     first, second, third = results.findings_markdown(FAKE)
     assert "$a$ = 0.49" in first and "0.510 (0.400 to 0.590) {bdg-success}`agrees`" in first
     assert "0.48 (0.35 to 0.61) {bdg-success}`agrees`" in first
+    assert first.endswith("predicts the larger ones {bdg-danger}`disagrees`.")
     assert "The paper fits eq. 10." in second and "E lies outside. {bdg-danger}`disagrees`" in second
     assert "{doc}`Experiment 1 <experiment1>` {bdg-danger}`disagrees`" in third
     assert "{doc}`Experiment 2b <experiment2b>` {bdg-secondary}`inconclusive (3 seeds, power 0.20)`" in third
@@ -77,7 +79,7 @@ def test_results_come_first_after_the_introduction():
 @pytest.mark.slow
 def test_every_chapter_has_its_headline_from_the_library():
     from replication.claims import claim, evaluate, headlines
-    from replication.studies import chinchilla
+    from replication.studies import chinchilla, wide
 
     found = headlines.headlines()
     pages = toc_chapters()
@@ -91,6 +93,7 @@ def test_every_chapter_has_its_headline_from_the_library():
         by.setdefault(h.chapter, []).append(h.verdict)
     assert by["approach2"] == [evaluate(claim("T2.A2.a.data"))["verdict"]]
     assert by["study"] == chinchilla.verdicts()
+    assert by["wide"] == wide.verdicts()
     # eq. 10's constants agree only if every one does, as the ledger's rows say
     eq10 = by["approach3"][1]
     rows = [evaluate(claim(f"eq10.{k}"))["outcome"] for k in ("E", "A", "B", "alpha", "beta")]

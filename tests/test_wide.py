@@ -18,6 +18,7 @@ from replication.studies.chinchilla_runs import COUNTS, per_token_flops, runs_ta
 from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS, WideStudy
 from replication.studies.wide_lr import HorizonRule
 from replication.sweep import designs
+from replication.verdict import box_markdown, words
 
 #: A surface whose IsoFLOP minima fall inside every profile of the design.
 LAW = WIDE_LAW
@@ -207,7 +208,9 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     assert all(x.n_star_inside and x.loss_star_inside for x in preds)
     tests, verdict = wide.duel(wide.duel_table(study, store))
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
-    [v] = wide.verdicts(study, store, bootstrap=200)
+    v, held_out, chinchilla_gopher = wide.verdicts(study, store, bootstrap=200)
+    assert held_out.outcome == "agrees" and held_out.n == 2 and chinchilla_gopher.outcome == "agrees"
+    assert words(box_markdown([v, held_out, chinchilla_gopher])) <= 60
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
     assert wide.duel_table(replace(study, duel_n_opt=None), store).empty
@@ -215,7 +218,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     duel = designs.plan("wide", "duel", root=store.root)
     n_opt = wide.held_in_n_opt(study, store)
     assert [p.run_id for p in duel] == [c.run_id() for c in replace(study, duel_n_opt=n_opt).duel_configs()]
-    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees")
+    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees") and "On 8 budgets" in v.finding
 
 
 def test_the_chapter_reads_a_complete_study(complete):
@@ -284,7 +287,8 @@ def test_the_chapter_reads_the_study_at_every_stage_of_its_training(tmp_path, mo
         st = view.read(WideStudy(), 20, 0, store)
         view.glue_numbers(st)
         outcome = wide.verdicts(st.study, counts=st.counts, vertices=0 if st.fit2 is None else
-                                int(st.fit2.table["interior"].sum()))[0].outcome
+                                int(st.fit2.table["interior"].sum()), predictions=st.predictions or [],
+                                duel_runs=st.duel)[0].outcome
         assert (outcome == "inconclusive") == (st.counts is None), stage
         for table in (view.progress_table, view.vertex_table, view.accounting_table, view.intervals_table,
                       view.robustness_table, view.approach3_table, view.approaches_table, view.prediction_table):

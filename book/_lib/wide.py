@@ -122,7 +122,8 @@ def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame,
 
 def glue_verdict(st: State) -> None:
     vertices = 0 if st.fit2 is None else int(st.fit2.table["interior"].sum())
-    found = wide.verdicts(st.study, counts=st.counts, vertices=vertices)
+    found = wide.verdicts(st.study, counts=st.counts, vertices=vertices, predictions=st.predictions or [],
+                          duel_runs=st.duel)
     glue("wd_verdict", Markdown(box_markdown(found)), display=False)
 
 

@@ -39,10 +39,16 @@ def envelope_at(curves: pd.DataFrame, budgets, tail: float = 0.15) -> dict:
 
 
 def envelope_pick(env: dict, keep: np.ndarray):
-    """log N_opt, log D_opt and the winning run's index (-1: none) at each budget, among the runs ``keep``."""
+    """log N_opt, log D_opt and the winning run's index (-1: none) at each budget, among the runs ``keep``.
+    As a profile's vertex must be bracketed, a winner counts only where a smaller and a larger kept run also
+    span the budget: the smallest or largest size spanning it may be a minimum only of the sizes there."""
     loss = np.where(keep[:, None], env["loss"], np.inf)
     w = loss.argmin(0)
     cols = np.arange(loss.shape[1])
-    ok = np.isfinite(loss[w, cols])
+    spans = np.isfinite(loss)
+    log_n = env["log_n"][:, None]
+    smaller = (spans & (log_n < env["log_n"][w][None, :])).any(0)
+    larger = (spans & (log_n > env["log_n"][w][None, :])).any(0)
+    ok = np.isfinite(loss[w, cols]) & smaller & larger
     return (np.where(ok, env["log_n"][w], np.nan), np.where(ok, env["log_d"][w, cols], np.nan),
             np.where(ok, w, -1))

@@ -21,7 +21,7 @@ What it measures there is Approach 2's vertex and the fitted profile's loss at i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from replication.studies.runs import open_store
 from replication.studies.wide_design import DEFAULT, WideStudy
 from replication.studies.wide_lr import repeat_points
 from replication.studies.wide_plan import plan
-from replication.verdict import INCONCLUSIVE, Verdict
+from replication.verdict import AGREES, DISAGREES, INCONCLUSIVE, Verdict
 
 #: Central share of every interval here (the paper's Table 2 gives 10th-90th percentiles).
 LEVEL = 0.8
@@ -307,15 +307,22 @@ def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.Pair
 
 
 def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None = None, vertices: int | None = None,
+             predictions: list[Prediction] | None = None, duel_runs: pd.DataFrame | None = None,
              bootstrap: int = 1000, seed: int = 0) -> list[Verdict]:
-    """The study's headline: a by Approach 2 in the paper's convention (C = 6ND) against Table 2, judged by
-    its widest interval once three budgets have a vertex, on the runs recorded so far; *inconclusive* before,
-    with the vertices it has. ``counts``: :func:`~replication.studies.chinchilla_approach2.accounting_table`
-    of the recorded runs and ``vertices`` their interior vertices, if already computed."""
+    """The study's headline, on the runs recorded so far, three verdicts:
+
+    - a by Approach 2 in the paper's convention (C = 6ND) against Table 2, by its widest interval once three
+      budgets have a vertex (*inconclusive* before, with the vertices it has); its finding gives b/a too;
+    - the held-out prediction: *agrees* when every held-out budget measured so far has its N* and its least
+      loss inside the held-in fits' 80% prediction intervals, *disagrees* when one is outside;
+    - Chinchilla against Gopher: :func:`duel`.
+
+    ``counts``: :func:`~replication.studies.chinchilla_approach2.accounting_table` of the recorded runs and
+    ``vertices`` their interior vertices, ``predictions`` :func:`held_out_prediction` and ``duel_runs``
+    :func:`duel_table`, each computed here when not given."""
     from replication.studies.chinchilla_approach2 import accounting_table
 
-    paper = TABLE_2["approach2"]["a"]
-    claim = f"Approach 2 gives a = {paper:.2f}."
+    t = None
     if counts is None and vertices is None:
         vertices = 0
         try:
@@ -326,15 +333,56 @@ def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None
                 counts = accounting_table(study, bootstrap=bootstrap, seed=seed, runs=t, headline=fit)
         except ReplicationError:  # no run recorded, or fewer than two vertices
             pass
+    if predictions is None and counts is not None:
+        try:
+            predictions = held_out_prediction(study, store, runs=t, bootstrap=bootstrap, seed=seed)
+        except ReplicationError:
+            predictions = []
+    if duel_runs is None:
+        duel_runs = duel_table(study, store)
+    return [_exponent_verdict(study, counts, vertices), _prediction_verdict(study, predictions or []),
+            _duel_verdict(study, duel_runs)]
+
+
+def _exponent_verdict(study: WideStudy, counts: pd.DataFrame | None, vertices: int | None) -> Verdict:
+    paper = TABLE_2["approach2"]["a"]
+    claim = f"Table 2: $a$ = {paper:.2f} ($C = 6ND$)."
     if counts is None:
-        done = progress(study, store).iloc[-1]
-        return [Verdict(claim=claim, outcome=INCONCLUSIVE, test="the widest interval, once 3 budgets have a vertex",
-                        n=vertices or 0, unit="budgets", finding=f"The study is training: {int(done['recorded'])} "
-                        f"of {int(done['runs'])} runs recorded.")]
-    a = counts.set_index("count").loc["6N", "intervals"]["a"]
-    lo, hi = a.widest
-    done = progress(study, store).iloc[-1]
-    training = (f" The study is training: {int(done['recorded'])} of {int(done['runs'])} runs recorded."
-                if done["recorded"] < done["runs"] else "")
-    return [a.verdict(paper, claim=claim, finding=f"On {a.vertices} budgets, a = {a.estimate:.2f} "
-                      f"({lo:.2f} to {hi:.2f}).{training}")]
+        return Verdict(claim=claim, outcome=INCONCLUSIVE, test="the widest interval, once 3 budgets have a vertex",
+                       n=vertices or 0, unit="budgets",
+                       finding=f"{vertices or 0} of {len(study.budgets)} budgets have a vertex.")
+    ex = counts.set_index("count").loc["6N", "intervals"]
+    a, r = ex["a"], ex["b/a"]
+    of = f"{a.vertices}" if a.vertices == len(study.budgets) else f"{a.vertices} of {len(study.budgets)}"
+    return a.verdict(paper, claim=claim, finding=f"On {of} budgets, $a$ = {a.estimate:.2f} "
+                     f"({a.widest[0]:.2f} to {a.widest[1]:.2f}), $b/a$ = {r.estimate:.2f} "
+                     f"({r.widest[0]:.2f} to {r.widest[1]:.2f}).")
+
+
+def _prediction_verdict(study: WideStudy, predictions: list[Prediction]) -> Verdict:
+    claim = "Smaller budgets predict larger ones."
+    test = f"{LEVEL:.0%} prediction intervals of N* and the least loss"
+    measured = [p for p in predictions if math.isfinite(p.measured_n_star)]
+    if not measured:
+        return Verdict(claim=claim, outcome=INCONCLUSIVE, test=test, n=0, unit="budgets",
+                       finding=f"Its {study.held_out} held-out budgets have no vertex yet.")
+    inside = sum(p.n_star_inside + p.loss_star_inside for p in measured)
+    errors = lambda f: ", ".join(_signed_percent(f(p)) for p in measured)  # noqa: E731
+    return Verdict(claim=claim, outcome=AGREES if inside == 2 * len(measured) else DISAGREES, test=test,
+                   n=len(measured), unit="budgets",
+                   finding=f"Held out, $N^*$ is off {errors(lambda p: p.n_star_error)}; least loss "
+                           f"{errors(lambda p: p.loss_star_error)}: {inside} of {2 * len(measured)} inside.")
+
+
+def _signed_percent(x: float) -> str:
+    return f"{x:+.0%}".replace("-", "−") if abs(x) >= 0.01 else f"{x:+.1%}".replace("-", "−")
+
+
+def _duel_verdict(study: WideStudy, table: pd.DataFrame) -> Verdict:
+    claim = f"$N_{{opt}}$ beats models ~{study.duel_ratio:g}× larger and smaller."
+    if table.empty:
+        return Verdict(claim=claim, outcome=INCONCLUSIVE, test="paired t tests over seeds", n=0,
+                       finding="Not trained yet.")
+    tests, v = duel(table)
+    diffs = ", ".join(f"{t.difference:+.3f} (p = {t.p:.2g})".replace("-", "−") for t in tests.values())
+    return replace(v, claim=claim, finding=f"Differences {diffs} nats.")
