@@ -277,7 +277,11 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
         "a1_st_a3": "contains" if wide_lo <= paper.TABLE_2["approach3"]["a"] <= wide_hi else "excludes",
         "a1_st_grid": int(our_fit.details["grid_points_covered"]),
         "a1_si_winners": ", ".join(f"{n:,.0f} parameters at {tables.sci(c)} FLOPs" for n, c in
-                                   zip(our_intervals["N_opt"], our_intervals["budgets"])),
+                                   zip(our_intervals["N_opt"], our_intervals["budgets"]) if np.isfinite(n)),
+        "a1_si_budgets": int(np.isfinite(our_intervals["N_opt"]).sum()),
+        "a1_si_df": int(np.isfinite(our_intervals["N_opt"]).sum()) - 2,
+        "a1_si_res_vs": ("wider than" if np.subtract(*our_intervals["combined"]["a"].residual[::-1])
+                         > a_hi - a_lo else "narrower than"),
         "a1_a3_a": paper.TABLE_2["approach3"]["a"],
         "a1_d_gopher": float(law_lin.d_opt(paper.GOPHER_FLOPS)) / 1e12,
     }

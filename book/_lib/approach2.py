@@ -182,6 +182,10 @@ def verdicts(points_ex: dict, our_ex: dict) -> list[Verdict]:
             exponent_verdict("The same law, at CPU scale.", our_ex["a"], a, "Our runs")]
 
 
+def _seeds_text(most: int) -> str:
+    return "one seed per point" if most == 1 else f"up to {most} seeds at the widths around each vertex"
+
+
 def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, lopsided, our_fit, our_runs,
                  our_ex, points_ex) -> dict:
     """Glue the verdict box (:func:`verdicts`) and the numbers the prose quotes, other than those of the
@@ -228,6 +232,8 @@ def glue_numbers(*, a3, law_lin, law_log, free, truth, fit, bias, bias_budget, l
         "a2_st_verdict_a": box[1].label,
         "a2_st_runs": int(len(our_runs)), "a2_st_budgets": int(len(our_fit.table)),
         "a2_st_used": int(our_fit.details["budgets_used"]),
+        "a2_st_widths": int(our_runs.groupby("budget")["width"].nunique().max()),
+        "a2_st_seeds": _seeds_text(int(our_runs.groupby(["budget", "width"])["seed"].nunique().max())),
         "a2_st_sum": float(our_fit["a"] + our_fit["b"]),
         "a2_st_tpp_lo": float(t["tokens_per_param"].min()), "a2_st_tpp_hi": float(t["tokens_per_param"].max()),
     }

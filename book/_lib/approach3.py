@@ -121,8 +121,8 @@ def allocation_table(fits: dict, budget: float):
 
 
 def frontier_table(budgets, n_opt, d_opt):
-    """Our study's compute-optimal allocation along its IsoFLOP lines."""
-    t = pd.DataFrame({"C": budgets, "N": n_opt, "D": d_opt, "DN": np.asarray(d_opt) / np.asarray(n_opt)})
+    """Our study's compute-optimal allocation along its IsoFLOP lines (the budgets that have one)."""
+    t = pd.DataFrame({"C": budgets, "N": n_opt, "D": d_opt, "DN": np.asarray(d_opt) / np.asarray(n_opt)}).dropna()
     return tables.table(t, headers={"C": "budget C (FLOPs)", "N": "N_opt (parameters)",
                                     "D": "D_opt (training bytes)", "DN": "bytes per parameter"},
                         formats={"C": "sci", "N": "sci3", "D": "sci3", "DN": "f1"},

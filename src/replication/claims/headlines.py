@@ -18,6 +18,7 @@ from replication.papers.chinchilla import EQ10, TABLE_2
 from replication.studies import accountings, krasser, transfer, wide
 from replication.studies import chinchilla as study
 from replication.studies.planning import load_law
+from replication.studies.wide_design import DEFAULT as WIDE
 from replication.verdict import AGREES, DISAGREES, Verdict
 
 
@@ -79,8 +80,9 @@ def flops() -> list[Headline]:
 
 
 def approach1() -> list[Headline]:
-    fit = study.approach1()
-    a = study.approach1_intervals(fit=fit)["combined"]["a"]
+    curves = study.curves_table(WIDE, runs=study.runs_table(WIDE, recorded_only=True))
+    fit = study.approach1(WIDE, curves=curves)
+    a = study.approach1_intervals(WIDE, curves=curves, fit=fit)["combined"]["a"]
     return [Headline("approach1", "Approach 1's a, on our runs", a.verdict(TABLE_2["approach1"]["a"]))]
 
 

@@ -8,6 +8,7 @@ from replication.errors import check_choice, check_int
 from replication.fit.planning import Law, law_from_points
 from replication.papers import chinchilla as paper
 from replication.studies import chinchilla, figure4
+from replication.studies.wide_design import DEFAULT as WIDE
 
 #: The laws :func:`load_law` knows: name -> what it is.
 LAWS = {
@@ -15,7 +16,7 @@ LAWS = {
     "paper-rounded": "Hoffmann et al. (2022), eq. 10 as printed (rounded constants)",
     "besiroglu": "Besiroglu et al. (2024), their published likelihood fit (no samples)",
     "figure4": "our Huber-LSE refit to the 240 points of the paper's Figure 4, with a bootstrap",
-    "study": "our CPU-scale Approach-3 fit on the recorded runs, with a bootstrap",
+    "study": "our CPU-scale Approach-3 fit on the study's recorded IsoFLOP runs (the wide study), with a bootstrap",
 }
 #: The largest run behind the paper's fit, as far as the paper says (Figure 4's largest models and budgets).
 _PAPER_RUNS = {"N": 16e9, "D": 500e9, "C": 3e21}
@@ -34,5 +35,5 @@ def load_law(name: str = "paper", *, data=None, bootstrap: int = 1000, seed: int
     check_choice("law", name, tuple(LAWS))
     if name in _PRINTED:
         return Law(name, dict(_PRINTED[name]), trained=dict(_PAPER_RUNS))
-    points = figure4.points() if name == "figure4" else chinchilla.runs_table()
+    points = figure4.points() if name == "figure4" else chinchilla.runs_table(WIDE, recorded_only=True)
     return law_from_points(name, points, bootstrap=bootstrap, seed=seed)
