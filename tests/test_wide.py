@@ -214,6 +214,10 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
     assert wide.duel_table(replace(study, duel_n_opt=None), store).empty
+    # the claims ledger's row: the larger model on fewer tokens against N_opt alone, then before the duel trains
+    gopher = wide.against_gopher(study, store)
+    assert gopher.outcome == "agrees" and gopher.n == len(study.duel_seeds) and gopher.p_value < 0.05
+    assert wide.against_gopher(replace(study, duel_n_opt=None), store).outcome == "inconclusive"
     # `replication sweep wide --design duel` trains it there
     duel = designs.plan("wide", "duel", root=store.root)
     n_opt = wide.held_in_n_opt(study, store)

@@ -19,10 +19,14 @@ from replication.claims.ledger import ARITHMETIC, DATA, RESTATED, Claim
 from replication.claims.rules import Interval, Predicate, Printed, Range, FromTests, Within
 from replication.counting import Decoder
 from replication.papers import chinchilla as paper
+from replication.studies import wide
 
 _NEEDS_MODELS = "needs the trained models themselves (an evaluation, not a computation)"
 _STUDY = ("our CPU-scale Chinchilla study: the paired difference over 4 seeds (the other recipe minus the paper's), "
           "a paired t test at 95%")
+
+_DUEL = ("our CPU-scale study at its top budget: the model ~4× larger on ~4× fewer tokens against the N_opt "
+         "the smaller budgets predict, paired by seed, a paired t test at 95%")
 
 _arith = partial(Claim, kind=ARITHMETIC)
 _cpu_claim = partial(Claim, kind=DATA, at_cpu_scale=True, note=_STUDY)
@@ -235,6 +239,11 @@ def notes_claims() -> list[Claim]:
                                            test=lambda v: all(round(x) == 2 for x in v.values())), "glance",
               lambda: {f"A{k}": 2 ** ((e := data_exponents())[f"A{k} b"] / e[f"A{k} a"]) for k in (2, 3)}, kind=DATA,
               note=f"2^(b/a), the growth of tokens per doubling of N_opt, with a and b from {FIGURE4}"),
+        Claim("notes.outperforms", "notes", "Chinchilla ... outperforms Gopher, GPT-3, and others", "as stated",
+              Printed(), "claims", note=_NEEDS_MODELS),
+        _cpu_claim("notes.outperforms.cpu", "notes", "Chinchilla ... outperforms Gopher", "N_opt lower",
+                   FromTests(reading="the model ~4× larger on ~4× fewer tokens ends significantly higher"), "wide",
+                   lambda: wide.against_gopher(), note=_DUEL),
         Claim("notes.mmlu", "notes", "Chinchilla reaches ... 67.5% on the MMLU benchmark", 67.5,
               Printed(".1f", unit="%"), "claims",
               note=_NEEDS_MODELS + "; the course assignment's answer quotes 67.6%"),

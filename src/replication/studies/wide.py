@@ -303,6 +303,20 @@ def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.Pair
                                             "larger model on fewer tokens and the smaller one on more.")
 
 
+def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) -> Verdict:
+    """The paper's own comparison in miniature: the model about ``duel_ratio`` times larger on as many times
+    fewer tokens (Gopher to Chinchilla) against the predicted N_opt, paired by seed; *inconclusive* with
+    no seed while the duel has not trained."""
+    claim = "The compute-optimal model beats one about 4x larger on as many times fewer tokens."
+    table = duel_table(study, store)
+    larger = f"{study.duel_ratio:g}x larger"
+    if table.empty or larger not in set(table["model"]):
+        return Verdict(claim=claim, outcome=INCONCLUSIVE, test=f"two-sided paired t test at {level:.0%}", n=0,
+                       finding="Not trained yet.")
+    tests, _ = duel(table, level)
+    return stats.verdict(tests[larger], +1, claim, level)
+
+
 # -- the verdict -----------------------------------------------------------------------------------------
 
 
