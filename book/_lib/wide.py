@@ -12,6 +12,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.errors import ReplicationError
+from replication.papers.chinchilla import ISOFLOP_BUDGETS
 from replication.studies import chinchilla, wide, wide_lr
 from replication.studies.chinchilla_design import DEFAULT as KJV
 from replication.studies.chinchilla_design import num_params
@@ -150,7 +151,9 @@ def glue_numbers(st: State) -> dict:
            "wd_rate_step": float(np.exp(np.mean(np.diff(np.log(sorted(s.sweep_factors)))))),
            "wd_duel_ratio": s.duel_ratio, "wd_duel_seeds": len(s.duel_seeds),
            "wd_corpus_x": TRAIN_TOKENS / KJV_TRAIN_TOKENS,
-           "wd_kjv_span": KJV.budgets[-1] / KJV.budgets[0]}
+           "wd_kjv_span": KJV.budgets[-1] / KJV.budgets[0], "wd_context": s.num_latents,
+           "wd_paper_span": max(ISOFLOP_BUDGETS) / min(ISOFLOP_BUDGETS),
+           "wd_sweep_n_hi": s.n(s.widths[max(s.sweep_rungs)])}
     tpp = kjv_horizons()
     out |= {"wd_kjv_tpp_lo": min(tpp), "wd_kjv_tpp_hi": max(tpp)}
     for k, v in out.items():
