@@ -12,6 +12,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from replication.errors import ReplicationError
+from replication.fit.vertex import DEFAULT_ESTIMATOR, VERTEX_ESTIMATORS, WINDOW
 from replication.papers.chinchilla import ISOFLOP_BUDGETS
 from replication.studies import chinchilla, wide, wide_lr
 from replication.studies.chinchilla_design import DEFAULT as KJV
@@ -26,6 +27,10 @@ from . import study as study_view
 from .study_figures import PAPER_TOKENS_PER_PARAM
 from .tables import sci, table
 
+#: how the robustness table names each other estimator of a profile's minimum
+ESTIMATOR_NAMES = {"all": "paper's parabola through every size",
+                   "window": f"parabola through the {WINDOW} sizes nearest the lowest loss",
+                   "spline": "minimum of a spline"}
 #: SentencePiece vocabulary whose bytes per token convert bytes per parameter for the prose
 VOCAB = 32000
 
@@ -94,11 +99,17 @@ def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame,
                seed: int) -> pd.DataFrame:
     """a and b (executed FLOPs) under each change of analysis (:func:`replication.studies.chinchilla.
     robustness_table`: each width left out, the sizes around each vertex, one seed, Approach 3's Huber δ),
-    each budget left out, and the same analysis on the King James corpus (the earlier study's runs)."""
+    the other estimators of a profile's minimum, each budget left out, and the same analysis on the King James corpus (the earlier study's runs)."""
     widest = counts.set_index("count").loc["executed", "a widest"]
     out = chinchilla.robustness_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2,
                                       widest=widest)
     rows = []
+    for estimator in (e for e in VERTEX_ESTIMATORS if e != DEFAULT_ESTIMATOR):
+        try:
+            f = chinchilla.approach2(study, runs=runs, bootstrap=0, estimator=estimator)
+            rows.append({"analysis": f"vertices by the {ESTIMATOR_NAMES[estimator]}", "a": f["a"], "b": f["b"]})
+        except ReplicationError:
+            rows.append({"analysis": f"vertices by the {ESTIMATOR_NAMES[estimator]}", "a": np.nan, "b": np.nan})
     for k in sorted(runs["budget"].unique()):
         try:
             f = chinchilla.approach2(study, runs=runs[runs["budget"] != k], bootstrap=0)
