@@ -61,14 +61,17 @@ $(CORPUS)/manifest.json: src/replication/corpus/debian.py src/replication/corpus
 	rm -rf .corpus-tmp
 
 # Two pytest workers (one per core); a test file runs whole in one worker, so a module's fixture (the site
-# build) is made once. The site's file is named first, so that its build (the longest fixture) starts at once
-# while the other worker runs the rest, instead of last, alone; the claims ledger's file last, so that it
-# reads the Figure-4 bootstraps the build has kept on disk instead of waiting while the build computes them.
+# build) is made once. Files run in the order named (--no-loadscope-reorder: pytest-xdist would otherwise
+# start the files with the most tests first): the site's first, so that its build (the longest fixture)
+# starts at once instead of last, alone; then the other long file, so that it does not end the run alone;
+# the claims ledger's file last, so that it reads the Figure-4 bootstraps the build has kept on disk instead
+# of computing them again while the build does.
 PYTEST_WORKERS ?= 2
+FIRST_TESTS := tests/test_site.py tests/test_gpu_path.py
 LAST_TESTS := tests/test_claims.py
 test: venv vendor browser corpus
-	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile tests/test_site.py \
-	  $(filter-out tests/test_site.py $(LAST_TESTS),$(wildcard tests/test_*.py)) $(LAST_TESTS)
+	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(FIRST_TESTS) \
+	  $(filter-out $(FIRST_TESTS) $(LAST_TESTS),$(wildcard tests/test_*.py)) $(LAST_TESTS)
 
 test-fast: venv
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
