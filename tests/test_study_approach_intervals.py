@@ -5,6 +5,7 @@ deciding. These read the recorded runs in runs/ (no training)."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from replication.fit import fit_approach1, fit_approach3
@@ -102,3 +103,21 @@ def test_approach3_minima_with_refits_left_out(recorded):
     assert a.verdict(0.46).outcome == ("agrees" if a.widest[0] <= 0.46 <= a.widest[1] else "disagrees")
     # without intervals asked for, nothing is refitted
     assert "intervals" not in S.approach3(DEFAULT, runs=runs).details["ours"]
+
+
+def test_an_envelope_optimum_needs_a_smaller_and_a_larger_run_spanning_its_budget():
+    """Three widths span the first budget, the middle one lowest: its optimum. At the second budget only the
+    two largest span it, the largest lowest: an edge of the sizes there, no optimum (a study still training
+    has budgets with one or two runs)."""
+    from replication.studies.envelope import envelope_at
+
+    rows = []
+    for n, loss_lo, loss_hi in ((1e4, 3.0, 2.9), (2e4, 2.5, 2.4), (4e4, 2.8, 2.2)):
+        top = 1.15e12 if n > 1e4 else 1.05e12  # the smallest run's tail ends before the second budget
+        for frac in (0.8, 0.86, 0.9, 0.95, 1.0):
+            c = top * frac
+            loss = loss_lo + (loss_hi - loss_lo) * (frac - 0.8) / 0.2
+            rows.append({"N": n, "D": c / (6 * n), "C": c, "loss": loss, "run": f"{n:g}", "horizon": top / (6 * n)})
+    env = envelope_at(pd.DataFrame(rows), [1e12, 1.1e12])
+    assert env["N_opt"][0] == pytest.approx(2e4) and env["winner"][0] == "20000"
+    assert math.isnan(env["N_opt"][1]) and env["winner"][1] is None

@@ -222,7 +222,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     duel = designs.plan("wide", "duel", root=store.root)
     n_opt = wide.held_in_n_opt(study, store)
     assert [p.run_id for p in duel] == [c.run_id() for c in replace(study, duel_n_opt=n_opt).duel_configs()]
-    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees") and "On 8 budgets" in v.finding
+    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees") and f"On {len(study.budgets)} budgets" in v.finding
 
 
 def test_the_chapter_reads_a_complete_study(complete):
@@ -303,3 +303,22 @@ def test_the_chapter_reads_the_study_at_every_stage_of_its_training(tmp_path, mo
     # the first held-out budget has begun: predicted, not yet measured
     assert st.counts is not None and [math.isfinite(p.measured_n_star) for p in st.predictions] == [False]
     assert "no vertex yet" in view.prediction_markdown(st) and "nan" not in view.prediction_table(st)._repr_html_()
+
+
+def test_a_half_trained_duel_is_inconclusive_not_an_error():
+    """The duel lands run by run: with only the predicted model, or without it, or with one seed paired, each
+    comparison is a test of the seeds it has, and the verdicts say inconclusive with them."""
+    rows = lambda model, seeds, loss: [{"model": model, "width": 40, "N": 1e5, "D/N": 30, "seed": s,  # noqa: E731
+                                        "loss": loss + 0.001 * s} for s in seeds]
+    only_ref = pd.DataFrame(rows("predicted N_opt", (0, 1), 1.5))
+    tests, v = wide.duel(only_ref)
+    assert v.outcome == "inconclusive" and v.n == 0
+    no_ref = pd.DataFrame(rows("4x larger", (0, 1), 1.6))
+    tests, v = wide.duel(no_ref)
+    assert v.outcome == "inconclusive" and tests["4x larger"].seeds == 0
+    one_pair = pd.DataFrame(rows("predicted N_opt", (0, 1), 1.5) + rows("4x larger", (0,), 1.6)
+                            + rows("4x smaller", (0, 1), 1.55))
+    tests, v = wide.duel(one_pair)
+    assert v.outcome == "inconclusive" and v.n == 1 and tests["4x smaller"].difference == pytest.approx(0.05)
+    [_, _, chinchilla_gopher] = wide.verdicts(DEFAULT, counts=None, vertices=0, predictions=[], duel_runs=one_pair)
+    assert "larger 1 seed paired" in chinchilla_gopher.finding and "smaller +0.050" in chinchilla_gopher.finding

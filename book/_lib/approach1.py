@@ -217,9 +217,10 @@ def verdicts(free: FitResult, our_intervals: dict) -> list[Verdict]:
 
 
 def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3_claims, at_70b,
-                 our_intervals) -> dict:
+                 our_intervals, evals_per_run: int) -> dict:
     """Glue every number the chapter's prose quotes, and the verdict box (:func:`verdicts`); return the
-    numbers. ``our_intervals``: :func:`replication.studies.chinchilla.approach1_intervals` of ``our_fit``."""
+    numbers. ``our_intervals``: :func:`replication.studies.chinchilla.approach1_intervals` of ``our_fit``;
+    ``evals_per_run``: validations per run of the study."""
     t2 = paper.TABLE_2["approach1"]
     kaplan = paper.TABLE_2["kaplan"]["a"]
     i67 = int(np.flatnonzero(t3["N"].to_numpy() == 67e9)[0])
@@ -276,6 +277,7 @@ def glue_numbers(*, t3, law_lin, law_log, free, demo, truth, our_fit, budget, t3
         "a1_kaplan_a": kaplan,
         "a1_st_a3": "contains" if wide_lo <= paper.TABLE_2["approach3"]["a"] <= wide_hi else "excludes",
         "a1_st_grid": int(our_fit.details["grid_points_covered"]),
+        "a1_st_evals": int(evals_per_run), "a1_st_tail_evals": int(evals_per_run * 0.15),
         "a1_si_winners": ", ".join(f"{n:,.0f} parameters at {tables.sci(c)} FLOPs" for n, c in
                                    zip(our_intervals["N_opt"], our_intervals["budgets"]) if np.isfinite(n)),
         "a1_si_budgets": int(np.isfinite(our_intervals["N_opt"]).sum()),

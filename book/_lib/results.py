@@ -69,6 +69,8 @@ def _first(headlines: list[Headline], chapter: str, index: int = 0) -> Headline:
 def _estimate(h: Headline) -> str:
     """An estimate with its interval and its badge: "0.510 (0.403 to 0.594) {badge}"."""
     v = h.verdict
+    if v.interval is None:  # a study still training: no estimate yet
+        return f"not yet estimated {badge(h)}"
     lo, hi = v.interval
     return f"{v.ours:{h.fmt}} ({lo:{h.fmt}} to {hi:{h.fmt}}) {badge(h)}"
 

@@ -25,8 +25,9 @@ _NEEDS_MODELS = "needs the trained models themselves (an evaluation, not a compu
 _STUDY = ("our CPU-scale Chinchilla study: the paired difference over 4 seeds (the other recipe minus the paper's), "
           "a paired t test at 95%")
 
-_DUEL = ("our CPU-scale study at its top budget: the model ~4× larger on ~4× fewer tokens against the N_opt "
-         "the smaller budgets predict, paired by seed, a paired t test at 95%")
+_R = wide.DEFAULT.duel_ratio
+_DUEL = (f"our CPU-scale study at its top budget: the model ~{_R:g}× larger on ~{_R:g}× fewer tokens against the "
+         "N_opt the smaller budgets predict, paired by seed, a paired t test at 95%")
 
 _arith = partial(Claim, kind=ARITHMETIC)
 _cpu_claim = partial(Claim, kind=DATA, at_cpu_scale=True, note=_STUDY)
@@ -242,7 +243,8 @@ def notes_claims() -> list[Claim]:
         Claim("notes.outperforms", "notes", "Chinchilla ... outperforms Gopher, GPT-3, and others", "as stated",
               Printed(), "claims", note=_NEEDS_MODELS),
         _cpu_claim("notes.outperforms.cpu", "notes", "Chinchilla ... outperforms Gopher", "N_opt lower",
-                   FromTests(reading="the model ~4× larger on ~4× fewer tokens ends significantly higher"), "wide",
+                   FromTests(reading=f"the model ~{_R:g}× larger on ~{_R:g}× fewer tokens ends significantly higher"),
+                   "wide",
                    lambda: wide.against_gopher(), note=_DUEL),
         Claim("notes.mmlu", "notes", "Chinchilla reaches ... 67.5% on the MMLU benchmark", 67.5,
               Printed(".1f", unit="%"), "claims",

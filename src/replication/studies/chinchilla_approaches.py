@@ -108,7 +108,7 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
     minimum at each budget, D = C / executed FLOPs per token), NaN where it falls outside the sizes
     trained on that budget. With ``intervals``, ``details['ours']['intervals']`` has a, b and b/a of
     those minima with every interval of :func:`~replication.studies.exponents.exponent_intervals`: the
-    bootstrap (if any), the residual t over the five minima, leaving one minimum out, and the surface
+    bootstrap (if any), the residual t over the minima, leaving one minimum out, and the surface
     refitted without each width (:data:`~replication.studies.exponents.LOWO`) and without each
     budget's runs (:data:`~replication.studies.exponents.LOBO_REFIT`), each refit started also from
     the full fit."""

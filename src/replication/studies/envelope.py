@@ -1,5 +1,5 @@
 """Approach 1's envelope read at given budgets: at each budget, the run with the lowest loss among those whose
-schedule's tail spans it, one optimum per budget (so that the between-budget intervals of
+schedule's tail spans it, where a smaller and a larger run span it too, one optimum per budget (so that the between-budget intervals of
 :mod:`replication.studies.exponents` apply to Approach 1 too)."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def envelope_at(curves: pd.DataFrame, budgets, tail: float = 0.15) -> dict:
     schedule spans the budget, its loss interpolated in log C as :func:`~replication.fit.fit_approach1`
     does. Returns ``loss`` (runs, budgets; inf where a run does not span a budget), ``log_n`` (runs),
     ``log_d`` (runs, budgets), the runs' ``labels`` and ``N``; and, over every run, ``N_opt``,
-    ``D_opt`` and ``winner`` (the run's label) per budget, NaN (None) where no run spans a budget."""
+    ``D_opt`` and ``winner`` (the run's label) per budget, NaN (None) where no run spans a budget or the
+    lowest is the smallest or the largest size that does (:func:`envelope_pick`)."""
     logb = np.log(np.asarray(budgets, float))
     labels = list(pd.unique(curves["run"]))
     loss = np.full((len(labels), logb.size), np.inf)

@@ -125,7 +125,9 @@ def warmup_tests(table: pd.DataFrame) -> dict[float, stats.PairedTest]:
 class Prediction:
     """One held-out budget: what the held-in fits predicted (``n_star``, ``loss_star``, each with its
     interval) and what the budget measured (N* with its bootstrap interval, the fitted profile's loss at
-    it); errors are measured / predicted − 1."""
+    it); errors are measured / predicted − 1. ``joint``: both intervals again at ``joint_level``, the level
+    at which every prediction of the test lies inside its interval with the shown intervals' probability
+    (Bonferroni over the held-out budgets' N* and loss): what the verdict judges by."""
 
     budget: float
     n_star: float
@@ -135,6 +137,15 @@ class Prediction:
     measured_n_star: float
     measured_n_star_interval: tuple[float, float]
     measured_loss_star: float
+    joint_level: float = math.nan
+    n_star_joint: tuple[float, float] = (math.nan, math.nan)
+    loss_star_joint: tuple[float, float] = (math.nan, math.nan)
+
+    @property
+    def inside_jointly(self) -> bool:
+        """Measured N* and loss inside their ``joint_level`` intervals."""
+        return bool(self.n_star_joint[0] <= self.measured_n_star <= self.n_star_joint[1]
+                    and self.loss_star_joint[0] <= self.measured_loss_star <= self.loss_star_joint[1])
 
     @property
     def n_star_error(self) -> float:
@@ -227,24 +238,30 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
         resid.append(math.log(r["loss_star"]) - math.log(_surface_minimum(params, held_in[held_in["budget"] == k],
                                                                           r["C"])))
     resid = np.array(resid)
-    loss_half = (float(student_t.ppf(0.5 + level / 2, len(resid) - 1)) * math.sqrt(float(np.mean(resid ** 2)))
-                 * math.sqrt(1 + 1 / len(resid)))
     measured = approach2(study, runs=t, count=count, bootstrap=bootstrap, seed=seed,
                          estimator=estimator).table.set_index("budget")
-    tail = 100 * (1 - level) / 2
+
+    def intervals(c: float, l0: float, lev: float):
+        y0, (lo, hi) = _line_prediction(x, y, math.log(c), lev)
+        if lines:
+            tail = 100 * (1 - lev) / 2
+            boot = np.percentile([p[1] + p[0] * math.log(c) for p in lines], (tail, 100 - tail))
+            lo, hi = min(lo, boot[0]), max(hi, boot[1])
+        half = (float(student_t.ppf(0.5 + lev / 2, len(resid) - 1)) * math.sqrt(float(np.mean(resid ** 2)))
+                * math.sqrt(1 + 1 / len(resid)))
+        return y0, (math.exp(lo), math.exp(hi)), (l0 * math.exp(-half), l0 * math.exp(half))
+
+    joint = 1 - (1 - level) / (2 * len(study.held_out_budgets))
     out = []
     for k in out_budgets:
         c = float(study.budgets[k])
-        y0, (lo, hi) = _line_prediction(x, y, math.log(c), level)
-        if lines:
-            boot = np.percentile([p[1] + p[0] * math.log(c) for p in lines], (tail, 100 - tail))
-            lo, hi = min(lo, boot[0]), max(hi, boot[1])
         l0 = _surface_minimum(surface, t[t["budget"] == k], c)
+        y0, n_iv, l_iv = intervals(c, l0, level)
+        _, n_joint, l_joint = intervals(c, l0, joint)
         m = measured.loc[k]
-        out.append(Prediction(c, math.exp(y0), (math.exp(lo), math.exp(hi)), l0,
-                              (l0 * math.exp(-loss_half), l0 * math.exp(loss_half)), float(m["N_star"]),
+        out.append(Prediction(c, math.exp(y0), n_iv, l0, l_iv, float(m["N_star"]),
                               (float(m.get("N_star low", math.nan)), float(m.get("N_star high", math.nan))),
-                              float(m["loss_star"])))
+                              float(m["loss_star"]), joint, n_joint, l_joint))
     return out
 
 
@@ -273,6 +290,10 @@ def prediction_table(predictions: list[Prediction]) -> pd.DataFrame:
 # -- Chinchilla against Gopher ------------------------------------------------------------------------
 
 
+#: The model the others are compared with (:meth:`WideStudy.duel_widths`).
+DUEL_REFERENCE = "predicted N_opt"
+
+
 def duel_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
     """Chinchilla against Gopher as recorded: model, width, N, tokens per parameter, seed, final loss (no
     rows until the design is given the held-in fit's ``duel_n_opt``)."""
@@ -290,13 +311,14 @@ def duel_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
 
 def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.PairedTest], object]:
     """Each other model against the predicted N_opt, paired by seed (loss − N_opt's loss), and the verdict on
-    "the predicted model has the lowest loss": *agrees* only when both others are significantly worse."""
-    names = list(dict.fromkeys(table["model"]))
-    if not names:
+    "the predicted model has the lowest loss": *agrees* only when both others are significantly worse. A
+    model with no seed paired yet (the duel half trained) is a test of 0 seeds: *inconclusive*."""
+    if table.empty:
         raise ReplicationError("no run of Chinchilla against Gopher is recorded yet")
-    ref = table[table["model"] == names[0]].set_index("seed")["loss"]
+    ref = table[table["model"] == DUEL_REFERENCE].set_index("seed")["loss"]
+    others = [n for n in dict.fromkeys(table["model"]) if n != DUEL_REFERENCE] or ["other"]
     tests = {n: stats.paired_test(table[table["model"] == n].set_index("seed")["loss"], ref, level)
-             for n in names[1:]}
+             for n in others}
     verdicts = [stats.verdict(t, +1, f"The {n} model has a higher loss than the predicted N_opt.", level)
                 for n, t in tests.items()]
     return tests, stats.all_agree(verdicts, "At the top budget the law's predicted N_opt has a lower loss than the "
@@ -307,7 +329,8 @@ def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) 
     """The paper's own comparison in miniature: the model about ``duel_ratio`` times larger on as many times
     fewer tokens (Gopher to Chinchilla) against the predicted N_opt, paired by seed; *inconclusive* with
     no seed while the duel has not trained."""
-    claim = "The compute-optimal model beats one about 4x larger on as many times fewer tokens."
+    claim = (f"The compute-optimal model beats one ~{study.duel_ratio:g}× larger on ~{study.duel_ratio:g}× fewer "
+             "tokens.")
     table = duel_table(study, store)
     larger = f"{study.duel_ratio:g}x larger"
     if table.empty or larger not in set(table["model"]):
@@ -374,18 +397,22 @@ def _exponent_verdict(study: WideStudy, counts: pd.DataFrame | None, vertices: i
 
 
 def _prediction_verdict(study: WideStudy, predictions: list[Prediction]) -> Verdict:
+    """*agrees* when every held-out budget's N* and least loss lie inside their joint intervals (together an
+    80% test of the whole prediction, not 80% per number), *disagrees* when one is outside; *inconclusive*
+    until every held-out budget has a vertex."""
     claim = "Smaller budgets predict larger ones."
-    test = f"{LEVEL:.0%} prediction intervals of N* and the least loss"
+    test = f"joint {LEVEL:.0%} prediction intervals of N* and the least loss at every held-out budget"
     measured = [p for p in predictions if math.isfinite(p.measured_n_star)]
-    if not measured:
-        return Verdict(claim=claim, outcome=INCONCLUSIVE, test=test, n=0, unit="budgets",
-                       finding=f"Its {study.held_out} held-out budgets have no vertex yet.")
-    inside = sum(p.n_star_inside + p.loss_star_inside for p in measured)
     errors = lambda f: ", ".join(_signed_percent(f(p)) for p in measured)  # noqa: E731
-    return Verdict(claim=claim, outcome=AGREES if inside == 2 * len(measured) else DISAGREES, test=test,
-                   n=len(measured), unit="budgets",
-                   finding=f"Held out, $N^*$ is off {errors(lambda p: p.n_star_error)}; least loss "
-                           f"{errors(lambda p: p.loss_star_error)}: {inside} of {2 * len(measured)} inside.")
+    found = (f"Held out, $N^*$ is off {errors(lambda p: p.n_star_error)}; least loss "
+             f"{errors(lambda p: p.loss_star_error)}")
+    if len(measured) < study.held_out:
+        return Verdict(claim=claim, outcome=INCONCLUSIVE, test=test, n=len(measured), unit="budgets",
+                       finding=(f"{found}; {len(measured)} of {study.held_out} measured." if measured
+                                else "No held-out budget has a vertex yet."))
+    inside = all(p.inside_jointly for p in measured)
+    return Verdict(claim=claim, outcome=AGREES if inside else DISAGREES, test=test, n=len(measured),
+                   unit="budgets", finding=f"{found}: {'all' if inside else 'not all'} inside.")
 
 
 def _signed_percent(x: float) -> str:
@@ -398,5 +425,12 @@ def _duel_verdict(study: WideStudy, table: pd.DataFrame) -> Verdict:
         return Verdict(claim=claim, outcome=INCONCLUSIVE, test="paired t tests over seeds", n=0,
                        finding="Not trained yet.")
     tests, v = duel(table)
-    diffs = ", ".join(f"{t.difference:+.3f} (p = {t.p:.2g})".replace("-", "−") for t in tests.values())
-    return replace(v, claim=claim, finding=f"Differences {diffs} nats.")
+    diffs = "; ".join(f"{name.split()[-1]} {_nats(t)}" for name, t in tests.items())
+    return replace(v, claim=claim, finding=f"In nats: {diffs}.")
+
+
+def _nats(t: stats.PairedTest) -> str:
+    """A paired difference for the verdict: "+0.012 (p = 0.01)", or its seeds where there is no test yet."""
+    if t.seeds < 2 or not math.isfinite(t.p):
+        return f"{t.seeds} seed{'' if t.seeds == 1 else 's'} paired"
+    return f"{t.difference:+.3f} (p = {t.p:.2g})".replace("-", "−")
