@@ -222,8 +222,9 @@ class WideStudy:
                 f"{r:g}x smaller": _width_for(self, n_opt / r, c)}
 
     def duel_points(self) -> list[tuple[str, int, int]]:
-        """(model, width, seed) of Chinchilla against Gopher, at the top budget."""
-        return [(name, w, s) for name, w in self.duel_widths().items() for s in self.duel_seeds]
+        """(model, width, seed) of Chinchilla against Gopher, at the top budget, seed by seed: a sweep stopped
+        part way leaves whole pairs."""
+        return [(name, w, s) for s in self.duel_seeds for name, w in self.duel_widths().items()]
 
     # -- the runs, as configs -----------------------------------------------------------------------
 
@@ -318,5 +319,6 @@ def _width_for(study: WideStudy, n: float, budget: float) -> int:
     return min(ok, key=lambda w: abs(math.log(study.n(w) / n)))
 
 
-#: The wide study as issue 30 plans it on this machine.
-DEFAULT = WideStudy()
+#: The wide study as issue 30 plans it on this machine, Chinchilla against Gopher at the N_opt its held-in
+#: budgets predict for the top budget (:func:`replication.studies.wide.held_in_n_opt` on the recorded runs).
+DEFAULT = WideStudy(duel_n_opt=418000.0)
