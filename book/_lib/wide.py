@@ -269,12 +269,19 @@ def prediction_markdown(st: State) -> str:
 
 
 def duel_markdown(st: State) -> str:
-    if st.duel.empty:
+    s = st.study
+    if s.duel_n_opt is None:
         return ("Chinchilla against Gopher trains last, at the N_opt the held-in budgets predict for the top "
                 "budget once all their runs are recorded; none of its runs is recorded yet.")
+    models = ", ".join(f"{name} d = {w} ({s.n(w):,.0f} parameters)" for name, w in s.duel_widths().items())
+    where = (f"The held-in budgets predict N_opt = {s.duel_n_opt:,.0f} at {sci(s.budgets[-1])} FLOPs; the models "
+             f"are the {models}.")
+    if st.duel.empty:
+        return f"{where} None of their runs is recorded yet."
     tests, v = wide.duel(st.duel)
     parts = [f"the {name} model: {t}" for name, t in tests.items()]
-    return f"Against the predicted N_opt, paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*."
+    return (f"{where} Recorded: {len(st.duel)} of {len(s.duel_points())} runs. Against the predicted N_opt, "
+            f"paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*.")
 
 
 # -- tables ---------------------------------------------------------------------------------------------
