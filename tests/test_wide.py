@@ -12,7 +12,7 @@ from _study_fakes import WIDE_LAW, fake_wide_store, record
 from replication.errors import ReplicationError
 from replication.fit import predict_loss
 from replication.store.runs import RunStore
-from replication.studies import wide
+from replication.studies import wide, wide_paired
 from replication.studies.chinchilla_design import num_nonembedding_params
 from replication.studies.chinchilla_runs import COUNTS, per_token_flops, runs_table
 from replication.studies.wide_design import DEFAULT, TRAIN_TOKENS, WideStudy
@@ -137,9 +137,9 @@ def test_the_warmup_pilot_and_its_paired_tests(tmp_path):
     jitter = {(1.0, 1): 0.002, (10.0, 1): -0.003}
     for (w, s), cfg in zip(STUDY.warmup_points(), cfgs):
         record(store, cfg, lambda d, w=w, s=s: 2.5 + shift[w] + seed_effect[s] + jitter.get((w, s), 0.0))
-    t = wide.warmup_table(STUDY, store)
+    t = wide_paired.warmup_table(STUDY, store)
     assert len(t) == 6 and t.loc[t["warmup"] == 0, "vs none"].tolist() == [0.0, 0.0]
-    tests = wide.warmup_tests(t)
+    tests = wide_paired.warmup_tests(t)
     assert tests[1.0].difference == pytest.approx(-0.009) and tests[1.0].seeds == 2
     assert tests[10.0].difference == pytest.approx(0.0185)
     assert (t["warmup steps"] > 0).sum() == 4
@@ -153,17 +153,17 @@ def test_chinchilla_against_gopher_is_a_paired_test(tmp_path):
     for (name, w, s), cfg in zip(STUDY.duel_points(), STUDY.duel_configs()):
         record(store, cfg, lambda d, name=name, s=s: 2.0 + seed_effect[s] + gap[name]
                + (wiggle[s] if name != "predicted N_opt" else 0.0))
-    t = wide.duel_table(STUDY, store)
+    t = wide_paired.duel_table(STUDY, store)
     assert len(t) == 12 and set(t["model"]) == set(gap)
-    tests, verdict = wide.duel(t)
+    tests, verdict = wide_paired.duel(t)
     assert tests["4x larger"].difference == pytest.approx(0.020 + np.mean(wiggle))
     assert tests["4x smaller"].seeds == 4 and tests["4x smaller"].p < 0.001
     assert verdict.outcome == "agrees"
     # a model no better than N_opt on some seeds: not significant, so inconclusive
     t.loc[(t["model"] == "4x larger") & (t["seed"] == 0), "loss"] -= 0.05
-    assert wide.duel(t)[1].outcome == "inconclusive"
+    assert wide_paired.duel(t)[1].outcome == "inconclusive"
     with pytest.raises(ReplicationError, match="no run of Chinchilla against Gopher"):
-        wide.duel(t.iloc[0:0])
+        wide_paired.duel(t.iloc[0:0])
 
 
 def test_the_runs_table_reads_a_study_still_training(tmp_path):
@@ -206,18 +206,18 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     assert (p["recorded"] == p["runs"]).all()
     preds = wide.held_out_prediction(study, store, bootstrap=200)
     assert all(x.n_star_inside and x.loss_star_inside for x in preds)
-    tests, verdict = wide.duel(wide.duel_table(study, store))
+    tests, verdict = wide_paired.duel(wide_paired.duel_table(study, store))
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
     v, held_out, chinchilla_gopher = wide.verdicts(study, store, bootstrap=200)
     assert held_out.outcome == "agrees" and held_out.n == 2 and chinchilla_gopher.outcome == "agrees"
     assert words(box_markdown([v, held_out, chinchilla_gopher])) <= 60
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
-    assert wide.duel_table(replace(study, duel_n_opt=None), store).empty
+    assert wide_paired.duel_table(replace(study, duel_n_opt=None), store).empty
     # the claims ledger's row: the larger model on fewer tokens against N_opt alone, then before the duel trains
-    gopher = wide.against_gopher(study, store)
+    gopher = wide_paired.against_gopher(study, store)
     assert gopher.outcome == "agrees" and gopher.n == len(study.duel_seeds) and gopher.p_value < 0.05
-    assert wide.against_gopher(replace(study, duel_n_opt=None), store).outcome == "inconclusive"
+    assert wide_paired.against_gopher(replace(study, duel_n_opt=None), store).outcome == "inconclusive"
     # `replication sweep wide --design duel` trains it there
     duel = designs.plan("wide", "duel", root=store.root)
     n_opt = wide.held_in_n_opt(study, store)
@@ -240,6 +240,9 @@ def test_the_chapter_reads_a_complete_study(complete):
     numbers = view.glue_numbers(st)
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
+    # the batch test: each alternative-batch run beside the batch-8 run of its width and seed
+    assert len(st.batch) == len(study.batch_points()) and st.batch["difference"].abs().max() < 0.05
+    assert f"Batch {study.batch_alternative} minus batch {study.batch_size}, paired by seed" in view.batch_markdown(st)
     assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
     for fig in (plots.plot_sweep(st), plots.plot_profiles(st), plots.plot_prediction(st)):
         assert fig.axes
@@ -311,14 +314,14 @@ def test_a_half_trained_duel_is_inconclusive_not_an_error():
     rows = lambda model, seeds, loss: [{"model": model, "width": 40, "N": 1e5, "D/N": 30, "seed": s,  # noqa: E731
                                         "loss": loss + 0.001 * s} for s in seeds]
     only_ref = pd.DataFrame(rows("predicted N_opt", (0, 1), 1.5))
-    tests, v = wide.duel(only_ref)
+    tests, v = wide_paired.duel(only_ref)
     assert v.outcome == "inconclusive" and v.n == 0
     no_ref = pd.DataFrame(rows("4x larger", (0, 1), 1.6))
-    tests, v = wide.duel(no_ref)
+    tests, v = wide_paired.duel(no_ref)
     assert v.outcome == "inconclusive" and tests["4x larger"].seeds == 0
     one_pair = pd.DataFrame(rows("predicted N_opt", (0, 1), 1.5) + rows("4x larger", (0,), 1.6)
                             + rows("4x smaller", (0, 1), 1.55))
-    tests, v = wide.duel(one_pair)
+    tests, v = wide_paired.duel(one_pair)
     assert v.outcome == "inconclusive" and v.n == 1 and tests["4x smaller"].difference == pytest.approx(0.05)
     [_, _, chinchilla_gopher] = wide.verdicts(DEFAULT, counts=None, vertices=0, predictions=[], duel_runs=one_pair)
     assert "larger 1 seed paired" in chinchilla_gopher.finding and "smaller +0.050" in chinchilla_gopher.finding

@@ -14,7 +14,7 @@ from myst_nb import glue
 from replication.errors import ReplicationError
 from replication.fit.vertex import DEFAULT_ESTIMATOR, VERTEX_ESTIMATORS, WINDOW
 from replication.papers.chinchilla import ISOFLOP_BUDGETS
-from replication.studies import chinchilla, wide, wide_lr
+from replication.studies import chinchilla, wide, wide_lr, wide_paired
 from replication.studies.chinchilla_design import DEFAULT as KJV
 from replication.studies.chinchilla_design import num_params
 from replication.studies.chinchilla_design import TRAIN_TOKENS as KJV_TRAIN_TOKENS
@@ -53,6 +53,7 @@ class State:
     intervals1: dict | None
     predictions: list | None
     duel: pd.DataFrame
+    batch: pd.DataFrame
 
 
 def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
@@ -90,9 +91,10 @@ def read(study: WideStudy, bootstrap: int, seed: int, store=None) -> State:
             predictions = wide.held_out_prediction(study, runs=runs, bootstrap=bootstrap, seed=seed)
         except ReplicationError:
             predictions = None
-    duel = wide.duel_table(study, s) if rule is not None else pd.DataFrame()
-    return State(study, wide.progress(study, s), sweep, rule, optima, wide.warmup_table(study, s), runs, fit2,
-                 counts, robust, fit3, intervals1, predictions, duel)
+    duel = wide_paired.duel_table(study, s) if rule is not None else pd.DataFrame()
+    batch = wide_paired.batch_table(study, s) if rule is not None else pd.DataFrame()
+    return State(study, wide.progress(study, s), sweep, rule, optima, wide_paired.warmup_table(study, s), runs,
+                 fit2, counts, robust, fit3, intervals1, predictions, duel, batch)
 
 
 def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame, bootstrap: int,
@@ -174,6 +176,7 @@ def glue_numbers(st: State) -> dict:
     glue("wd_profiles_md", Markdown(profiles_markdown(st)), display=False)
     glue("wd_prediction_md", Markdown(prediction_markdown(st)), display=False)
     glue("wd_duel_md", Markdown(duel_markdown(st)), display=False)
+    glue("wd_batch_md", Markdown(batch_markdown(st)), display=False)
     return out
 
 
@@ -208,7 +211,7 @@ def warmup_markdown(st: State) -> str:
     t = st.warmup
     if t.empty:
         return "**Warmup.** The warmup pilot has not trained yet."
-    tests = {w: test for w, test in wide.warmup_tests(t).items() if test.seeds}
+    tests = {w: test for w, test in wide_paired.warmup_tests(t).items() if test.seeds}
     parts = [f"warmup over {_tokens(w)}: {test}" for w, test in tests.items()]
     used = st.study.warmup_tokens_per_param
     text = (f"**Warmup.** Recorded so far: {len(t)} of the pilot's {len(st.study.warmup_points())} runs (d = "
@@ -268,6 +271,18 @@ def prediction_markdown(st: State) -> str:
     return " ".join(lines)
 
 
+def batch_markdown(st: State) -> str:
+    s = st.study
+    head = (f"**Batch size.** The study trains {s.batch_size} sequences of {s.num_latents} bytes a step. At "
+            f"{sci(s.budgets[s.batch_budget])} FLOPs the two widths beside the expected vertex trained again with "
+            f"{s.batch_alternative} (the same budget and rate, half the steps)")
+    if st.batch.empty:
+        return f"{head}: none of those runs is recorded yet."
+    tests = wide_paired.batch_tests(st.batch, s)
+    parts = "; ".join(f"d = {w}: {t}" for w, t in tests.items())
+    return f"{head}. Batch {s.batch_alternative} minus batch {s.batch_size}, paired by seed: {parts}."
+
+
 def duel_markdown(st: State) -> str:
     s = st.study
     if s.duel_n_opt is None:
@@ -278,7 +293,7 @@ def duel_markdown(st: State) -> str:
              f"are the {models}.")
     if st.duel.empty:
         return f"{where} None of their runs is recorded yet."
-    tests, v = wide.duel(st.duel)
+    tests, v = wide_paired.duel(st.duel)
     parts = [f"the {name} model: {t}" for name, t in tests.items()]
     return (f"{where} Recorded: {len(st.duel)} of {len(s.duel_points())} runs. Against the predicted N_opt, "
             f"paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*.")

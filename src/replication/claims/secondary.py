@@ -19,13 +19,14 @@ from replication.claims.ledger import ARITHMETIC, DATA, RESTATED, Claim
 from replication.claims.rules import Interval, Predicate, Printed, Range, FromTests, Within
 from replication.counting import Decoder
 from replication.papers import chinchilla as paper
-from replication.studies import wide
+from replication.studies import wide_paired
+from replication.studies.wide_design import DEFAULT as WIDE
 
 _NEEDS_MODELS = "needs the trained models themselves (an evaluation, not a computation)"
 _STUDY = ("our CPU-scale Chinchilla study: the paired difference over 4 seeds (the other recipe minus the paper's), "
           "a paired t test at 95%")
 
-_R = wide.DEFAULT.duel_ratio
+_R = WIDE.duel_ratio
 _DUEL = (f"our CPU-scale study at its top budget: the model ~{_R:g}× larger on ~{_R:g}× fewer tokens against the "
          "N_opt the smaller budgets predict, paired by seed, a paired t test at 95%")
 
@@ -245,7 +246,7 @@ def notes_claims() -> list[Claim]:
         _cpu_claim("notes.outperforms.cpu", "notes", "Chinchilla ... outperforms Gopher", "N_opt lower",
                    FromTests(reading=f"the model ~{_R:g}× larger on ~{_R:g}× fewer tokens ends significantly higher"),
                    "wide",
-                   lambda: wide.against_gopher(), note=_DUEL),
+                   lambda: wide_paired.against_gopher(), note=_DUEL),
         Claim("notes.mmlu", "notes", "Chinchilla reaches ... 67.5% on the MMLU benchmark", 67.5,
               Printed(".1f", unit="%"), "claims",
               note=_NEEDS_MODELS + "; the course assignment's answer quotes 67.6%"),

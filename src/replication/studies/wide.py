@@ -1,7 +1,8 @@
 """The wide study's results (:mod:`replication.studies.wide_design`, issue 30), read from the run store as
-far as it is recorded: what has trained (:func:`progress`), the warmup pilot (:func:`warmup_table`), the
-held-out prediction, the paper's own test (:func:`held_out_prediction`), and Chinchilla against Gopher in
-miniature (:func:`duel`). The learning-rate sweep and its rule are :mod:`replication.studies.wide_lr`.
+far as it is recorded: what has trained (:func:`progress`), the held-out prediction, the paper's own test
+(:func:`held_out_prediction`), and the headline (:func:`verdicts`). The learning-rate sweep and its rule are
+:mod:`replication.studies.wide_lr`; the warmup pilot, the batch test and Chinchilla against Gopher in
+miniature, each a paired test, :mod:`replication.studies.wide_paired`.
 
 The held-out prediction fits the budgets held in and predicts, at each budget held out, before reading it:
 
@@ -37,6 +38,7 @@ from replication.studies.chinchilla_runs import COUNTS, runs_table
 from replication.studies.runs import open_store
 from replication.studies.wide_design import DEFAULT, WideStudy
 from replication.studies.wide_lr import repeat_points
+from replication.studies.wide_paired import duel, duel_table
 from replication.studies.wide_plan import plan
 from replication.verdict import AGREES, DISAGREES, INCONCLUSIVE, Verdict
 
@@ -92,30 +94,6 @@ def progress(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
     t = pd.DataFrame(rows)
     total = {"part": "total", **{k: t[k].sum() for k in t.columns[1:]}}
     return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
-
-
-def warmup_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
-    """The warmup pilot as recorded: warmup (tokens per parameter), its steps, seed, final validation loss,
-    and the difference from the run without warmup of the same seed."""
-    s = open_store(store)
-    cfgs = study.tuning_configs()[len(study.sweep_points()):]
-    rows = []
-    for (w, seed), c in zip(study.warmup_points(), cfgs):
-        summary = s.run(c.run_id()).summary
-        if summary is not None:
-            rows.append({"warmup": w, "warmup steps": c.warmup_steps, "seed": seed,
-                         "loss": summary["final_val_loss"], "run_id": c.run_id()})
-    t = pd.DataFrame(rows, columns=["warmup", "warmup steps", "seed", "loss", "run_id"])
-    base = t[t["warmup"] == 0].set_index("seed")["loss"]
-    t["vs none"] = t["loss"] - t["seed"].map(base)
-    return t
-
-
-def warmup_tests(table: pd.DataFrame) -> dict[float, stats.PairedTest]:
-    """Each warmup against none, paired by seed (:func:`replication.studies.stats.paired_test`)."""
-    base = table[table["warmup"] == 0].set_index("seed")["loss"]
-    return {float(w): stats.paired_test(g.set_index("seed")["loss"], base)
-            for w, g in table[table["warmup"] > 0].groupby("warmup")}
 
 
 # -- the held-out prediction ----------------------------------------------------------------------------
@@ -285,59 +263,6 @@ def held_in_n_opt(study: WideStudy = DEFAULT, store=None, estimator: str = DEFAU
 
 def prediction_table(predictions: list[Prediction]) -> pd.DataFrame:
     return pd.DataFrame([p.row() for p in predictions])
-
-
-# -- Chinchilla against Gopher ------------------------------------------------------------------------
-
-
-#: The model the others are compared with (:meth:`WideStudy.duel_widths`).
-DUEL_REFERENCE = "predicted N_opt"
-
-
-def duel_table(study: WideStudy = DEFAULT, store=None) -> pd.DataFrame:
-    """Chinchilla against Gopher as recorded: model, width, N, tokens per parameter, seed, final loss (no
-    rows until the design is given the held-in fit's ``duel_n_opt``)."""
-    s = open_store(store)
-    rows = []
-    if study.duel_n_opt is None:
-        return pd.DataFrame(rows, columns=["model", "width", "N", "D/N", "seed", "loss"])
-    for (name, w, seed), c in zip(study.duel_points(), study.duel_configs()):
-        summary = s.run(c.run_id()).summary
-        if summary is not None:
-            rows.append({"model": name, "width": w, "N": study.n(w), "D/N": summary["latent_tokens"] / study.n(w),
-                         "seed": seed, "loss": summary["final_val_loss"]})
-    return pd.DataFrame(rows, columns=["model", "width", "N", "D/N", "seed", "loss"])
-
-
-def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.PairedTest], object]:
-    """Each other model against the predicted N_opt, paired by seed (loss − N_opt's loss), and the verdict on
-    "the predicted model has the lowest loss": *agrees* only when both others are significantly worse. A
-    model with no seed paired yet (the duel half trained) is a test of 0 seeds: *inconclusive*."""
-    if table.empty:
-        raise ReplicationError("no run of Chinchilla against Gopher is recorded yet")
-    ref = table[table["model"] == DUEL_REFERENCE].set_index("seed")["loss"]
-    others = [n for n in dict.fromkeys(table["model"]) if n != DUEL_REFERENCE] or ["other"]
-    tests = {n: stats.paired_test(table[table["model"] == n].set_index("seed")["loss"], ref, level)
-             for n in others}
-    verdicts = [stats.verdict(t, +1, f"The {n} model has a higher loss than the predicted N_opt.", level)
-                for n, t in tests.items()]
-    return tests, stats.all_agree(verdicts, "At the top budget the law's predicted N_opt has a lower loss than the "
-                                            "larger model on fewer tokens and the smaller one on more.")
-
-
-def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) -> Verdict:
-    """The paper's own comparison in miniature: the model about ``duel_ratio`` times larger on as many times
-    fewer tokens (Gopher to Chinchilla) against the predicted N_opt, paired by seed; *inconclusive* with
-    no seed while the duel has not trained."""
-    claim = (f"The compute-optimal model beats one ~{study.duel_ratio:g}× larger on ~{study.duel_ratio:g}× fewer "
-             "tokens.")
-    table = duel_table(study, store)
-    larger = f"{study.duel_ratio:g}x larger"
-    if table.empty or larger not in set(table["model"]):
-        return Verdict(claim=claim, outcome=INCONCLUSIVE, test=f"two-sided paired t test at {level:.0%}", n=0,
-                       finding="Not trained yet.")
-    tests, _ = duel(table, level)
-    return stats.verdict(tests[larger], +1, claim, level)
 
 
 # -- the verdict -----------------------------------------------------------------------------------------
