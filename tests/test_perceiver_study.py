@@ -411,26 +411,24 @@ def _a_step_and_the_loss_after(vocab_size, max_seq_len, d, L):
     return losses
 
 
-def _smallest_and_largest():
+def _largest():
     out = []
     for name in ("1", "2a", "2b"):
         shapes = [s for s in article_shapes() if s[0] == name]
-        by_size = sorted(shapes, key=lambda s: s[3] ** 2 * s[4])
-        out += [by_size[0]] + ([by_size[-1]] if len(by_size) > 1 else [])
+        out.append(max(shapes, key=lambda s: s[3] ** 2 * s[4]))
     return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shape", _smallest_and_largest(), ids=lambda s: f"{s[0]}-{s[3]}x{s[4]}")
+@pytest.mark.parametrize("shape", _largest(), ids=lambda s: f"{s[0]}-{s[3]}x{s[4]}")
 def test_article_shapes_take_an_optimizer_step_that_lowers_the_loss(shape):
     """An Adam step at batch 1, full max_seq_len, prefix dropout 0.5, for the article's model shapes, and the
     loss of the same batch after it (forward only).
 
-    All 11 shapes took 60 s on one core of a lightly loaded machine (and the six below alone 61 s on a busy
-    one), at the ~60 s this test may take, so it is cut to the smallest and the largest shape of each
-    experiment: 512/9 and 728/13 with V = 32,000 and 2,048 tokens; 432/7 and 768/13 with bytes and 4,096
-    tokens; 512/9 and 584/10 with bytes and 2,048 (30-60 s). Left out: 624/11, 592/10 (Exp. 1) and
-    512/9, 584/10, 584/9 (Exp. 2a), which lie between those in size.
+    All 11 shapes took 60 s on one core of a lightly loaded machine, so it is cut to the largest shape of each
+    experiment, the one whose memory and step decide whether the experiment runs: 728/13 with V = 32,000 and
+    2,048 tokens, 768/13 with bytes and 4,096 tokens, 584/10 with bytes and 2,048 (ci9: 9.5, 7.2 and 4.3 s;
+    the three smallest, run until then, took 11.4 s and exercised the same code at smaller sizes).
     """
     name, vocab_size, max_seq_len, d, L = shape
     _a_step_and_the_loss_after(vocab_size, max_seq_len, d, L)
