@@ -63,7 +63,7 @@ def test_the_findings_are_written_from_the_verdicts():
     first, second, third = results.findings_markdown(FAKE)
     assert "$a$ = 0.49" in first and "0.510 (0.400 to 0.590) {bdg-success}`agrees`" in first
     assert "0.48 (0.35 to 0.61) {bdg-success}`agrees`" in first
-    assert first.endswith("predicts the larger ones {bdg-danger}`disagrees`.")
+    assert first.endswith("predicts the larger ones, {bdg-danger}`disagrees`.")
     assert "The paper fits eq. 10." in second and "E lies outside. {bdg-danger}`disagrees`" in second
     assert "{doc}`Experiment 1 <experiment1>` {bdg-danger}`disagrees`" in third
     assert "{doc}`Experiment 2b <experiment2b>` {bdg-secondary}`inconclusive (3 seeds, power 0.20)`" in third

@@ -88,8 +88,8 @@ def findings_markdown(headlines: list[Headline]) -> list[str]:
     return [
         f"**How compute should be split.** The paper's Approach 2 finds $N_{{opt}} \\propto C^a$ with "
         f"$a$ = {points.verdict.paper:.2f}. Refitted to the runs read off its own Figure 4, $a$ = "
-        f"{_estimate(points)}; on our CPU-scale runs, $a$ = {_estimate(ours)}, and a law fitted to their smaller "
-        f"budgets predicts the larger ones {badge(held_out)}.",
+        f"{_estimate(points)}; on our CPU-scale runs, $a$ = {_estimate(ours)}; whether a law fitted to their "
+        f"smaller budgets predicts the larger ones, {badge(held_out)}.",
         f"**The paper's parametric loss.** {eq10.verdict.claim} Refitted by the paper's own method to the same "
         f"points: {eq10.verdict.found()} {badge(eq10)}",
         "**Krasser's Perceiver AR experiments, scaled down to a CPU.** Whether the model the law predicts beats the "
