@@ -7,7 +7,12 @@ no check and the reason.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from replication import memo
 
 from replication.book.chapters import chapter_path, read_md, read_parameters, toc_chapters
 from replication.claims.ledger import NO_CHECK, evaluate
@@ -18,6 +23,7 @@ from replication.papers.chinchilla import EQ10, TABLE_2
 from replication.studies import accountings, krasser, transfer, wide
 from replication.studies import chinchilla as study
 from replication.studies.planning import load_law
+from replication.studies.runs import open_store
 from replication.studies.wide_design import DEFAULT as WIDE
 from replication.verdict import AGREES, DISAGREES, Verdict
 
@@ -144,7 +150,36 @@ def article_scale() -> list[Headline]:
 
 
 def headlines() -> list[Headline]:
-    """Every chapter's headline verdicts, in the book's reading order."""
+    """Every chapter's headline verdicts, in the book's reading order, computed once per library, run store
+    and chapter defaults and kept on disk (:func:`replication.memo.kept`): the results page, the introduction
+    and the tests, each in its own process, share one computation."""
+    key = {"store": open_store().fingerprint(), "toc": toc_chapters(),
+           "defaults": {c: defaults(c) for c in ("glance", "planning")}}
+    return [_headline(p) for p in memo.kept("headlines", key, lambda: [_plain(h) for h in _computed()])]
+
+
+def _plain(h: Headline) -> dict:
+    v = None if h.verdict is None else {k: _number(x) for k, x in asdict(h.verdict).items()}
+    return {"chapter": h.chapter, "quantity": h.quantity, "verdict": v, "fmt": h.fmt, "note": h.note}
+
+
+def _number(x):
+    if isinstance(x, (tuple, list)):
+        return tuple(_number(y) for y in x)
+    if isinstance(x, (np.integer, np.floating)):
+        return x.item()
+    return x
+
+
+def _headline(p: dict) -> Headline:
+    # NaN read back is another float object; math.nan keeps a Verdict equal to one computed afresh
+    v = p["verdict"]
+    if v is not None:
+        v = Verdict(**{k: math.nan if isinstance(x, float) and x != x else x for k, x in v.items()})
+    return Headline(p["chapter"], p["quantity"], v, p["fmt"], p["note"])
+
+
+def _computed() -> list[Headline]:
     found = (glance() + flops() + approach1() + approach2() + approach3() + our_study() + wide_study() + planning()
              + experiments() + transfer_test() + article_scale())
     order = {page: i for i, page in enumerate(toc_chapters())}
