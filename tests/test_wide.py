@@ -236,7 +236,7 @@ def test_the_chapter_reads_a_complete_study(complete):
     robust = st.robust.set_index("analysis")
     assert {f"without width {w}" for w in st.runs["width"].unique()} <= set(robust.index)
     assert robust.loc["without budget 3.2×10¹³", "a"] == pytest.approx(st.fit2["a"], abs=0.1)
-    assert "the King James corpus (the earlier study's runs)" in robust.index
+    assert "our first study, on the King James Bible" in robust.index
     numbers = view.glue_numbers(st)
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)

@@ -77,8 +77,8 @@ def _estimate(h: Headline) -> str:
 
 def findings_markdown(headlines: list[Headline]) -> list[str]:
     """The introduction's three findings, each one paragraph of MyST: the exponent of Chinchilla's allocation
-    (on the paper's own points and on our runs, and our runs' held-out prediction), eq. 10 refitted to the paper's own points, and Krasser's
-    experiments and his rule for Perceiver AR at CPU scale. The wording is the same whatever the outcomes; the
+    (on the paper's own points and on our runs, and our runs' held-out prediction), eq. 10 refitted to the
+    paper's own points, and Krasser's experiments and his rule for Perceiver AR at CPU scale. The wording is the same whatever the outcomes; the
     badges say them."""
     points, ours, held_out = (_first(headlines, "approach2"), _first(headlines, "wide"),
                               _first(headlines, "wide", 1))

@@ -101,7 +101,8 @@ def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame,
                seed: int) -> pd.DataFrame:
     """a and b (executed FLOPs) under each change of analysis (:func:`replication.studies.chinchilla.
     robustness_table`: each width left out, the sizes around each vertex, one seed, Approach 3's Huber δ),
-    the other estimators of a profile's minimum, each budget left out, and the same analysis on the King James corpus (the earlier study's runs)."""
+    the other estimators of a profile's minimum, each budget left out, and the same analysis on our first
+    study's runs (the King James Bible)."""
     widest = counts.set_index("count").loc["executed", "a widest"]
     out = chinchilla.robustness_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2,
                                       widest=widest)
@@ -120,9 +121,9 @@ def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame,
             rows.append({"analysis": f"without budget {sci(study.budgets[k])}", "a": np.nan, "b": np.nan})
     try:
         kjv = chinchilla.approach2(KJV, bootstrap=0)
-        rows.append({"analysis": "the King James corpus (the earlier study's runs)", "a": kjv["a"], "b": kjv["b"]})
+        rows.append({"analysis": "our first study, on the King James Bible", "a": kjv["a"], "b": kjv["b"]})
     except ReplicationError as err:  # a store without the earlier study
-        rows.append({"analysis": "the King James corpus (the earlier study's runs)", "a": np.nan, "b": np.nan,
+        rows.append({"analysis": "our first study, on the King James Bible", "a": np.nan, "b": np.nan,
                      "note": str(err)})
     extra = pd.DataFrame(rows)
     lo, hi = fit2.ci["a"]
