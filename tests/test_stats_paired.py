@@ -140,3 +140,7 @@ def test_a_claim_of_several_comparisons_needs_every_one():
     assert str(both) == f"inconclusive (4 seeds, power {noisy.power:.2f})" and both.finding == "We find one."
     with pytest.raises(ReplicationError, match="verdicts"):
         all_agree([], "Nothing.")
+    # a comparison with one seed has no test and no power: the joined verdict claims none either
+    one_seed = verdict(paired_test(ref.iloc[:1] + 0.05, ref), +1)
+    joined = all_agree([higher, one_seed], "Both end higher.")
+    assert joined.power is None and str(joined) == "inconclusive (1 seed)"

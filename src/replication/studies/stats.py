@@ -99,7 +99,8 @@ def all_agree(verdicts: list[Verdict], claim: str, finding: str = "") -> Verdict
     """One verdict on a claim that makes several comparisons at once (each a :func:`verdict`): *agrees* when
     every comparison agrees, *disagrees* when one disagrees, else *inconclusive*, with the fewest seeds and
     the lowest power of its tests (every test finding its difference is at most as likely as the least
-    likely one). One comparison is that comparison's verdict, on ``claim``."""
+    likely one); no power where one comparison has none (too few seeds for a test). One comparison is that
+    comparison's verdict, on ``claim``."""
     if not verdicts:
         raise ReplicationError("verdicts: allowed: a non-empty list of Verdicts")
     if len(verdicts) == 1:
@@ -108,8 +109,9 @@ def all_agree(verdicts: list[Verdict], claim: str, finding: str = "") -> Verdict
     outcome = (AGREES if all(o == AGREES for o in outcomes) else DISAGREES if DISAGREES in outcomes
                else INCONCLUSIVE)
     powers = [v.power for v in verdicts if v.power is not None and math.isfinite(v.power)]
+    known = len(powers) == len(verdicts)
     return Verdict(claim=claim, outcome=outcome, test=f"{len(verdicts)} tests ({verdicts[0].test}), every one needed",
-                   n=min(v.n for v in verdicts), power=min(powers) if powers else None, finding=finding,
+                   n=min(v.n for v in verdicts), power=min(powers) if powers and known else None, finding=finding,
                    unit=verdicts[0].unit)
 
 
