@@ -15,6 +15,7 @@ from replication.errors import ReplicationError
 from replication.fit.vertex import DEFAULT_ESTIMATOR, VERTEX_ESTIMATORS, WINDOW
 from replication.papers.chinchilla import ISOFLOP_BUDGETS
 from replication.studies import chinchilla, wide, wide_lr, wide_paired
+from replication.studies.chinchilla_approaches import refit_row
 from replication.studies.chinchilla_design import DEFAULT as KJV
 from replication.studies.chinchilla_design import num_params
 from replication.studies.chinchilla_design import TRAIN_TOKENS as KJV_TRAIN_TOKENS
@@ -106,25 +107,15 @@ def robustness(study: WideStudy, runs: pd.DataFrame, fit2, counts: pd.DataFrame,
     widest = counts.set_index("count").loc["executed", "a widest"]
     out = chinchilla.robustness_table(study, bootstrap=bootstrap, seed=seed, runs=runs, headline=fit2,
                                       widest=widest)
-    rows = []
-    for estimator in (e for e in VERTEX_ESTIMATORS if e != DEFAULT_ESTIMATOR):
-        try:
-            f = chinchilla.approach2(study, runs=runs, bootstrap=0, estimator=estimator)
-            rows.append({"analysis": f"vertices by the {ESTIMATOR_NAMES[estimator]}", "a": f["a"], "b": f["b"]})
-        except ReplicationError:
-            rows.append({"analysis": f"vertices by the {ESTIMATOR_NAMES[estimator]}", "a": np.nan, "b": np.nan})
-    for k in sorted(runs["budget"].unique()):
-        try:
-            f = chinchilla.approach2(study, runs=runs[runs["budget"] != k], bootstrap=0)
-            rows.append({"analysis": f"without budget {sci(study.budgets[k])}", "a": f["a"], "b": f["b"]})
-        except ReplicationError:
-            rows.append({"analysis": f"without budget {sci(study.budgets[k])}", "a": np.nan, "b": np.nan})
+    rows = [refit_row(study, f"vertices by the {ESTIMATOR_NAMES[e]}", runs, e)
+            for e in VERTEX_ESTIMATORS if e != DEFAULT_ESTIMATOR]
+    rows += [refit_row(study, f"without budget {sci(study.budgets[k])}", runs[runs["budget"] != k])
+             for k in sorted(runs["budget"].unique())]
+    first = "our first study, on the King James Bible"
     try:
-        kjv = chinchilla.approach2(KJV, bootstrap=0)
-        rows.append({"analysis": "our first study, on the King James Bible", "a": kjv["a"], "b": kjv["b"]})
-    except ReplicationError as err:  # a store without the earlier study
-        rows.append({"analysis": "our first study, on the King James Bible", "a": np.nan, "b": np.nan,
-                     "note": str(err)})
+        rows.append(refit_row(KJV, first, chinchilla.runs_table(KJV)))
+    except ReplicationError as err:  # a store without the first study's runs
+        rows.append({"analysis": first, "a": np.nan, "b": np.nan, "note": str(err)})
     extra = pd.DataFrame(rows)
     lo, hi = fit2.ci["a"]
     extra["inside"] = [bool(lo <= a <= hi) if np.isfinite(a) else None for a in extra["a"]]

@@ -175,6 +175,16 @@ def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame,
 
 
 
+def refit_row(study: ChinchillaStudy, label: str, runs: pd.DataFrame, estimator: str = DEFAULT_ESTIMATOR) -> dict:
+    """One row of a robustness table: a and b of Approach 2 (no bootstrap) on ``runs``, and the budgets it
+    used; NaN and the reason where those runs leave no estimate."""
+    try:
+        f = approach2(study, runs=runs, bootstrap=0, estimator=estimator)
+        return {"analysis": label, "a": f["a"], "b": f["b"], "budgets": f.details["budgets_used"]}
+    except ReplicationError as err:
+        return {"analysis": label, "a": math.nan, "b": math.nan, "note": str(err)}
+
+
 def robustness_table(study: ChinchillaStudy = DEFAULT, store=None, bootstrap: int = 400, seed: int = 0,
                      runs: pd.DataFrame | None = None, headline=None, widest=None) -> pd.DataFrame:
     """a of Approach 2 when the analysis changes: each size left out, only the 3 or 5 sizes around each
@@ -189,11 +199,7 @@ def robustness_table(study: ChinchillaStudy = DEFAULT, store=None, bootstrap: in
     rows = [{"analysis": "Approach 2, every run (headline)", "a": base["a"], "b": base["b"]}]
 
     def add(label, runs, estimator=DEFAULT_ESTIMATOR):
-        try:
-            f = approach2(study, runs=runs, bootstrap=0, estimator=estimator)
-            rows.append({"analysis": label, "a": f["a"], "b": f["b"], "budgets": f.details["budgets_used"]})
-        except ReplicationError as err:
-            rows.append({"analysis": label, "a": math.nan, "b": math.nan, "note": str(err)})
+        rows.append(refit_row(study, label, runs, estimator))
 
     for w in sorted(t["width"].unique()):
         add(f"without width {w}", t[t["width"] != w])

@@ -1,6 +1,6 @@
 """Approach 1's envelope read at given budgets: at each budget, the run with the lowest loss among those whose
-schedule's tail spans it, where a smaller and a larger run span it too, one optimum per budget (so that the between-budget intervals of
-:mod:`replication.studies.exponents` apply to Approach 1 too)."""
+schedule's tail spans it, where a smaller and a larger run span it too, one optimum per budget (so that the
+between-budget intervals of :mod:`replication.studies.exponents` apply to Approach 1 too)."""
 from __future__ import annotations
 
 import math

@@ -275,8 +275,9 @@ def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None
 
     - a by Approach 2 in the paper's convention (C = 6ND) against Table 2, by its widest interval once three
       budgets have a vertex (*inconclusive* before, with the vertices it has); its finding gives b/a too;
-    - the held-out prediction: *agrees* when every held-out budget measured so far has its N* and its least
-      loss inside the held-in fits' 80% prediction intervals, *disagrees* when one is outside;
+    - the held-out prediction (:func:`_prediction_verdict`): *agrees* when every held-out budget has its N*
+      and its least loss inside their joint intervals, *disagrees* when one is outside, *inconclusive* until
+      every held-out budget has a vertex;
     - Chinchilla against Gopher: :func:`duel`.
 
     ``counts``: :func:`~replication.studies.chinchilla_approach2.accounting_table` of the recorded runs and
