@@ -158,12 +158,22 @@ def test_resampled_vertices_kept_on_disk_equal_the_computed_ones(tmp_path, monke
     for k in t["budget"].unique():  # the study's bootstrap redraws runs within each budget
         members = np.flatnonzero(t["budget"].to_numpy() == k)
         picks[:, members] = members[rng.integers(0, members.size, size=(20, members.size))]
-    direct = a2._minima(t, "executed", picks, "profile")
+    with monkeypatch.context() as m:
+        m.setattr(memo, "kept", lambda name, args, compute: memo._decode(memo._encode(compute())))
+        direct = a2._vertices(t, "executed", picks, "profile")
+        direct_6n = a2._vertices(t, "6N", picks, "profile")
+    assert not list(tmp_path.iterdir())
     first = a2._vertices(t, "executed", picks, "profile")
-    assert len(list(tmp_path.glob("study_vertices-*.json"))) == 1
+    kept = lambda: list(tmp_path.glob("study_size_minima-*.json"))  # noqa: E731
+    assert len(kept()) == 1
     again = a2._vertices(t, "executed", picks, "profile")
     assert np.isnan(direct).any(), "the draw should leave some budget without an interior minimum"
     for got in (first, again):
         assert got.shape == direct.shape and np.array_equal(got, direct, equal_nan=True)
+    # 6N counts the same N: its minima are the kept ones, its C* its own
+    six = a2._vertices(t, "6N", picks, "profile")
+    assert len(kept()) == 1 and np.array_equal(six, direct_6n, equal_nan=True)
+    assert np.array_equal(six[:2], direct[:2], equal_nan=True) and not np.array_equal(six[2], direct[2], equal_nan=True)
+    a2._vertices(t, "6N non-embedding", picks, "profile")
     a2._vertices(t, "executed", picks[::-1], "profile")
-    assert len(list(tmp_path.glob("study_vertices-*.json"))) == 2, "other draws are another result"
+    assert len(kept()) == 3, "another N or other draws are another result"

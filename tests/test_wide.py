@@ -69,6 +69,23 @@ def test_the_held_out_prediction_recovers_a_known_surface():
         assert p.n_star_error == pytest.approx(p.measured_n_star / p.n_star - 1)
 
 
+def test_the_held_out_prediction_is_kept_by_its_runs_and_arguments(tmp_path, monkeypatch):
+    """Kept on disk (the chapters and the headlines ask for it): read back as computed, and computed again for
+    other runs or other arguments."""
+    from replication import memo
+
+    monkeypatch.setenv(memo.ENV, str(tmp_path))
+    runs = synthetic_runs()
+    direct = wide._held_out_prediction(DEFAULT, runs, "executed", 100, 0, 1e-3, "profile", wide.LEVEL)
+    first, again = (wide.held_out_prediction(runs=runs, bootstrap=100) for _ in range(2))
+    assert first == again == direct and isinstance(first[0].n_star_interval, tuple)
+    kept = lambda: list(tmp_path.glob("wide_held_out_prediction-*.json"))  # noqa: E731
+    assert len(kept()) == 1
+    wide.held_out_prediction(runs=runs.assign(loss=runs["loss"] * 1.001), bootstrap=100)
+    wide.held_out_prediction(runs=runs, bootstrap=100, level=0.9)
+    assert len(kept()) == 3
+
+
 def test_the_prediction_interval_covers_the_truth_under_noise():
     """Seeds of 0.3% noise in the loss: the 80% intervals of N* and L* hold the surface's values in most
     replicates, and are wider than without noise."""

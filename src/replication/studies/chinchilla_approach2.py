@@ -37,35 +37,42 @@ def _vertices(t: pd.DataFrame, count: str, picks=None, estimator: str = DEFAULT_
     """Minima of every budget's profile (by ``estimator``) for the rows ``picks`` (resamples, rows) of ``t``:
     (log N*, log D*, log C*) each (resamples, budgets), NaN where a budget has no interior minimum.
     N and C follow ``count``; C* is the count's FLOPs per token at N* (interpolated in log-log over the
-    budget's sizes) times D*. A bootstrap's minima (``picks`` given) are kept on disk by their inputs'
-    content (:func:`replication.memo.kept`): the chapters and the tests ask for the same ones."""
-    if picks is None:
-        return _minima(t, count, None, estimator)
-    used = t[[_n_column(count), "D", "loss", f"C {count}", "budget"]].to_numpy(float)
-    key = {"inputs": memo.digest(used, np.asarray(picks)), "count": count, "estimator": estimator}
-    return np.array(memo.kept("study_vertices", key, lambda: _minima(t, count, picks, estimator).tolist()), float)
-
-
-def _minima(t: pd.DataFrame, count: str, picks, estimator: str):
+    budget's sizes) times D*. A bootstrap's minima in N and D (``picks`` given) are kept on disk by their
+    inputs' content (:func:`replication.memo.kept`): the chapters and the tests ask for the same ones, and the
+    counts that share N (every count but 6N non-embedding) share them."""
     n_col = _n_column(count)
     logn, logd, loss = np.log(t[n_col].to_numpy(float)), np.log(t["D"].to_numpy(float)), t["loss"].to_numpy(float)
+    budget = t["budget"].to_numpy()
+    if picks is None:
+        vn, vd = _size_minima(logn, logd, loss, budget, np.arange(len(t))[None, :], estimator)
+    else:
+        key = {"inputs": memo.digest(logn, logd, loss, budget.astype(float), np.asarray(picks)),
+               "estimator": estimator}
+        vn, vd = np.array(memo.kept("study_size_minima", key, lambda: [
+            v.tolist() for v in _size_minima(logn, logd, loss, budget, picks, estimator)]), float)
     logc_tok = np.log(t[f"C {count}"].to_numpy(float) / t["D"].to_numpy(float))
-    picks = np.arange(len(t))[None, :] if picks is None else picks
-    budgets = sorted(t["budget"].unique())
-    out = np.full((3, len(picks), len(budgets)), np.nan)
+    logc = np.full_like(vn, np.nan)
+    for i, k in enumerate(sorted(np.unique(budget))):
+        cols = np.flatnonzero(budget == k)
+        order = np.argsort(logn[cols])
+        logc[:, i] = np.interp(vn[:, i], logn[cols][order], logc_tok[cols][order]) + vd[:, i]
+    ok = np.isfinite(vn) & np.isfinite(vd)
+    return np.where(ok, np.stack([vn, vd, logc]), np.nan)
+
+
+def _size_minima(logn, logd, loss, budget, picks, estimator: str):
+    """log N* and log D* of every budget's profile for each row of ``picks``, each (resamples, budgets), NaN
+    unless both have an interior minimum."""
+    budgets = sorted(np.unique(budget))
+    vn, vd = (np.full((len(picks), len(budgets)), np.nan) for _ in range(2))
     for i, k in enumerate(budgets):
-        cols = np.flatnonzero(t["budget"].to_numpy() == k)
+        cols = np.flatnonzero(budget == k)
         w = drawn_counts(picks[:, cols], cols)  # each run of the budget, counted as often as drawn
         y = np.broadcast_to(loss[cols], w.shape)
-        (vn, _, cn), (vd, _, cd) = (minima(x[cols], y, w, estimator=estimator) for x in (logn, logd))
-        okn, okd = cn == 0, cd == 0
-        order = np.argsort(logn[cols])
-        per_tok = np.interp(vn, logn[cols][order], logc_tok[cols][order])
-        ok = okn & okd
-        out[0, :, i] = np.where(ok, vn, np.nan)
-        out[1, :, i] = np.where(ok, vd, np.nan)
-        out[2, :, i] = np.where(ok, per_tok + vd, np.nan)
-    return out
+        (n, _, cn), (d, _, cd) = (minima(x[cols], y, w, estimator=estimator) for x in (logn, logd))
+        ok = (cn == 0) & (cd == 0)
+        vn[:, i], vd[:, i] = np.where(ok, n, np.nan), np.where(ok, d, np.nan)
+    return vn, vd
 
 
 def _profiles(t: pd.DataFrame, n_col: str, budgets, n_star, estimator: str):

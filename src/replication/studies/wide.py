@@ -21,6 +21,7 @@ What it measures there is Approach 2's vertex and the fitted profile's loss at i
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, replace
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
+from replication import memo
 from replication.errors import ReplicationError, check_choice
 from replication.fit import fit_approach3, params_to_theta, predict_loss
 from replication.fit.vertex import DEFAULT_ESTIMATOR
@@ -185,6 +187,16 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
     of the study (recorded runs), if already read."""
     check_choice("count", count, COUNTS)
     t = (runs_table(study, store, recorded_only=True) if runs is None else runs).reset_index(drop=True)
+    args = {"runs": memo.digest(pd.util.hash_pandas_object(t, index=False).to_numpy()), "study": repr(study),
+            "count": count, "bootstrap": bootstrap, "seed": seed, "delta": delta, "estimator": estimator,
+            "level": level}
+    rows = memo.kept("wide_held_out_prediction", args, lambda: [dataclasses.astuple(p) for p in _held_out_prediction(
+        study, t, count, bootstrap, seed, delta, estimator, level)])
+    return [Prediction(*row) for row in rows]
+
+
+def _held_out_prediction(study: WideStudy, t: pd.DataFrame, count: str, bootstrap: int, seed: int, delta: float,
+                         estimator: str, level: float) -> list[Prediction]:
     held_in = t[t["budget"].isin(study.fit_budgets)].reset_index(drop=True)
     out_budgets = [k for k in study.held_out_budgets if (t["budget"] == k).any()]
     if not out_budgets:
