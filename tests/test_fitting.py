@@ -503,3 +503,18 @@ def test_bootstrap_by_clusters_takes_whole_clusters_once():
     assert b.kept == 50 and set(b.samples[:, 0]) <= {1, 2, 3, 4, 5, 6}
     doubled = b.map(lambda s: None if s[0] < 3 else (2 * s[0],), names=("twice",))
     assert doubled.resamples == 50 and doubled.kept == int((b.samples[:, 0] >= 3).sum())
+
+
+def test_the_fits_run_with_one_blas_thread():
+    """replication.fit limits numpy's and scipy's OpenBLAS to one thread (their threads spin on L-BFGS-B's tiny
+    factorisations: 150x slower per iteration with the other core busy, measured)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, numpy, scipy.optimize, replication.fit\nfrom threadpoolctl import threadpool_info\n"
+            "print(json.dumps([(i['filepath'], i['num_threads']) for i in threadpool_info() if i['user_api'] == 'blas']))")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    found = json.loads(out)
+    assert found and all(threads == 1 for _, threads in found), found
