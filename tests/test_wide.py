@@ -181,6 +181,21 @@ def test_chinchilla_against_gopher_is_a_paired_test(tmp_path):
     assert wide_paired.duel(t)[1].outcome == "inconclusive"
     with pytest.raises(ReplicationError, match="no run of Chinchilla against Gopher"):
         wide_paired.duel(t.iloc[0:0])
+    # N_opt's mean loss over its seeds (2.005) against the least loss predicted for the budget
+    from types import SimpleNamespace
+
+    def where(lo, hi):
+        return wide_paired.n_opt_loss(t, SimpleNamespace(loss_star=(lo + hi) / 2, loss_star_interval=(lo, hi)))
+    own = where(1.99, 2.02)
+    assert own["mean"] == pytest.approx(2.005) and own["seeds"] == 4 and own["where"] == "inside"
+    assert (own["least"], own["greatest"]) == pytest.approx((1.98, 2.03))
+    # the mean's 80% t interval over the four seeds: 2.005 ± t(3) 0.0213 / 2
+    half = 1.637744353696209 * np.std([0.0, 0.03, -0.02, 0.01], ddof=1) / 2
+    assert own["interval"] == pytest.approx((2.005 - half, 2.005 + half))
+    assert where(2.005 + half + 0.001, 2.1)["where"] == "below" and where(1.9, 2.005 - half - 0.001)["where"] == "above"
+    assert where(2.005 + half - 0.001, 2.1)["where"] == "inside"
+    assert wide_paired.n_opt_loss(t, None) is None
+    assert wide_paired.n_opt_loss(t[t["model"] != "predicted N_opt"], SimpleNamespace(loss_star_interval=(1, 3))) is None
 
 
 def test_the_runs_table_reads_a_study_still_training(tmp_path):
@@ -227,6 +242,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
     v, held_out, chinchilla_gopher = wide.verdicts(study, store, bootstrap=200)
     assert held_out.outcome == "agrees" and held_out.n == 2 and chinchilla_gopher.outcome == "agrees"
+    assert "inside the law's" in chinchilla_gopher.finding, chinchilla_gopher.finding
     assert words(box_markdown([v, held_out, chinchilla_gopher])) <= 60
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
@@ -239,7 +255,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     duel = designs.plan("wide", "duel", root=store.root)
     n_opt = wide.held_in_n_opt(study, store)
     assert [p.run_id for p in duel] == [c.run_id() for c in replace(study, duel_n_opt=n_opt).duel_configs()]
-    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees") and f"On {len(study.budgets)} budgets" in v.finding
+    assert v.n == len(study.budgets) and v.outcome in ("agrees", "disagrees") and f"all {len(study.budgets)} budgets" in v.finding
 
 
 def test_the_chapter_reads_a_complete_study(complete):
@@ -257,11 +273,12 @@ def test_the_chapter_reads_a_complete_study(complete):
     numbers = view.glue_numbers(st)
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
+    assert "lies inside the least loss the held-in fits predict" in view.duel_markdown(st)
     # the batch test: each alternative-batch run beside the batch-8 run of its width and seed
     assert len(st.batch) == len(study.batch_points()) and st.batch["difference"].abs().max() < 0.05
     assert f"Batch {study.batch_alternative} minus batch {study.batch_size}, paired by seed" in view.batch_markdown(st)
     assert "Fitted to the 6 bracketed optima" in view.rule_markdown(st)
-    for fig in (plots.plot_sweep(st), plots.plot_profiles(st), plots.plot_prediction(st)):
+    for fig in (plots.plot_sweep(st), plots.plot_profiles(st), plots.plot_prediction(st), plots.plot_duel(st)):
         assert fig.axes
     assert "Table" in view.prediction_table(st)._repr_html_() and "Table" in view.accounting_table(st)._repr_html_()
     assert "Table" in view.robustness_table(st)._repr_html_() and "Table" in view.intervals_table(st)._repr_html_()

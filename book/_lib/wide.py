@@ -287,8 +287,16 @@ def duel_markdown(st: State) -> str:
         return f"{where} None of their runs is recorded yet."
     tests, v = wide_paired.duel(st.duel)
     parts = [f"the {name} model: {t}" for name, t in tests.items()]
+    top = next((p for p in st.predictions or [] if p.budget == s.budgets[-1]), None)
+    own = wide_paired.n_opt_loss(st.duel, top, wide.LEVEL)
+    its = "" if own is None else (
+        f" The predicted N_opt's loss, {own['mean']:.3f} on average over its {own['seeds']} seeds (from "
+        f"{own['least']:.3f} to {own['greatest']:.3f}; {wide.LEVEL:.0%} interval of the mean {own['interval'][0]:.3f}"
+        f" to {own['interval'][1]:.3f}), lies {own['where']} the least loss the held-in fits predict for this "
+        f"budget, {own['predicted']:.3f} ({wide.LEVEL:.0%} interval {own['predicted interval'][0]:.3f} to "
+        f"{own['predicted interval'][1]:.3f}).")
     return (f"{where} Recorded: {len(st.duel)} of {len(s.duel_points())} runs. Against the predicted N_opt, "
-            f"paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*.")
+            f"paired by seed, {'; '.join(parts)}. Outcome: *{v.label}*.{its}")
 
 
 # -- tables ---------------------------------------------------------------------------------------------

@@ -97,3 +97,33 @@ def plot_profiles(st):
     fig.tight_layout()
     return fig
 
+
+
+def plot_duel(st):
+    """Chinchilla against Gopher: each model's final loss against its parameters, each seed a dot and its three
+    models joined by a thin line (the pairs the tests compare), each model's mean a bar, and the least loss the
+    held-in fits predict for the budget with its interval as a band."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    t = st.duel
+    if t is None or t.empty:
+        ax.text(0.5, 0.5, "no run of the duel recorded yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        top = next((p for p in st.predictions or [] if p.budget == st.study.budgets[-1]), None)
+        if top is not None:
+            ax.axhspan(*top.loss_star_interval, color=PALETTE[1], alpha=0.15, lw=0,
+                       label=f"least loss the held-in fits predict ({wide.LEVEL:.0%} interval)")
+            ax.axhline(top.loss_star, color=PALETTE[1], lw=1)
+        for i, (seed, g) in enumerate(t.sort_values("N").groupby("seed")):
+            ax.plot(g["N"], g["loss"], "-o", color=PALETTE[0], lw=0.6, ms=4, alpha=0.7,
+                    label="one seed's three models" if i == 0 else None)
+        mean = t.groupby("N")["loss"].mean()
+        ax.plot(mean.index, mean.to_numpy(), "_", color="black", ms=24, mew=2, label="mean over seeds")
+        for n, g in t.groupby("N"):
+            ax.annotate(g["model"].iloc[0], (n, g["loss"].max()), textcoords="offset points", xytext=(0, 8),
+                        ha="center", fontsize="small")
+        ax.margins(y=0.15)
+        ax.legend(fontsize="small", loc="upper center")
+    ax.set(xscale="log", xlabel="parameters N", ylabel="final validation loss (nats per byte)",
+           title=f"C = {sci(st.study.budgets[-1])} executed FLOPs")
+    fig.tight_layout()
+    return fig

@@ -40,7 +40,7 @@ from replication.studies.chinchilla_runs import COUNTS, runs_table
 from replication.studies.runs import open_store
 from replication.studies.wide_design import DEFAULT, WideStudy
 from replication.studies.wide_lr import repeat_points
-from replication.studies.wide_paired import duel, duel_table
+from replication.studies.wide_paired import duel, duel_table, n_opt_loss
 from replication.studies.wide_plan import plan
 from replication.verdict import AGREES, DISAGREES, INCONCLUSIVE, Verdict
 
@@ -316,7 +316,7 @@ def verdicts(study: WideStudy = DEFAULT, store=None, counts: pd.DataFrame | None
     if duel_runs is None:
         duel_runs = duel_table(study, store)
     return [_exponent_verdict(study, counts, vertices), _prediction_verdict(study, predictions or []),
-            _duel_verdict(study, duel_runs)]
+            _duel_verdict(study, duel_runs, predictions or [])]
 
 
 def _exponent_verdict(study: WideStudy, counts: pd.DataFrame | None, vertices: int | None) -> Verdict:
@@ -328,10 +328,9 @@ def _exponent_verdict(study: WideStudy, counts: pd.DataFrame | None, vertices: i
                        finding=f"{vertices or 0} of {len(study.budgets)} budgets have a vertex.")
     ex = counts.set_index("count").loc["6N", "intervals"]
     a, r = ex["a"], ex["b/a"]
-    of = f"{a.vertices}" if a.vertices == len(study.budgets) else f"{a.vertices} of {len(study.budgets)}"
-    return a.verdict(paper, claim=claim, finding=f"On {of} budgets, $a$ = {a.estimate:.2f} "
-                     f"({a.widest[0]:.2f} to {a.widest[1]:.2f}), $b/a$ = {r.estimate:.2f} "
-                     f"({r.widest[0]:.2f} to {r.widest[1]:.2f}).")
+    of = f"all {a.vertices}" if a.vertices == len(study.budgets) else f"{a.vertices} of {len(study.budgets)}"
+    return a.verdict(paper, claim=claim, finding=f"$a$ = {a.estimate:.2f} ({a.widest[0]:.2f}–{a.widest[1]:.2f}), "
+                     f"$b/a$ = {r.estimate:.2f} ({r.widest[0]:.2f}–{r.widest[1]:.2f}); {of} budgets.")
 
 
 def _prediction_verdict(study: WideStudy, predictions: list[Prediction]) -> Verdict:
@@ -342,7 +341,7 @@ def _prediction_verdict(study: WideStudy, predictions: list[Prediction]) -> Verd
     test = f"joint {LEVEL:.0%} prediction intervals of N* and the least loss at every held-out budget"
     measured = [p for p in predictions if math.isfinite(p.measured_n_star)]
     errors = lambda f: ", ".join(_signed_percent(f(p)) for p in measured)  # noqa: E731
-    found = (f"Held out, $N^*$ is off {errors(lambda p: p.n_star_error)}; least loss "
+    found = (f"Held out: $N^*$ {errors(lambda p: p.n_star_error)}, least loss "
              f"{errors(lambda p: p.loss_star_error)}")
     if len(measured) < study.held_out:
         return Verdict(claim=claim, outcome=INCONCLUSIVE, test=test, n=len(measured), unit="budgets",
@@ -357,14 +356,21 @@ def _signed_percent(x: float) -> str:
     return f"{x:+.0%}".replace("-", "−") if abs(x) >= 0.01 else f"{x:+.1%}".replace("-", "−")
 
 
-def _duel_verdict(study: WideStudy, table: pd.DataFrame) -> Verdict:
+def _duel_verdict(study: WideStudy, table: pd.DataFrame, predictions: list[Prediction]) -> Verdict:
+    """The paired tests of :func:`duel`; the finding adds where N_opt's loss lies against the least loss the
+    held-in fits predict at the top budget."""
     claim = f"$N_{{opt}}$ beats models ~{study.duel_ratio:g}× larger and smaller."
     if table.empty:
         return Verdict(claim=claim, outcome=INCONCLUSIVE, test="paired t tests over seeds", n=0,
                        finding="Not trained yet.")
     tests, v = duel(table)
-    diffs = "; ".join(f"{name.split()[-1]} {_nats(t)}" for name, t in tests.items())
-    return replace(v, claim=claim, finding=f"In nats: {diffs}.")
+    diffs = ", ".join(f"{name.split()[-1]} {_nats(t)}" for name, t in tests.items())
+    top = next((p for p in predictions if p.budget == study.budgets[-1]), None)
+    own = n_opt_loss(table, top, LEVEL)
+    its = "" if own is None else (f"; loss {own['mean']:.3f} ± {own['mean'] - own['interval'][0]:.3f}, "
+                                  f"{own['where']} the law's {own['predicted interval'][0]:.3f}–"
+                                  f"{own['predicted interval'][1]:.3f}")
+    return replace(v, claim=claim, finding=f"In nats: {diffs}{its}.")
 
 
 def _nats(t: stats.PairedTest) -> str:

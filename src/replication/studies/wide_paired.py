@@ -3,7 +3,10 @@
 Gopher in miniature, read from the run store as far as it is recorded."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
+from scipy.stats import t as student_t
 
 from replication.errors import ReplicationError
 from replication.studies import stats
@@ -101,6 +104,24 @@ def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.Pair
                 for n, t in tests.items()]
     return tests, stats.all_agree(verdicts, "At the top budget the law's predicted N_opt has a lower loss than the "
                                             "larger model on fewer tokens and the smaller one on more.")
+
+
+def n_opt_loss(table: pd.DataFrame, prediction, level: float = 0.8) -> dict | None:
+    """The predicted N_opt's final loss beside the least loss the held-in fits predict at the top budget
+    (``prediction``, that budget's :class:`~replication.studies.wide.Prediction`, its interval at ``level``):
+    the mean over N_opt's seeds with its t interval at the same level (the seeds' scatter; the mean alone with
+    one seed), and ``where`` it lies: "inside" (the two intervals overlap), "below" or "above". None before N_opt
+    has a run or the budget a prediction."""
+    ref = table.loc[table["model"] == DUEL_REFERENCE, "loss"] if len(table) else pd.Series(dtype=float)
+    if ref.empty or prediction is None:
+        return None
+    lo, hi = prediction.loss_star_interval
+    mean, n = float(ref.mean()), len(ref)
+    half = float(student_t.ppf(0.5 + level / 2, n - 1) * ref.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    low, high = mean - half, mean + half
+    return {"mean": mean, "seeds": n, "least": float(ref.min()), "greatest": float(ref.max()),
+            "interval": (low, high), "predicted": prediction.loss_star, "predicted interval": (lo, hi),
+            "where": "below" if high < lo else "above" if low > hi else "inside"}
 
 
 def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) -> Verdict:
