@@ -27,17 +27,20 @@ from replication.repository import BOOK_DIR, REPO_DIR
 CHAPTER_RUNS_DIR = REPO_DIR / "runs" / "chapters"
 
 
-def execute(path: Path, params: dict, output: Path | None, progress: bool = False):
+def execute(path: Path, params: dict, output: Path | None, progress: bool = False, kernel=None):
     """Execute one chapter with papermill (cwd = the chapter's folder); write ``output`` atomically if given.
 
     The kernel's own log lines (its start-up warnings, a traceback of an interrupt) go to a scratch file, not
     to our stderr: a failure is reported as one line by the caller. The progress bar, when asked for, is
-    shown on a terminal only.
+    shown on a terminal only. ``kernel``: a :class:`~replication.book.kernel.SharedKernel` to run in (the
+    site build's), else a kernel of the chapter's own.
     """
     import nbformat
     import papermill  # slow to import; only execution needs it
 
     nb = inject_parameters(read_md(path.read_text()), params)
+    if kernel is not None and kernel.cwd.resolve() != path.parent.resolve():
+        kernel = None  # the shared kernel works in another folder
     progress = progress and sys.stderr.isatty()
     sys.stderr.flush()
     saved = os.dup(2)
@@ -53,6 +56,7 @@ def execute(path: Path, params: dict, output: Path | None, progress: bool = Fals
                 cwd=str(path.parent),
                 progress_bar={"file": terminal} if progress else False,
                 log_output=False,
+                **({"km": kernel.ready()} if kernel is not None else {}),
             )
         finally:
             sys.stderr.flush()

@@ -15,6 +15,7 @@ from replication.book import site
 from replication.book.cache import cache_key, chapter_helpers, library_hash
 from replication.book.chapters import PARAMS_ENV, book_params, is_notebook_text, read_md, read_parameters
 from replication.book.execution import execute
+from replication.book.kernel import SharedKernel
 from replication.book.parameters import validate_parameters
 
 
@@ -88,7 +89,9 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         nb = nbformat.read(cached, as_version=4)
     else:
         logging.getLogger(__name__).info(f"[replication] executing {docname} with papermill")
-        nb = execute(Path(app.env.doc2path(docname)), params, cached)
+        if getattr(app, "replication_kernel", None) is None:
+            app.replication_kernel = SharedKernel(Path(app.srcdir))
+        nb = execute(Path(app.env.doc2path(docname)), params, cached, kernel=app.replication_kernel)
     if params:
         label_injected(nb, params)
     site.add_rerun_note(nb, docname, read_parameters(nb))
@@ -96,9 +99,16 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
     source[0] = nbformat.writes(nb)
 
 
+def _on_build_finished(app, exception) -> None:
+    if getattr(app, "replication_kernel", None) is not None:
+        app.replication_kernel.close()
+        app.replication_kernel = None
+
+
 def setup(app):
     site.setup(app)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("source-read", _on_source_read)
+    app.connect("build-finished", _on_build_finished)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
