@@ -256,10 +256,10 @@ def prediction_markdown(st: State) -> str:
             continue
         lines.append(f"At {sci(p.budget)} FLOPs the held-in fits predict N\\* = {p.n_star:,.0f} ({p.n_star_interval[0]:,.0f} "
                      f"to {p.n_star_interval[1]:,.0f}) and measure {p.measured_n_star:,.0f}, "
-                     f"{_percent(p.n_star_error)} off, {'inside' if p.n_star_inside else 'outside'} the interval; "
+                     f"{_percent(p.n_star_error, 1)} off, {'inside' if p.n_star_inside else 'outside'} the interval; "
                      f"the minimum loss {p.loss_star:.4f} ({p.loss_star_interval[0]:.4f} to "
                      f"{p.loss_star_interval[1]:.4f}) against {p.measured_loss_star:.4f} measured, "
-                     f"{'inside' if p.loss_star_inside else 'outside'}.")
+                     f"{_percent(p.loss_star_error, 1)} off, {'inside' if p.loss_star_inside else 'outside'}.")
     return " ".join(lines)
 
 
