@@ -5,7 +5,7 @@ import json
 import pytest
 
 from replication.book.execution import execute
-from replication.book.kernel import SharedKernel
+from replication.book.kernel import SharedKernel, _sync
 from replication.repository import BOOK_DIR
 
 HEAD = """---
@@ -92,8 +92,31 @@ def test_each_chapter_finds_the_shared_kernel_as_a_fresh_one(tmp_path):
 def test_a_kernel_that_died_is_started_again(tmp_path):
     kernel = SharedKernel(tmp_path)
     try:
-        km = kernel.ready()
-        km.shutdown_kernel(now=True)
-        assert kernel.ready().is_alive()
+        first = kernel.ready()
+        assert kernel.alive()
+        _sync(first.shutdown_kernel)(now=True)
+        assert not kernel.alive()
+        assert kernel.ready() is not first and kernel.alive()
+    finally:
+        kernel.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_chapter_that_kills_the_kernel_fails_and_the_next_one_runs(tmp_path):
+    """A kernel that dies mid-chapter ends the chapter in an error (not a wait for output that never comes);
+    the next chapter gets a kernel started again. Each chapter's kernel clients are stopped after it."""
+    (tmp_path / "dies.md").write_text(HEAD.format(title="Dies", book=str(BOOK_DIR)) + """
+```{code-cell} ipython3
+import os
+os._exit(1)
+```
+""")
+    (tmp_path / "look.md").write_text(LOOK)
+    kernel = SharedKernel(tmp_path)
+    try:
+        with pytest.raises(Exception, match="(?i)dead|died|kernel"):
+            execute(tmp_path / "dies.md", {}, None, kernel=kernel)
+        found = json.loads(_printed(execute(tmp_path / "look.md", {}, None, kernel=kernel)))
+        assert found["leftover"] is False and kernel.km.opened == []
     finally:
         kernel.close()

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t as student_t
 
 from _study_fakes import WIDE_LAW, fake_wide_store, record
 from replication.errors import ReplicationError
@@ -184,18 +185,24 @@ def test_chinchilla_against_gopher_is_a_paired_test(tmp_path):
     # N_opt's mean loss over its seeds (2.005) against the least loss predicted for the budget
     from types import SimpleNamespace
 
-    def where(lo, hi):
-        return wide_paired.n_opt_loss(t, SimpleNamespace(loss_star=(lo + hi) / 2, loss_star_interval=(lo, hi)))
+    def where(lo, hi, table=t):
+        return wide_paired.n_opt_loss(table, SimpleNamespace(loss_star=(lo + hi) / 2, loss_star_interval=(lo, hi)),
+                                      0.8)
     own = where(1.99, 2.02)
     assert own["mean"] == pytest.approx(2.005) and own["seeds"] == 4 and own["where"] == "inside"
     assert (own["least"], own["greatest"]) == pytest.approx((1.98, 2.03))
-    # the mean's 80% t interval over the four seeds: 2.005 ± t(3) 0.0213 / 2
-    half = 1.637744353696209 * np.std([0.0, 0.03, -0.02, 0.01], ddof=1) / 2
+    # the mean's 80% t interval over the four seeds
+    half = student_t.ppf(0.9, 3) * np.std([0.0, 0.03, -0.02, 0.01], ddof=1) / 2
     assert own["interval"] == pytest.approx((2.005 - half, 2.005 + half))
-    assert where(2.005 + half + 0.001, 2.1)["where"] == "below" and where(1.9, 2.005 - half - 0.001)["where"] == "above"
-    assert where(2.005 + half - 0.001, 2.1)["where"] == "inside"
-    assert wide_paired.n_opt_loss(t, None) is None
-    assert wide_paired.n_opt_loss(t[t["model"] != "predicted N_opt"], SimpleNamespace(loss_star_interval=(1, 3))) is None
+    assert where(2.006, 2.1)["where"] == "below" and where(1.9, 2.004)["where"] == "above"
+    # a NaN loss is no seed; one seed has no interval
+    nan_seed = t.assign(loss=np.where((t["model"] == "predicted N_opt") & (t["seed"] == 3), np.nan, t["loss"]))
+    assert where(1.9, 2.1, nan_seed)["seeds"] == 3
+    one = where(1.9, 2.1, t[(t["model"] != "predicted N_opt") | (t["seed"] == 0)])
+    assert one["seeds"] == 1 and np.isnan(one["interval"]).all() and one["mean"] == pytest.approx(2.0)
+    assert wide_paired.n_opt_loss(t, None, 0.8) is None
+    assert wide_paired.n_opt_loss(t[t["model"] != "predicted N_opt"], SimpleNamespace(loss_star_interval=(1, 3)),
+                                  0.8) is None
 
 
 def test_the_runs_table_reads_a_study_still_training(tmp_path):
@@ -242,7 +249,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
     v, held_out, chinchilla_gopher = wide.verdicts(study, store, bootstrap=200)
     assert held_out.outcome == "agrees" and held_out.n == 2 and chinchilla_gopher.outcome == "agrees"
-    assert "inside the law's" in chinchilla_gopher.finding, chinchilla_gopher.finding
+    assert "its mean loss" in chinchilla_gopher.finding, chinchilla_gopher.finding
     assert words(box_markdown([v, held_out, chinchilla_gopher])) <= 60
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
@@ -273,7 +280,7 @@ def test_the_chapter_reads_a_complete_study(complete):
     numbers = view.glue_numbers(st)
     assert numbers["wd_recorded"] == numbers["wd_runs"]
     assert "inside" in view.prediction_markdown(st) and "Outcome: *agrees*" in view.duel_markdown(st)
-    assert "lies inside the least loss the held-in fits predict" in view.duel_markdown(st)
+    assert "the least loss the held-in fits predict for this budget" in view.duel_markdown(st)
     # the batch test: each alternative-batch run beside the batch-8 run of its width and seed
     assert len(st.batch) == len(study.batch_points()) and st.batch["difference"].abs().max() < 0.05
     assert f"Batch {study.batch_alternative} minus batch {study.batch_size}, paired by seed" in view.batch_markdown(st)

@@ -98,7 +98,6 @@ def plot_profiles(st):
     return fig
 
 
-
 def plot_duel(st):
     """Chinchilla against Gopher: each model's final loss against its parameters, each seed a dot and its three
     models joined by a thin line (the pairs the tests compare), each model's mean a bar, and the least loss the

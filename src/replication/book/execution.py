@@ -62,6 +62,8 @@ def execute(path: Path, params: dict, output: Path | None, progress: bool = Fals
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+            if kernel is not None:
+                kernel.done()
     if output is not None:
         with atomic_write(output, "w", encoding="utf-8") as f:
             nbformat.write(executed, f)

@@ -66,29 +66,51 @@ def restore() -> None:
 
 class SharedKernel:
     """A python3 kernel started in ``cwd`` on first use and kept: :meth:`ready` returns its manager, reset for
-    the next chapter (papermill's ``km``); a kernel that died is started again. Its log goes to a scratch
-    file, as a chapter's own kernel's does (:func:`replication.book.execution.execute`)."""
+    the next chapter (papermill's ``km``); a kernel that died, or that a reset failed on, is started again.
+    :meth:`done` stops the kernel clients a chapter opened (nbclient leaves them to the manager's owner). Its
+    log goes to a scratch file, as a chapter's own kernel's does
+    (:func:`replication.book.execution.execute`). The manager is jupyter_client's asynchronous one, as
+    nbclient's own: with it nbclient notices a kernel that dies mid-chapter instead of waiting for its output."""
 
     def __init__(self, cwd: Path):
         self.cwd = Path(cwd)
         self.km = None
         self._log = None
 
-    def ready(self):
-        from jupyter_client import KernelManager
+    def alive(self) -> bool:
+        return self.km is not None and _sync(self.km.is_alive)()
 
-        if self.km is None or not self.km.is_alive():
-            self.close()
-            self._log = tempfile.TemporaryFile()
-            self.km = KernelManager(kernel_name="python3")
-            self.km.start_kernel(cwd=str(self.cwd), stderr=self._log, stdout=self._log)
-            self._run("from replication.book import kernel as _kernel\n_kernel.snapshot()\ndel _kernel\n")
-        else:
-            self._run(RESET)
+    def ready(self):
+        if self.alive():
+            try:
+                self._run(RESET)
+                return self.km
+            except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced
+                pass
+        self.close()
+        self._start()
         return self.km
 
+    def _start(self) -> None:
+        from jupyter_client import AsyncKernelManager
+
+        class Manager(AsyncKernelManager):
+            def client(self, **kwargs):
+                kc = super().client(**kwargs)
+                self.opened.append(kc)
+                return kc
+
+        self._log = tempfile.TemporaryFile()
+        self.km = Manager(kernel_name="python3")
+        self.km.opened = []
+        _sync(self.km.start_kernel)(cwd=str(self.cwd), stderr=self._log, stdout=self._log)
+        self._run("from replication.book import kernel as _kernel\n_kernel.snapshot()\ndel _kernel\n")
+
     def _run(self, code: str) -> None:
-        kc = self.km.client()
+        from jupyter_client import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.km.get_connection_info())
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=120)
@@ -100,10 +122,24 @@ class SharedKernel:
             raise RuntimeError(f"the shared kernel could not be reset: {content.get('ename')}: "
                                f"{content.get('evalue')}")
 
+    def done(self) -> None:
+        """After a chapter: stop the clients it opened."""
+        if self.km is not None:
+            for kc in self.km.opened:
+                kc.stop_channels()
+            self.km.opened.clear()
+
     def close(self) -> None:
         if self.km is not None:
-            self.km.shutdown_kernel(now=True)
+            self.done()
+            _sync(self.km.shutdown_kernel)(now=True)
             self.km = None
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _sync(coroutine_function):
+    from jupyter_core.utils import run_sync
+
+    return run_sync(coroutine_function)

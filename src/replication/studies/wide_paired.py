@@ -106,22 +106,22 @@ def duel(table: pd.DataFrame, level: float = 0.95) -> tuple[dict[str, stats.Pair
                                             "larger model on fewer tokens and the smaller one on more.")
 
 
-def n_opt_loss(table: pd.DataFrame, prediction, level: float = 0.8) -> dict | None:
+def n_opt_loss(table: pd.DataFrame, prediction, level: float) -> dict | None:
     """The predicted N_opt's final loss beside the least loss the held-in fits predict at the top budget
     (``prediction``, that budget's :class:`~replication.studies.wide.Prediction`, its interval at ``level``):
-    the mean over N_opt's seeds with its t interval at the same level (the seeds' scatter; the mean alone with
-    one seed), and ``where`` it lies: "inside" (the two intervals overlap), "below" or "above". None before N_opt
+    the mean over N_opt's seeds, its t interval at the same level (NaN with one seed), and ``where`` the mean
+    lies against the prediction's interval: "inside", "below" or "above". The prediction is the least loss
+    over sizes: an N_opt off the budget's vertex lies above it even where the law is right. None before N_opt
     has a run or the budget a prediction."""
-    ref = table.loc[table["model"] == DUEL_REFERENCE, "loss"] if len(table) else pd.Series(dtype=float)
+    ref = table.loc[table["model"] == DUEL_REFERENCE, "loss"].dropna() if len(table) else pd.Series(dtype=float)
     if ref.empty or prediction is None:
         return None
     lo, hi = prediction.loss_star_interval
     mean, n = float(ref.mean()), len(ref)
-    half = float(student_t.ppf(0.5 + level / 2, n - 1) * ref.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-    low, high = mean - half, mean + half
+    half = float(student_t.ppf(0.5 + level / 2, n - 1) * ref.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     return {"mean": mean, "seeds": n, "least": float(ref.min()), "greatest": float(ref.max()),
-            "interval": (low, high), "predicted": prediction.loss_star, "predicted interval": (lo, hi),
-            "where": "below" if high < lo else "above" if low > hi else "inside"}
+            "interval": (mean - half, mean + half), "predicted": prediction.loss_star, "predicted interval": (lo, hi),
+            "where": "inside" if lo <= mean <= hi else "below" if mean < lo else "above"}
 
 
 def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) -> Verdict:
