@@ -249,7 +249,7 @@ def test_the_complete_study_recovers_its_rule_and_its_law(complete):
     assert verdict.outcome == "agrees" and all(t.difference > 0.01 for t in tests.values())
     v, held_out, chinchilla_gopher = wide.verdicts(study, store, bootstrap=200)
     assert held_out.outcome == "agrees" and held_out.n == 2 and chinchilla_gopher.outcome == "agrees"
-    assert "its mean loss" in chinchilla_gopher.finding, chinchilla_gopher.finding
+    assert "its loss 1.2" in chinchilla_gopher.finding, chinchilla_gopher.finding
     assert words(box_markdown([v, held_out, chinchilla_gopher])) <= 60
     # the duel's N_opt: the held-in line at the top budget, as the held-out prediction gives it
     assert wide.held_in_n_opt(study, store) == pytest.approx(preds[-1].n_star, rel=1e-3)
@@ -366,3 +366,16 @@ def test_a_half_trained_duel_is_inconclusive_not_an_error():
     assert v.outcome == "inconclusive" and v.n == 1 and tests["4x smaller"].difference == pytest.approx(0.05)
     [_, _, chinchilla_gopher] = wide.verdicts(DEFAULT, counts=None, vertices=0, predictions=[], duel_runs=one_pair)
     assert "larger 1 seed paired" in chinchilla_gopher.finding and "smaller +0.050" in chinchilla_gopher.finding
+
+
+def test_the_prediction_verdict_judges_jointly_and_says_what_lies_outside_alone():
+    def pred(budget, measured_n, measured_loss):
+        return wide.Prediction(budget, 100.0, (80.0, 120.0), 2.0, (1.9, 2.1), measured_n, (90.0, 110.0),
+                               measured_loss, 0.95, (60.0, 150.0), (1.8, 2.2))
+    inside = [pred(1.6e13, 100.0, 2.0), pred(3.2e13, 130.0, 1.85)]  # the second outside its 80% intervals only
+    v = wide._prediction_verdict(DEFAULT, inside)
+    assert v.outcome == "agrees" and "all inside jointly (2 of 4 outside their own 80%)" in v.finding
+    assert "outside their own" not in wide._prediction_verdict(DEFAULT, inside[:1] + inside[:1]).finding
+    outside = [inside[0], pred(3.2e13, 160.0, 2.0)]  # N* outside its joint interval too
+    assert wide._prediction_verdict(DEFAULT, outside).outcome == "disagrees"
+    assert wide._prediction_verdict(DEFAULT, inside[:1]).outcome == "inconclusive"

@@ -260,6 +260,16 @@ def prediction_markdown(st: State) -> str:
                      f"the minimum loss {p.loss_star:.4f} ({p.loss_star_interval[0]:.4f} to "
                      f"{p.loss_star_interval[1]:.4f}) against {p.measured_loss_star:.4f} measured, "
                      f"{_percent(p.loss_star_error, 1)} off, {'inside' if p.loss_star_inside else 'outside'}.")
+    measured = [p for p in st.predictions if math.isfinite(p.measured_n_star)]
+    if len(measured) == len(st.predictions) == st.study.held_out:
+        top = measured[-1]
+        inside = all(p.inside_jointly for p in measured)
+        lines.append(f"The verdict judges the {2 * len(measured)} numbers together, each against its "
+                     f"{top.joint_level:.1%} interval (Bonferroni), so that all fall inside with "
+                     f"{wide.LEVEL:.0%} probability where the law holds: they "
+                     f"{'all fall inside' if inside else 'do not all fall inside'} (at {sci(top.budget)} FLOPs, "
+                     f"N\\* {top.n_star_joint[0]:,.0f} to {top.n_star_joint[1]:,.0f} and the least loss "
+                     f"{top.loss_star_joint[0]:.4f} to {top.loss_star_joint[1]:.4f}).")
     return " ".join(lines)
 
 

@@ -348,8 +348,10 @@ def _prediction_verdict(study: WideStudy, predictions: list[Prediction]) -> Verd
                        finding=(f"{found}; {len(measured)} of {study.held_out} measured." if measured
                                 else "No held-out budget has a vertex yet."))
     inside = all(p.inside_jointly for p in measured)
+    alone = sum(2 - p.n_star_inside - p.loss_star_inside for p in measured)  # outside their own intervals
+    also = f" ({alone} of {2 * len(measured)} outside their own {LEVEL:.0%})" if inside and alone else ""
     return Verdict(claim=claim, outcome=AGREES if inside else DISAGREES, test=test, n=len(measured),
-                   unit="budgets", finding=f"{found}: {'all' if inside else 'not all'} inside.")
+                   unit="budgets", finding=f"{found}: {'all' if inside else 'not all'} inside jointly{also}.")
 
 
 def _signed_percent(x: float) -> str:
@@ -367,7 +369,7 @@ def _duel_verdict(study: WideStudy, table: pd.DataFrame, predictions: list[Predi
     diffs = ", ".join(f"{name.split()[-1]} {_nats(t)}" for name, t in tests.items())
     top = next((p for p in predictions if p.budget == study.budgets[-1]), None)
     own = n_opt_loss(table, top, LEVEL)
-    its = "" if own is None else (f"; its mean loss {own['mean']:.3f} is {own['where']} the predicted "
+    its = "" if own is None else (f"; its loss {own['mean']:.3f}, {own['where']} the predicted "
                                   f"{own['predicted interval'][0]:.3f}–{own['predicted interval'][1]:.3f}")
     return replace(v, claim=claim, finding=f"In nats: {diffs}{its}.")
 
