@@ -387,11 +387,12 @@ def prediction_table(st: State):
     t["L* interval"] = [f"{lo:.4f} to {hi:.4f}" for lo, hi in zip(t["L* low"], t["L* high"])]
     return table(t, index="C", columns=["C", "N* predicted", "N* interval", "N* measured", "N* error",
                                         "L* predicted", "L* interval", "L* measured", "L* error"],
-                 headers={"C": "held-out budget (executed FLOPs)", "N* predicted": "N* predicted",
+                 headers={"C": "held-out budget C", "N* predicted": "N* predicted",
                           "N* interval": "80% prediction interval", "N* measured": "N* measured",
-                          "N* error": "error", "L* predicted": "least loss predicted (nats per byte)",
+                          "N* error": "error", "L* predicted": "least loss predicted",
                           "L* interval": "80% prediction interval", "L* measured": "least loss measured",
                           "L* error": "error"},
                  formats={"C": "sci", "N* predicted": "int", "N* measured": "int", "L* predicted": "f4",
-                          "L* measured": "f4", "N* error": lambda x: _percent(x, 1), "L* error": lambda x: _percent(x, 2)},
-                 caption="The held-out prediction: what the fits on the lower budgets predict at the top two")
+                          "L* measured": "f4", "N* error": lambda x: _percent(x, 1), "L* error": lambda x: _percent(x, 1)},
+                 caption="The held-out prediction: what the fits on the lower budgets predict at the top two (C in "
+                         "executed FLOPs, losses in nats per byte)")
