@@ -297,14 +297,13 @@ def duel_markdown(st: State) -> str:
         return f"{where} None of their runs is recorded yet."
     tests, v = wide_paired.duel(st.duel)
     parts = [f"the {name} model: {t}" for name, t in tests.items()]
-    top = next((p for p in st.predictions or [] if p.budget == s.budgets[-1]), None)
-    own = wide_paired.n_opt_loss(st.duel, top, wide.LEVEL)
-    spread = ("" if own is None or own["seeds"] < 2 else
-              f" from {own['least']:.3f} to {own['greatest']:.3f}, {wide.LEVEL:.0%} t interval of the mean "
-              f"{own['interval'][0]:.3f} to {own['interval'][1]:.3f};")
+    own = wide_paired.n_opt_loss(st.duel, wide.top_prediction(s, st.predictions), wide.LEVEL)
+    spread = ("one run" if own is None or own["seeds"] < 2 else
+              f"from {own['least']:.3f} to {own['greatest']:.3f}, {wide.LEVEL:.0%} t interval of the mean "
+              f"{own['interval'][0]:.3f} to {own['interval'][1]:.3f}")
     its = "" if own is None else (
         f" The predicted N_opt's loss averages {own['mean']:.3f} over its {own['seeds']} "
-        f"seed{'s' if own['seeds'] > 1 else ''} ({spread.strip(' ;') or 'one run'}); the mean lies {own['where']} "
+        f"seed{'s' if own['seeds'] > 1 else ''} ({spread}); the mean lies {own['where']} "
         f"the {wide.LEVEL:.0%} interval of the least loss the held-in fits predict for this budget, "
         f"{own['predicted']:.3f} ({own['predicted interval'][0]:.3f} to {own['predicted interval'][1]:.3f}). The "
         "prediction is the least loss over sizes, so a model off the budget's vertex would lie above it even "

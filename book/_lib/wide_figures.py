@@ -107,7 +107,7 @@ def plot_duel(st):
     if t is None or t.empty:
         ax.text(0.5, 0.5, "no run of the duel recorded yet", ha="center", va="center", transform=ax.transAxes)
     else:
-        top = next((p for p in st.predictions or [] if p.budget == st.study.budgets[-1]), None)
+        top = wide.top_prediction(st.study, st.predictions)
         if top is not None:
             ax.axhspan(*top.loss_star_interval, color=PALETTE[1], alpha=0.15, lw=0,
                        label=f"least loss the held-in fits predict ({wide.LEVEL:.0%} interval)")

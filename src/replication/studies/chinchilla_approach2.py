@@ -52,7 +52,7 @@ def _vertices(t: pd.DataFrame, count: str, picks=None, estimator: str = DEFAULT_
             v.tolist() for v in _size_minima(logn, logd, loss, budget, picks, estimator)]), float)
     logc_tok = np.log(t[f"C {count}"].to_numpy(float) / t["D"].to_numpy(float))
     logc = np.full_like(vn, np.nan)
-    for i, k in enumerate(sorted(np.unique(budget))):
+    for i, k in enumerate(np.unique(budget)):
         cols = np.flatnonzero(budget == k)
         order = np.argsort(logn[cols])
         logc[:, i] = np.interp(vn[:, i], logn[cols][order], logc_tok[cols][order]) + vd[:, i]
@@ -63,7 +63,7 @@ def _vertices(t: pd.DataFrame, count: str, picks=None, estimator: str = DEFAULT_
 def _size_minima(logn, logd, loss, budget, picks, estimator: str):
     """log N* and log D* of every budget's profile for each row of ``picks``, each (resamples, budgets), NaN
     unless both have an interior minimum."""
-    budgets = sorted(np.unique(budget))
+    budgets = np.unique(budget)
     vn, vd = (np.full((len(picks), len(budgets)), np.nan) for _ in range(2))
     for i, k in enumerate(budgets):
         cols = np.flatnonzero(budget == k)

@@ -187,12 +187,17 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
     of the study (recorded runs), if already read."""
     check_choice("count", count, COUNTS)
     t = (runs_table(study, store, recorded_only=True) if runs is None else runs).reset_index(drop=True)
-    args = {"runs": memo.digest(pd.util.hash_pandas_object(t, index=False).to_numpy()), "columns": list(map(str, t.columns)),
-            "study": repr(study), "count": count, "bootstrap": int(bootstrap), "seed": int(seed), "delta": float(delta),
-            "estimator": estimator, "level": float(level)}
+    args = {"runs": memo.digest(pd.util.hash_pandas_object(t, index=False).to_numpy()),
+            "columns": list(map(str, t.columns)), "study": repr(study), "count": count, "bootstrap": int(bootstrap),
+            "seed": int(seed), "delta": float(delta), "estimator": estimator, "level": float(level)}
     rows = memo.kept("wide_held_out_prediction", args, lambda: [dataclasses.astuple(p) for p in _held_out_prediction(
         study, t, count, bootstrap, seed, delta, estimator, level)])
     return [Prediction(*row) for row in rows]
+
+
+def top_prediction(study: WideStudy, predictions: list[Prediction]) -> Prediction | None:
+    """The held-out prediction at the top budget (where Chinchilla against Gopher trains), if made."""
+    return next((p for p in predictions or [] if p.budget == study.budgets[-1]), None)
 
 
 def _held_out_prediction(study: WideStudy, t: pd.DataFrame, count: str, bootstrap: int, seed: int, delta: float,
@@ -367,8 +372,7 @@ def _duel_verdict(study: WideStudy, table: pd.DataFrame, predictions: list[Predi
                        finding="Not trained yet.")
     tests, v = duel(table)
     diffs = ", ".join(f"{name.split()[-1]} {_nats(t)}" for name, t in tests.items())
-    top = next((p for p in predictions if p.budget == study.budgets[-1]), None)
-    own = n_opt_loss(table, top, LEVEL)
+    own = n_opt_loss(table, top_prediction(study, predictions), LEVEL)
     its = "" if own is None else (f"; its loss {own['mean']:.3f}, {own['where']} the predicted "
                                   f"{own['predicted interval'][0]:.3f}–{own['predicted interval'][1]:.3f}")
     return replace(v, claim=claim, finding=f"In nats: {diffs}{its}.")

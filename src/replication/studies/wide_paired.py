@@ -3,10 +3,7 @@
 Gopher in miniature, read from the run store as far as it is recorded."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
-from scipy.stats import t as student_t
 
 from replication.errors import ReplicationError
 from replication.studies import stats
@@ -117,11 +114,10 @@ def n_opt_loss(table: pd.DataFrame, prediction, level: float) -> dict | None:
     if ref.empty or prediction is None:
         return None
     lo, hi = prediction.loss_star_interval
-    mean, n = float(ref.mean()), len(ref)
-    half = float(student_t.ppf(0.5 + level / 2, n - 1) * ref.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    return {"mean": mean, "seeds": n, "least": float(ref.min()), "greatest": float(ref.max()),
-            "interval": (mean - half, mean + half), "predicted": prediction.loss_star, "predicted interval": (lo, hi),
-            "where": "inside" if lo <= mean <= hi else "below" if mean < lo else "above"}
+    mean = stats.paired_test(ref, ref * 0.0, level)  # against zero: the mean's one-sample t interval
+    return {"mean": mean.difference, "seeds": mean.seeds, "least": float(ref.min()), "greatest": float(ref.max()),
+            "interval": (mean.low, mean.high), "predicted": prediction.loss_star, "predicted interval": (lo, hi),
+            "where": "inside" if lo <= mean.difference <= hi else "below" if mean.difference < lo else "above"}
 
 
 def against_gopher(study: WideStudy = DEFAULT, store=None, level: float = 0.95) -> Verdict:
