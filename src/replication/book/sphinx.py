@@ -9,6 +9,7 @@ jupyter-book build book/`` (or ``replication book --params params.yaml``); its p
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from replication.book import site
@@ -88,10 +89,13 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
     if cached.exists():
         nb = nbformat.read(cached, as_version=4)
     else:
-        logging.getLogger(__name__).info(f"[replication] executing {docname} with papermill")
+        log = logging.getLogger(__name__)
+        log.info(f"[replication] executing {docname} with papermill")
+        started = time.perf_counter()
         if getattr(app, "replication_kernel", None) is None:
             app.replication_kernel = SharedKernel(Path(app.srcdir))
         nb = execute(Path(app.env.doc2path(docname)), params, cached, kernel=app.replication_kernel)
+        log.info(f"[replication] executed {docname} in {time.perf_counter() - started:.1f} s")
     if params:
         label_injected(nb, params)
     site.add_rerun_note(nb, docname, read_parameters(nb))
