@@ -11,9 +11,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 # CPU for the same tests measured here). Tests of several threads ask for them; waiting threads then sleep.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# For the same reason inductor compiles in the test's own process, not in a pool of one compiling process per core:
-# the pool's start-up (each worker imports torch) and its workers competing with the other pytest worker cost more
-# than they save (the three compile tests of test_gpu_path, cold: 98 s of CPU against 128 s with the pool).
+# For the same reason inductor compiles without its pool of compile workers (one per core, each importing torch;
+# gcc still runs as a child process): the pool's start-up and its workers competing with the other pytest worker
+# cost CPU (the three compile tests of test_gpu_path, cold and alone: 98 s of user CPU against 128 s with the pool).
 os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
 
 # Inductor's on-disk cache does not tell kernels built for one instruction set from another: kernels compiled

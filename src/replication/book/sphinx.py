@@ -95,6 +95,7 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         if getattr(app, "replication_kernel", None) is None:
             app.replication_kernel = SharedKernel(Path(app.srcdir))
         nb = execute(Path(app.env.doc2path(docname)), params, cached, kernel=app.replication_kernel)
+        # the first chapter's time includes the shared kernel's start-up
         log.info(f"[replication] executed {docname} in {time.perf_counter() - started:.1f} s")
     if params:
         label_injected(nb, params)
