@@ -21,9 +21,8 @@ What it measures there is Approach 2's vertex and the fitted profile's loss at i
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -190,7 +189,7 @@ def held_out_prediction(study: WideStudy = DEFAULT, store=None, runs: pd.DataFra
     args = {"runs": memo.digest(pd.util.hash_pandas_object(t, index=False).to_numpy()),
             "columns": list(map(str, t.columns)), "study": repr(study), "count": count, "bootstrap": int(bootstrap),
             "seed": int(seed), "delta": float(delta), "estimator": estimator, "level": float(level)}
-    rows = memo.kept("wide_held_out_prediction", args, lambda: [dataclasses.astuple(p) for p in _held_out_prediction(
+    rows = memo.kept("wide_held_out_prediction", args, lambda: [astuple(p) for p in _held_out_prediction(
         study, t, count, bootstrap, seed, delta, estimator, level)])
     return [Prediction(*row) for row in rows]
 
