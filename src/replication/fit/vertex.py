@@ -197,25 +197,27 @@ def _spline(u, Y, present):
 
 
 def _linear_fit(F1, F2, W, Y, Sw):
-    """Weighted least squares of y on [1, f1, f2] for each set and each candidate (f1, f2):
-    F1, F2 (sets or 1, candidates, sizes). Returns A (of f1), B (of f2), E and the explained sum of
-    squares (larger is a better fit), each (sets, candidates). E is eliminated by centring each column
-    on its weighted mean, explicitly: the sums-of-products shortcut loses the digits that tell
-    neighbouring candidates apart on a flat valley."""
+    """Weighted least squares of y on [1, f1, f2] for each set and each candidate pair (f1, f2): F1 (sets or 1,
+    I, sizes) and F2 (sets or 1, J, sizes) hold the I values of f1 and the J of f2, and every pair (i, j) is a
+    candidate. Returns A (of f1), B (of f2), E and the explained sum of squares (larger is a better fit), each
+    (sets, I, J). E is eliminated by centring each column on its weighted mean, explicitly: the sums-of-products
+    shortcut loses the digits that tell neighbouring candidates apart on a flat valley. A column's sums are
+    formed once for its I (or J) values, not once per pair: only the cross sums are (sets, I, J)."""
     F1, F2 = (np.broadcast_to(F, (len(W), *F.shape[1:])) for F in (F1, F2))
-    m1, m2 = (np.einsum("sm,scm->sc", W, F)[..., None] / Sw[..., None] for F in (F1, F2))
+    m1, m2 = (np.einsum("sm,scm->sc", W, F) / Sw for F in (F1, F2))
     ybar = (W * Y).sum(1, keepdims=True) / Sw
-    G1, G2, yc = F1 - m1, F2 - m2, (Y - ybar)[:, :, None]
-    # two-operand contractions and batched mat-vecs: no (sets, candidates, sizes) temporaries per sum
+    G1, G2, yc = F1 - m1[..., None], F2 - m2[..., None], (Y - ybar)[:, :, None]
     WG1, WG2 = G1 * W[:, None, :], G2 * W[:, None, :]
-    C11, C22, C12 = (np.einsum("scm,scm->sc", a, b) for a, b in ((WG1, G1), (WG2, G2), (WG1, G2)))
-    C1y, C2y = (np.matmul(a, yc)[..., 0] for a in (WG1, WG2))
+    C11 = np.einsum("sim,sim->si", WG1, G1)[:, :, None]
+    C22 = np.einsum("sjm,sjm->sj", WG2, G2)[:, None, :]
+    C12 = np.einsum("sim,sjm->sij", WG1, G2)
+    C1y, C2y = np.matmul(WG1, yc)[..., 0][:, :, None], np.matmul(WG2, yc)[..., 0][:, None, :]
     det = C11 * C22 - C12 * C12
     with np.errstate(divide="ignore", invalid="ignore"):
         A = (C22 * C1y - C12 * C2y) / det
         B = (C11 * C2y - C12 * C1y) / det
     explained = np.where((det > 1e-12 * C11 * C22) & (A > 0) & (B > 0), A * C1y + B * C2y, -np.inf)
-    return A, B, ybar - A * m1[..., 0] - B * m2[..., 0], explained
+    return A, B, ybar[..., None] - A * m1[:, :, None] - B * m2[:, None, :], explained
 
 
 def _profile(u, Y, W, present):
@@ -223,26 +225,23 @@ def _profile(u, Y, W, present):
     log space around the best point; (E, A, B) by least squares with A, B > 0 (a valley)."""
     t = u - u.mean()
     Sw = np.maximum(W.sum(1)[:, None], 1e-300)
-    P, Q = np.meshgrid(_EXPONENTS, _EXPONENTS, indexing="ij")
-    p, q = P.ravel()[None, :], Q.ravel()[None, :]  # (1, candidates)
+    p, q = _EXPONENTS[None, :], _EXPONENTS[None, :]  # (sets or 1, values): every (p, q) pair is a candidate
     step = np.log(_EXPONENTS[1] / _EXPONENTS[0])
-    offsets = np.linspace(-2, 2, _ZOOM_STEPS)
-    dp, dq = (o.ravel() for o in np.meshgrid(offsets, offsets, indexing="ij"))
+    offsets = np.linspace(-2, 2, _ZOOM_STEPS)[None, :]
+    rows = np.arange(len(Y))
     with np.errstate(over="ignore", invalid="ignore"):
         for round_ in range(_ZOOM_ROUNDS + 1):
             A, B, E, score = _linear_fit(np.exp(-p[..., None] * t), np.exp(q[..., None] * t), W, Y, Sw)
-            best = score.argmax(1)
-            rows = np.arange(len(Y))
-            p0, q0 = np.broadcast_to(p, score.shape)[rows, best], np.broadcast_to(q, score.shape)[rows, best]
-            found = np.isfinite(score[rows, best])
+            i, j = np.divmod(score.reshape(len(Y), -1).argmax(1), score.shape[2])
+            p0, q0 = (np.broadcast_to(v, (len(Y), v.shape[1]))[rows, k] for v, k in ((p, i), (q, j)))
+            found = np.isfinite(score[rows, i, j])
             if round_ == _ZOOM_ROUNDS:
                 break
             # the next grid spans two steps either way, in log exponent, and shrinks slowly: the
             # objective's valley runs diagonally (p and q trade off), and a fast zoom would leave it
-            p = p0[:, None] * np.exp(step * dp[None, :])
-            q = q0[:, None] * np.exp(step * dq[None, :])
+            p, q = p0[:, None] * np.exp(step * offsets), q0[:, None] * np.exp(step * offsets)
             step *= _ZOOM_SHRINK
-        a, b, e = A[rows, best], B[rows, best], E[rows, best]
+        a, b, e = A[rows, i, j], B[rows, i, j], E[rows, i, j]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a side of weight 0: no valley
             v = np.log(p0 * a / (q0 * b)) / (p0 + q0)
             value = e + a * np.exp(-p0 * v) + b * np.exp(q0 * v)
