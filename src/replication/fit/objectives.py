@@ -27,14 +27,25 @@ def huber(r, delta: float):
 def log_model(theta: np.ndarray, n, d):
     """LSE terms of the batch: (log L̂, softmax weights w1, w2, w3), each (rows, points)."""
     a, b, e, al, be = (theta[:, i, None] for i in range(5))
-    u1 = a - al * n
-    u2 = b - be * d
-    m = np.maximum(np.maximum(u1, u2), e)
-    w1 = np.exp(u1 - m)
-    w2 = np.exp(u2 - m)
+    # in place, in the order of the plain expressions (the same floats): a fit calls this thousands of
+    # times on (rows, points) arrays, and fresh temporaries of that size cost a third of its time
+    u1 = al * n
+    np.subtract(a, u1, out=u1)
+    u2 = be * d
+    np.subtract(b, u2, out=u2)
+    m = np.maximum(u1, u2)
+    np.maximum(m, e, out=m)
+    w1 = np.exp(np.subtract(u1, m, out=u1), out=u1)
+    w2 = np.exp(np.subtract(u2, m, out=u2), out=u2)
     w3 = np.exp(e - m)
-    s = w1 + w2 + w3
-    return m + np.log(s), w1 / s, w2 / s, w3 / s
+    s = w1 + w2
+    s += w3
+    lse = np.log(s)
+    lse += m
+    w1 /= s
+    w2 /= s
+    w3 /= s
+    return lse, w1, w2, w3
 
 
 def _rowdot(x: np.ndarray, v: np.ndarray) -> np.ndarray:
