@@ -117,8 +117,8 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
     fit = fit_approach3(t, method="huber", delta=delta)
     budgets = np.array(study.budgets)
 
-    def exponents(params, points=400, runs=t):
-        opt = optimum_on_budgets(params, study, runs, points)
+    def exponents(params, points=400, runs=t, lines=None):
+        opt = optimum_on_budgets(params, study, runs, points, lines)
         ok = np.isfinite(opt[:, 0])
         if ok.sum() < 2:
             return opt, math.nan, math.nan
@@ -133,9 +133,11 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
                                         np.log(t["D"].to_numpy(float)), np.log(t["loss"].to_numpy(float)),
                                         delta=delta, resamples=bootstrap, seed=seed)
 
+        lines = isoflop_lines(study, t, 200)
+
         def ab(sample):  # a and b along our IsoFLOP lines, for one resample's surface
             A, B, E, al, be, *_ = sample
-            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, points=200)
+            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, points=200, lines=lines)
             return None if not np.isfinite(a) else (a, b, b / a)
 
         r = resampled.map(ab, ("a", "b", "b/a"))
@@ -157,20 +159,35 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
     return replace(fit, details={**fit.details, "ours": ours})
 
 
-def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400) -> np.ndarray:
-    """(N_opt, D_opt) of a fitted L(N, D) along each budget's IsoFLOP line, searched between the
-    smallest and largest size trained on that budget; NaN where the minimum is at an end."""
-    out = []
+def isoflop_lines(study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400) -> list:
+    """Each budget's IsoFLOP line between the smallest and largest size trained on it, as ``points`` values
+    of log N and the D that spends the budget there (D = C / executed FLOPs per token); None for a budget
+    without runs. A bootstrap of the fitted surface searches the same lines for every resample."""
+    lines = []
     for k, c in enumerate(study.budgets):
         g = runs[runs["budget"] == k].sort_values("N")
         if g.empty:
-            out.append((math.nan, math.nan))
+            lines.append(None)
             continue
         logn = np.linspace(np.log(g["N"].min()), np.log(g["N"].max()), points)
         per_tok = np.exp(np.interp(logn, np.log(g["N"]), np.log(g["C executed"] / g["D"])))
-        d = c / per_tok
+        lines.append((logn, c / per_tok))
+    return lines
+
+
+def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400,
+                       lines: list | None = None) -> np.ndarray:
+    """(N_opt, D_opt) of a fitted L(N, D) along each budget's IsoFLOP line (:func:`isoflop_lines`, or
+    ``lines`` already made from ``runs``), searched between the smallest and largest size trained on that
+    budget; NaN where the minimum is at an end."""
+    out = []
+    for line in isoflop_lines(study, runs, points) if lines is None else lines:
+        if line is None:
+            out.append((math.nan, math.nan))
+            continue
+        logn, d = line
         i = int(np.argmin(predict_loss(params, np.exp(logn), d)))
-        out.append((math.nan, math.nan) if i in (0, points - 1) else (math.exp(logn[i]), float(d[i])))
+        out.append((math.nan, math.nan) if i in (0, len(logn) - 1) else (math.exp(logn[i]), float(d[i])))
     return np.array(out)
 
 
