@@ -82,11 +82,9 @@ def throughput(p: Plan, name: str, compile: bool) -> dict:
     torch.manual_seed(0)
     model = PerceiverAR(model_cfg).to(p.device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, **({"fused": True} if cuda else {"foreach": True}))
-    if compile:
-        from replication.training.step import use_cache_dir
+    from replication.training.step import compile_model
 
-        use_cache_dir()  # one cache per CPU capability (see there)
-    fwd = torch.compile(model) if compile else model
+    fwd = compile_model(model, p.device) if compile else model
     gen = torch.Generator().manual_seed(0)
     b, n, prefix, vocab = p.batch_size, model_cfg.num_latents, model_cfg.num_prefix, model_cfg.vocab_size
     x = torch.randint(0, vocab, (b, prefix + n), generator=gen).to(p.device)

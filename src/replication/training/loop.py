@@ -51,7 +51,7 @@ from replication.training.config import TrainConfig
 from replication.training.distributed import Env, gradient_sync, mean_over_processes, setup_env, shutdown, wrap
 from replication.training.model import PerceiverAR
 from replication.training.signals import signals_held
-from replication.training.step import CompiledStep, cpu_step, use_cache_dir
+from replication.training.step import CompiledStep, compile_model, cpu_step
 
 
 #: Validation windows per forward pass, at least (unless a micro-batch size is set to save memory).
@@ -160,9 +160,7 @@ class Trainer:
         # the file back to it, so the records never run ahead of the checkpoint the run resumes from
         self.good_size = self._metrics_size()
         self.net = wrap(self.model, env)
-        if cfg.compile:
-            use_cache_dir()  # one cache per CPU capability (see there)
-        self.forward = torch.compile(self.net) if cfg.compile else self.net
+        self.forward = compile_model(self.net, env.device) if cfg.compile else self.net
         # the whole step compiled (replication.training.step), where it applies and pays for its compilation
         self.fast = None
         if cpu_step(cfg, env, self.accum, self.total - self.step) == "compiled":
