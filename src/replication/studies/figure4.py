@@ -83,7 +83,7 @@ class Figure4:
 
 @memo.per_process(maxsize=4)
 def analysis(resamples: int = 4000, seed: int = 0) -> Figure4:
-    """Fit, bootstrap and sweep (about 40 s of two cores with 4,000 resamples); cached per process."""
+    """Fit, bootstrap and sweep (about 30 s of one core with 4,000 resamples); cached per process."""
     check_int("resamples", resamples, 100, 100_000)
     data = points()
     n, d, l = _logs(data)
