@@ -25,7 +25,8 @@ def huber(r, delta: float):
 
 
 def log_model(theta: np.ndarray, n, d):
-    """LSE terms of the batch: (log L̂, softmax weights w1, w2, w3), each (rows, points)."""
+    """LSE terms of the batch: (log L̂, softmax weights w1, w2, w3), each (rows, points); ``n`` and ``d``
+    are float arrays of one shape (points,) or (rows, points)."""
     a, b, e, al, be = (theta[:, i, None] for i in range(5))
     # in place, in the order of the plain expressions (the same floats): a fit calls this thousands of
     # times on (rows, points) arrays, and fresh temporaries of that size cost a third of its time

@@ -137,7 +137,7 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
 
         def ab(sample):  # a and b along our IsoFLOP lines, for one resample's surface
             A, B, E, al, be, *_ = sample
-            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, points=200, lines=lines)
+            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, lines=lines)
             return None if not np.isfinite(a) else (a, b, b / a)
 
         r = resampled.map(ab, ("a", "b", "b/a"))
