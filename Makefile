@@ -63,11 +63,13 @@ $(CORPUS)/manifest.json: src/replication/corpus/debian.py src/replication/corpus
 # Two pytest workers (one per core); a test file runs whole in one worker, so a module's fixture (the site
 # build) is made once. Files run in the order named (--no-loadscope-reorder: pytest-xdist would otherwise
 # start the files with the most tests first): the site's first, so that its build (the longest fixture)
-# starts at once instead of last, alone; then the other long file, so that it does not end the run alone;
-# the claims ledger's file last, so that it reads the Figure-4 bootstraps the build has kept on disk instead
-# of computing them again while the build does.
+# starts at once instead of last, alone; then the other long files, longest first (their times in CI, 15 to
+# 150 s), so that none of them ends the run alone while the other worker waits; the claims ledger's file last,
+# so that it reads the Figure-4 bootstraps the build has kept on disk instead of computing them again while
+# the build does.
 PYTEST_WORKERS ?= 2
-FIRST_TESTS := tests/test_site.py tests/test_gpu_path.py
+FIRST_TESTS := tests/test_site.py tests/test_gpu_path.py tests/test_train.py tests/test_perceiver_study.py \
+  tests/test_sweep.py tests/test_store_safety.py tests/test_wide.py tests/test_bad_inputs.py tests/test_model.py
 LAST_TESTS := tests/test_claims.py
 test: venv vendor browser corpus
 	$(BIN)/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(FIRST_TESTS) \
