@@ -117,15 +117,15 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
     fit = fit_approach3(t, method="huber", delta=delta)
     budgets = np.array(study.budgets)
 
-    def exponents(params, points=400, runs=t, lines=None):
-        opt = optimum_on_budgets(params, study, runs, points, lines)
+    def exponents(params, lines):
+        opt = optimum_on_lines(params, lines)
         ok = np.isfinite(opt[:, 0])
         if ok.sum() < 2:
             return opt, math.nan, math.nan
         law = fit_compute_optimal(budgets[ok], opt[ok, 0], opt[ok, 1])
         return opt, law["a"], law["b"]
 
-    opt, a, b = exponents(fit.params)
+    opt, a, b = exponents(fit.params, isoflop_lines(study, t))
     ours = {"N_opt": opt[:, 0], "D_opt": opt[:, 1], "a": a, "b": b}
     boot = None
     if bootstrap:
@@ -137,7 +137,7 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
 
         def ab(sample):  # a and b along our IsoFLOP lines, for one resample's surface
             A, B, E, al, be, *_ = sample
-            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, lines=lines)
+            _, a, b = exponents({"A": A, "B": B, "E": E, "alpha": al, "beta": be}, lines)
             return None if not np.isfinite(a) else (a, b, b / a)
 
         r = resampled.map(ab, ("a", "b", "b/a"))
@@ -149,7 +149,8 @@ def approach3(study: ChinchillaStudy = DEFAULT, store=None, delta: float = 1e-3,
 
         def refit(sub):
             sub = sub.reset_index(drop=True)
-            o = exponents(fit_approach3(sub, method="huber", delta=delta, grid=start).params, runs=sub)[0]
+            o = exponents(fit_approach3(sub, method="huber", delta=delta, grid=start).params,
+                          isoflop_lines(study, sub))[0]
             return logc, np.log(o[:, 0]), np.log(o[:, 1])
 
         refits = {LOWO: [refit(t[t["width"] != w]) for w in sorted(t["width"].unique())],
@@ -175,13 +176,16 @@ def isoflop_lines(study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400)
     return lines
 
 
-def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400,
-                       lines: list | None = None) -> np.ndarray:
-    """(N_opt, D_opt) of a fitted L(N, D) along each budget's IsoFLOP line (:func:`isoflop_lines`, or
-    ``lines`` already made from ``runs``), searched between the smallest and largest size trained on that
-    budget; NaN where the minimum is at an end."""
+def optimum_on_budgets(params: dict, study: ChinchillaStudy, runs: pd.DataFrame, points: int = 400) -> np.ndarray:
+    """(N_opt, D_opt) of a fitted L(N, D) along each budget's IsoFLOP line, searched between the
+    smallest and largest size trained on that budget; NaN where the minimum is at an end."""
+    return optimum_on_lines(params, isoflop_lines(study, runs, points))
+
+
+def optimum_on_lines(params: dict, lines: list) -> np.ndarray:
+    """:func:`optimum_on_budgets` on lines already made (:func:`isoflop_lines`)."""
     out = []
-    for line in isoflop_lines(study, runs, points) if lines is None else lines:
+    for line in lines:
         if line is None:
             out.append((math.nan, math.nan))
             continue
