@@ -68,54 +68,85 @@ def adamw_state(opt: torch.optim.AdamW) -> None:
                 st["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
+def flatten(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """One contiguous float32 tensor holding ``tensors``' values in order; each tensor's data becomes
+    its slice of it (a view), so that what reads or writes the tensor reads or writes the flat one."""
+    flat = torch.cat([t.detach().reshape(-1) for t in tensors])
+    offset = 0
+    for t in tensors:
+        t.data = flat[offset:offset + t.numel()].view_as(t)
+        offset += t.numel()
+    return flat
+
+
 class CompiledStep:
     """``step(x, y, lr, noise=None) -> (loss, grad_norm)``: one compiled training step of ``model`` with ``opt``.
 
     ``opt`` must be a ``torch.optim.AdamW`` over all of ``model``'s parameters, without amsgrad, maximize
     or capturable; its parameter groups may differ in weight decay only. The model is switched to its
     compiled layout.
+
+    The parameters, AdamW's two moments and the gradient each live in one flat tensor, and the model's
+    parameters and the optimizer's state tensors become views of them: the compiled graph takes three
+    tensors instead of three per parameter (dynamo's guards check each input on every call, and the C++
+    wrapper converts each), and clipping and AdamW are one fused loop over the flat tensors instead of
+    a loop per parameter. The optimizer keeps its state in the ``torch.optim.AdamW`` object, so its
+    ``state_dict``, checkpoints and an eager step afterwards see what the compiled step wrote.
     """
 
     def __init__(self, model, opt: torch.optim.AdamW, grad_clip: float):
         group, *others = opt.param_groups
         names = [n for n, _ in model.named_parameters()]
         params = [p for _, p in model.named_parameters()]
-        owner = {id(p): i for i, g in enumerate(opt.param_groups) for p in g["params"]}
+        owner = {id(p): g for g in opt.param_groups for p in g["params"]}
         if sum(len(g["params"]) for g in opt.param_groups) != len(params) or set(owner) != set(map(id, params)):
             raise ValueError("the optimizer must hold each of the model's parameters once")
         if any(g.get("amsgrad") or g.get("maximize") or g.get("capturable") for g in opt.param_groups):
             raise ValueError("the compiled step implements AdamW without amsgrad, maximize or capturable")
         if any((g["betas"], g["eps"]) != (group["betas"], group["eps"]) for g in others):
             raise ValueError("the optimizer's parameter groups must differ in weight decay only")
-        group_of = [owner[id(p)] for p in params]  # each parameter's group: its weight decay
+        if any(p.dtype != torch.float32 or p.device.type != "cpu" for p in params):
+            raise ValueError("the compiled step trains float32 parameters on the CPU")
         use_cache_dir()
         model.use_compiled_layout()
-        self.model, self.opt, self.params = model, opt, params
         adamw_state(opt)
-        self.exp_avgs = [opt.state[p]["exp_avg"] for p in params]
-        self.exp_avg_sqs = [opt.state[p]["exp_avg_sq"] for p in params]
+        self.model, self.opt = model, opt
+        self.flat = flatten(params)
+        self.exp_avg = flatten([opt.state[p]["exp_avg"] for p in params])
+        self.exp_avg_sq = flatten([opt.state[p]["exp_avg_sq"] for p in params])
+        # each element's parameter group, whose decay factor 1 - lr * weight_decay the step takes (as AdamW
+        # computes it, in double precision)
+        group_index = {id(g): i for i, g in enumerate(opt.param_groups)}
+        self.group_of = torch.cat([torch.full((p.numel(),), group_index[id(owner[id(p)])]) for p in params])
         self.steps = [opt.state[p]["step"] for p in params]
+        sizes, shapes = [p.numel() for p in params], [p.shape for p in params]
         beta1, beta2 = group["betas"]
         eps, clip = group["eps"], float(grad_clip)
 
         def loss_of(ps, x, y, noise):
             return torch.func.functional_call(model, dict(zip(names, ps)), (x, y, noise))[1]
 
-        def whole(ps, ms, vs, x, y, noise, decays, step_size, bc2_sqrt):
-            grads, loss = torch.func.grad_and_value(loss_of)(ps, x, y, noise)
-            # torch.nn.utils.clip_grad_norm_
-            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        def whole(p, m, v, group_of, x, y, noise, decays, step_size, bc2_sqrt):
+            # the gradient with respect to each parameter's view, then joined: differentiating with respect to
+            # the flat tensor instead would sum one zero-padded copy per parameter for every element
+            views, offset = [], 0
+            for size, shape in zip(sizes, shapes):
+                views.append(p[offset:offset + size].view(shape))
+                offset += size
+            grads, loss = torch.func.grad_and_value(loss_of)(views, x, y, noise)
+            g = torch.cat([grad.reshape(-1) for grad in grads])
+            # torch.nn.utils.clip_grad_norm_ (the norm of the per-parameter norms; the same to rounding)
+            total = g.square().sum().sqrt()
             coef = torch.clamp(clip / (total + 1e-6), max=1.0)
             ok = torch.isfinite(loss) & torch.isfinite(total)
             # torch.optim.AdamW, foreach: decay, lerp, mul + addcmul, sqrt / bc2_sqrt + eps, addcdiv
-            for p, m, v, g, i in zip(ps, ms, vs, grads, group_of):
-                g = g * coef
-                m_new = m.lerp(g, 1 - beta1)
-                v_new = (v * beta2).addcmul(g, g, value=1 - beta2)
-                p_new = p * decays[i] + step_size * (m_new / (v_new.sqrt() / bc2_sqrt + eps))
-                m.copy_(torch.where(ok, m_new, m))
-                v.copy_(torch.where(ok, v_new, v))
-                p.copy_(torch.where(ok, p_new, p))
+            g = g * coef
+            m_new = m.lerp(g, 1 - beta1)
+            v_new = (v * beta2).addcmul(g, g, value=1 - beta2)
+            p_new = p * decays[group_of] + step_size * (m_new / (v_new.sqrt() / bc2_sqrt + eps))
+            m.copy_(torch.where(ok, m_new, m))
+            v.copy_(torch.where(ok, v_new, v))
+            p.copy_(torch.where(ok, p_new, p))
             return loss, total
 
         # the C++ wrapper (the graph's kernel calls in C++, not Python) is bit-identical and faster end to
@@ -130,18 +161,15 @@ class CompiledStep:
             group["lr"] = lr
         beta1, beta2 = groups[0]["betas"]
         t = self.steps[0].item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
-        step_size = -(lr / (1 - beta1 ** t))
-        bc2_sqrt = (1 - beta2 ** t) ** 0.5
         f32 = dict(dtype=torch.float32)
-        decays = [torch.tensor(1 - lr * g["weight_decay"], **f32) for g in groups]
         with torch.no_grad():
-            loss, total = self._compiled(self.params, self.exp_avgs, self.exp_avg_sqs, x, y, noise,
-                                         decays, torch.tensor(step_size, **f32),
-                                         torch.tensor(bc2_sqrt, **f32))
+            loss, total = self._compiled(self.flat, self.exp_avg, self.exp_avg_sq, self.group_of, x, y, noise,
+                                         torch.tensor([1 - lr * g["weight_decay"] for g in groups], **f32),
+                                         torch.tensor(-(lr / (1 - beta1 ** t)), **f32),
+                                         torch.tensor((1 - beta2 ** t) ** 0.5, **f32))
         self.calls += 1
         if bool(torch.isfinite(loss) & torch.isfinite(total)):
-            for s in self.steps:
-                s.add_(1)
+            torch._foreach_add_(self.steps, 1)
         return loss, total
 
 
