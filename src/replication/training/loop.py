@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from replication.corpus.streams import TokenData
 from replication.errors import ReplicationError
+from replication.training.allocator import retain_freed_memory
 from replication.training.batches import global_batch, micro_batches
 from replication.training.checkpoints import error_line, load_checkpoint, save_checkpoint, truncate_metrics, writing
 from replication.training.config import TrainConfig
@@ -384,6 +385,7 @@ def train(cfg: TrainConfig, data: TokenData, run_dir: Path | None = None, ckpt_p
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     if not env.cuda:
         torch.use_deterministic_algorithms(True, warn_only=True)
+        retain_freed_memory()
     bar = None
     try:
         trainer = Trainer(cfg, data, env, run_dir, ckpt_path, log)
