@@ -91,9 +91,14 @@ def train_config(width: int):
 @contextlib.contextmanager
 def as_the_loop_runs(threads: int):
     """``threads`` torch threads and deterministic algorithms (warnings only), as ``train`` sets them on
-    the CPU; everything restored afterwards."""
+    the CPU, restored afterwards; and freed memory kept in the process (``training.allocator``), as ``train``
+    keeps it on the CPU, for the rest of the process: every variant runs with it, the lean decoder too."""
     import torch
     import torch.utils.deterministic as det
+
+    from replication.training.allocator import retain_freed_memory
+
+    retain_freed_memory()
 
     was = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
            torch.is_deterministic_algorithms_warn_only_enabled(), det.fill_uninitialized_memory)
@@ -107,9 +112,29 @@ def as_the_loop_runs(threads: int):
         det.fill_uninitialized_memory = was[3]
 
 
+#: How many random batches a benchmark's steps take in turn. One batch, repeated, is learnt by heart: its
+#: probabilities run toward zero and the arithmetic into subnormal numbers, which slow every variant, each
+#: by its own amount (the compiled step at d = 24 took 9.2 ms a step with subnormals flushed to zero and
+#: 18.7 ms without, over 400 steps), where training, which never repeats a batch within a few steps, does
+#: not. 16 batches in turn did not slow down over 400 steps.
+BATCHES = 16
+
+
+def random_batches(batch_size: int, length: int, targets: int, vocab: int, seed: int):
+    """An endless iterator over :data:`BATCHES` random (inputs, targets) batches, drawn once, in turn."""
+    import itertools
+
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    drawn = [(torch.randint(0, vocab, (batch_size, length), generator=g),
+              torch.randint(0, vocab, (batch_size, targets), generator=g)) for _ in range(BATCHES)]
+    return itertools.cycle(drawn)
+
+
 def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
-    """A closure running one training step of the study's model of ``width`` on a fixed random batch;
-    it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
+    """A closure running one training step of the study's model of ``width``, on the next of
+    :data:`BATCHES` random batches in turn; it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
     ``replication.training.step``) or ``lean`` (``tools/lean_decoder.py``, a plain nanoGPT-style decoder
     of the same parameter count)."""
     import torch
@@ -126,15 +151,14 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
     model = PerceiverAR(m)
     model.train()
     opt = adamw(model, cfg, Env("cpu", "fp32"))
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, m.vocab_size, (cfg.batch_size, m.max_seq_len), generator=g)
-    y = torch.randint(0, m.vocab_size, (cfg.batch_size, m.num_latents), generator=g)
+    batches = random_batches(cfg.batch_size, m.max_seq_len, m.num_latents, m.vocab_size, seed)
     if variant == "compiled":
         from replication.training.step import CompiledStep
 
         whole = CompiledStep(model, opt, cfg.grad_clip)
 
         def compiled_step() -> float:
+            x, y = next(batches)
             loss, _ = whole(x, y, cfg.lr)
             return loss.item()
 
@@ -142,6 +166,7 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
     fwd = torch.compile(model) if compile else model
 
     def step() -> float:
+        x, y = next(batches)
         _, loss = fwd(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
