@@ -269,6 +269,10 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
     with torch.no_grad():
         expected = mc(x4, y4)[1].item()
     assert step(x4, y4, lr)[0].item() == pytest.approx(expected, rel=1e-5)
+    # and a batch of 8 again runs the graph compiled for 8 (with its guards skipped), not the one for 4
+    with torch.no_grad():
+        expected = mc(x, y)[1].item()
+    assert step(x, y, lr)[0].item() == pytest.approx(expected, rel=1e-5)
     # a step whose loss is not finite changes nothing
     with torch.no_grad():
         mc.out_bias[0] = float("nan")
@@ -278,4 +282,4 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
     after = [*mc.parameters(), *(s for st in oc.state.values() for s in st.values())]
     assert all(torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
                for a, b in zip(before, after))
-    assert oc.state_dict()["state"][0]["step"].item() == 21
+    assert oc.state_dict()["state"][0]["step"].item() == 22

@@ -134,9 +134,9 @@ def random_batches(batch_size: int, length: int, targets: int, vocab: int, seed:
 
 def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
     """A closure running one training step of the study's model of ``width``, on the next of
-    :data:`BATCHES` random batches in turn; it returns the loss. ``variant``: ``eager`` (today's loop step), ``compiled`` (the whole step compiled,
-    ``replication.training.step``) or ``lean`` (``tools/lean_decoder.py``, a plain nanoGPT-style decoder
-    of the same parameter count)."""
+    :data:`BATCHES` random batches in turn; it returns the loss. ``variant``: ``eager`` (today's loop step),
+    ``compiled`` (the whole step compiled, ``replication.training.step``) or ``lean``
+    (``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count)."""
     import torch
 
     from replication.training.distributed import Env

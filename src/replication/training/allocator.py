@@ -18,23 +18,22 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 MMAP_THRESHOLD = 32 << 20  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
 TRIM_THRESHOLD = 1 << 30
 
-_retained = False
+_retained: bool | None = None  # None until tried
 
 
 def retain_freed_memory() -> bool:
     """Tell glibc's malloc to keep blocks under 32 MB on its heap and not to give the heap's top back; once
-    per process. False where the C library is not glibc (nothing is changed there)."""
+    per process. False where the C library is not glibc (nothing is changed there); it never raises."""
     global _retained
-    if _retained:
-        return True
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
-        gnu = getattr(libc, "gnu_get_libc_version", None)
-    except OSError:
-        return False
-    if mallopt is None or gnu is None:  # musl and macOS have no (glibc) mallopt
-        return False
-    _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    if _retained is None:
+        _retained = False
+        try:
+            name = ctypes.util.find_library("c")
+            libc = ctypes.CDLL(name) if name else None
+            mallopt = getattr(libc, "mallopt", None)
+            if mallopt is not None and getattr(libc, "gnu_get_libc_version", None) is not None:  # not musl, macOS
+                _retained = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+                    bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        except Exception:  # a C library ctypes cannot load: leave malloc as it is
+            _retained = False
     return _retained

@@ -90,11 +90,13 @@ class CompiledStep:
     compiled layout.
 
     The parameters, AdamW's two moments and the gradient each live in one flat tensor, and the model's
-    parameters and the optimizer's state tensors become views of them: the compiled graph takes three
-    tensors instead of three per parameter (dynamo's guards check each input on every call, and the C++
-    wrapper converts each), and clipping and AdamW are one fused loop over the flat tensors instead of
-    a loop per parameter. The optimizer keeps its state in the ``torch.optim.AdamW`` object, so its
-    ``state_dict``, checkpoints and an eager step afterwards see what the compiled step wrote.
+    parameters and the optimizer's state tensors become views of them: the compiled graph takes four flat
+    tensors (the fourth: each element's parameter group) instead of three per parameter (dynamo's guards
+    check each input on every call, and the C++ wrapper converts each), and clipping and AdamW are one
+    fused loop over the flat tensors instead of a loop per parameter. The optimizer keeps its state in the
+    ``torch.optim.AdamW`` object, so its ``state_dict``, checkpoints and an eager step afterwards see what
+    the compiled step wrote. Build the step after loading a checkpoint, not before: loading afterwards
+    with ``assign=True`` or an optimizer's ``load_state_dict`` would replace the views it updates.
     """
 
     def __init__(self, model, opt: torch.optim.AdamW, grad_clip: float):
@@ -160,10 +162,12 @@ class CompiledStep:
         self._batch = None  # the shapes and dtypes of the batch the graph was compiled for
 
     def _guards(self, batch: tuple):
-        """What dynamo checks before running the graph. Only the batch can differ from call to call (the
-        flat tensors and the model are this object's own), and it is checked here: a batch like the one the
-        graph was compiled for skips dynamo's guards on every input, module and parameter (0.24 ms of a
-        5.8 ms step at d = 10); another one is checked by them as usual (and compiled for)."""
+        """What dynamo checks before running the graph. With its guards skipped (0.24 ms of a 5.8 ms step at
+        d = 10) it still checks each tensor input's shape, strides and dtype, but not the rest: the model's
+        attributes and mode, the global modes. The key checked here holds what the step's callers can change
+        of those (training or eval mode, deterministic algorithms) and whether there is a noise tensor:
+        with the key of the first call, the guards are skipped; with another, they run as usual (and
+        compile for it)."""
         if batch == self._batch:
             return torch.compiler.set_stance(skip_guard_eval_unsafe=True)
         return contextlib.nullcontext()
@@ -175,7 +179,8 @@ class CompiledStep:
         beta1, beta2 = groups[0]["betas"]
         t = self.steps[0].item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
         f32 = dict(dtype=torch.float32)
-        batch = tuple(None if t is None else (t.shape, t.dtype, t.device) for t in (x, y, noise))
+        batch = (tuple(None if a is None else (a.shape, a.dtype, a.device) for a in (x, y, noise)),
+                 self.model.training, torch.are_deterministic_algorithms_enabled())
         with torch.no_grad(), self._guards(batch):
             loss, total = self._compiled(self.flat, self.exp_avg, self.exp_avg_sq, self.group_of, x, y, noise,
                                          torch.tensor([1 - lr * g["weight_decay"] for g in groups], **f32),
@@ -197,9 +202,10 @@ class CompiledStep:
 #: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians; with
 #: the C++ wrapper adopted since (training/step.py), 47-51 s warm and 84 s cold, so breaking even sooner).
 #: 5,000 leaves a margin for the one cold compilation per shape, which a study's first long run of each
-#: width pays and its later runs find cached; a lower threshold would gain seconds at best. Since the
-#: flat step and retained memory (an AVX-512 Xeon, quiet, process start to summary): eager 50.0-52.4 s,
-#: compiled 36.5 s warm (once 51.9 s) and 63.9 s cold, so it now breaks even well below 2,782 steps warm.
+#: width pays and its later runs find cached. Since the flat step and retained memory (an AVX-512 Xeon,
+#: process start to summary, one run each): eager 50.0-52.4 s, compiled 36.5 s warm (once 51.9 s) and
+#: 63.9 s cold, so a warm cache now breaks even well below 2,782 steps: a lower threshold, measured across
+#: a study's runs, is left to do.
 MIN_COMPILED_STEPS = 5000
 
 
