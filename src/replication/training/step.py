@@ -103,7 +103,7 @@ class CompiledStep:
         group, *others = opt.param_groups
         names = [n for n, _ in model.named_parameters()]
         params = [p for _, p in model.named_parameters()]
-        owner = {id(p): g for g in opt.param_groups for p in g["params"]}
+        owner = {id(p): i for i, g in enumerate(opt.param_groups) for p in g["params"]}
         if sum(len(g["params"]) for g in opt.param_groups) != len(params) or set(owner) != set(map(id, params)):
             raise ValueError("the optimizer must hold each of the model's parameters once")
         if any(g.get("amsgrad") or g.get("maximize") or g.get("capturable") for g in opt.param_groups):
@@ -121,8 +121,7 @@ class CompiledStep:
         self.exp_avg_sq = flatten([opt.state[p]["exp_avg_sq"] for p in params])
         # each element's parameter group, whose decay factor 1 - lr * weight_decay the step takes (as AdamW
         # computes it, in double precision)
-        group_index = {id(g): i for i, g in enumerate(opt.param_groups)}
-        self.group_of = torch.cat([torch.full((p.numel(),), group_index[id(owner[id(p)])]) for p in params])
+        self.group_of = torch.cat([torch.full((p.numel(),), owner[id(p)]) for p in params])
         self.steps = [opt.state[p]["step"] for p in params]
         sizes, shapes = [p.numel() for p in params], [p.shape for p in params]
         beta1, beta2 = group["betas"]
@@ -159,16 +158,16 @@ class CompiledStep:
         # without (1.14-1.16x, interleaved), the step alone 1.05x; cold compiles were no slower
         self._compiled = torch.compile(whole, dynamic=False, options={"cpp_wrapper": True})
         self.calls = 0
-        self._batch = None  # the shapes and dtypes of the batch the graph was compiled for
+        self._key = None  # the first call's batch shapes and modes (see _guards)
 
-    def _guards(self, batch: tuple):
+    def _guards(self, key: tuple):
         """What dynamo checks before running the graph. With its guards skipped (0.24 ms of a 5.8 ms step at
         d = 10) it still checks each tensor input's shape, strides and dtype, but not the rest: the model's
         attributes and mode, the global modes. The key checked here holds what the step's callers can change
         of those (training or eval mode, deterministic algorithms) and whether there is a noise tensor:
         with the key of the first call, the guards are skipped; with another, they run as usual (and
         compile for it)."""
-        if batch == self._batch:
+        if key == self._key:
             return torch.compiler.set_stance(skip_guard_eval_unsafe=True)
         return contextlib.nullcontext()
 
@@ -179,15 +178,15 @@ class CompiledStep:
         beta1, beta2 = groups[0]["betas"]
         t = self.steps[0].item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
         f32 = dict(dtype=torch.float32)
-        batch = (tuple(None if a is None else (a.shape, a.dtype, a.device) for a in (x, y, noise)),
-                 self.model.training, torch.are_deterministic_algorithms_enabled())
-        with torch.no_grad(), self._guards(batch):
+        key = (tuple(None if a is None else (a.shape, a.dtype, a.device) for a in (x, y, noise)),
+               self.model.training, torch.are_deterministic_algorithms_enabled())
+        with torch.no_grad(), self._guards(key):
             loss, total = self._compiled(self.flat, self.exp_avg, self.exp_avg_sq, self.group_of, x, y, noise,
                                          torch.tensor([1 - lr * g["weight_decay"] for g in groups], **f32),
                                          torch.tensor(-(lr / (1 - beta1 ** t)), **f32),
                                          torch.tensor((1 - beta2 ** t) ** 0.5, **f32))
         self.calls += 1
-        self._batch = self._batch or batch
+        self._key = self._key or key
         if bool(torch.isfinite(loss) & torch.isfinite(total)):
             torch._foreach_add_(self.steps, 1)
         return loss, total
