@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
+from replication.training import attention
 from replication.training.config import ModelConfig
 
 
@@ -101,8 +102,9 @@ class AttentionLayer(nn.Module):
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.out = nn.Linear(d, d, bias=out_bias)
         self.mlp = MLP(d)
-        # how to execute, not what to compute: set by PerceiverAR.math_attention
+        # how to execute, not what to compute: set by PerceiverAR.use_compiled_layout
         self.math_attention = False
+        self.fused_attention = False
 
     def attend(self, x, q, k, v, rope_q, rope_k, mask=None):
         """x plus attention of queries q (over x's tokens) to keys k and values v, then the MLP.
@@ -113,12 +115,15 @@ class AttentionLayer(nn.Module):
         if rope_q is not None:
             q, k = apply_rotary(q, *rope_q), apply_rotary(k, *rope_k)
         if self.math_attention and torch.compiler.is_compiling():
-            y = masked_attention(q, k, v, mask)
+            if self.fused_attention and mask is None and attention.serves(q):
+                y = attention.causal_attention(q, k, v)
+            else:
+                y = masked_attention(q, k, v, mask).transpose(1, 2)
         elif mask is not None:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2)
         else:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.out(y.transpose(1, 2).reshape(x.shape))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2)
+        x = x + self.out(y.reshape(x.shape))
         return x + self.mlp(x)
 
 
@@ -174,13 +179,17 @@ class PerceiverAR(nn.Module):
 
     def use_compiled_layout(self, on: bool = True) -> "PerceiverAR":
         """Switch to (or back from) the layout that a compiled whole step runs fastest (``training.step``):
-        attention as masked batched matmuls (:func:`masked_attention`) inside compiled code (eager calls,
-        the evaluation's, keep scaled_dot_product_attention) and the rotary tables computed once
+        inside compiled code, causal attention through the fused kernel for tiny heads
+        (:func:`replication.training.attention.causal_attention`, built here on first use) and other attention
+        as masked batched matmuls (:func:`masked_attention`; eager calls, the evaluation's, keep
+        scaled_dot_product_attention), and the rotary tables computed once
         into non-persistent buffers (not in the state dict) instead of from the positions on every call.
         The same function up to rounding: the compiler would otherwise recompute a sine and a cosine per
         rotated element of q and k in forward and backward."""
+        fused = on and attention.available()
         for layer in (self.hybrid, *self.layers):
             layer.math_attention = on
+            layer.fused_attention = fused
         self.rotary_cache = on and self.cfg.rotary_layers > 0 and self.cfg.rotary_dim > 0
         if self.rotary_cache:
             device = self.tok_emb.weight.device

@@ -1,0 +1,330 @@
+// Causal self-attention for tiny heads (up to 64 channels) on a CPU, forward and backward: the CPU kernels of
+// the ops replication::causal_attention and replication::causal_attention_backward (defined, built and loaded
+// by replication/training/attention.py), through torch's stable C++ interface.
+//
+// Per (batch, head) the keys and values are copied twice, zero-padded: as (channel, key) rows, to take dot
+// products with W keys at once (scores), and as (key, channel) rows, to sum keys weighted by probabilities
+// into a query's output (or gradient) without horizontal sums. Queries go in blocks of R rows over only the
+// vectors of W keys that hold a visible key (the causal half of the square, not all of it); the backward
+// recomputes the probabilities from each row's log-sum-exp, as flash attention does. Vectors are GCC vector
+// extensions, lowered to the machine's widest registers.
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/ops.h>
+#include <torch/csrc/stable/tensor.h>
+
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+enum { W = 16 };
+
+static inline vf splat(float x) { return vf{} + x; }
+static inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
+static inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+template <class H, class V> static inline void halves(V v, H& lo, H& hi) {
+    std::memcpy(&lo, &v, sizeof lo); std::memcpy(&hi, (const char*)&v + sizeof lo, sizeof hi);
+}
+static inline float hsum(vf v) {
+    v8 a, b; halves(v, a, b); a += b;
+    v4 c, d; halves(a, c, d); c += d;
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+static inline float hmax(vf v) {
+    v8 a, b; halves(v, a, b); a = a > b ? a : b;
+    v4 c, d; halves(a, c, d); c = c > d ? c : d;
+    float x = c[0] > c[2] ? c[0] : c[2], y = c[1] > c[3] ? c[1] : c[3];
+    return x > y ? x : y;
+}
+
+// exp(x) for x <= 0 (Cephes' expf: range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp);
+// below -87.3 it returns exp(-87.3), which is negligible in every sum it enters here
+static inline vf vexp(vf x) {
+    x = x < splat(-87.3f) ? splat(-87.3f) : x;
+    const vf magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+    vf n = (x * splat(1.44269504088896341f) + magic) - magic;
+    vf r = x - n * splat(0.693359375f) - n * splat(-2.12194440e-4f);
+    vf p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * r * r + r + splat(1.0f);
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    return p * (vf)e;
+}
+
+static const vf lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static inline vf iota(int64_t base) { return lanes + splat((float)base); }
+
+
+// n floats aligned to the vector size (aligned_alloc wants a whole number of alignments)
+static float* scratch(int64_t n) { return (float*)std::aligned_alloc(64, sizeof(float) * ((n + W - 1) / W * W)); }
+
+// Strides (in floats) of a (B,H,T,D) tensor whose channels are adjacent: batch, head, token.
+struct Strides { int64_t b, h, t; };
+
+// One head's keys or values, zero-padded to tp keys and dp channels: xt as (channel, key) rows, xr as (key,
+// channel) rows.
+struct Head {
+    float *xt, *xr;
+    void load(const float* x, Strides s, int64_t bh, int64_t H, int64_t T, int64_t D, int64_t tp, int64_t dp) {
+        const float* base = x + (bh / H) * s.b + (bh % H) * s.h;
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t d = 0; d < D; d++) xt[d * tp + t] = xr[t * dp + d] = base[t * s.t + d];
+    }
+};
+
+// acc[r] += sum over keys j < n of w[r][j] * x[j] (rows of NV vectors): weights (R rows of tp) times key rows.
+template <int R, int NV>
+static inline void weighted_rows(const float* w, int64_t tp, const float* xr, int64_t n, vf acc[R][NV]) {
+    for (int64_t j = 0; j < n; j++) {
+        vf x[NV];
+        for (int v = 0; v < NV; v++) x[v] = load(xr + (j * NV + v) * W);
+        for (int r = 0; r < R; r++) {
+            const vf wj = splat(w[r * tp + j]);
+            for (int v = 0; v < NV; v++) acc[r][v] += wj * x[v];
+        }
+    }
+}
+
+// acc[R][NV] scaled by f[r], its first D channels written to out[r]
+template <int R, int NV>
+static inline void store_rows(vf acc[R][NV], const float* f, int64_t D, float* out[R]) {
+    for (int r = 0; r < R; r++) {
+        float tmp[NV * W];
+        for (int v = 0; v < NV; v++) store(tmp + v * W, acc[r][v] * splat(f[r]));
+        std::memcpy(out[r], tmp, sizeof(float) * D);
+    }
+}
+
+// One block of R query rows i0..i0+R-1, all in one vector of W keys, so they share the count nc of key
+// vectors they see. P holds R rows of tp floats: the scores, then the probabilities.
+template <int R, int NV>
+static void forward_rows(int64_t i0, int64_t nc, const float* qs, Head K, Head V, int64_t tp, int64_t D,
+                         float* P, float* o_rows[R], float* lse_rows) {
+    float inv_l[R];
+    vf vmax[R], row[R];
+    for (int r = 0; r < R; r++) { vmax[r] = splat(-INFINITY); row[r] = splat((float)(i0 + r)); }
+    for (int64_t c = 0; c < nc; c++) {
+        vf s[R] = {};
+        for (int64_t d = 0; d < D; d++) {
+            const vf k = load(K.xt + d * tp + c * W);
+            for (int r = 0; r < R; r++) s[r] += splat(qs[r * D + d]) * k;
+        }
+        const vf j = iota(c * W);
+        for (int r = 0; r < R; r++) {
+            s[r] = j <= row[r] ? s[r] : splat(-INFINITY);
+            store(P + r * tp + c * W, s[r]);
+            vmax[r] = s[r] > vmax[r] ? s[r] : vmax[r];
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        const float m = hmax(vmax[r]);
+        vf vsum = {};
+        for (int64_t c = 0; c < nc; c++) {
+            vf e = vexp(load(P + r * tp + c * W) - splat(m));
+            e = iota(c * W) <= row[r] ? e : splat(0.0f);
+            store(P + r * tp + c * W, e);
+            vsum += e;
+        }
+        const float l = hsum(vsum);
+        inv_l[r] = 1.0f / l;
+        lse_rows[r] = m + std::log(l);
+    }
+    vf acc[R][NV] = {};
+    weighted_rows<R, NV>(P, tp, V.xr, nc * W, acc);
+    store_rows<R, NV>(acc, inv_l, D, o_rows);
+}
+
+// The backward of one block of rows (as forward_rows): P and S get the rows' probabilities and score
+// gradients; dKt and dVt (channel, key) accumulate the keys' and values' gradients; dq_rows get the queries'.
+template <int R, int NV>
+static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* g, const float* di,
+                          const float* lse_rows, Head K, Head V, float* dKt, float* dVt, int64_t tp, int64_t D,
+                          float scale, float* P, float* S, float* dq_rows[R]) {
+    vf row[R], li[R], vdi[R];
+    for (int r = 0; r < R; r++) { row[r] = splat((float)(i0 + r)); li[r] = splat(lse_rows[r]); vdi[r] = splat(di[r]); }
+    for (int64_t c = 0; c < nc; c++) {
+        vf s[R] = {}, dp[R] = {};
+        for (int64_t d = 0; d < D; d++) {
+            const vf k = load(K.xt + d * tp + c * W), v = load(V.xt + d * tp + c * W);
+            for (int r = 0; r < R; r++) { s[r] += splat(qs[r * D + d]) * k; dp[r] += splat(g[r * D + d]) * v; }
+        }
+        const vf j = iota(c * W);
+        for (int r = 0; r < R; r++) {
+            vf e = vexp(s[r] - li[r]);
+            e = j <= row[r] ? e : splat(0.0f);
+            store(P + r * tp + c * W, e);
+            store(S + r * tp + c * W, e * (dp[r] - vdi[r]));
+        }
+    }
+    for (int64_t c = 0; c < nc; c++) {
+        vf p[R], ds[R];
+        for (int r = 0; r < R; r++) { p[r] = load(P + r * tp + c * W); ds[r] = load(S + r * tp + c * W); }
+        for (int64_t d = 0; d < D; d++) {
+            vf dk = load(dKt + d * tp + c * W), dv = load(dVt + d * tp + c * W);
+            for (int r = 0; r < R; r++) { dk += ds[r] * splat(qs[r * D + d]); dv += p[r] * splat(g[r * D + d]); }
+            store(dKt + d * tp + c * W, dk);
+            store(dVt + d * tp + c * W, dv);
+        }
+    }
+    vf acc[R][NV] = {};
+    weighted_rows<R, NV>(S, tp, K.xr, nc * W, acc);
+    float f[R];
+    for (int r = 0; r < R; r++) f[r] = scale;
+    store_rows<R, NV>(acc, f, D, dq_rows);
+}
+
+enum { R = 4 };
+
+template <int NV>
+static void forward_heads(const float* q, const float* k, const float* v, const int64_t* strides, float* o,
+                          float* lse, int64_t H, int64_t T, int64_t D, float scale, int64_t bh0, int64_t bh1) {
+    const Strides sq{strides[0], strides[1], strides[2]}, sk{strides[3], strides[4], strides[5]},
+        sv{strides[6], strides[7], strides[8]};
+    const int64_t tp = (T + W - 1) / W * W, dp = NV * W;
+    float* buf = scratch(4 * tp * dp + R * tp + R * D);
+    Head K{buf, buf + tp * dp}, V{buf + 2 * tp * dp, buf + 3 * tp * dp};
+    float *P = buf + 4 * tp * dp, *qs = P + R * tp;
+    std::memset(buf, 0, sizeof(float) * 4 * tp * dp);
+    for (int64_t bh = bh0; bh < bh1; bh++) {
+        const int64_t b = bh / H, h = bh % H;
+        K.load(k, sk, bh, H, T, D, tp, dp);
+        V.load(v, sv, bh, H, T, D, tp, dp);
+        const float* qh = q + b * sq.b + h * sq.h;
+        for (int64_t i0 = 0; i0 < T;) {
+            const int64_t rows = T - i0 >= R ? R : 1;
+            float* o_rows[R];
+            for (int64_t r = 0; r < rows; r++) {
+                for (int64_t d = 0; d < D; d++) qs[r * D + d] = qh[(i0 + r) * sq.t + d] * scale;
+                o_rows[r] = o + ((b * T + i0 + r) * H + h) * D;
+            }
+            const int64_t nc = i0 / W + 1;
+            if (rows == R) forward_rows<R, NV>(i0, nc, qs, K, V, tp, D, P, o_rows, lse + bh * T + i0);
+            else forward_rows<1, NV>(i0, nc, qs, K, V, tp, D, P, o_rows, lse + bh * T + i0);
+            i0 += rows;
+        }
+    }
+    std::free(buf);
+}
+
+template <int NV>
+static void backward_heads(const float* q, const float* k, const float* v, const float* o, const float* lse,
+                           const float* do_, const int64_t* strides, float* dq, float* dk, float* dv, int64_t H,
+                           int64_t T, int64_t D, float scale, int64_t bh0, int64_t bh1) {
+    const Strides sq{strides[0], strides[1], strides[2]}, sk{strides[3], strides[4], strides[5]},
+        sv{strides[6], strides[7], strides[8]}, sg{strides[9], strides[10], strides[11]};
+    const int64_t tp = (T + W - 1) / W * W, dp = NV * W;
+    float* buf = scratch(4 * tp * dp + 2 * D * tp + 2 * R * tp + 2 * R * D + R);
+    Head K{buf, buf + tp * dp}, V{buf + 2 * tp * dp, buf + 3 * tp * dp};
+    float *dKt = buf + 4 * tp * dp, *dVt = dKt + D * tp, *P = dVt + D * tp, *S = P + R * tp;
+    float *qs = S + R * tp, *g = qs + R * D, *di = g + R * D;
+    std::memset(buf, 0, sizeof(float) * 4 * tp * dp);
+    for (int64_t bh = bh0; bh < bh1; bh++) {
+        const int64_t b = bh / H, h = bh % H;
+        K.load(k, sk, bh, H, T, D, tp, dp);
+        V.load(v, sv, bh, H, T, D, tp, dp);
+        std::memset(dKt, 0, sizeof(float) * 2 * D * tp);
+        const float *qh = q + b * sq.b + h * sq.h, *gh = do_ + b * sg.b + h * sg.h;
+        for (int64_t i0 = 0; i0 < T;) {
+            const int64_t rows = T - i0 >= R ? R : 1;
+            float* dq_rows[R];
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t i = i0 + r;
+                const float *oi = o + ((b * T + i) * H + h) * D, *gi = gh + i * sg.t;
+                float acc = 0;
+                for (int64_t d = 0; d < D; d++) {
+                    qs[r * D + d] = qh[i * sq.t + d] * scale;
+                    g[r * D + d] = gi[d];
+                    acc += gi[d] * oi[d];
+                }
+                di[r] = acc;
+                dq_rows[r] = dq + (bh * T + i) * D;
+            }
+            const int64_t nc = i0 / W + 1;
+            const float* lse_rows = lse + bh * T + i0;
+            if (rows == R)
+                backward_rows<R, NV>(i0, nc, qs, g, di, lse_rows, K, V, dKt, dVt, tp, D, scale, P, S, dq_rows);
+            else
+                backward_rows<1, NV>(i0, nc, qs, g, di, lse_rows, K, V, dKt, dVt, tp, D, scale, P, S, dq_rows);
+            i0 += rows;
+        }
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t d = 0; d < D; d++) {
+                dk[(bh * T + t) * D + d] = dKt[d * tp + t];
+                dv[(bh * T + t) * D + d] = dVt[d * tp + t];
+            }
+    }
+    std::free(buf);
+}
+
+using torch::stable::Tensor;
+
+// q, k or v (or the gradient of o, given as (B,H,T,D)): float32 on a CPU, of q's shape, channels adjacent
+static void check(const Tensor& x, const Tensor& q, const char* name) {
+    STD_TORCH_CHECK(x.is_cpu() && x.scalar_type() == torch::headeronly::ScalarType::Float && x.dim() == 4,
+                    "causal_attention: ", name, " must be a 4-d float32 CPU tensor");
+    for (int i = 0; i < 4; i++)
+        STD_TORCH_CHECK(x.size(i) == q.size(i), "causal_attention: ", name, " and q differ in shape");
+    STD_TORCH_CHECK(x.stride(3) == 1, "causal_attention: ", name, "'s channels must be adjacent (stride 1)");
+}
+
+// q, k, v: (B,H,T,D), any strides with adjacent channels -> o (B,T,H,D) and lse (B,H,T), contiguous
+std::tuple<Tensor, Tensor> causal_attention(Tensor q, Tensor k, Tensor v) {
+    check(q, q, "q"); check(k, q, "k"); check(v, q, "v");
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+    STD_TORCH_CHECK(D >= 1 && D <= 4 * W, "causal_attention: head size must be in [1, ", 4 * W, "], got ", D);
+    Tensor o = torch::stable::new_empty(q, {B, T, H, D}), lse = torch::stable::new_empty(q, {B, H, T});
+    const int64_t strides[9] = {q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
+                                v.stride(0), v.stride(1), v.stride(2)};
+    auto heads = D <= W ? forward_heads<1> : D <= 2 * W ? forward_heads<2> : forward_heads<4>;
+    const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
+                *pv = (const float*)v.const_data_ptr();
+    float *po = (float*)o.mutable_data_ptr(), *plse = (float*)lse.mutable_data_ptr();
+    const float scale = 1.0f / std::sqrt((float)D);
+    // each (batch, head) is computed whole by one thread: the result does not depend on the split
+    torch::stable::parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+        heads(pq, pk, pv, strides, po, plse, H, T, D, scale, bh0, bh1);
+    });
+    return {o, lse};
+}
+
+// the forward's q, k, v, o and lse and do (B,T,H,D), channels adjacent -> dq, dk, dv (B,H,T,D), contiguous
+std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
+                                                             Tensor do_) {
+    check(q, q, "q"); check(k, q, "k"); check(v, q, "v");
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+    STD_TORCH_CHECK(D >= 1 && D <= 4 * W, "causal_attention: head size must be in [1, ", 4 * W, "], got ", D);
+    STD_TORCH_CHECK(o.is_contiguous() && lse.is_contiguous() && o.numel() == q.numel() && lse.numel() == B * H * T,
+                    "causal_attention_backward: o and lse must be the forward's");
+    Tensor g = torch::stable::transpose(do_, 1, 2);
+    check(g, q, "do (as B,H,T,D)");
+    Tensor dq = torch::stable::new_empty(q, {B, H, T, D}), dk = torch::stable::new_empty(q, {B, H, T, D}),
+           dv = torch::stable::new_empty(q, {B, H, T, D});
+    const int64_t strides[12] = {q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
+                                 v.stride(0), v.stride(1), v.stride(2), g.stride(0), g.stride(1), g.stride(2)};
+    auto heads = D <= W ? backward_heads<1> : D <= 2 * W ? backward_heads<2> : backward_heads<4>;
+    const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
+                *pv = (const float*)v.const_data_ptr(), *po = (const float*)o.const_data_ptr(),
+                *plse = (const float*)lse.const_data_ptr(), *pg = (const float*)g.const_data_ptr();
+    float *pdq = (float*)dq.mutable_data_ptr(), *pdk = (float*)dk.mutable_data_ptr(),
+          *pdv = (float*)dv.mutable_data_ptr();
+    const float scale = 1.0f / std::sqrt((float)D);
+    torch::stable::parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+        heads(pq, pk, pv, po, plse, pg, strides, pdq, pdk, pdv, H, T, D, scale, bh0, bh1);
+    });
+    return {dq, dk, dv};
+}
+
+STABLE_TORCH_LIBRARY_IMPL(replication, CPU, m) {
+    m.impl("causal_attention", TORCH_BOX(&causal_attention));
+    m.impl("causal_attention_backward", TORCH_BOX(&causal_attention_backward));
+}

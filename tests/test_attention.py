@@ -1,0 +1,97 @@
+"""The fused causal-attention kernel (replication.training.attention) against attention computed in float64."""
+import math
+import warnings
+
+import pytest
+import torch
+
+from replication.training import attention
+
+pytestmark = pytest.mark.skipif(not attention.available(), reason="no C++ compiler to build the kernel")
+
+
+def reference(q, k, v):
+    """softmax(q k^T / sqrt(hd), causal) v in float64, as (B, T, H, hd)."""
+    t = q.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    visible = torch.arange(t)[:, None] >= torch.arange(t)
+    return (torch.where(visible, scores, float("-inf")).softmax(-1) @ v).transpose(1, 2)
+
+
+def heads_of_one_projection(b, t, h, d, seed):
+    """q, k, v as the model makes them: strided (B, H, T, hd) views of one (B, T, 3, H, hd) projection."""
+    g = torch.Generator().manual_seed(seed)
+    qkv = (torch.randn(b, t, 3, h, d, generator=g, dtype=torch.float64) * 2).requires_grad_()
+    return qkv, [qkv[:, :, i].transpose(1, 2) for i in range(3)]
+
+
+# head sizes across the kernel's register blocks of 16, 32 and 64 channels; lengths that are not a whole
+# number of query blocks (4) or key vectors (16), and a single token
+@pytest.mark.parametrize("b,t,h,d", [(2, 128, 2, 5), (3, 77, 2, 12), (1, 33, 3, 29), (2, 17, 1, 64), (2, 1, 2, 7),
+                                     (1, 50, 1, 16), (1, 50, 1, 17)])
+def test_the_kernel_and_its_gradients_match_float64_attention(b, t, h, d):
+    qkv64, (q, k, v) = heads_of_one_projection(b, t, h, d, seed=d)
+    grad_out = torch.randn(b, t, h, d, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    expected = reference(q, k, v)
+    (expected_grad,) = torch.autograd.grad(expected, qkv64, grad_out)
+
+    qkv = qkv64.detach().float().requires_grad_()
+    out = attention.causal_attention(*(qkv[:, :, i].transpose(1, 2) for i in range(3)))
+    (grad,) = torch.autograd.grad(out, qkv, grad_out.float())
+    assert out.shape == (b, t, h, d)
+    # float32 rounding: torch's own float32 attention is off by as much
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=2e-5)
+    torch.testing.assert_close(grad.double(), expected_grad, rtol=1e-5, atol=5e-5)
+
+
+def test_the_result_does_not_depend_on_the_number_of_threads():
+    _, (q, k, v) = heads_of_one_projection(4, 40, 2, 9, seed=3)
+    q, k, v = (x.detach().float().requires_grad_() for x in (q, k, v))
+    was = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out = attention.causal_attention(q, k, v)
+            results.append((out, *torch.autograd.grad(out, (q, k, v), torch.ones_like(out))))
+    finally:
+        torch.set_num_threads(was)
+    for one, two in zip(*results):
+        assert torch.equal(one, two)
+
+
+def test_bad_inputs_get_a_clear_error():
+    q = torch.randn(1, 2, 8, 4)
+    with pytest.raises(RuntimeError, match="float32"):
+        torch.ops.replication.causal_attention(q.double(), q.double(), q.double())
+    with pytest.raises(RuntimeError, match="head size must be in \\[1, 64\\], got 65"):
+        big = torch.randn(1, 1, 4, 65)
+        torch.ops.replication.causal_attention(big, big, big)
+    with pytest.raises(RuntimeError, match="differ in shape"):
+        torch.ops.replication.causal_attention(q, q[:, :, :4], q)
+    with pytest.raises(RuntimeError, match="adjacent"):
+        torch.ops.replication.causal_attention(q, q.transpose(-2, -1).contiguous().transpose(-2, -1), q)
+    with pytest.raises(ValueError, match="one shape"):
+        attention.causal_attention(q, q[:, :, :4], q)
+
+
+def test_without_a_compiler_the_model_keeps_its_masked_attention(monkeypatch, tmp_path):
+    from replication.training.config import ModelConfig
+    from replication.training.model import PerceiverAR
+
+    monkeypatch.setattr(attention.shutil, "which", lambda name: None)
+    monkeypatch.setenv("REPLICATION_KERNEL_CACHE", str(tmp_path))
+    attention._build.cache_clear()
+    attention._warn_unavailable.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler"):
+            assert not attention.available()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = PerceiverAR(ModelConfig(vocab_size=16, num_latents=8, num_channels=8, num_layers=2,
+                                            num_heads=2)).use_compiled_layout()
+        assert model.layers[0].math_attention and not model.layers[0].fused_attention
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        attention._build.cache_clear()
+        attention._warn_unavailable.cache_clear()
