@@ -82,6 +82,12 @@ struct Head {
     }
 };
 
+// Up to this head size, a query's output (and gradient) is summed along (channel, key) rows, one horizontal
+// sum per channel; above it, along (key, channel) rows, where a row of few channels would waste most lanes.
+#ifndef HSUM_MAX_D
+#define HSUM_MAX_D 8
+#endif
+
 // acc[r] += sum over keys j < n of w[r][j] * x[j] (rows of NV vectors): weights (R rows of tp) times key rows.
 template <int R, int NV>
 static inline void weighted_rows(const float* w, int64_t tp, const float* xr, int64_t n, vf acc[R][NV]) {
@@ -139,6 +145,17 @@ static void forward_rows(int64_t i0, int64_t nc, const float* qs, Head K, Head V
         inv_l[r] = 1.0f / l;
         lse_rows[r] = m + std::log(l);
     }
+    if (D <= HSUM_MAX_D) {
+        for (int64_t d = 0; d < D; d++) {
+            vf a[R] = {};
+            for (int64_t c = 0; c < nc; c++) {
+                const vf v = load(V.xt + d * tp + c * W);
+                for (int r = 0; r < R; r++) a[r] += load(P + r * tp + c * W) * v;
+            }
+            for (int r = 0; r < R; r++) o_rows[r][d] = hsum(a[r]) * inv_l[r];
+        }
+        return;
+    }
     vf acc[R][NV] = {};
     weighted_rows<R, NV>(P, tp, V.xr, nc * W, acc);
     store_rows<R, NV>(acc, inv_l, D, o_rows);
@@ -175,6 +192,17 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
             store(dKt + d * tp + c * W, dk);
             store(dVt + d * tp + c * W, dv);
         }
+    }
+    if (D <= HSUM_MAX_D) {
+        for (int64_t d = 0; d < D; d++) {
+            vf a[R] = {};
+            for (int64_t c = 0; c < nc; c++) {
+                const vf k = load(K.xt + d * tp + c * W);
+                for (int r = 0; r < R; r++) a[r] += load(S + r * tp + c * W) * k;
+            }
+            for (int r = 0; r < R; r++) dq_rows[r][d] = hsum(a[r]) * scale;
+        }
+        return;
     }
     vf acc[R][NV] = {};
     weighted_rows<R, NV>(S, tp, K.xr, nc * W, acc);
