@@ -1,5 +1,6 @@
 """The fused causal-attention kernel (replication.training.attention) against attention computed in float64."""
 import math
+import shutil
 import warnings
 
 import pytest
@@ -7,7 +8,11 @@ import torch
 
 from replication.training import attention
 
-pytestmark = pytest.mark.skipif(not attention.available(), reason="no C++ compiler to build the kernel")
+pytestmark = pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="no C++ compiler")
+
+
+def test_the_kernel_builds_and_loads():
+    assert attention._build() is None  # else the compiler's complaint
 
 
 def reference(q, k, v):
@@ -28,7 +33,7 @@ def heads_of_one_projection(b, t, h, d, seed):
 # head sizes across the kernel's register blocks of 16, 32 and 64 channels; lengths that are not a whole
 # number of query blocks (4) or key vectors (16), and a single token
 @pytest.mark.parametrize("b,t,h,d", [(2, 128, 2, 5), (3, 77, 2, 12), (1, 33, 3, 29), (2, 17, 1, 64), (2, 1, 2, 7),
-                                     (1, 50, 1, 16), (1, 50, 1, 17)])
+                                     (1, 50, 1, 8), (1, 50, 1, 9), (1, 50, 1, 16), (1, 50, 1, 17), (1, 21, 2, 40)])
 def test_the_kernel_and_its_gradients_match_float64_attention(b, t, h, d):
     qkv64, (q, k, v) = heads_of_one_projection(b, t, h, d, seed=d)
     grad_out = torch.randn(b, t, h, d, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -73,6 +78,13 @@ def test_bad_inputs_get_a_clear_error():
         torch.ops.replication.causal_attention(q, q.transpose(-2, -1).contiguous().transpose(-2, -1), q)
     with pytest.raises(ValueError, match="one shape"):
         attention.causal_attention(q, q[:, :, :4], q)
+    with pytest.raises(ValueError, match="does not serve"):
+        attention.causal_attention(q.double(), q.double(), q.double())
+    o, lse = torch.ops.replication.causal_attention(q, q, q)
+    with pytest.raises(RuntimeError, match="o and lse must be the forward's outputs"):
+        torch.ops.replication.causal_attention_backward(q, q, q, o.double(), lse, o)
+    with pytest.raises(RuntimeError, match="o and lse must be the forward's outputs"):
+        torch.ops.replication.causal_attention_backward(q, q, q, o, lse[:, :1], o)
 
 
 def test_without_a_compiler_the_model_keeps_its_masked_attention(monkeypatch, tmp_path):

@@ -21,6 +21,8 @@ the process (``training.allocator``), as in training, for every variant. The var
   ``training.step.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
   graph (``replication.training.step``); its compile time is reported cold (an empty cache folder) and warm
   (the same folder again, as the next run of that shape finds it);
+* ``compiled masked``: the compiled step with causal attention as masked batched matmuls, which the compiler
+  fuses, instead of the fused kernel for tiny heads (``replication.training.attention``): what the kernel buys;
 * ``lean``: ``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count (SDPA,
   AdamW), run as a plain PyTorch script (deterministic algorithms off): the reference of issue 27;
 * ``manual attention``: the eager step with the attention written out, softmax(q k^T / sqrt(hd) + mask) v;
@@ -59,7 +61,7 @@ from replication.bench.variants import CONTEXTS, as_the_loop_runs, compiled_with
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
 from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
 
-VARIANTS = ("eager", "compiled", "lean", "manual attention", "no fill")
+VARIANTS = ("eager", "compiled", "compiled masked", "lean", "manual attention", "no fill")
 #: the variant the study trains with (the loop's step for runs of training.step.MIN_COMPILED_STEPS or more)
 DEFAULT_VARIANT = "compiled"
 #: Steps a variant runs before the next one's turn. A step right after another model's finds that model's
@@ -104,6 +106,14 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, pea
             except Exception as err:
                 rows[v]["error"] = _one_line(err)
             continue
+        if v == "compiled masked":
+            try:
+                fns[v] = make_step(width, variant=v)
+                rows[v]["loss"] = fns[v]()  # its first step compiles its graph: neither timed nor a warm-up step
+            except Exception as err:
+                fns.pop(v, None)
+                rows[v]["error"] = _one_line(err)
+            continue
         fns[v] = make_step(width, variant="lean" if v == "lean" else "eager")
     times = {v: [] for v in fns}
     for first in range(0, warmup + steps, BLOCK):
@@ -117,7 +127,7 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, pea
                         rows[v]["loss"] = loss
                     if i >= warmup:
                         times[v].append(dt)
-    if "compiled" in fns:
+    if "compiled" in fns or "compiled masked" in fns:
         import torch
 
         torch._dynamo.reset()  # drop this width's graphs: the next width compiles its own
@@ -323,11 +333,12 @@ def main(argv: list[str]) -> int:
                                                                 "0 skips the evaluation)")
     ap.add_argument("--process-steps", type=int, default=30, help="steps of each child in the processes section "
                                                                   "(default 30; 0 skips it)")
-    ap.add_argument("--no-compile", action="store_true", help="leave out the compiled variant (the default)")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="leave out the compiled variants (the default among them)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = ap.parse_args(argv)
     widths = parse_widths(args.widths) if args.widths is not None else None
-    variants = [v for v in VARIANTS if not (args.no_compile and v == "compiled")]
+    variants = [v for v in VARIANTS if not (args.no_compile and v.startswith("compiled"))]
     result = run(widths, args.steps, args.warmup, variants, args.eval_repeats, args.process_steps)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
     return 0

@@ -23,7 +23,9 @@ typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 enum { W = 16 };
 
-static inline vf splat(float x) { return vf{} + x; }
+static inline vf splat(float x) {  // a broadcast (vf{} + x would add 0 to x first)
+    return vf{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
 static inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 static inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
 typedef float v8 __attribute__((vector_size(32)));
@@ -177,7 +179,8 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
         }
         const vf j = iota(c * W);
         for (int r = 0; r < R; r++) {
-            vf e = vexp(s[r] - li[r]);
+            // future keys masked before the exponential: their s - lse can be large and positive
+            vf e = vexp(j <= row[r] ? s[r] - li[r] : splat(-INFINITY));
             e = j <= row[r] ? e : splat(0.0f);
             store(P + r * tp + c * W, e);
             store(S + r * tp + c * W, e * (dp[r] - vdi[r]));
@@ -331,8 +334,13 @@ std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k,
     check(q, q, "q"); check(k, q, "k"); check(v, q, "v");
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     STD_TORCH_CHECK(D >= 1 && D <= 4 * W, "causal_attention: head size must be in [1, ", 4 * W, "], got ", D);
-    STD_TORCH_CHECK(o.is_contiguous() && lse.is_contiguous() && o.numel() == q.numel() && lse.numel() == B * H * T,
-                    "causal_attention_backward: o and lse must be the forward's");
+    const auto f32 = torch::headeronly::ScalarType::Float;
+    const bool same = o.is_cpu() && lse.is_cpu() && o.scalar_type() == f32 && lse.scalar_type() == f32 &&
+                      o.is_contiguous() && lse.is_contiguous() && o.dim() == 4 && lse.dim() == 3 && o.size(0) == B &&
+                      o.size(1) == T && o.size(2) == H && o.size(3) == D && lse.size(0) == B && lse.size(1) == H &&
+                      lse.size(2) == T;
+    STD_TORCH_CHECK(same, "causal_attention_backward: o and lse must be the forward's outputs");
+    STD_TORCH_CHECK(do_.dim() == 4, "causal_attention_backward: do must be (B, T, H, D)");
     Tensor g = torch::stable::transpose(do_, 1, 2);
     check(g, q, "do (as B,H,T,D)");
     Tensor dq = torch::stable::new_empty(q, {B, H, T, D}), dk = torch::stable::new_empty(q, {B, H, T, D}),

@@ -177,7 +177,7 @@ class PerceiverAR(nn.Module):
         self.activation_checkpointing = False
         self.rotary_cache = False
 
-    def use_compiled_layout(self, on: bool = True) -> "PerceiverAR":
+    def use_compiled_layout(self, on: bool = True, fused_attention: bool = True) -> "PerceiverAR":
         """Switch to (or back from) the layout that a compiled whole step runs fastest (``training.step``):
         inside compiled code, causal attention through the fused kernel for tiny heads
         (:func:`replication.training.attention.causal_attention`, built here on first use) and other attention
@@ -185,8 +185,9 @@ class PerceiverAR(nn.Module):
         scaled_dot_product_attention), and the rotary tables computed once
         into non-persistent buffers (not in the state dict) instead of from the positions on every call.
         The same function up to rounding: the compiler would otherwise recompute a sine and a cosine per
-        rotated element of q and k in forward and backward."""
-        fused = on and attention.available()
+        rotated element of q and k in forward and backward. ``fused_attention=False`` keeps the masked
+        matmuls for causal attention too (what the benchmark compares the kernel with)."""
+        fused = on and fused_attention and attention.available()
         for layer in (self.hybrid, *self.layers):
             layer.math_attention = on
             layer.fused_attention = fused
