@@ -143,7 +143,8 @@ class _CausalAttention(torch.autograd.Function):
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """softmax(q k^T / sqrt(hd), causal) v for q, k, v of shape (B, H, T, hd), returned as (B, T, H, hd): the
     layout the output projection reads. Requires :func:`available` and :func:`serves` (q)."""
-    if not (available() and serves(q)):
+    # (whether the kernel is built is asked outside compiled code: tracing it would break the graph)
+    if not serves(q) or not (torch.compiler.is_compiling() or available()):
         raise ValueError(f"causal_attention: the kernel is unavailable or does not serve q of shape "
                          f"{tuple(q.shape)}, {q.dtype}, on {q.device} (float32 on a CPU, head size <= {MAX_HEAD_SIZE})")
     if not (q.shape == k.shape == v.shape):
