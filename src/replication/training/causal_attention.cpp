@@ -74,13 +74,17 @@ static float* scratch(int64_t n) { return (float*)std::aligned_alloc(64, sizeof(
 struct Strides { int64_t b, h, t; };
 
 // One head's keys or values, zero-padded to tp keys and dp channels: xt as (channel, key) rows, xr as (key,
-// channel) rows.
+// channel) rows; load fills the layouts asked for (each pass reads only some).
 struct Head {
     float *xt, *xr;
-    void load(const float* x, Strides s, int64_t bh, int64_t H, int64_t T, int64_t D, int64_t tp, int64_t dp) {
+    void load(const float* x, Strides s, int64_t bh, int64_t H, int64_t T, int64_t D, int64_t tp, int64_t dp,
+              bool rows_of_channels, bool rows_of_keys) {
         const float* base = x + (bh / H) * s.b + (bh % H) * s.h;
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t d = 0; d < D; d++) xt[d * tp + t] = xr[t * dp + d] = base[t * s.t + d];
+        if (rows_of_keys)
+            for (int64_t t = 0; t < T; t++) std::memcpy(xr + t * dp, base + t * s.t, sizeof(float) * D);
+        if (rows_of_channels)
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t d = 0; d < D; d++) xt[d * tp + t] = base[t * s.t + d];
     }
 };
 
@@ -228,8 +232,8 @@ static void forward_heads(const float* q, const float* k, const float* v, const 
     std::memset(buf, 0, sizeof(float) * 4 * tp * dp);
     for (int64_t bh = bh0; bh < bh1; bh++) {
         const int64_t b = bh / H, h = bh % H;
-        K.load(k, sk, bh, H, T, D, tp, dp);
-        V.load(v, sv, bh, H, T, D, tp, dp);
+        K.load(k, sk, bh, H, T, D, tp, dp, true, false);
+        V.load(v, sv, bh, H, T, D, tp, dp, D <= HSUM_MAX_D, D > HSUM_MAX_D);
         const float* qh = q + b * sq.b + h * sq.h;
         for (int64_t i0 = 0; i0 < T;) {
             const int64_t rows = T - i0 >= R ? R : 1;
@@ -261,8 +265,9 @@ static void backward_heads(const float* q, const float* k, const float* v, const
     std::memset(buf, 0, sizeof(float) * 4 * tp * dp);
     for (int64_t bh = bh0; bh < bh1; bh++) {
         const int64_t b = bh / H, h = bh % H;
-        K.load(k, sk, bh, H, T, D, tp, dp);
-        V.load(v, sv, bh, H, T, D, tp, dp);
+        // K as channel rows (scores; dq up to HSUM_MAX_D) and as key rows (dq above), V as channel rows (dp)
+        K.load(k, sk, bh, H, T, D, tp, dp, true, D > HSUM_MAX_D);
+        V.load(v, sv, bh, H, T, D, tp, dp, true, false);
         std::memset(dKt, 0, sizeof(float) * 2 * D * tp);
         const float *qh = q + b * sq.b + h * sq.h, *gh = do_ + b * sg.b + h * sg.h;
         for (int64_t i0 = 0; i0 < T;) {
