@@ -15,8 +15,8 @@ has its own model and optimizer from the same seed; the variants take turns, :da
 that the other jobs on the machine slow them alike, and the median step is reported. Freed memory stays in
 the process (``training.allocator``), as in training, for every variant. The variants:
 
-* ``eager``: today's eager step, the model as the eager loop runs it (attention through
-  ``F.scaled_dot_product_attention``);
+* ``eager``: today's eager step, the model as the eager loop runs it (causal attention through the fused
+  kernel for tiny heads, ``replication.training.attention``);
 * ``compiled`` (**the default**: the step the loop trains with for runs of
   ``training.step.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
   graph (``replication.training.step``); its compile time is reported cold (an empty cache folder) and warm

@@ -167,6 +167,7 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
             return loss.item()
 
         return compiled_step
+    model.use_fused_attention()  # as the loop trains on a CPU
     fwd = torch.compile(model) if compile else model
 
     def step() -> float:

@@ -163,9 +163,9 @@ class Trainer:
         self.net = wrap(self.model, env)
         self.forward = compile_model(self.net, env.device) if cfg.compile else self.net
         # the whole step compiled (replication.training.step), where it applies and pays for its compilation
-        self.fast = None
-        if cpu_step(cfg, env, self.accum, self.total - self.step) == "compiled":
-            self.fast = CompiledStep(self.model, self.opt, cfg.grad_clip)
+        compiled = cpu_step(cfg, env, self.accum, self.total - self.step) == "compiled"
+        self.fast = CompiledStep(self.model, self.opt, cfg.grad_clip) if compiled else None
+        self.model.use_fused_attention(not env.cuda)  # eager steps on a CPU too (the compiled step's layout has it)
         self.divergence = Divergence(env.device)
         self.t_start = time.perf_counter()
 
