@@ -109,20 +109,26 @@ def test_without_a_compiler_the_model_keeps_its_masked_attention(monkeypatch, tm
         attention._warn_unavailable.cache_clear()
 
 
-def test_a_model_with_fused_attention_computes_the_same_loss_and_gradients_eagerly():
+def test_a_model_with_fused_attention_computes_the_same_loss_and_gradients_eagerly(monkeypatch):
     from replication.training.config import ModelConfig
     from replication.training.model import PerceiverAR
 
-    cfg = ModelConfig(vocab_size=50, num_latents=24, num_channels=12, num_layers=2, num_heads=2)
+    # heads of 12 channels (the kernel's layouts for more than 8) and large initial weights, so that attention is
+    # far from uniform and the q and k gradients are not negligible
+    cfg = ModelConfig(vocab_size=50, num_latents=24, num_channels=24, num_layers=2, num_heads=2, init_std=0.3)
     torch.manual_seed(0)
     plain, fused = PerceiverAR(cfg).train(), PerceiverAR(cfg).train()
     fused.load_state_dict(plain.state_dict())
     fused.use_fused_attention()
-    assert all(layer.fused_attention for layer in (fused.hybrid, *fused.layers))
+    calls = []
+    kernel = attention.causal_attention
+    monkeypatch.setattr(attention, "causal_attention", lambda *a: calls.append(a) or kernel(*a))
     x, y = torch.randint(0, 50, (3, 24)), torch.randint(0, 50, (3, 24))
     losses = [model(x, y)[1] for model in (plain, fused)]
+    assert len(calls) == 2  # both layers (the first has no prefix), the plain model none
     grads = [torch.autograd.grad(loss, list(model.parameters())) for loss, model in zip(losses, (plain, fused))]
     assert losses[1].item() == pytest.approx(losses[0].item(), rel=1e-6)
-    for a, b in zip(*grads):
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
-    assert not any(layer.fused_attention for layer in (fused.use_fused_attention(False).layers))
+    for (name, _), a, b in zip(plain.named_parameters(), *grads):
+        assert (b - a).norm() <= 1e-5 * a.norm() + 1e-7, name
+    fused.use_fused_attention(False)
+    assert not any(layer.fused_attention for layer in (fused.hybrid, *fused.layers))

@@ -209,8 +209,9 @@ def test_both_layer_types_share_one_attention_and_keep_the_recorded_parameter_na
 
 
 def test_compiled_layout_is_the_same_function_in_eager_mode():
-    # the layout's switches: rotary tables from buffers (not in the state dict) and, inside compiled code
-    # only, masked batched-matmul attention; eagerly, the loss is the default layout's to rounding
+    # the layout's switches: rotary tables from buffers (not in the state dict), the fused causal-attention
+    # kernel (eagerly too) and, inside compiled code only, masked batched-matmul attention for the rest; eagerly,
+    # the loss is the default layout's to rounding
     from replication.training.model import masked_attention
 
     cfg = ModelConfig(vocab_size=262, num_latents=16, num_prefix=8, num_channels=24, num_layers=3, num_heads=2)

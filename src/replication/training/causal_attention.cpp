@@ -2,9 +2,10 @@
 // the ops replication::causal_attention and replication::causal_attention_backward (defined, built and loaded
 // by replication/training/attention.py), through torch's stable C++ interface.
 //
-// Per (batch, head) the keys and values are copied twice, zero-padded: as (channel, key) rows, to take dot
-// products with W keys at once (scores), and as (key, channel) rows, to sum keys weighted by probabilities
-// into a query's output (or gradient) without horizontal sums. Queries go in blocks of R rows over only the
+// Per (batch, head) the keys and values are copied, zero-padded, into the layouts each pass reads: (channel,
+// key) rows, to take dot products with W keys at once (scores), and, for heads of more than HSUM_MAX_D
+// channels, (key, channel) rows, to sum keys weighted by probabilities into a query's output (or gradient)
+// without horizontal sums. Queries go in blocks of R rows over only the
 // vectors of W keys that hold a visible key (the causal half of the square, not all of it); the backward
 // recomputes the probabilities from each row's log-sum-exp, as flash attention does. Vectors are GCC vector
 // extensions, lowered to the machine's widest registers.

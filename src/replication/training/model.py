@@ -197,7 +197,8 @@ class PerceiverAR(nn.Module):
         evaluation's, keep scaled_dot_product_attention), and the rotary tables computed once
         into non-persistent buffers (not in the state dict) instead of from the positions on every call.
         The same function up to rounding: the compiler would otherwise recompute a sine and a cosine per
-        rotated element of q and k in forward and backward."""
+        rotated element of q and k in forward and backward. It sets the fused kernel on or off with the rest
+        (``on=False`` turns off an earlier :meth:`use_fused_attention` too)."""
         self.use_fused_attention(on and fused_attention)
         for layer in (self.hybrid, *self.layers):
             layer.math_attention = on
