@@ -1,14 +1,15 @@
 """Causal self-attention for tiny heads on a CPU: a fused C++ kernel (``causal_attention.cpp``) as a torch op.
 
-At the CPU study's shapes (2 heads of 5 to 29 channels, 128 tokens) attention is most of a training step.
-Written out as batched matmuls around a masked softmax, it computes every score of the 128 x 128 square,
-half of them masked, and passes the square through memory five times (scores, probabilities, and in the
-backward their gradients); the CPU flash kernel of ``scaled_dot_product_attention`` is built for large
-heads. The kernel here computes, per query row, only the key vectors that hold a visible key, keeps the row's
-softmax in registers, and in the backward recomputes the probabilities from the row's log-sum-exp. One layer's
-forward and backward at the study's shape (batch 8, 2 heads, 128 tokens, one thread of this project's 2-core
-Xeon) take 0.36, 0.60 and 1.16 ms at head sizes 5, 12 and 29, where the compiled masked matmuls take 1.17, 1.52
-and 1.86 ms. Inside the whole compiled step the gain is smaller, as the matmuls' neighbours fuse with them.
+At the CPU study's shapes (2 heads of 5 to 29 channels, 128 tokens) attention was the largest part of the
+compiled training step (perf: about half of it at width 10). Written out as batched matmuls around a masked
+softmax, it computes every score of the 128 x 128 square, half of them masked, and passes the square through
+memory five times (scores, probabilities, and in the backward their gradients); the CPU flash kernel of
+``scaled_dot_product_attention`` is built for large heads. The kernel here computes, per query row, only the
+key vectors that hold a visible key, keeps the row's softmax in registers, and in the backward recomputes the
+probabilities from the row's log-sum-exp. One layer's forward and backward at the study's shape (batch 8,
+2 heads, 128 tokens, one thread of this project's 2-core Xeon) take 0.29, 0.39-0.42 and 0.75-0.86 ms at head
+sizes 5, 12 and 29, where the compiled masked matmuls take 1.2-1.3, 1.5-1.6 and 2.0-2.1 ms. Inside the whole
+compiled step the gain is smaller, as the matmuls' neighbours fuse with them there.
 
 The ops ``replication::causal_attention`` and ``replication::causal_attention_backward`` are defined here,
 with fake kernels for ``torch.compile``; their CPU kernels are C++ against torch's stable interface, so that

@@ -222,10 +222,10 @@ def _without_memory_fill():
 #: width pays and its later runs find cached. Since the flat step and retained memory (an AVX-512 Xeon,
 #: process start to summary, one run each): eager 50.0-52.4 s, compiled 36.5 s warm (once 51.9 s) and
 #: 63.9 s cold, so a warm cache now breaks even well below 2,782 steps. With the fused attention kernel in both
-#: (``training.attention``): eager 47.4 and 42.8 s, compiled 31.7 s warm and 53.6 s cold: a warm compiled run
-#: saves 11-16 s (4-6 ms a step, its warm compile included) against 22 s more for a cold compile, which
-#: breaks even at 3,900-5,500 steps; a lower threshold for warm caches, measured across a study's runs, is
-#: left to do.
+#: (``training.attention``) and no memory fill in the compiled step: eager 39.6 and 36.7 s, compiled 34.6 and
+#: 29.5 s warm and 52.3 s cold. A warm cache still pays from a few hundred steps; a cold one (once per width
+#: and machine) only near 9,000 steps, as the eager step gained more. A threshold that knows whether the
+#: cache is warm, measured across a study's runs, is left to do.
 MIN_COMPILED_STEPS = 5000
 
 
