@@ -51,17 +51,11 @@ def manual_attention():
         AttentionLayer.attend = original
 
 
-@contextlib.contextmanager
 def no_fill():
-    """Deterministic mode without filling uninitialized memory, inside the block."""
-    import torch.utils.deterministic as det
+    """Deterministic mode without filling uninitialized memory, inside the block (as the compiled step runs)."""
+    from replication.training.step import without_memory_fill
 
-    was = det.fill_uninitialized_memory
-    det.fill_uninitialized_memory = False
-    try:
-        yield
-    finally:
-        det.fill_uninitialized_memory = was
+    return without_memory_fill()
 
 
 @contextlib.contextmanager

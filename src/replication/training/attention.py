@@ -84,13 +84,14 @@ def _build() -> str | None:
         return "no C++ compiler (g++ or c++) on PATH"
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=60).stdout
-        key = "\0".join([SOURCE.read_text(), *_flags(), version, torch.__version__, _native_target(compiler)])
+        flags = _flags()
+        key = "\0".join([SOURCE.read_text(), *flags, version, torch.__version__, _native_target(compiler)])
         target = cache_dir() / f"causal_attention-{hashlib.sha256(key.encode()).hexdigest()[:24]}.so"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
                 built = Path(tmp) / target.name
-                done = subprocess.run([compiler, str(SOURCE), "-o", str(built), *_flags()], capture_output=True,
+                done = subprocess.run([compiler, str(SOURCE), "-o", str(built), *flags], capture_output=True,
                                       text=True, timeout=600)
                 if done.returncode != 0:
                     return f"{compiler} failed: {done.stderr.strip()[-500:]}"

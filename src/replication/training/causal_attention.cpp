@@ -224,10 +224,9 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
 enum { R = 8 };
 
 template <int NV>
-static void forward_heads(const float* q, const float* k, const float* v, const int64_t* strides, float* o,
-                          float* lse, int64_t H, int64_t T, int64_t D, float scale, int64_t bh0, int64_t bh1) {
-    const Strides sq{strides[0], strides[1], strides[2]}, sk{strides[3], strides[4], strides[5]},
-        sv{strides[6], strides[7], strides[8]};
+static void forward_heads(const float* q, const float* k, const float* v, Strides sq, Strides sk, Strides sv,
+                          float* o, float* lse, int64_t H, int64_t T, int64_t D, float scale, int64_t bh0,
+                          int64_t bh1) {
     const int64_t tp = (T + W - 1) / W * W, dp = NV * W;
     float* buf = scratch(4 * tp * dp + R * tp + R * D);
     Head K{buf, buf + tp * dp}, V{buf + 2 * tp * dp, buf + 3 * tp * dp};
@@ -256,10 +255,8 @@ static void forward_heads(const float* q, const float* k, const float* v, const 
 
 template <int NV>
 static void backward_heads(const float* q, const float* k, const float* v, const float* o, const float* lse,
-                           const float* do_, const int64_t* strides, float* dq, float* dk, float* dv, int64_t H,
-                           int64_t T, int64_t D, float scale, int64_t bh0, int64_t bh1) {
-    const Strides sq{strides[0], strides[1], strides[2]}, sk{strides[3], strides[4], strides[5]},
-        sv{strides[6], strides[7], strides[8]}, sg{strides[9], strides[10], strides[11]};
+                           const float* do_, Strides sq, Strides sk, Strides sv, Strides sg, float* dq, float* dk,
+                           float* dv, int64_t H, int64_t T, int64_t D, float scale, int64_t bh0, int64_t bh1) {
     const int64_t tp = (T + W - 1) / W * W, dp = NV * W;
     float* buf = scratch(4 * tp * dp + 2 * D * tp + 2 * R * tp + 2 * R * D + R);
     Head K{buf, buf + tp * dp}, V{buf + 2 * tp * dp, buf + 3 * tp * dp};
@@ -307,6 +304,8 @@ static void backward_heads(const float* q, const float* k, const float* v, const
 
 using torch::stable::Tensor;
 
+static Strides strides_of(const Tensor& x) { return {x.stride(0), x.stride(1), x.stride(2)}; }
+
 // q, k or v (or the gradient of o, given as (B,H,T,D)): float32 on a CPU, of q's shape, channels adjacent
 static void check(const Tensor& x, const Tensor& q, const char* name) {
     STD_TORCH_CHECK(x.is_cpu() && x.scalar_type() == torch::headeronly::ScalarType::Float && x.dim() == 4,
@@ -322,16 +321,15 @@ std::tuple<Tensor, Tensor> causal_attention(Tensor q, Tensor k, Tensor v) {
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     STD_TORCH_CHECK(D >= 1 && D <= 4 * W, "causal_attention: head size must be in [1, ", 4 * W, "], got ", D);
     Tensor o = torch::stable::new_empty(q, {B, T, H, D}), lse = torch::stable::new_empty(q, {B, H, T});
-    const int64_t strides[9] = {q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
-                                v.stride(0), v.stride(1), v.stride(2)};
     auto heads = D <= W ? forward_heads<1> : D <= 2 * W ? forward_heads<2> : forward_heads<4>;
     const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
                 *pv = (const float*)v.const_data_ptr();
     float *po = (float*)o.mutable_data_ptr(), *plse = (float*)lse.mutable_data_ptr();
     const float scale = 1.0f / std::sqrt((float)D);
+    const Strides sq = strides_of(q), sk = strides_of(k), sv = strides_of(v);
     // each (batch, head) is computed whole by one thread: the result does not depend on the split
     torch::stable::parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
-        heads(pq, pk, pv, strides, po, plse, H, T, D, scale, bh0, bh1);
+        heads(pq, pk, pv, sq, sk, sv, po, plse, H, T, D, scale, bh0, bh1);
     });
     return {o, lse};
 }
@@ -353,8 +351,6 @@ std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k,
     check(g, q, "do (as B,H,T,D)");
     Tensor dq = torch::stable::new_empty(q, {B, H, T, D}), dk = torch::stable::new_empty(q, {B, H, T, D}),
            dv = torch::stable::new_empty(q, {B, H, T, D});
-    const int64_t strides[12] = {q.stride(0), q.stride(1), q.stride(2), k.stride(0), k.stride(1), k.stride(2),
-                                 v.stride(0), v.stride(1), v.stride(2), g.stride(0), g.stride(1), g.stride(2)};
     auto heads = D <= W ? backward_heads<1> : D <= 2 * W ? backward_heads<2> : backward_heads<4>;
     const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
                 *pv = (const float*)v.const_data_ptr(), *po = (const float*)o.const_data_ptr(),
@@ -362,8 +358,9 @@ std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k,
     float *pdq = (float*)dq.mutable_data_ptr(), *pdk = (float*)dk.mutable_data_ptr(),
           *pdv = (float*)dv.mutable_data_ptr();
     const float scale = 1.0f / std::sqrt((float)D);
+    const Strides sq = strides_of(q), sk = strides_of(k), sv = strides_of(v), sg = strides_of(g);
     torch::stable::parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
-        heads(pq, pk, pv, po, plse, pg, strides, pdq, pdk, pdv, H, T, D, scale, bh0, bh1);
+        heads(pq, pk, pv, po, plse, pg, sq, sk, sv, sg, pdq, pdk, pdv, H, T, D, scale, bh0, bh1);
     });
     return {dq, dk, dv};
 }

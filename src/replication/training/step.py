@@ -182,7 +182,7 @@ class CompiledStep:
         f32 = dict(dtype=torch.float32)
         key = (tuple(None if a is None else (a.shape, a.dtype, a.device) for a in (x, y, noise)),
                self.model.training, torch.are_deterministic_algorithms_enabled())
-        with torch.no_grad(), self._guards(key), _without_memory_fill():
+        with torch.no_grad(), self._guards(key), without_memory_fill():
             loss, total = self._compiled(self.flat, self.exp_avg, self.exp_avg_sq, self.group_of, x, y, noise,
                                          torch.tensor([1 - lr * g["weight_decay"] for g in groups], **f32),
                                          torch.tensor(-(lr / (1 - beta1 ** t)), **f32),
@@ -195,7 +195,7 @@ class CompiledStep:
 
 
 @contextlib.contextmanager
-def _without_memory_fill():
+def without_memory_fill():
     """Deterministic mode fills every new tensor with NaN (``torch.utils.deterministic``), so that a read of
     memory nothing wrote gives the same result on every run. The compiled step writes every buffer before it
     reads it (inductor's kernels and the fused attention kernel write their outputs whole), so there the fill
