@@ -1,4 +1,5 @@
-"""The fused causal-attention kernel (replication.training.attention) against attention computed in float64."""
+"""The fused causal-attention kernel (replication.training.attention) against attention computed in float64; the
+model with the CPU kernels (replication.training.kernels) against the model without."""
 import math
 import shutil
 import warnings
@@ -6,13 +7,13 @@ import warnings
 import pytest
 import torch
 
-from replication.training import attention
+from replication.training import attention, kernels
 
 pytestmark = pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="no C++ compiler")
 
 
-def test_the_kernel_builds_and_loads():
-    assert attention._build() is None  # else the compiler's complaint
+def test_the_kernels_build_and_load():
+    assert kernels._build() is None  # else the compiler's complaint
 
 
 def reference(q, k, v):
@@ -87,29 +88,31 @@ def test_bad_inputs_get_a_clear_error():
         torch.ops.replication.causal_attention_backward(q, q, q, o, lse[:, :1], o)
 
 
-def test_without_a_compiler_the_model_keeps_its_masked_attention(monkeypatch, tmp_path):
+def test_without_a_compiler_the_model_keeps_its_masked_attention_and_gelu(monkeypatch, tmp_path):
     from replication.training.config import ModelConfig
     from replication.training.model import PerceiverAR
 
-    monkeypatch.setattr(attention.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None)
     monkeypatch.setenv("REPLICATION_KERNEL_CACHE", str(tmp_path))
-    attention._build.cache_clear()
-    attention._warn_unavailable.cache_clear()
+    kernels._build.cache_clear()
+    kernels._warn_unavailable.cache_clear()
     try:
         with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler"):
-            assert not attention.available()
+            assert not kernels.available()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = PerceiverAR(ModelConfig(vocab_size=16, num_latents=8, num_channels=8, num_layers=2,
                                             num_heads=2)).use_compiled_layout()
         assert model.layers[0].math_attention and not model.layers[0].fused_attention
+        assert not model.layers[0].mlp.fused_gelu
         assert list(tmp_path.iterdir()) == []
     finally:
-        attention._build.cache_clear()
-        attention._warn_unavailable.cache_clear()
+        kernels._build.cache_clear()
+        kernels._warn_unavailable.cache_clear()
 
 
-def test_a_model_with_fused_attention_computes_the_same_loss_and_gradients_eagerly(monkeypatch):
+def test_a_model_with_the_cpu_kernels_computes_the_same_loss_and_gradients_eagerly(monkeypatch):
+    from replication.training import gelu
     from replication.training.config import ModelConfig
     from replication.training.model import PerceiverAR
 
@@ -119,16 +122,17 @@ def test_a_model_with_fused_attention_computes_the_same_loss_and_gradients_eager
     torch.manual_seed(0)
     plain, fused = PerceiverAR(cfg).train(), PerceiverAR(cfg).train()
     fused.load_state_dict(plain.state_dict())
-    fused.use_fused_attention()
-    calls = []
-    kernel = attention.causal_attention
+    fused.use_cpu_kernels()
+    calls, gelu_calls = [], []
+    kernel, gelu_kernel = attention.causal_attention, gelu.gelu
     monkeypatch.setattr(attention, "causal_attention", lambda *a: calls.append(a) or kernel(*a))
+    monkeypatch.setattr(gelu, "gelu", lambda x: gelu_calls.append(x) or gelu_kernel(x))
     x, y = torch.randint(0, 50, (3, 24)), torch.randint(0, 50, (3, 24))
     losses = [model(x, y)[1] for model in (plain, fused)]
-    assert len(calls) == 2  # both layers (the first has no prefix), the plain model none
+    assert len(calls) == len(gelu_calls) == 2  # both layers (the first has no prefix), the plain model none
     grads = [torch.autograd.grad(loss, list(model.parameters())) for loss, model in zip(losses, (plain, fused))]
     assert losses[1].item() == pytest.approx(losses[0].item(), rel=1e-6)
     for (name, _), a, b in zip(plain.named_parameters(), *grads):
         assert (b - a).norm() <= 1e-5 * a.norm() + 1e-7, name
-    fused.use_fused_attention(False)
-    assert not any(layer.fused_attention for layer in (fused.hybrid, *fused.layers))
+    fused.use_cpu_kernels(False)
+    assert not any(layer.fused_attention or layer.mlp.fused_gelu for layer in (fused.hybrid, *fused.layers))

@@ -15,14 +15,14 @@ has its own model and optimizer from the same seed; the variants take turns, :da
 that the other jobs on the machine slow them alike, and the median step is reported. Freed memory stays in
 the process (``training.allocator``), as in training, for every variant. The variants:
 
-* ``eager``: today's eager step, the model as the eager loop runs it (causal attention through the fused
-  kernel for tiny heads, ``replication.training.attention``);
+* ``eager``: today's eager step, the model as the eager loop runs it (causal attention and GELU through the
+  CPU kernels for tiny models, ``replication.training.kernels``);
 * ``compiled`` (**the default**: the step the loop trains with for runs of
   ``training.step.MIN_COMPILED_STEPS`` steps or more): forward, backward, clipping and AdamW compiled as one
   graph (``replication.training.step``); its compile time is reported cold (an empty cache folder) and warm
   (the same folder again, as the next run of that shape finds it);
-* ``compiled masked``: the compiled step with causal attention as masked batched matmuls, which the compiler
-  fuses, instead of the fused kernel for tiny heads (``replication.training.attention``): what the kernel buys;
+* ``no kernels``: the compiled step without the CPU kernels for tiny models (``replication.training.kernels``):
+  causal attention as masked batched matmuls, which the compiler fuses, and inductor's GELU: what they buy;
 * ``lean``: ``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count (SDPA,
   AdamW), run as a plain PyTorch script (deterministic algorithms off): the reference of issue 27;
 * ``manual attention``: the eager step with the attention written out, softmax(q k^T / sqrt(hd) + mask) v;
@@ -61,7 +61,7 @@ from replication.bench.variants import CONTEXTS, as_the_loop_runs, compiled_with
 from replication.errors import ArgumentParser, ReplicationError, check_choice, check_int
 from replication.studies.chinchilla_design import DEFAULT, WIDTHS, num_params
 
-VARIANTS = ("eager", "compiled", "compiled masked", "lean", "manual attention", "no fill")
+VARIANTS = ("eager", "compiled", "no kernels", "lean", "manual attention", "no fill")
 #: the variant the study trains with (the loop's step for runs of training.step.MIN_COMPILED_STEPS or more)
 DEFAULT_VARIANT = "compiled"
 #: Steps a variant runs before the next one's turn. A step right after another model's finds that model's
@@ -106,7 +106,7 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, pea
             except Exception as err:
                 rows[v]["error"] = _one_line(err)
             continue
-        if v == "compiled masked":
+        if v == "no kernels":
             try:
                 fns[v] = make_step(width, variant=v)
                 rows[v]["loss"] = fns[v]()  # its first step compiles its graph: neither timed nor a warm-up step
@@ -127,7 +127,7 @@ def measure_training(width: int, steps: int, warmup: int, variants=VARIANTS, pea
                         rows[v]["loss"] = loss
                     if i >= warmup:
                         times[v].append(dt)
-    if "compiled" in fns or "compiled masked" in fns:
+    if "compiled" in fns or "no kernels" in fns:
         import torch
 
         torch._dynamo.reset()  # drop this width's graphs: the next width compiles its own
@@ -151,7 +151,7 @@ def measure_evaluation(width: int, repeats: int, seed: int = 0) -> dict:
 
     m = train_config(width).model
     torch.manual_seed(seed)
-    model = PerceiverAR(m).eval().use_fused_attention()  # as the loop evaluates on a CPU
+    model = PerceiverAR(m).eval().use_cpu_kernels()  # as the loop evaluates on a CPU
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, m.vocab_size, (EVAL_WINDOWS, m.max_seq_len), generator=g)
     y = torch.randint(0, m.vocab_size, (EVAL_WINDOWS, m.num_latents), generator=g)

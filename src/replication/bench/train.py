@@ -99,7 +99,7 @@ def make_step(impl: str, c: dict, seed: int = 0, compile: bool = False):
     if impl == "replication":
         from replication.training.model import PerceiverAR
 
-        model = PerceiverAR(model_config(c)).use_fused_attention()  # as replication train runs on a CPU
+        model = PerceiverAR(model_config(c)).use_cpu_kernels()  # as replication train runs on a CPU
 
         def loss_fn(x, y):
             return model(x, y)[1]

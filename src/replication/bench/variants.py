@@ -73,7 +73,7 @@ def plain_torch():
 
 #: variant -> the context each of its steps runs in
 CONTEXTS = {"eager": contextlib.nullcontext, "compiled": contextlib.nullcontext,
-            "compiled masked": contextlib.nullcontext, "lean": plain_torch, "manual attention": manual_attention,
+            "no kernels": contextlib.nullcontext, "lean": plain_torch, "manual attention": manual_attention,
             "no fill": no_fill}
 
 
@@ -130,8 +130,8 @@ def random_batches(batch_size: int, length: int, targets: int, vocab: int, seed:
 def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "eager"):
     """A closure running one training step of the study's model of ``width``, on the next of
     :data:`BATCHES` random batches in turn; it returns the loss. ``variant``: ``eager`` (today's loop step),
-    ``compiled`` (the whole step compiled, ``replication.training.step``), ``compiled masked`` (the same with
-    causal attention as masked matmuls instead of the fused kernel, ``training.attention``) or ``lean``
+    ``compiled`` (the whole step compiled, ``replication.training.step``), ``no kernels`` (the same without the
+    CPU kernels of ``training.kernels``: attention as masked matmuls, inductor's GELU) or ``lean``
     (``tools/lean_decoder.py``, a plain nanoGPT-style decoder of the same parameter count)."""
     import torch
 
@@ -148,12 +148,12 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
     model.train()
     opt = adamw(model, cfg, Env("cpu", "fp32"))
     batches = random_batches(cfg.batch_size, m.max_seq_len, m.num_latents, m.vocab_size, seed)
-    if variant in ("compiled", "compiled masked"):
+    if variant in ("compiled", "no kernels"):
         from replication.training.step import CompiledStep
 
         whole = CompiledStep(model, opt, cfg.grad_clip)
-        if variant == "compiled masked":
-            model.use_compiled_layout(fused_attention=False)
+        if variant == "no kernels":
+            model.use_compiled_layout(cpu_kernels=False)
 
         def compiled_step() -> float:
             x, y = next(batches)
@@ -161,7 +161,7 @@ def make_step(width: int, compile: bool = False, seed: int = 0, variant: str = "
             return loss.item()
 
         return compiled_step
-    model.use_fused_attention()  # as the loop trains on a CPU
+    model.use_cpu_kernels()  # as the loop trains on a CPU
     fwd = torch.compile(model) if compile else model
 
     def step() -> float:

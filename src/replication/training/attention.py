@@ -12,13 +12,9 @@ sizes 5, 12 and 29, where the compiled masked matmuls take 1.2-1.3, 1.5-1.6 and 
 compiled step the gain is smaller, as the matmuls' neighbours fuse with them there.
 
 The ops ``replication::causal_attention`` and ``replication::causal_attention_backward`` are defined here,
-with fake kernels for ``torch.compile``; their CPU kernels are C++ against torch's stable interface, so that
-a compiled graph calls them without Python (with the kernels in Python, perf put 0.4 ms more of the width-10
-step in the interpreter). The library is compiled with the machine's C++ compiler on first use (3 s) into
-``~/.cache/replication/kernels`` (or ``$REPLICATION_KERNEL_CACHE``), under a name that hashes the source, the
-flags, the compiler's version, torch's version and what ``-march=native`` means on this CPU, and written
-atomically. Without a compiler, :func:`available` is False (with a warning) and the model keeps its other
-attention paths. The backward is not itself differentiable (no second derivatives).
+with fake kernels for ``torch.compile``; their CPU kernels are built with the others (:mod:`.kernels`: where
+they cannot be, :func:`~.kernels.available` is False and the model keeps its other attention paths). The
+backward is not itself differentiable (no second derivatives).
 
 What it computes is softmax(q k^T / sqrt(hd), causal) v up to float rounding (``tests/test_attention.py``
 compares it and its gradients in float64), deterministically: each (batch, head) sums in a fixed order,
@@ -26,95 +22,23 @@ whatever the number of threads.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
-import warnings
-from pathlib import Path
-
 import torch
 
-SOURCE = Path(__file__).with_name("causal_attention.cpp")
+from replication.training.kernels import LIBRARY, available
+
 #: head sizes the kernel serves (a register block of 4 vectors of 16 channels); larger heads are what the flash
 #: kernel is built for
 MAX_HEAD_SIZE = 64
 
-_ops = torch.library.Library("replication", "FRAGMENT")
-_ops.define("causal_attention(Tensor q, Tensor k, Tensor v) -> (Tensor, Tensor)")
-_ops.define("causal_attention_backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, Tensor do) "
-            "-> (Tensor, Tensor, Tensor)")
-
-
-@torch.library.register_fake("replication::causal_attention", lib=_ops)
+@torch.library.register_fake("replication::causal_attention", lib=LIBRARY)
 def _(q, k, v):
     b, h, t, d = q.shape
     return q.new_empty(b, t, h, d), q.new_empty(b, h, t)
 
 
-@torch.library.register_fake("replication::causal_attention_backward", lib=_ops)
+@torch.library.register_fake("replication::causal_attention_backward", lib=LIBRARY)
 def _(q, k, v, o, lse, do):
     return tuple(q.new_empty(q.shape) for _ in range(3))
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("REPLICATION_KERNEL_CACHE") or Path.home() / ".cache" / "replication" / "kernels")
-
-
-def _flags() -> list[str]:
-    root = Path(os.path.dirname(torch.__file__))  # torch's headers and libraries
-    return ["-O3", "-march=native", "-shared", "-fPIC", "-std=c++17", f"-I{root / 'include'}",
-            f"-L{root / 'lib'}", f"-Wl,-rpath,{root / 'lib'}", "-ltorch_cpu", "-lc10"]
-
-
-def _native_target(compiler: str) -> str:
-    """What ``-march=native`` means to the compiler on this machine: the key keeps a library built on one CPU
-    from being loaded on another (a cache in a shared home folder)."""
-    return subprocess.run([compiler, "-march=native", "-Q", "--help=target"], capture_output=True, text=True,
-                          timeout=60).stdout
-
-
-@functools.lru_cache(maxsize=None)
-def _build() -> str | None:
-    """Builds (once per source, flags, compiler, torch and CPU) and loads the kernels; None, or why not."""
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        return "no C++ compiler (g++ or c++) on PATH"
-    try:
-        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=60).stdout
-        flags = _flags()
-        key = "\0".join([SOURCE.read_text(), *flags, version, torch.__version__, _native_target(compiler)])
-        target = cache_dir() / f"causal_attention-{hashlib.sha256(key.encode()).hexdigest()[:24]}.so"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-                built = Path(tmp) / target.name
-                done = subprocess.run([compiler, str(SOURCE), "-o", str(built), *flags], capture_output=True,
-                                      text=True, timeout=600)
-                if done.returncode != 0:
-                    return f"{compiler} failed: {done.stderr.strip()[-500:]}"
-                os.replace(built, target)  # atomic: a concurrent process never loads a half-written library
-        torch.ops.load_library(str(target))
-    except Exception as e:  # noqa: BLE001 - whatever fails here, the model attends without the kernel
-        return f"{type(e).__name__}: {e}"
-    return None
-
-
-def available() -> bool:
-    """Whether the kernels are built and loaded (building them on first use); warns once with the reason if
-    they cannot be, and the model then attends without them."""
-    reason = _build()
-    if reason is not None:
-        _warn_unavailable(reason)
-    return reason is None
-
-
-@functools.lru_cache(maxsize=None)
-def _warn_unavailable(reason: str) -> None:
-    warnings.warn(f"the fused causal-attention kernel is unavailable ({reason}); attention runs without it",
-                  RuntimeWarning, stacklevel=3)
 
 
 def serves(q: torch.Tensor) -> bool:

@@ -165,7 +165,7 @@ class Trainer:
         # the whole step compiled (replication.training.step), where it applies and pays for its compilation
         compiled = cpu_step(cfg, env, self.accum, self.total - self.step) == "compiled"
         self.fast = CompiledStep(self.model, self.opt, cfg.grad_clip) if compiled else None
-        self.model.use_fused_attention(not (env.cuda or cfg.compile))  # eager CPU steps (not tested compiled alone)
+        self.model.use_cpu_kernels(not (env.cuda or cfg.compile))  # eager CPU steps (not tested compiled alone)
         self.divergence = Divergence(env.device)
         self.t_start = time.perf_counter()
 

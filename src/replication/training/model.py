@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from replication.errors import ReplicationError
-from replication.training import attention
+from replication.training import attention, gelu, kernels
 from replication.training.config import ModelConfig
 
 
@@ -62,9 +62,11 @@ class MLP(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.fc = nn.Linear(d, 4 * d, bias=False)
         self.proj = nn.Linear(4 * d, d, bias=False)
+        self.fused_gelu = False  # how to execute: set by PerceiverAR.use_cpu_kernels
 
     def forward(self, x):
-        return self.proj(F.gelu(self.fc(self.norm(x))))
+        h = self.fc(self.norm(x))
+        return self.proj(gelu.gelu(h) if self.fused_gelu and gelu.serves(h) else F.gelu(h))
 
 
 def masked_attention(q, k, v, mask=None):
@@ -102,7 +104,7 @@ class AttentionLayer(nn.Module):
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.out = nn.Linear(d, d, bias=out_bias)
         self.mlp = MLP(d)
-        # how to execute, not what to compute: set by PerceiverAR.use_compiled_layout and use_fused_attention
+        # how to execute, not what to compute: set by PerceiverAR.use_compiled_layout and use_cpu_kernels
         self.math_attention = False
         self.fused_attention = False
 
@@ -176,30 +178,33 @@ class PerceiverAR(nn.Module):
         self.activation_checkpointing = False
         self.rotary_cache = False
 
-    def use_fused_attention(self, on: bool = True) -> "PerceiverAR":
-        """Causal self-attention (the decoder layers', and the first layer's without a prefix) through the fused
-        kernel for tiny heads (:func:`replication.training.attention.causal_attention`, built here on first use),
-        in eager and compiled code alike, where it can be built and serves the heads (float32 on a CPU, at most
-        64 channels); other attention keeps its paths. The same function up to rounding. Per layer forward
-        and backward, eagerly, it took 0.50, 0.79 and 1.53 ms against scaled_dot_product_attention's 0.97,
-        1.22 and 1.76 ms at the study's heads of 5, 12 and 29 channels (one thread), and 2.05 and 10.2 ms
-        against 2.63 and 14.5 ms at the article's "tiny" and "small" benchmark shapes (two threads)."""
-        fused = on and attention.available()
+    def use_cpu_kernels(self, on: bool = True) -> "PerceiverAR":
+        """Causal self-attention (the decoder layers', and the first layer's without a prefix) and the MLPs' GELU
+        through the CPU kernels for tiny models (:mod:`replication.training.kernels`, built here on first use), in
+        eager and compiled code alike, where they can be built and serve the tensors (float32 on a CPU; attention
+        heads of at most 64 channels); the rest keeps its paths. The same function up to rounding.
+
+        Per layer forward and backward, eagerly, the attention kernel took 0.50, 0.79 and 1.53 ms against
+        scaled_dot_product_attention's 0.97, 1.22 and 1.76 ms at the study's heads of 5, 12 and 29 channels (one
+        thread), and 2.05 and 10.2 ms against 2.63 and 14.5 ms at the article's "tiny" and "small" benchmark
+        shapes (two threads). GELU: :mod:`replication.training.gelu`."""
+        fused = on and kernels.available()
         for layer in (self.hybrid, *self.layers):
             layer.fused_attention = fused
+            layer.mlp.fused_gelu = fused
         return self
 
-    def use_compiled_layout(self, on: bool = True, fused_attention: bool = True) -> "PerceiverAR":
+    def use_compiled_layout(self, on: bool = True, cpu_kernels: bool = True) -> "PerceiverAR":
         """Switch to (or back from) the layout that a compiled whole step runs fastest (``training.step``):
-        causal attention through the fused kernel (:meth:`use_fused_attention`; ``fused_attention=False``
-        keeps the masked matmuls below for it too, what the benchmark compares the kernel with), other
-        attention inside compiled code as masked batched matmuls (:func:`masked_attention`; eager calls, the
-        evaluation's, keep scaled_dot_product_attention), and the rotary tables computed once
+        causal attention and GELU through the CPU kernels (:meth:`use_cpu_kernels`; ``cpu_kernels=False``
+        keeps the masked matmuls below for attention and inductor's GELU, what the benchmark compares the
+        kernels with), other attention inside compiled code as masked batched matmuls (:func:`masked_attention`;
+        eager calls, the evaluation's, keep scaled_dot_product_attention), and the rotary tables computed once
         into non-persistent buffers (not in the state dict) instead of from the positions on every call.
         The same function up to rounding: the compiler would otherwise recompute a sine and a cosine per
-        rotated element of q and k in forward and backward. It sets the fused kernel on or off with the rest
-        (``on=False`` turns off an earlier :meth:`use_fused_attention` too)."""
-        self.use_fused_attention(on and fused_attention)
+        rotated element of q and k in forward and backward. It sets the kernels on or off with the rest
+        (``on=False`` turns off an earlier :meth:`use_cpu_kernels` too)."""
+        self.use_cpu_kernels(on and cpu_kernels)
         for layer in (self.hybrid, *self.layers):
             layer.math_attention = on
         self.rotary_cache = on and self.cfg.rotary_layers > 0 and self.cfg.rotary_dim > 0

@@ -1,0 +1,54 @@
+// Vectors of W floats as GCC vector extensions (lowered to the machine's widest registers) and what the CPU
+// kernels (causal_attention.cpp, gelu.cpp) compute with them: loads, stores, broadcasts, horizontal sums and
+// maxima, and exp.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+enum { W = 16 };
+
+static inline vf splat(float x) {  // a broadcast (vf{} + x would add 0 to x first)
+    return vf{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
+}
+static inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
+static inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+template <class H, class V> static inline void halves(V v, H& lo, H& hi) {
+    std::memcpy(&lo, &v, sizeof lo); std::memcpy(&hi, (const char*)&v + sizeof lo, sizeof hi);
+}
+static inline float hsum(vf v) {
+    v8 a, b; halves(v, a, b); a += b;
+    v4 c, d; halves(a, c, d); c += d;
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+static inline float hmax(vf v) {
+    v8 a, b; halves(v, a, b); a = a > b ? a : b;
+    v4 c, d; halves(a, c, d); c = c > d ? c : d;
+    float x = c[0] > c[2] ? c[0] : c[2], y = c[1] > c[3] ? c[1] : c[3];
+    return x > y ? x : y;
+}
+
+// exp(x) for x <= 0 (Cephes' expf: range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp);
+// below -87.3 it returns exp(-87.3), which is negligible in every sum it enters here
+static inline vf vexp(vf x) {
+    x = x < splat(-87.3f) ? splat(-87.3f) : x;
+    const vf magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+    vf n = (x * splat(1.44269504088896341f) + magic) - magic;
+    vf r = x - n * splat(0.693359375f) - n * splat(-2.12194440e-4f);
+    vf p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * r * r + r + splat(1.0f);
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    return p * (vf)e;
+}
+
+static const vf lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static inline vf iota(int64_t base) { return lanes + splat((float)base); }
