@@ -38,7 +38,8 @@ def _(q, k, v):
 
 @torch.library.register_fake("replication::causal_attention_backward", lib=LIBRARY)
 def _(q, k, v, o, lse, do):
-    return tuple(q.new_empty(q.shape) for _ in range(3))
+    b, h, t, d = q.shape
+    return tuple(q.new_empty(b, t, h, d) for _ in range(3))
 
 
 def serves(q: torch.Tensor) -> bool:
@@ -63,7 +64,8 @@ class _CausalAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, do, _dlse):
         do = do if do.stride(-1) == 1 else do.contiguous()
-        return torch.ops.replication.causal_attention_backward(*ctx.saved_tensors, do)
+        # (B, T, H, D): the layout of the projection whose gradient they are copied into; as (B, H, T, D) views
+        return tuple(g.transpose(1, 2) for g in torch.ops.replication.causal_attention_backward(*ctx.saved_tensors, do))
 
 
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

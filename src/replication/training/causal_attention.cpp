@@ -24,18 +24,28 @@
 // n floats aligned to the vector size (aligned_alloc wants a whole number of alignments)
 static float* scratch(int64_t n) { return (float*)std::aligned_alloc(64, sizeof(float) * ((n + W - 1) / W * W)); }
 
-// Strides (in floats) of a (B,H,T,D) tensor whose channels are adjacent: batch, head, token.
-struct Strides { int64_t b, h, t; };
+// Strides (in floats) of a (B,H,T,D) tensor whose channels are adjacent: batch, head, token; and its extent,
+// the floats from its first element through its last (what may be read from its start).
+struct Strides { int64_t b, h, t, extent; };
 
 // One head's keys or values, zero-padded to tp keys and dp channels: xt as (channel, key) rows, xr as (key,
 // channel) rows; load fills the layouts asked for (each pass reads only some).
 struct Head {
     float *xt, *xr;
+    template <int NV>
     void load(const float* x, Strides s, int64_t bh, int64_t H, int64_t T, int64_t D, int64_t tp, int64_t dp,
               bool rows_of_channels, bool rows_of_keys) {
-        const float* base = x + (bh / H) * s.b + (bh % H) * s.h;
+        const int64_t offset = (bh / H) * s.b + (bh % H) * s.h;
+        const float* base = x + offset;
         if (rows_of_keys)
-            for (int64_t t = 0; t < T; t++) std::memcpy(xr + t * dp, base + t * s.t, sizeof(float) * D);
+            for (int64_t t = 0; t < T; t++) {
+                // whole vectors where the tensor goes on that far (the lanes past D then hold its next values,
+                // which only reach output channels past D, never stored); else D floats (memcpy is a call)
+                if (offset + t * s.t + NV * W <= s.extent)
+                    for (int v = 0; v < NV; v++) store(xr + t * dp + v * W, ::load(base + t * s.t + v * W));
+                else
+                    std::memcpy(xr + t * dp, base + t * s.t, sizeof(float) * D);
+            }
         if (rows_of_channels)
             for (int64_t t = 0; t < T; t++)
                 for (int64_t d = 0; d < D; d++) xt[d * tp + t] = base[t * s.t + d];
@@ -85,26 +95,31 @@ static void forward_rows(int64_t i0, int64_t nc, const float* qs, Head K, Head V
             const vf k = load(K.xt + d * tp + c * W);
             for (int r = 0; r < R; r++) s[r] += splat(qs[r * D + d]) * k;
         }
-        const vf j = iota(c * W);
+        if (c == nc - 1) {  // the vector on the diagonal: the keys after each row's are masked
+            const vf j = iota(c * W);
+            for (int r = 0; r < R; r++) s[r] = j <= row[r] ? s[r] : splat(-INFINITY);
+        }
         for (int r = 0; r < R; r++) {
-            s[r] = j <= row[r] ? s[r] : splat(-INFINITY);
             store(P + r * tp + c * W, s[r]);
             vmax[r] = s[r] > vmax[r] ? s[r] : vmax[r];
         }
     }
+    float m[R];
+    vf l = splat(1.0f);  // the rows' sums, in lanes 0..R-1
     for (int r = 0; r < R; r++) {
-        const float m = hmax(vmax[r]);
+        m[r] = hmax(vmax[r]);
         vf vsum = {};
         for (int64_t c = 0; c < nc; c++) {
-            vf e = vexp(load(P + r * tp + c * W) - splat(m));
-            e = iota(c * W) <= row[r] ? e : splat(0.0f);
+            vf e = vexp(load(P + r * tp + c * W) - splat(m[r]));
+            if (c == nc - 1) e = iota(c * W) <= row[r] ? e : splat(0.0f);
             store(P + r * tp + c * W, e);
             vsum += e;
         }
-        const float l = hsum(vsum);
-        inv_l[r] = 1.0f / l;
-        lse_rows[r] = m + std::log(l);
+        l[r] = hsum(vsum);
+        inv_l[r] = 1.0f / l[r];
     }
+    const vf log_l = vlog(l);
+    for (int r = 0; r < R; r++) lse_rows[r] = m[r] + log_l[r];
     if (D <= HSUM_MAX_D) {
         for (int64_t d = 0; d < D; d++) {
             vf a[R] = {};
@@ -136,10 +151,13 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
             for (int r = 0; r < R; r++) { s[r] += splat(qs[r * D + d]) * k; dp[r] += splat(g[r * D + d]) * v; }
         }
         const vf j = iota(c * W);
+        const bool diagonal = c == nc - 1;  // the only vector with keys after the rows'
         for (int r = 0; r < R; r++) {
             // future keys masked before the exponential: their s - lse can be large and positive
-            vf e = vexp(j <= row[r] ? s[r] - li[r] : splat(-INFINITY));
-            e = j <= row[r] ? e : splat(0.0f);
+            vf x = s[r] - li[r];
+            if (diagonal) x = j <= row[r] ? x : splat(-INFINITY);
+            vf e = vexp(x);
+            if (diagonal) e = j <= row[r] ? e : splat(0.0f);
             store(P + r * tp + c * W, e);
             store(S + r * tp + c * W, e * (dp[r] - vdi[r]));
         }
@@ -187,8 +205,8 @@ static void forward_heads(const float* q, const float* k, const float* v, Stride
     std::memset(buf, 0, sizeof(float) * 4 * tp * dp);
     for (int64_t bh = bh0; bh < bh1; bh++) {
         const int64_t b = bh / H, h = bh % H;
-        K.load(k, sk, bh, H, T, D, tp, dp, true, false);
-        V.load(v, sv, bh, H, T, D, tp, dp, D <= HSUM_MAX_D, D > HSUM_MAX_D);
+        K.load<NV>(k, sk, bh, H, T, D, tp, dp, true, false);
+        V.load<NV>(v, sv, bh, H, T, D, tp, dp, D <= HSUM_MAX_D, D > HSUM_MAX_D);
         const float* qh = q + b * sq.b + h * sq.h;
         for (int64_t i0 = 0; i0 < T;) {
             const int64_t rows = T - i0 >= R ? R : 1;
@@ -219,8 +237,8 @@ static void backward_heads(const float* q, const float* k, const float* v, const
     for (int64_t bh = bh0; bh < bh1; bh++) {
         const int64_t b = bh / H, h = bh % H;
         // K as channel rows (scores; dq up to HSUM_MAX_D) and as key rows (dq above), V as channel rows (dp)
-        K.load(k, sk, bh, H, T, D, tp, dp, true, D > HSUM_MAX_D);
-        V.load(v, sv, bh, H, T, D, tp, dp, true, false);
+        K.load<NV>(k, sk, bh, H, T, D, tp, dp, true, D > HSUM_MAX_D);
+        V.load<NV>(v, sv, bh, H, T, D, tp, dp, true, false);
         std::memset(dKt, 0, sizeof(float) * 2 * D * tp);
         const float *qh = q + b * sq.b + h * sq.h, *gh = do_ + b * sg.b + h * sg.h;
         for (int64_t i0 = 0; i0 < T;) {
@@ -236,7 +254,7 @@ static void backward_heads(const float* q, const float* k, const float* v, const
                     acc += gi[d] * oi[d];
                 }
                 di[r] = acc;
-                dq_rows[r] = dq + (bh * T + i) * D;
+                dq_rows[r] = dq + ((b * T + i) * H + h) * D;
             }
             const int64_t nc = i0 / W + 1;
             const float* lse_rows = lse + bh * T + i0;
@@ -248,8 +266,8 @@ static void backward_heads(const float* q, const float* k, const float* v, const
         }
         for (int64_t t = 0; t < T; t++)
             for (int64_t d = 0; d < D; d++) {
-                dk[(bh * T + t) * D + d] = dKt[d * tp + t];
-                dv[(bh * T + t) * D + d] = dVt[d * tp + t];
+                dk[((b * T + t) * H + h) * D + d] = dKt[d * tp + t];
+                dv[((b * T + t) * H + h) * D + d] = dVt[d * tp + t];
             }
     }
     std::free(buf);
@@ -257,7 +275,11 @@ static void backward_heads(const float* q, const float* k, const float* v, const
 
 using torch::stable::Tensor;
 
-static Strides strides_of(const Tensor& x) { return {x.stride(0), x.stride(1), x.stride(2)}; }
+static Strides strides_of(const Tensor& x) {
+    int64_t extent = 1;
+    for (int i = 0; i < 4; i++) extent += (x.size(i) - 1) * x.stride(i);
+    return {x.stride(0), x.stride(1), x.stride(2), extent};
+}
 
 // q, k or v (or the gradient of o, given as (B,H,T,D)): float32 on a CPU, of q's shape, channels adjacent
 static void check(const Tensor& x, const Tensor& q, const char* name) {
@@ -287,7 +309,8 @@ std::tuple<Tensor, Tensor> causal_attention(Tensor q, Tensor k, Tensor v) {
     return {o, lse};
 }
 
-// the forward's q, k, v, o and lse and do (B,T,H,D), channels adjacent -> dq, dk, dv (B,H,T,D), contiguous
+// the forward's q, k, v, o and lse and do (B,T,H,D), channels adjacent -> dq, dk, dv (B,T,H,D), contiguous: the
+// layout of the projection that made q, k and v, whose gradient they are copied into
 std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
                                                              Tensor do_) {
     check(q, q, "q"); check(k, q, "k"); check(v, q, "v");
@@ -302,8 +325,8 @@ std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k,
     STD_TORCH_CHECK(do_.dim() == 4, "causal_attention_backward: do must be (B, T, H, D)");
     Tensor g = torch::stable::transpose(do_, 1, 2);
     check(g, q, "do (as B,H,T,D)");
-    Tensor dq = torch::stable::new_empty(q, {B, H, T, D}), dk = torch::stable::new_empty(q, {B, H, T, D}),
-           dv = torch::stable::new_empty(q, {B, H, T, D});
+    Tensor dq = torch::stable::new_empty(q, {B, T, H, D}), dk = torch::stable::new_empty(q, {B, T, H, D}),
+           dv = torch::stable::new_empty(q, {B, T, H, D});
     auto heads = D <= W ? backward_heads<1> : D <= 2 * W ? backward_heads<2> : backward_heads<4>;
     const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
                 *pv = (const float*)v.const_data_ptr(), *po = (const float*)o.const_data_ptr(),

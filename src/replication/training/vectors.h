@@ -1,6 +1,6 @@
 // Vectors of W floats as GCC vector extensions (lowered to the machine's widest registers) and what the CPU
 // kernels (causal_attention.cpp, gelu.cpp) compute with them: loads, stores, broadcasts, horizontal sums and
-// maxima, and exp.
+// maxima, exp and log.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,30 @@ static inline vf vexp(vf x) {
     p = p * r * r + r + splat(1.0f);
     vi e = (__builtin_convertvector(n, vi) + 127) << 23;
     return p * (vf)e;
+}
+
+// log(x) for normal x > 0 (Cephes' logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), a degree-8 polynomial in
+// m - 1, about 1 ulp)
+static inline vf vlog(vf x) {
+    const vi bits = (vi)x;
+    vi e = ((bits >> 23) & 0xff) - 126;
+    vf m = (vf)((bits & 0x007fffff) | 0x3f000000);  // in [1/2, 1)
+    const vi small = m < splat(0.707106781186547524f);
+    e += small;  // -1 where m is doubled below
+    m = small ? m + m - splat(1.0f) : m - splat(1.0f);
+    const vf z = m * m;
+    vf y = splat(7.0376836292e-2f);
+    y = y * m + splat(-1.1514610310e-1f);
+    y = y * m + splat(1.1676998740e-1f);
+    y = y * m + splat(-1.2420140846e-1f);
+    y = y * m + splat(1.4249322787e-1f);
+    y = y * m + splat(-1.6668057665e-1f);
+    y = y * m + splat(2.0000714765e-1f);
+    y = y * m + splat(-2.4999993993e-1f);
+    y = y * m + splat(3.3333331174e-1f);
+    const vf fe = __builtin_convertvector(e, vf);
+    y = y * m * z + fe * splat(-2.12194440e-4f) - splat(0.5f) * z;
+    return m + y + fe * splat(0.693359375f);
 }
 
 static const vf lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
