@@ -7,19 +7,20 @@
 // channels, (key, channel) rows, to sum keys weighted by probabilities into a query's output (or gradient)
 // without horizontal sums. Queries go in blocks of R rows over only the
 // vectors of W keys that hold a visible key (the causal half of the square, not all of it); the backward
-// recomputes the probabilities from each row's log-sum-exp, as flash attention does. Vectors: vectors.h.
+// recomputes the probabilities from each row's log-sum-exp, as flash attention does. Vectors: kernels.h.
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
+#include <utility>
 
 #include <torch/csrc/stable/library.h>
 #include <torch/csrc/stable/ops.h>
 #include <torch/csrc/stable/tensor.h>
 
-#include "vectors.h"
+#include "kernels.h"
 
 // n floats aligned to the vector size (aligned_alloc wants a whole number of alignments)
 static float* scratch(int64_t n) { return (float*)std::aligned_alloc(64, sizeof(float) * ((n + W - 1) / W * W)); }
@@ -295,7 +296,7 @@ std::tuple<Tensor, Tensor> causal_attention(Tensor q, Tensor k, Tensor v) {
     check(q, q, "q"); check(k, q, "k"); check(v, q, "v");
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
     STD_TORCH_CHECK(D >= 1 && D <= 4 * W, "causal_attention: head size must be in [1, ", 4 * W, "], got ", D);
-    Tensor o = torch::stable::new_empty(q, {B, T, H, D}), lse = torch::stable::new_empty(q, {B, H, T});
+    Tensor o = new_floats({B, T, H, D}), lse = new_floats({B, H, T});
     auto heads = D <= W ? forward_heads<1> : D <= 2 * W ? forward_heads<2> : forward_heads<4>;
     const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
                 *pv = (const float*)v.const_data_ptr();
@@ -322,19 +323,20 @@ std::tuple<Tensor, Tensor, Tensor> causal_attention_backward(Tensor q, Tensor k,
                       o.size(1) == T && o.size(2) == H && o.size(3) == D && lse.size(0) == B && lse.size(1) == H &&
                       lse.size(2) == T;
     STD_TORCH_CHECK(same, "causal_attention_backward: o and lse must be the forward's outputs");
-    STD_TORCH_CHECK(do_.dim() == 4, "causal_attention_backward: do must be (B, T, H, D)");
-    Tensor g = torch::stable::transpose(do_, 1, 2);
-    check(g, q, "do (as B,H,T,D)");
-    Tensor dq = torch::stable::new_empty(q, {B, T, H, D}), dk = torch::stable::new_empty(q, {B, T, H, D}),
-           dv = torch::stable::new_empty(q, {B, T, H, D});
+    STD_TORCH_CHECK(do_.is_cpu() && do_.scalar_type() == f32 && do_.dim() == 4 && do_.size(0) == B &&
+                    do_.size(1) == T && do_.size(2) == H && do_.size(3) == D && do_.stride(3) == 1,
+                    "causal_attention_backward: do must be a (B, T, H, D) float32 CPU tensor, channels adjacent");
+    Tensor dq = new_floats({B, T, H, D}), dk = new_floats({B, T, H, D}), dv = new_floats({B, T, H, D});
     auto heads = D <= W ? backward_heads<1> : D <= 2 * W ? backward_heads<2> : backward_heads<4>;
     const float *pq = (const float*)q.const_data_ptr(), *pk = (const float*)k.const_data_ptr(),
                 *pv = (const float*)v.const_data_ptr(), *po = (const float*)o.const_data_ptr(),
-                *plse = (const float*)lse.const_data_ptr(), *pg = (const float*)g.const_data_ptr();
+                *plse = (const float*)lse.const_data_ptr(), *pg = (const float*)do_.const_data_ptr();
     float *pdq = (float*)dq.mutable_data_ptr(), *pdk = (float*)dk.mutable_data_ptr(),
           *pdv = (float*)dv.mutable_data_ptr();
     const float scale = 1.0f / std::sqrt((float)D);
-    const Strides sq = strides_of(q), sk = strides_of(k), sv = strides_of(v), sg = strides_of(g);
+    const Strides sq = strides_of(q), sk = strides_of(k), sv = strides_of(v);
+    Strides sg = strides_of(do_);  // read as (B, H, T, D)
+    std::swap(sg.h, sg.t);
     torch::stable::parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
         heads(pq, pk, pv, po, plse, pg, sq, sk, sv, sg, pdq, pdk, pdv, H, T, D, scale, bh0, bh1);
     });

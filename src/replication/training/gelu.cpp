@@ -15,7 +15,7 @@
 #include <torch/csrc/stable/ops.h>
 #include <torch/csrc/stable/tensor.h>
 
-#include "vectors.h"
+#include "kernels.h"
 
 // elements i0..i1-1 of x: y and the slope
 static void gelu_range(const float* x, float* y, float* slope, int64_t i0, int64_t i1) {
@@ -48,7 +48,10 @@ using torch::stable::Tensor;
 std::tuple<Tensor, Tensor> gelu(Tensor x) {
     STD_TORCH_CHECK(x.is_cpu() && x.scalar_type() == torch::headeronly::ScalarType::Float && x.is_contiguous(),
                     "gelu: x must be a contiguous float32 CPU tensor");
-    Tensor y = torch::stable::empty_like(x), slope = torch::stable::empty_like(x);
+    STD_TORCH_CHECK(x.dim() <= 8, "gelu: x must have at most 8 dimensions");
+    int64_t sizes[8];
+    for (int64_t i = 0; i < x.dim(); i++) sizes[i] = x.size(i);
+    Tensor y = new_floats(sizes, x.dim()), slope = new_floats(sizes, x.dim());
     const int64_t n = x.numel();
     const float* px = (const float*)x.const_data_ptr();
     float *py = (float*)y.mutable_data_ptr(), *ps = (float*)slope.mutable_data_ptr();

@@ -1,5 +1,5 @@
 """The CPU kernels for tiny models, built from C++ on first use: fused causal attention (``causal_attention.cpp``,
-op definitions in :mod:`.attention`) and GELU with its slope (``gelu.cpp``, :mod:`.gelu`), sharing ``vectors.h``.
+op definitions in :mod:`.attention`) and GELU with its slope (``gelu.cpp``, :mod:`.gelu`), sharing ``kernels.h``.
 
 Their code is C++ against torch's stable interface, so that a compiled graph calls the ops without Python (with
 the attention kernels in Python, perf put 0.4 ms more of the width-10 step in the interpreter). The library is
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 #: what the library is built from (the header first: it is included, not compiled alone)
-SOURCES = tuple(Path(__file__).with_name(name) for name in ("vectors.h", "causal_attention.cpp", "gelu.cpp"))
+SOURCES = tuple(Path(__file__).with_name(name) for name in ("kernels.h", "causal_attention.cpp", "gelu.cpp"))
 
 #: the ops the library implements, defined before it is loaded (their fake kernels and autograd: .attention, .gelu)
 LIBRARY = torch.library.Library("replication", "FRAGMENT")

@@ -29,6 +29,7 @@ only the tracing.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from pathlib import Path
 
@@ -124,7 +125,10 @@ class CompiledStep:
         # each element's parameter group, whose decay factor 1 - lr * weight_decay the step takes (as AdamW
         # computes it, in double precision)
         self.group_of = torch.cat([torch.full((p.numel(),), owner[id(p)]) for p in params])
-        self.steps = [opt.state[p]["step"] for p in params]
+        # AdamW's per-parameter step counts as views of one tensor too: one addition a step, where the foreach
+        # addition over one 0-d tensor per parameter took 0.18 ms (2.7% of the step at d = 24, torch.profiler)
+        self.step = flatten([opt.state[p]["step"] for p in params])
+        self._first_step = self.step[:1]  # (a view made once: indexing costs an op per call)
         sizes, shapes = [p.numel() for p in params], [p.shape for p in params]
         beta1, beta2 = group["betas"]
         eps, clip = group["eps"], float(grad_clip)
@@ -178,7 +182,7 @@ class CompiledStep:
         for group in groups:
             group["lr"] = lr
         beta1, beta2 = groups[0]["betas"]
-        t = self.steps[0].item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
+        t = self._first_step.item() + 1  # AdamW's bias corrections use the step as a float, like _get_value
         f32 = dict(dtype=torch.float32)
         key = (tuple(None if a is None else (a.shape, a.dtype, a.device) for a in (x, y, noise)),
                self.model.training, torch.are_deterministic_algorithms_enabled())
@@ -189,8 +193,8 @@ class CompiledStep:
                                          torch.tensor((1 - beta2 ** t) ** 0.5, **f32))
         self.calls += 1
         self._key = self._key or key
-        if bool(torch.isfinite(loss) & torch.isfinite(total)):
-            torch._foreach_add_(self.steps, 1)
+        if math.isfinite(loss.item()) and math.isfinite(total.item()):  # (torch.isfinite: 4 ops, 0.05 ms)
+            self.step.add_(1)
         return loss, total
 
 

@@ -1,10 +1,13 @@
-// Vectors of W floats as GCC vector extensions (lowered to the machine's widest registers) and what the CPU
-// kernels (causal_attention.cpp, gelu.cpp) compute with them: loads, stores, broadcasts, horizontal sums and
-// maxima, exp and log.
+// What the CPU kernels (causal_attention.cpp, gelu.cpp) share: vectors of W floats as GCC vector extensions
+// (lowered to the machine's widest registers) and what they compute with them (loads, stores, broadcasts,
+// horizontal sums and maxima, exp and log); new output tensors.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+
+#include <torch/csrc/stable/tensor.h>
 
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
@@ -76,3 +79,19 @@ static inline vf vlog(vf x) {
 
 static const vf lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 static inline vf iota(int64_t base) { return lanes + splat((float)base); }
+
+// A new contiguous float32 CPU tensor of n sizes (at most 8), through the shim's empty_strided, as compiled
+// graphs allocate: torch::stable::new_empty goes through the dispatcher (3-4 us a call, against about 1 us).
+static inline torch::stable::Tensor new_floats(const int64_t* size, int64_t n) {
+    STD_TORCH_CHECK(n <= 8, "new_floats: at most 8 dimensions");
+    int64_t strides[8], stride = 1;
+    for (int64_t i = n - 1; i >= 0; i--) { strides[i] = stride; stride *= size[i]; }
+    AtenTensorHandle handle;
+    STD_TORCH_CHECK(aoti_torch_empty_strided(n, size, strides, aoti_torch_dtype_float32(), aoti_torch_device_type_cpu(),
+                                             0, &handle) == AOTI_TORCH_SUCCESS,
+                    "new_floats: cannot allocate the output");
+    return torch::stable::Tensor(handle);
+}
+static inline torch::stable::Tensor new_floats(std::initializer_list<int64_t> sizes) {
+    return new_floats(sizes.begin(), (int64_t)sizes.size());
+}
