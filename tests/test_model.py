@@ -267,7 +267,8 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
         c_loss, c_norm = step(x, y, lr)
         assert c_loss.item() == pytest.approx(loss.item(), rel=1e-5), i
         assert c_norm.item() == pytest.approx(norm.item(), rel=1e-3), i
-    assert oc.state_dict()["state"][0]["step"].item() == oe.state_dict()["state"][0]["step"].item() == 20
+    # every parameter's step count (views of one tensor in the compiled step), as the eager optimizer's
+    assert {st["step"].item() for st in [*oc.state.values(), *oe.state.values()]} == {20.0}
     assert not torch._dynamo.utils.counters["graph_break"]  # one graph: a break costs more than compiling saves
     # a batch of another shape is not run by the graph compiled for 8 examples with its guards skipped: dynamo
     # checks it and compiles for it
@@ -288,4 +289,4 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
     after = [*mc.parameters(), *(s for st in oc.state.values() for s in st.values())]
     assert all(torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
                for a, b in zip(before, after))
-    assert oc.state_dict()["state"][0]["step"].item() == 22
+    assert {st["step"].item() for st in oc.state_dict()["state"].values()} == {22.0}

@@ -7,9 +7,9 @@ a memory round trip. Compiling the whole step (``torch.func.grad_and_value`` of 
 and the update in one function) lets inductor fuse every elementwise op (layer norms, GELU, the rotary
 rotation, the masked softmax, log-softmax with the loss, the AdamW arithmetic) into loops around the
 matrix multiplies, and run one graph per step instead of ~1,000 eager ops. The model runs in its
-compiled layout (``PerceiverAR.use_compiled_layout``): causal attention through the fused kernel for tiny
-heads (``training.attention``; where it cannot be built, masked batched matmuls, which the compiler fuses)
-instead of the CPU flash kernel built for large heads; rotary tables computed once. The
+compiled layout (``PerceiverAR.use_compiled_layout``): causal attention and GELU through the CPU kernels for
+tiny models (``training.kernels``: where they cannot be built, masked batched matmuls, which the compiler fuses,
+and inductor's GELU) instead of the CPU flash kernel built for large heads; rotary tables computed once. The
 parameters, the gradient and AdamW's moments are flat tensors (:class:`CompiledStep`), and dynamo's guards
 are skipped for a batch like the first.
 
