@@ -32,7 +32,7 @@ def heads_of_one_projection(b, t, h, d, seed):
 
 
 # head sizes across the kernel's register blocks of 16, 32 and 64 channels; lengths that are not a whole
-# number of query blocks (4) or key vectors (16), and a single token
+# number of query blocks (8) or key vectors (16), and a single token
 @pytest.mark.parametrize("b,t,h,d", [(2, 128, 2, 5), (3, 77, 2, 12), (1, 33, 3, 29), (2, 17, 1, 64), (2, 1, 2, 7),
                                      (1, 50, 1, 8), (1, 50, 1, 9), (1, 50, 1, 16), (1, 50, 1, 17), (1, 21, 2, 40)])
 def test_the_kernel_and_its_gradients_match_float64_attention(b, t, h, d):
@@ -86,6 +86,9 @@ def test_bad_inputs_get_a_clear_error():
         torch.ops.replication.causal_attention_backward(q, q, q, o.double(), lse, o)
     with pytest.raises(RuntimeError, match="o and lse must be the forward's outputs"):
         torch.ops.replication.causal_attention_backward(q, q, q, o, lse[:, :1], o)
+    for bad in (o.transpose(1, 2), o[..., :2], o.double(), o.transpose(-2, -1).contiguous().transpose(-2, -1)):
+        with pytest.raises(RuntimeError, match="do must be a \\(B, T, H, D\\) float32 CPU tensor"):
+            torch.ops.replication.causal_attention_backward(q, q, q, o, lse, bad)
 
 
 def test_without_a_compiler_the_model_keeps_its_masked_attention_and_gelu(monkeypatch, tmp_path):
@@ -135,4 +138,6 @@ def test_a_model_with_the_cpu_kernels_computes_the_same_loss_and_gradients_eager
     for (name, _), a, b in zip(plain.named_parameters(), *grads):
         assert (b - a).norm() <= 1e-5 * a.norm() + 1e-7, name
     fused.use_cpu_kernels(False)
+    assert not any(layer.fused_attention or layer.mlp.fused_gelu for layer in (fused.hybrid, *fused.layers))
+    fused.use_cpu_kernels().use_compiled_layout(cpu_kernels=False)  # the benchmark's "no kernels"
     assert not any(layer.fused_attention or layer.mlp.fused_gelu for layer in (fused.hybrid, *fused.layers))

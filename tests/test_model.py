@@ -209,9 +209,9 @@ def test_both_layer_types_share_one_attention_and_keep_the_recorded_parameter_na
 
 
 def test_compiled_layout_is_the_same_function_in_eager_mode():
-    # the layout's switches: rotary tables from buffers (not in the state dict), the fused causal-attention
-    # kernel (eagerly too) and, inside compiled code only, masked batched-matmul attention for the rest; eagerly,
-    # the loss is the default layout's to rounding
+    # the layout's switches: rotary tables from buffers (not in the state dict), the CPU kernels for causal
+    # attention and GELU (eagerly too) and, inside compiled code only, masked batched-matmul attention for the
+    # rest; eagerly, the loss is the default layout's to rounding
     from replication.training.model import masked_attention
 
     cfg = ModelConfig(vocab_size=262, num_latents=16, num_prefix=8, num_channels=24, num_layers=3, num_heads=2)
@@ -252,7 +252,8 @@ def test_compiled_step_follows_the_eager_step_for_20_steps():
     (me, oe), (mc, oc) = build(), build()
     step = CompiledStep(mc, oc, grad_clip=0.5)
     # the study's attention goes through the fused kernel wherever a C++ compiler can build it
-    assert mc.hybrid.fused_attention == ((shutil.which("g++") or shutil.which("c++")) is not None)
+    built = (shutil.which("g++") or shutil.which("c++")) is not None
+    assert mc.hybrid.fused_attention == mc.hybrid.mlp.fused_gelu == built
     torch._dynamo.utils.counters.clear()
     for i in range(20):
         x, y = torch.randint(0, 262, (8, 128), generator=g), torch.randint(0, 262, (8, 128), generator=g)

@@ -11,9 +11,10 @@ probabilities from the row's log-sum-exp. One layer's forward and backward at th
 sizes 5, 12 and 29, where the compiled masked matmuls take 1.2-1.3, 1.5-1.6 and 2.0-2.1 ms. Inside the whole
 compiled step the gain is smaller, as the matmuls' neighbours fuse with them there.
 
-The ops ``replication::causal_attention`` and ``replication::causal_attention_backward`` are defined here,
-with fake kernels for ``torch.compile``; their CPU kernels are built with the others (:mod:`.kernels`: where
-they cannot be, :func:`~.kernels.available` is False and the model keeps its other attention paths). The
+The ops ``replication::causal_attention`` and ``replication::causal_attention_backward`` are defined and
+built with the other CPU kernels (:mod:`.kernels`: where they cannot be built, :func:`~.kernels.available` is
+False and the model keeps its other attention paths); their fake kernels for ``torch.compile`` and their
+autograd are here. The
 backward is not itself differentiable (no second derivatives).
 
 What it computes is softmax(q k^T / sqrt(hd), causal) v up to float rounding (``tests/test_attention.py``
@@ -25,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from replication.training.kernels import LIBRARY, available
+
 
 #: head sizes the kernel serves (a register block of 4 vectors of 16 channels); larger heads are what the flash
 #: kernel is built for

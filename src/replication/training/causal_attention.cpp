@@ -1,9 +1,9 @@
 // Causal self-attention for tiny heads (up to 64 channels) on a CPU, forward and backward: the CPU kernels of
-// the ops replication::causal_attention and replication::causal_attention_backward (defined in
-// replication/training/attention.py, built and loaded by kernels.py), through torch's stable C++ interface.
+// the ops replication::causal_attention and replication::causal_attention_backward (defined, built and loaded
+// by replication/training/kernels.py; autograd in attention.py), through torch's stable C++ interface.
 //
-// Per (batch, head) the keys and values are copied, zero-padded, into the layouts each pass reads: (channel,
-// key) rows, to take dot products with W keys at once (scores), and, for heads of more than HSUM_MAX_D
+// Per (batch, head) the keys and values are copied into the layouts each pass reads: (channel, key) rows,
+// zero-padded, to take dot products with W keys at once (scores), and, for heads of more than HSUM_MAX_D
 // channels, (key, channel) rows, to sum keys weighted by probabilities into a query's output (or gradient)
 // without horizontal sums. Queries go in blocks of R rows over only the
 // vectors of W keys that hold a visible key (the causal half of the square, not all of it); the backward
@@ -29,8 +29,9 @@ static float* scratch(int64_t n) { return (float*)std::aligned_alloc(64, sizeof(
 // the floats from its first element through its last (what may be read from its start).
 struct Strides { int64_t b, h, t, extent; };
 
-// One head's keys or values, zero-padded to tp keys and dp channels: xt as (channel, key) rows, xr as (key,
-// channel) rows; load fills the layouts asked for (each pass reads only some).
+// One head's keys or values: xt as (channel, key) rows, zero-padded to tp keys; xr as (key, channel) rows of dp
+// floats, whose lanes past D hold whatever (they only reach output channels past D, never stored); load fills
+// the layouts asked for (each pass reads only some).
 struct Head {
     float *xt, *xr;
     template <int NV>
@@ -40,8 +41,8 @@ struct Head {
         const float* base = x + offset;
         if (rows_of_keys)
             for (int64_t t = 0; t < T; t++) {
-                // whole vectors where the tensor goes on that far (the lanes past D then hold its next values,
-                // which only reach output channels past D, never stored); else D floats (memcpy is a call)
+                // whole vectors where the tensor goes on that far (the lanes past D then hold its next values);
+                // else D floats (memcpy is a call)
                 if (offset + t * s.t + NV * W <= s.extent)
                     for (int v = 0; v < NV; v++) store(xr + t * dp + v * W, ::load(base + t * s.t + v * W));
                 else
@@ -194,6 +195,9 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
 // query rows per block: 8 took 0.39-0.42 ms against 0.43-0.45 with 4 at 12 channels, 0.75-0.86 against
 // 0.88-0.90 at 29 (a layer's forward and backward, the study's shape)
 enum { R = 8 };
+// a block of R rows starting at a multiple of R lies in one vector of W keys: only the last vector a block
+// reads holds keys after its rows (forward_rows and backward_rows mask no other)
+static_assert(W % R == 0, "R must divide W");
 
 template <int NV>
 static void forward_heads(const float* q, const float* k, const float* v, Strides sq, Strides sk, Strides sv,
@@ -282,7 +286,7 @@ static Strides strides_of(const Tensor& x) {
     return {x.stride(0), x.stride(1), x.stride(2), extent};
 }
 
-// q, k or v (or the gradient of o, given as (B,H,T,D)): float32 on a CPU, of q's shape, channels adjacent
+// q, k or v: float32 on a CPU, of q's shape, channels adjacent
 static void check(const Tensor& x, const Tensor& q, const char* name) {
     STD_TORCH_CHECK(x.is_cpu() && x.scalar_type() == torch::headeronly::ScalarType::Float && x.dim() == 4,
                     "causal_attention: ", name, " must be a 4-d float32 CPU tensor");

@@ -1,5 +1,5 @@
-// GELU with its slope on a CPU: the CPU kernel of the op replication::gelu (defined in
-// replication/training/gelu.py, built and loaded by kernels.py), through torch's stable C++ interface.
+// GELU with its slope on a CPU: the CPU kernel of the op replication::gelu (defined, built and loaded by
+// replication/training/kernels.py; autograd in gelu.py), through torch's stable C++ interface.
 //
 // y = x Phi(x) and dy/dx = Phi(x) + x phi(x), with Phi(x) = (1 + erf(x / sqrt 2)) / 2 and erf as Abramowitz and
 // Stegun's formula 7.1.26 (absolute error below 1.5e-7), which PyTorch's vectorized erf computes too. That

@@ -53,8 +53,8 @@ static inline vf vexp(vf x) {
     return p * (vf)e;
 }
 
-// log(x) for normal x > 0 (Cephes' logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), a degree-8 polynomial in
-// m - 1, about 1 ulp)
+// log(x) for normal x > 0, and NaN for NaN (Cephes' logf: x = m 2^e with m in [sqrt(1/2), sqrt(2)), a
+// degree-8 polynomial in m - 1, about 1 ulp)
 static inline vf vlog(vf x) {
     const vi bits = (vi)x;
     vi e = ((bits >> 23) & 0xff) - 126;
@@ -74,7 +74,8 @@ static inline vf vlog(vf x) {
     y = y * m + splat(3.3333331174e-1f);
     const vf fe = __builtin_convertvector(e, vf);
     y = y * m * z + fe * splat(-2.12194440e-4f) - splat(0.5f) * z;
-    return m + y + fe * splat(0.693359375f);
+    const vf log_x = m + y + fe * splat(0.693359375f);
+    return x == x ? log_x : x;
 }
 
 static const vf lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};

@@ -1,5 +1,5 @@
 """The CPU kernels for tiny models, built from C++ on first use: fused causal attention (``causal_attention.cpp``,
-op definitions in :mod:`.attention`) and GELU with its slope (``gelu.cpp``, :mod:`.gelu`), sharing ``kernels.h``.
+autograd in :mod:`.attention`) and GELU with its slope (``gelu.cpp``, :mod:`.gelu`), sharing ``kernels.h``.
 
 Their code is C++ against torch's stable interface, so that a compiled graph calls the ops without Python (with
 the attention kernels in Python, perf put 0.4 ms more of the width-10 step in the interpreter). The library is

@@ -202,7 +202,7 @@ class CompiledStep:
 def without_memory_fill():
     """Deterministic mode fills every new tensor with NaN (``torch.utils.deterministic``), so that a read of
     memory nothing wrote gives the same result on every run. The compiled step writes every buffer before it
-    reads it (inductor's kernels and the fused attention kernel write their outputs whole), so there the fill
+    reads it (inductor's kernels and the CPU kernels write their outputs whole), so there the fill
     only costs time: 5-7% of the step at d = 24 (7.32-7.64 against 6.78-7.05 ms, three processes each)."""
     import torch.utils.deterministic as det
 
@@ -215,22 +215,14 @@ def without_memory_fill():
 
 
 #: Fewest steps (left to train) for which the CPU loop compiles the whole step (``REPLICATION_CPU_STEP``
-#: unset or ``auto``): below, compiling costs more than it saves. Measured end to end (``replication train``
-#: of the study's d = 24 run at 1e12 executed FLOPs, 2,782 steps, OMP_NUM_THREADS=1, process start to
-#: summary, a 2-core machine at load 3-5, eager and compiled interleaved): a step takes 16.8 ms eager and
-#: 13.0 ms compiled (3.8 ms saved); the compiled run costs ~9 s more outside its steps with a warm
-#: compile cache (tracing, loading the cached graph) and ~67 s more with a cold one, so it breaks even near
-#: 2,400 steps warm and 17,600 cold (whole run: eager 56 s, compiled 55 s warm, 112 s cold; medians; with
-#: the C++ wrapper adopted since (training/step.py), 47-51 s warm and 84 s cold, so breaking even sooner).
-#: 5,000 leaves a margin for the one cold compilation per shape, which a study's first long run of each
-#: width pays and its later runs find cached. Since the flat step and retained memory (an AVX-512 Xeon,
-#: process start to summary, one run each): eager 50.0-52.4 s, compiled 36.5 s warm (once 51.9 s) and
-#: 63.9 s cold, so a warm cache now breaks even well below 2,782 steps. With the fused attention kernel in both
-#: (``training.attention``) and no memory fill in the compiled step: eager 39.6 and 36.7 s, compiled 34.6 and
-#: 29.5 s warm and 52.3 s cold, i.e. about 3.3 ms a step saved against about 3 s of warm compiling and 23 s
-#: of cold: a warm cache pays from about 1,000 steps, a cold one (once per width and machine) only near 7,000,
-#: as the eager step gained more than the compiled one. A threshold that knows whether the cache is warm,
-#: measured across a study's runs, is left to do.
+#: unset or ``auto``): below, compiling costs more than it saves. Measured end to end: ``get_or_train`` of the
+#: study's d = 24 run at 1e12 executed FLOPs (2,782 steps), OMP_NUM_THREADS=1, process start to summary, an
+#: AVX-512 Xeon, eager and compiled interleaved: eager 46.7 and 44.8 s; compiled 30.8 and 30.1 s with a warm
+#: cache, 56.0 s cold (empty inductor and kernel caches). With the step 7.9 ms faster compiled (``replication
+#: bench study``: 14.9 against 7.0 ms), the compiled run costs about 7 s more outside its steps warm and 32 s
+#: cold: it pays from about 850 steps warm and 4,100 cold. 5,000 leaves a margin for the one cold compilation
+#: per width and machine, which a study's first long run of each width pays and its later runs find cached. A
+#: threshold that knows whether the cache is warm is left to do.
 MIN_COMPILED_STEPS = 5000
 
 
