@@ -465,6 +465,35 @@ def test_resuming_with_another_thread_count_warns(tmp_path, monkeypatch, capsys)
     assert len(warnings) == 1 and "checkpointed with 1 torch thread(s), resumed with 2" in warnings[0]
 
 
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="no C++ compiler")
+def test_resuming_without_the_cpu_kernels_warns(tmp_path, monkeypatch, capsys):
+    from replication.training import kernels
+
+    store = RunStore(tmp_path)
+    undo = interrupted(monkeypatch, 6)
+    with pytest.raises(Stop):
+        get_or_train(tiny(), store, progress=False, log=quiet)
+    undo()
+    assert torch.load(store.checkpoint_path(tiny().run_id()), weights_only=True)["state"]["cpu_kernels"] is True
+    capsys.readouterr()
+    monkeypatch.setattr(kernels, "available", lambda: False)  # as on a machine without a C++ compiler
+    get_or_train(tiny(), store, progress=False, log=quiet)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "bit-identical" in line]
+    assert len(warnings) == 1 and "checkpointed with the CPU kernels, resumed without them" in warnings[0]
+
+
+def test_resume_warnings_name_what_differs():
+    from replication.training.checkpoints import resume_warnings
+
+    assert resume_warnings({"threads": 1, "cpu_kernels": True}, 1, True) == []
+    assert resume_warnings({}, 2, False) == []  # a checkpoint from before either was recorded
+    both = resume_warnings({"threads": 2, "cpu_kernels": False}, 1, True)
+    assert [w.split(":")[0] for w in both] == [
+        "checkpointed with 2 torch thread(s), resumed with 1 (set OMP_NUM_THREADS to match)",
+        "checkpointed without the CPU kernels, resumed with them (training.kernels"]
+    assert all(w.endswith("the result will not be bit-identical to an uninterrupted run") for w in both)
+
+
 def test_stray_temporaries_are_removed_on_the_next_start(tmp_path, monkeypatch):
     store = RunStore(tmp_path)
     undo = interrupted(monkeypatch, 6)

@@ -31,6 +31,21 @@ CHECKPOINT_FORMAT = 2
 RETRAIN = "retrain the run from step 0 (replication train --retrain)"
 
 
+def resume_warnings(state: dict, threads: int, cpu_kernels: bool) -> list[str]:
+    """Why a CPU run resumed from a checkpoint's ``state`` will not repeat an uninterrupted run bit for bit: another
+    torch thread count (the order of parallel sums) or the CPU kernels (``training.kernels``) on one side only,
+    e.g. a machine without a C++ compiler. Both change results by rounding only; a state without the entry
+    (written before it was recorded) gives no warning."""
+    said = []
+    if state.get("threads", threads) != threads:
+        said.append(f"checkpointed with {state['threads']} torch thread(s), resumed with {threads} (set "
+                    "OMP_NUM_THREADS to match)")
+    if state.get("cpu_kernels", cpu_kernels) != cpu_kernels:
+        said.append(f"checkpointed {'with' if state['cpu_kernels'] else 'without'} the CPU kernels, resumed "
+                    f"{'with' if cpu_kernels else 'without'} them (training.kernels: a C++ compiler)")
+    return [f"{s}: the result will not be bit-identical to an uninterrupted run" for s in said]
+
+
 def config_sha256(cfg: TrainConfig) -> str:
     """The full SHA-256 of the config's identity (the run id is its first 12 hex digits)."""
     blob = json.dumps(cfg.identity(), sort_keys=True, separators=(",", ":"))

@@ -47,7 +47,8 @@ from replication.corpus.streams import TokenData
 from replication.errors import ReplicationError
 from replication.training.allocator import retain_freed_memory
 from replication.training.batches import global_batch, micro_batches
-from replication.training.checkpoints import error_line, load_checkpoint, save_checkpoint, truncate_metrics, writing
+from replication.training.checkpoints import (error_line, load_checkpoint, resume_warnings, save_checkpoint,
+                                              truncate_metrics, writing)
 from replication.training.config import TrainConfig
 from replication.training.distributed import Env, gradient_sync, mean_over_processes, setup_env, shutdown, wrap
 from replication.training.model import PerceiverAR
@@ -154,6 +155,7 @@ class Trainer:
         self.model = PerceiverAR(cfg.model).to(env.device)
         self.model.activation_checkpointing = cfg.activation_checkpointing
         self.opt = adamw(self.model, cfg, env)
+        self.model.use_cpu_kernels(not (env.cuda or cfg.compile))  # eager CPU steps (not tested compiled alone)
         state = self._resume()
         self.step, self.saved_step = state["step"], state["step"]
         self.wall0, self.val_loss = state["wall_s"], state.get("val_loss")
@@ -165,7 +167,6 @@ class Trainer:
         # the whole step compiled (replication.training.step), where it applies and pays for its compilation
         compiled = cpu_step(cfg, env, self.accum, self.total - self.step) == "compiled"
         self.fast = CompiledStep(self.model, self.opt, cfg.grad_clip) if compiled else None
-        self.model.use_cpu_kernels(not (env.cuda or cfg.compile))  # eager CPU steps (not tested compiled alone)
         self.divergence = Divergence(env.device)
         self.t_start = time.perf_counter()
 
@@ -180,11 +181,8 @@ class Trainer:
             truncate_metrics(self.metrics_path, state["step"], self.cfg, self.total)
         if resumed and env.master:  # said once the checkpoint and the records are known to agree
             self.log(f"resuming from step {state['step']} ({self.ckpt_path})")
-            threads = state.get("threads")
-            if not env.cuda and threads is not None and threads != torch.get_num_threads():
-                print(f"warning: checkpointed with {threads} torch thread(s), resumed with "
-                      f"{torch.get_num_threads()}: the result will not be bit-identical to an uninterrupted run "
-                      "(set OMP_NUM_THREADS to match)", file=sys.stderr)
+            for warning in [] if env.cuda else resume_warnings(state, torch.get_num_threads(), self.model.cpu_kernels):
+                print(f"warning: {warning}", file=sys.stderr)
         return state
 
     def _metrics_size(self) -> int:
@@ -293,7 +291,7 @@ class Trainer:
             with writing(self.ckpt_path):
                 save_checkpoint(self.ckpt_path, self.model, self.opt,
                                 {"step": step, "wall_s": self._wall(), "val_loss": self.val_loss,
-                                 "threads": torch.get_num_threads()}, self.cfg)
+                                 "threads": torch.get_num_threads(), "cpu_kernels": self.model.cpu_kernels}, self.cfg)
             self.saved_step, self.good_size = step, self._metrics_size()
 
     # --- the loop ---------------------------------------------------------------------------------

@@ -194,6 +194,11 @@ class PerceiverAR(nn.Module):
             layer.mlp.fused_gelu = fused
         return self
 
+    @property
+    def cpu_kernels(self) -> bool:
+        """Whether :meth:`use_cpu_kernels` turned the CPU kernels on (and they could be built)."""
+        return self.hybrid.mlp.fused_gelu
+
     def use_compiled_layout(self, on: bool = True, cpu_kernels: bool = True) -> "PerceiverAR":
         """Switch to (or back from) the layout that a compiled whole step runs fastest (``training.step``):
         causal attention and GELU through the CPU kernels (:meth:`use_cpu_kernels`; ``cpu_kernels=False``
