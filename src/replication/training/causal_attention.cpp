@@ -83,6 +83,29 @@ static inline void store_rows(vf acc[R][NV], const float* f, int64_t D, float* o
     }
 }
 
+// out[r][d] = f[r] * sum over keys j < nc W of w[r][j] * x[j][d], for a block of R rows of weights (R rows of tp):
+// a query's output (weights: probabilities, x: values) or gradient (weights: score gradients, x: keys). Up to
+// HSUM_MAX_D channels along X's (channel, key) rows, one horizontal sum per channel and row; above, along its
+// (key, channel) rows.
+template <int R, int NV>
+static inline void weighted_sum(const float* w, int64_t tp, Head X, int64_t nc, int64_t D, const float* f,
+                                float* out[R]) {
+    if (D <= HSUM_MAX_D) {
+        for (int64_t d = 0; d < D; d++) {
+            vf a[R] = {};
+            for (int64_t c = 0; c < nc; c++) {
+                const vf x = load(X.xt + d * tp + c * W);
+                for (int r = 0; r < R; r++) a[r] += load(w + r * tp + c * W) * x;
+            }
+            for (int r = 0; r < R; r++) out[r][d] = hsum(a[r]) * f[r];
+        }
+        return;
+    }
+    vf acc[R][NV] = {};
+    weighted_rows<R, NV>(w, tp, X.xr, nc * W, acc);
+    store_rows<R, NV>(acc, f, D, out);
+}
+
 // One block of R query rows i0..i0+R-1, all in one vector of W keys, so they share the count nc of key
 // vectors they see. P holds R rows of tp floats: the scores, then the probabilities.
 template <int R, int NV>
@@ -122,20 +145,7 @@ static void forward_rows(int64_t i0, int64_t nc, const float* qs, Head K, Head V
     }
     const vf log_l = vlog(l);
     for (int r = 0; r < R; r++) lse_rows[r] = m[r] + log_l[r];
-    if (D <= HSUM_MAX_D) {
-        for (int64_t d = 0; d < D; d++) {
-            vf a[R] = {};
-            for (int64_t c = 0; c < nc; c++) {
-                const vf v = load(V.xt + d * tp + c * W);
-                for (int r = 0; r < R; r++) a[r] += load(P + r * tp + c * W) * v;
-            }
-            for (int r = 0; r < R; r++) o_rows[r][d] = hsum(a[r]) * inv_l[r];
-        }
-        return;
-    }
-    vf acc[R][NV] = {};
-    weighted_rows<R, NV>(P, tp, V.xr, nc * W, acc);
-    store_rows<R, NV>(acc, inv_l, D, o_rows);
+    weighted_sum<R, NV>(P, tp, V, nc, D, inv_l, o_rows);
 }
 
 // The backward of one block of rows (as forward_rows): P and S get the rows' probabilities and score
@@ -174,22 +184,9 @@ static void backward_rows(int64_t i0, int64_t nc, const float* qs, const float* 
             store(dVt + d * tp + c * W, dv);
         }
     }
-    if (D <= HSUM_MAX_D) {
-        for (int64_t d = 0; d < D; d++) {
-            vf a[R] = {};
-            for (int64_t c = 0; c < nc; c++) {
-                const vf k = load(K.xt + d * tp + c * W);
-                for (int r = 0; r < R; r++) a[r] += load(S + r * tp + c * W) * k;
-            }
-            for (int r = 0; r < R; r++) dq_rows[r][d] = hsum(a[r]) * scale;
-        }
-        return;
-    }
-    vf acc[R][NV] = {};
-    weighted_rows<R, NV>(S, tp, K.xr, nc * W, acc);
     float f[R];
     for (int r = 0; r < R; r++) f[r] = scale;
-    store_rows<R, NV>(acc, f, D, dq_rows);
+    weighted_sum<R, NV>(S, tp, K, nc, D, f, dq_rows);
 }
 
 // query rows per block: 8 took 0.39-0.42 ms against 0.43-0.45 with 4 at 12 channels, 0.75-0.86 against
